@@ -1,0 +1,15 @@
+//! `scenelab gui [DIR]` (and `scenelab` with no arguments): the desktop app.
+
+use std::path::PathBuf;
+
+/// Arguments of `scenelab gui`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder of `tt*.pkl` movies to open. Default: the last folder opened, else `data_dir/`
+    /// (filled with demo movies first if it holds none).
+    pub dir: Option<PathBuf>,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("the desktop app is not available in this build yet")
+}

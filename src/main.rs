@@ -1,0 +1,65 @@
+//! The `scenelab` binary: parses the command line and dispatches. All work lives in the library.
+
+use clap::{Parser, Subcommand};
+use scenelab::cli;
+
+#[derive(Parser)]
+#[command(
+    name = "scenelab",
+    version,
+    about = "Movie scene segmentation: timelines, models and reference-exact metrics"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open the desktop app (the default with no subcommand).
+    Gui(cli::gui::Args),
+    /// Write synthetic demo movies in the real pkl format.
+    Demo(cli::demo::Args),
+    /// List each file's fields with dtype and shape, shot and scene counts, and errors.
+    Inspect(cli::inspect::Args),
+    /// Score predictions exactly as the challenge's evaluate_sceneseg.py does.
+    Evaluate(cli::evaluate::Args),
+    /// Train a boundary model on a folder of movies.
+    Train(cli::train::Args),
+    /// Write a model's predictions for every movie of a folder.
+    Predict(cli::predict::Args),
+    /// Random hyperparameter search with movie-level cross-validation.
+    Search(cli::search::Args),
+    /// Benchmarks: loading, evaluation, rendering, training.
+    Bench(cli::bench::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli
+        .command
+        .unwrap_or(Command::Gui(cli::gui::Args { dir: None }))
+    {
+        Command::Gui(a) => cli::gui::run(a),
+        Command::Demo(a) => cli::demo::run(a),
+        Command::Inspect(a) => cli::inspect::run(a),
+        Command::Evaluate(a) => cli::evaluate::run(a),
+        Command::Train(a) => cli::train::run(a),
+        Command::Predict(a) => cli::predict::run(a),
+        Command::Search(a) => cli::search::run(a),
+        Command::Bench(a) => cli::bench::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
