@@ -1,6 +1,15 @@
 //! Movies and datasets: folder loading, validation, splits, the synthetic demo generator,
 //! and writing predictions out.
 
+mod dataset;
+pub use dataset::load_movie_file;
+pub mod demo;
 mod movie;
+mod split;
 
-pub use movie::{FeatureMatrix, Modality, Movie, MovieError};
+pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
+pub use movie::{
+    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FeatureMatrix,
+    Modality, Movie, MovieError,
+};
+pub use split::{Split, SplitError};

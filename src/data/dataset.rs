@@ -1,0 +1,180 @@
+//! A folder of movies, loaded in parallel; one bad file is reported, not fatal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::Movie;
+use crate::pickle;
+
+/// A file that could not be loaded, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadFailure {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// Progress of a folder load, reported after each file.
+#[derive(Debug, Clone)]
+pub struct LoadProgress {
+    pub done: usize,
+    pub total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub last_file: PathBuf,
+}
+
+/// Movies of one folder, sorted by imdb id, and the files that failed.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub root: Option<PathBuf>,
+    pub movies: Vec<Movie>,
+    pub failures: Vec<LoadFailure>,
+}
+
+/// Why a folder could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} holds no *.pkl movie files (make demo data with `scenelab demo --out {path}`)")]
+    NoMovies { path: PathBuf },
+}
+
+/// Load one movie file: decode the pickle, then check the fields agree.
+pub fn load_movie_file(path: &Path) -> Result<Movie, String> {
+    let record = pickle::read_record_file(path).map_err(|e| e.to_string())?;
+    Movie::from_record(record).map_err(|e| e.to_string())
+}
+
+impl Dataset {
+    /// Every `*.pkl` directly in `dir`, sorted by name.
+    pub fn movie_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+        let folder_err = |source| DataError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(folder_err)? {
+            let path = entry.map_err(folder_err)?.path();
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pkl"))
+                && path.is_file()
+            {
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// Load every `*.pkl` in `dir` in parallel, calling `progress` after each file (from
+    /// worker threads). A file that fails is listed in `failures`; the others still load.
+    pub fn load_dir(
+        dir: &Path,
+        progress: &(dyn Fn(&LoadProgress) + Sync),
+    ) -> Result<Dataset, DataError> {
+        let files = Self::movie_files(dir)?;
+        if files.is_empty() {
+            return Err(DataError::NoMovies {
+                path: dir.to_path_buf(),
+            });
+        }
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|p| p.metadata().map(|m| m.len()).unwrap_or(0))
+            .collect();
+        let bytes_total = sizes.iter().sum();
+        let done = AtomicUsize::new(0);
+        let bytes_done = AtomicU64::new(0);
+        // Serialises progress calls so `done` is seen increasing.
+        let report = Mutex::new(());
+        let results: Vec<Result<Movie, LoadFailure>> = files
+            .par_iter()
+            .zip(sizes.par_iter())
+            .map(|(path, &size)| {
+                let result = load_movie_file(path).map_err(|error| LoadFailure {
+                    path: path.clone(),
+                    error,
+                });
+                let _guard = report.lock().unwrap_or_else(|e| e.into_inner());
+                let p = LoadProgress {
+                    done: done.fetch_add(1, Ordering::SeqCst) + 1,
+                    total: files.len(),
+                    bytes_done: bytes_done.fetch_add(size, Ordering::SeqCst) + size,
+                    bytes_total,
+                    last_file: path.clone(),
+                };
+                progress(&p);
+                result
+            })
+            .collect();
+        Ok(Self::from_results(Some(dir.to_path_buf()), files, results))
+    }
+
+    fn from_results(
+        root: Option<PathBuf>,
+        files: Vec<PathBuf>,
+        results: Vec<Result<Movie, LoadFailure>>,
+    ) -> Dataset {
+        let mut movies: Vec<(PathBuf, Movie)> = Vec::new();
+        let mut failures = Vec::new();
+        for (path, r) in files.into_iter().zip(results) {
+            match r {
+                Ok(m) => movies.push((path, m)),
+                Err(f) => failures.push(f),
+            }
+        }
+        movies.sort_by(|a, b| a.1.imdb_id.cmp(&b.1.imdb_id).then_with(|| a.0.cmp(&b.0)));
+        // Two files claiming one movie would be scored twice: keep the first, report the rest.
+        let mut kept: Vec<(PathBuf, Movie)> = Vec::with_capacity(movies.len());
+        for (path, m) in movies {
+            match kept.last() {
+                Some((first, k)) if k.imdb_id == m.imdb_id => failures.push(LoadFailure {
+                    error: format!(
+                        "duplicate imdb_id '{}' (already loaded from {})",
+                        m.imdb_id,
+                        first.display()
+                    ),
+                    path,
+                }),
+                _ => kept.push((path, m)),
+            }
+        }
+        failures.sort_by(|a, b| a.path.cmp(&b.path));
+        Dataset {
+            root,
+            movies: kept.into_iter().map(|(_, m)| m).collect(),
+            failures,
+        }
+    }
+
+    /// A dataset of movies already in memory (demo data, tests).
+    pub fn from_movies(mut movies: Vec<Movie>) -> Dataset {
+        movies.sort_by(|a, b| a.imdb_id.cmp(&b.imdb_id));
+        Dataset {
+            root: None,
+            movies,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn movie(&self, imdb_id: &str) -> Option<&Movie> {
+        self.movies.iter().find(|m| m.imdb_id == imdb_id)
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.movies.iter().map(|m| m.imdb_id.clone()).collect()
+    }
+
+    /// Bytes of all decoded tensors.
+    pub fn tensor_bytes(&self) -> usize {
+        self.movies.iter().map(Movie::tensor_bytes).sum()
+    }
+}

@@ -1,0 +1,188 @@
+//! Seeded movie-level splits: a movie is wholly in train, validation or test.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+/// Imdb ids in each part of a split.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Split {
+    pub train: Vec<String>,
+    pub validation: Vec<String>,
+    pub test: Vec<String>,
+}
+
+/// Why a split cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SplitError {
+    #[error(
+        "cannot hold out {validation} validation and {test} test movies from {total}: at least one must remain for training"
+    )]
+    TooFew {
+        total: usize,
+        validation: usize,
+        test: usize,
+    },
+    #[error("test id '{0}' is not among the loaded movies")]
+    UnknownId(String),
+}
+
+/// `ids` sorted then shuffled by `seed`, so the result does not depend on load order.
+fn shuffled(ids: &[String], seed: u64) -> Vec<String> {
+    let mut v = ids.to_vec();
+    v.sort();
+    v.dedup();
+    v.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    v
+}
+
+impl Split {
+    /// Shuffle `ids` with `seed`, then take `n_test` test and `n_validation` validation movies;
+    /// the rest train.
+    pub fn by_count(
+        ids: &[String],
+        n_validation: usize,
+        n_test: usize,
+        seed: u64,
+    ) -> Result<Split, SplitError> {
+        let v = shuffled(ids, seed);
+        if n_validation + n_test >= v.len() {
+            return Err(SplitError::TooFew {
+                total: v.len(),
+                validation: n_validation,
+                test: n_test,
+            });
+        }
+        let (test, rest) = v.split_at(n_test);
+        let (validation, train) = rest.split_at(n_validation);
+        Ok(Split {
+            train: train.to_vec(),
+            validation: validation.to_vec(),
+            test: test.to_vec(),
+        })
+    }
+
+    /// The given ids are the test set; `n_validation` of the rest (shuffled by `seed`) validate.
+    pub fn with_test_ids(
+        ids: &[String],
+        test_ids: &[String],
+        n_validation: usize,
+        seed: u64,
+    ) -> Result<Split, SplitError> {
+        if let Some(unknown) = test_ids.iter().find(|t| !ids.contains(t)) {
+            return Err(SplitError::UnknownId(unknown.clone()));
+        }
+        let rest: Vec<String> = ids
+            .iter()
+            .filter(|i| !test_ids.contains(i))
+            .cloned()
+            .collect();
+        let v = shuffled(&rest, seed);
+        if n_validation >= v.len() {
+            return Err(SplitError::TooFew {
+                total: ids.len(),
+                validation: n_validation,
+                test: test_ids.len(),
+            });
+        }
+        let (validation, train) = v.split_at(n_validation);
+        let mut test = test_ids.to_vec();
+        test.sort();
+        test.dedup();
+        Ok(Split {
+            train: train.to_vec(),
+            validation: validation.to_vec(),
+            test,
+        })
+    }
+
+    /// `k` folds of `ids` (shuffled by `seed`), sizes differing by at most one; each movie is
+    /// in exactly one fold. Fold `i` validates while the others train.
+    pub fn k_folds(ids: &[String], k: usize, seed: u64) -> Vec<Vec<String>> {
+        let v = shuffled(ids, seed);
+        let k = k.max(1);
+        let mut folds = vec![Vec::new(); k];
+        for (i, id) in v.into_iter().enumerate() {
+            folds[i % k].push(id);
+        }
+        folds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("tt{i:07}")).collect()
+    }
+
+    #[test]
+    fn parts_are_disjoint_and_cover_everything() {
+        let all = ids(64);
+        let s = Split::by_count(&all, 6, 7, 42).unwrap();
+        assert_eq!(
+            (s.train.len(), s.validation.len(), s.test.len()),
+            (51, 6, 7)
+        );
+        let mut joined: Vec<String> = s
+            .train
+            .iter()
+            .chain(&s.validation)
+            .chain(&s.test)
+            .cloned()
+            .collect();
+        joined.sort();
+        assert_eq!(joined, all);
+    }
+
+    #[test]
+    fn same_seed_same_split_other_seed_other_split() {
+        let all = ids(64);
+        assert_eq!(
+            Split::by_count(&all, 6, 7, 1).unwrap(),
+            Split::by_count(&all, 6, 7, 1).unwrap()
+        );
+        assert_ne!(
+            Split::by_count(&all, 6, 7, 1).unwrap(),
+            Split::by_count(&all, 6, 7, 2).unwrap()
+        );
+        let mut reversed = all.clone();
+        reversed.reverse();
+        assert_eq!(
+            Split::by_count(&all, 6, 7, 1).unwrap(),
+            Split::by_count(&reversed, 6, 7, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn too_few_movies_is_an_error() {
+        assert!(Split::by_count(&ids(5), 2, 3, 0).is_err());
+    }
+
+    #[test]
+    fn test_ids_are_kept_out() {
+        let all = ids(20);
+        let test = vec![all[3].clone(), all[7].clone()];
+        let s = Split::with_test_ids(&all, &test, 3, 0).unwrap();
+        assert_eq!(s.test, test);
+        assert!(
+            !s.train
+                .iter()
+                .chain(&s.validation)
+                .any(|i| test.contains(i))
+        );
+        assert!(Split::with_test_ids(&all, &["tt9".into()], 3, 0).is_err());
+    }
+
+    #[test]
+    fn folds_partition_the_movies() {
+        let all = ids(23);
+        let folds = Split::k_folds(&all, 5, 9);
+        assert_eq!(folds.len(), 5);
+        let mut joined: Vec<String> = folds.concat();
+        joined.sort();
+        assert_eq!(joined, all);
+        assert!(folds.iter().all(|f| f.len() == 4 || f.len() == 5));
+    }
+}
