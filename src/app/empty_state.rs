@@ -1,8 +1,8 @@
 //! The page shown while no folder is open.
 
-use eframe::egui;
 use super::jobs::Jobs;
 use super::{Action, AppState};
+use eframe::egui;
 
 #[derive(Default)]
 pub struct EmptyState {
@@ -10,7 +10,13 @@ pub struct EmptyState {
 }
 
 impl EmptyState {
-    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, jobs: &Jobs, actions: &mut Vec<Action>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        jobs: &Jobs,
+        actions: &mut Vec<Action>,
+    ) {
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.25);
             if jobs.is_busy() {
@@ -19,7 +25,11 @@ impl EmptyState {
                 for job in jobs.running() {
                     ui.label(&job.label);
                     if let Some(f) = job.fraction() {
-                        ui.add(egui::ProgressBar::new(f).desired_width(400.0).show_percentage());
+                        ui.add(
+                            egui::ProgressBar::new(f)
+                                .desired_width(400.0)
+                                .show_percentage(),
+                        );
                     }
                 }
                 return;
@@ -35,7 +45,10 @@ impl EmptyState {
                 // Centre the two buttons.
                 let w = 300.0;
                 ui.add_space(((ui.available_width() - w) / 2.0).max(0.0));
-                if ui.add_sized([140.0, 32.0], egui::Button::new("Open folder…")).clicked() {
+                if ui
+                    .add_sized([140.0, 32.0], egui::Button::new("Open folder…"))
+                    .clicked()
+                {
                     actions.push(Action::PickFolder);
                 }
                 if ui
@@ -61,7 +74,8 @@ impl EmptyState {
                     )
                     .labelled_by(label.id);
                 let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if (ui.button("Open path").clicked() || enter) && !self.path_input.trim().is_empty() {
+                if (ui.button("Open path").clicked() || enter) && !self.path_input.trim().is_empty()
+                {
                     actions.push(Action::OpenFolder(self.path_input.trim().into()));
                 }
             });

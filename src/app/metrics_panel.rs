@@ -21,16 +21,21 @@ pub struct MetricsPanel;
 
 impl MetricsPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-        egui::ScrollArea::vertical().id_salt("metrics_scroll").show(ui, |ui| {
-            self.table(ui, state);
-            ui.separator();
-            self.curves(ui, state, actions);
-        });
+        egui::ScrollArea::vertical()
+            .id_salt("metrics_scroll")
+            .show(ui, |ui| {
+                self.table(ui, state);
+                ui.separator();
+                self.curves(ui, state, actions);
+            });
     }
 
     fn table(&mut self, ui: &mut egui::Ui, state: &AppState) {
         ui.add_space(4.0);
-        let source = state.sources.selected_source().map_or("-", |s| s.name.as_str());
+        let source = state
+            .sources
+            .selected_source()
+            .map_or("-", |s| s.name.as_str());
         ui.heading("Metrics");
         ui.label(format!("source {source}, threshold {:.3}", state.threshold));
         let Some(m) = &state.metrics else {
@@ -88,7 +93,11 @@ impl MetricsPanel {
     }
 
     fn curves(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-        let Some(sweep) = state.sweep.as_ref().filter(|s| Some(s.key) == state.sweep_key()) else {
+        let Some(sweep) = state
+            .sweep
+            .as_ref()
+            .filter(|s| Some(s.key) == state.sweep_key())
+        else {
             if state.metrics_key().is_some() {
                 ui.horizontal(|ui| {
                     ui.spinner();
@@ -111,7 +120,9 @@ impl MetricsPanel {
             .allow_zoom(false)
             .allow_scroll(false)
             .show(ui, move |p| {
-                p.line(Line::new("precision-recall", PlotPoints::new(pr)).color(Color32::LIGHT_BLUE));
+                p.line(
+                    Line::new("precision-recall", PlotPoints::new(pr)).color(Color32::LIGHT_BLUE),
+                );
             });
 
         ui.add_space(6.0);
@@ -147,7 +158,11 @@ impl MetricsPanel {
             .show(ui, move |p| {
                 p.line(Line::new("F1", PlotPoints::new(f1)).color(F1_COLOUR));
                 p.line(Line::new("Miou", PlotPoints::new(miou)).color(MIOU_COLOUR));
-                p.vline(VLine::new("current", threshold).color(Color32::GRAY).style(LineStyle::dashed_loose()));
+                p.vline(
+                    VLine::new("current", threshold)
+                        .color(Color32::GRAY)
+                        .style(LineStyle::dashed_loose()),
+                );
                 if let Some((t, v)) = best_f1 {
                     p.points(
                         Points::new("best F1", PlotPoints::new(vec![[f64::from(t), v]]))
@@ -166,13 +181,21 @@ impl MetricsPanel {
         ui.horizontal_wrapped(|ui| {
             if let Some((t, v)) = best_f1 {
                 ui.label(format!("best F1 {} at {t:.2}", format_metric(v)));
-                if ui.small_button("use").on_hover_text("Set the threshold here").clicked() {
+                if ui
+                    .small_button("use")
+                    .on_hover_text("Set the threshold here")
+                    .clicked()
+                {
                     actions.push(Action::SetThreshold(t));
                 }
             }
             if let Some((t, v)) = best_miou {
                 ui.label(format!("best Miou {} at {t:.2}", format_metric(v)));
-                if ui.small_button("use ").on_hover_text("Set the threshold here").clicked() {
+                if ui
+                    .small_button("use ")
+                    .on_hover_text("Set the threshold here")
+                    .clicked()
+                {
                     actions.push(Action::SetThreshold(t));
                 }
             }
@@ -181,7 +204,10 @@ impl MetricsPanel {
 }
 
 /// Table rows: name, all-movie value, selected-movie value (a single movie's mAP is its AP).
-fn rows(all: &Metrics, one: Option<&crate::eval::MovieMetrics>) -> [(&'static str, f64, Option<f64>); 6] {
+fn rows(
+    all: &Metrics,
+    one: Option<&crate::eval::MovieMetrics>,
+) -> [(&'static str, f64, Option<f64>); 6] {
     [
         ("AP", all.ap, one.map(|m| m.ap)),
         ("mAP", all.map, one.map(|m| m.ap)),

@@ -251,7 +251,7 @@ impl App {
             top_bar: top_bar::TopBar::default(),
             movie_list: movie_list::MovieList::default(),
             timeline: timeline::Timeline::default(),
-            metrics_panel: metrics_panel::MetricsPanel::default(),
+            metrics_panel: metrics_panel::MetricsPanel,
             empty_state: empty_state::EmptyState::default(),
         }
     }
@@ -263,11 +263,16 @@ impl App {
 
     /// No job running, and metrics and curves are up to date with the current state.
     pub fn is_settled(&self) -> bool {
-        let metrics_done = self.state.metrics_key().is_none()
-            || self.state.current_metrics().is_some();
+        let metrics_done =
+            self.state.metrics_key().is_none() || self.state.current_metrics().is_some();
         let sweep_done = self.state.sweep_key().is_none()
             || self.state.sweep.as_ref().map(|s| s.key) == self.state.sweep_key();
         !self.jobs.is_busy() && metrics_done && sweep_done && self.actions.is_empty()
+    }
+
+    /// The transition the keyboard moved the timeline to.
+    pub fn timeline_cursor(&self) -> Option<usize> {
+        self.timeline.cursor()
     }
 
     /// The movie indices in the order the movie list shows them (sorted and filtered).
@@ -296,7 +301,8 @@ impl App {
         });
         if self.state.folder.is_none() {
             egui::CentralPanel::default().show(ui, |ui| {
-                self.empty_state.ui(ui, &self.state, &self.jobs, &mut actions);
+                self.empty_state
+                    .ui(ui, &self.state, &self.jobs, &mut actions);
             });
         } else {
             egui::Panel::left("movie_list")
@@ -418,9 +424,10 @@ impl App {
                 }
                 // Results for an older folder or source are useless; for an older threshold
                 // they still beat an empty panel until the current one arrives.
-                let relevant = self.state.metrics_key().is_some_and(|k| {
-                    k.data == m.key.data && k.sources == m.key.sources
-                });
+                let relevant = self
+                    .state
+                    .metrics_key()
+                    .is_some_and(|k| k.data == m.key.data && k.sources == m.key.sources);
                 if relevant {
                     self.state.metrics = Some(m);
                 }
@@ -435,7 +442,9 @@ impl App {
             }
             JobEvent::Finished { job: _, panic } => {
                 if let Some(p) = panic {
-                    self.state.errors.push(format!("A background task failed: {p}"));
+                    self.state
+                        .errors
+                        .push(format!("A background task failed: {p}"));
                 }
             }
         }
@@ -632,10 +641,6 @@ pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let mut app = App::new(AppOptions::default());
     app.queue(startup_action(dir.as_deref()));
-    eframe::run_native(
-        "SceneLab",
-        options,
-        Box::new(move |_cc| Ok(Box::new(app))),
-    )
-    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+    eframe::run_native("SceneLab", options, Box::new(move |_cc| Ok(Box::new(app))))
+        .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

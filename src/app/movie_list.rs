@@ -1,9 +1,9 @@
 //! The movie list: one row per movie with its size and scores, sortable and filterable,
 //! and the files that could not be read listed apart.
 
-use eframe::egui;
 use super::loader::LoadedFolder;
 use super::{Action, AppState};
+use eframe::egui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -114,8 +114,12 @@ impl MovieList {
                 Column::Movie => SortKey::Text(movies.get(*i).map_or("", |m| m.imdb_id.as_str())),
                 Column::Shots => SortKey::Num(row.shots as f64),
                 Column::Scenes => SortKey::Num(row.scenes.map_or(f64::NAN, |s| s as f64)),
-                Column::Ap => SortKey::Num(scores.get(*i).copied().flatten().map_or(f64::NAN, |s| s.0)),
-                Column::Miou => SortKey::Num(scores.get(*i).copied().flatten().map_or(f64::NAN, |s| s.1)),
+                Column::Ap => {
+                    SortKey::Num(scores.get(*i).copied().flatten().map_or(f64::NAN, |s| s.0))
+                }
+                Column::Miou => {
+                    SortKey::Num(scores.get(*i).copied().flatten().map_or(f64::NAN, |s| s.1))
+                }
             }
         };
         let desc = self.descending;
@@ -163,7 +167,10 @@ impl MovieList {
                                 ""
                             };
                             if ui
-                                .selectable_label(self.sort == col, format!("{}{mark}", col.title()))
+                                .selectable_label(
+                                    self.sort == col,
+                                    format!("{}{mark}", col.title()),
+                                )
                                 .on_hover_text("Sort by this column; click again to reverse")
                                 .clicked()
                             {
@@ -177,7 +184,8 @@ impl MovieList {
                         }
                         ui.end_row();
                         for &i in &self.order {
-                            let (Some(movie), Some(row)) = (folder.movies.get(i), self.rows.get(i)) else {
+                            let (Some(movie), Some(row)) = (folder.movies.get(i), self.rows.get(i))
+                            else {
                                 continue;
                             };
                             let selected = state.selected_movie == Some(i);

@@ -61,9 +61,8 @@ fn unavailable_message() -> String {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 #[cfg(test)]
@@ -73,6 +72,9 @@ mod tests {
     #[test]
     fn a_closure_is_a_picker() {
         let p = |_: Option<&Path>| PickOutcome::Picked(PathBuf::from("/x"));
-        assert_eq!(p.pick_folder(None), PickOutcome::Picked(PathBuf::from("/x")));
+        assert_eq!(
+            p.pick_folder(None),
+            PickOutcome::Picked(PathBuf::from("/x"))
+        );
     }
 }

@@ -97,7 +97,8 @@ impl Timeline {
 
         let band_height = 14.0;
         let hover_line = 22.0;
-        let plot_height = (ui.available_height() - 2.0 * band_height - hover_line - 16.0).max(120.0);
+        let plot_height =
+            (ui.available_height() - 2.0 * band_height - hover_line - 16.0).max(120.0);
 
         // Grab the threshold instead of panning when the press lands on its line.
         let pointer = ui.input(|i| i.pointer.hover_pos());
@@ -167,7 +168,8 @@ impl Timeline {
                     // Hidden or absent: an empty line keeps the legend entry to toggle.
                     _ => Vec::new(),
                 };
-                plot_ui.line(
+                // `add`, not `line`: `line` drops empty series, and with them the legend entry.
+                plot_ui.add(
                     egui_plot::Line::new(source.name.as_str(), PlotPoints::new(points))
                         .color(source.colour)
                         .width(1.5),
@@ -178,10 +180,16 @@ impl Timeline {
                 .and_then(|s| s.scores_for(&movie.imdb_id));
 
             for &i in in_range(&view.correct, &visible) {
-                plot_ui.vline(VLine::new(CORRECT, view.transition_x(i)).color(CORRECT_COLOUR.gamma_multiply(0.8)));
+                plot_ui.vline(
+                    VLine::new(CORRECT, view.transition_x(i))
+                        .color(CORRECT_COLOUR.gamma_multiply(0.8)),
+                );
             }
             for &i in in_range(&view.missed, &visible) {
-                plot_ui.vline(VLine::new(MISSED, view.transition_x(i)).color(MISSED_COLOUR.gamma_multiply(0.8)));
+                plot_ui.vline(
+                    VLine::new(MISSED, view.transition_x(i))
+                        .color(MISSED_COLOUR.gamma_multiply(0.8)),
+                );
             }
             for &i in in_range(&view.false_alarms, &visible) {
                 plot_ui.vline(
@@ -197,13 +205,20 @@ impl Timeline {
                         .map(|&i| [view.transition_x(i), f64::from(s[i])])
                         .collect()
                 };
-                plot_ui.points(
+                plot_ui.add(
                     Points::new(CORRECT, PlotPoints::new(marks(&view.correct)))
                         .color(CORRECT_COLOUR)
                         .shape(MarkerShape::Diamond)
                         .radius(4.0),
                 );
-                plot_ui.points(
+                plot_ui.add(
+                    Points::new(MISSED, PlotPoints::new(marks(&view.missed)))
+                        .color(MISSED_COLOUR)
+                        .shape(MarkerShape::Circle)
+                        .filled(false)
+                        .radius(4.0),
+                );
+                plot_ui.add(
                     Points::new(FALSE, PlotPoints::new(marks(&view.false_alarms)))
                         .color(FALSE_COLOUR)
                         .shape(MarkerShape::Diamond)
@@ -233,7 +248,9 @@ impl Timeline {
 
         scene_bands(ui, view, &transform, movie.n_shots, band_height);
         let info = match ui.input(|i| i.pointer.hover_pos()) {
-            Some(p) if transform.frame().contains(p) => view.shot_at(transform.value_from_position(p).x),
+            Some(p) if transform.frame().contains(p) => {
+                view.shot_at(transform.value_from_position(p).x)
+            }
             _ => self.cursor.map(|c| c.min(movie.n_shots - 1)),
         };
         match info {
@@ -242,7 +259,13 @@ impl Timeline {
         };
     }
 
-    fn header(&mut self, ui: &mut egui::Ui, state: &AppState, movie: &Movie, actions: &mut Vec<Action>) {
+    fn header(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        movie: &Movie,
+        actions: &mut Vec<Action>,
+    ) {
         let view = &state.view;
         ui.horizontal(|ui| {
             ui.heading(&movie.imdb_id);
@@ -255,11 +278,17 @@ impl Timeline {
             ui.separator();
             ui.label("x axis");
             let has_time = movie.shot_end_frame.is_some();
-            if ui.selectable_label(state.axis == XAxis::Shot, "Shot index").clicked() {
+            if ui
+                .selectable_label(state.axis == XAxis::Shot, "Shot index")
+                .clicked()
+            {
                 actions.push(Action::SetAxis(XAxis::Shot));
             }
             if ui
-                .add_enabled(has_time, egui::Button::selectable(state.axis == XAxis::Time, "Time"))
+                .add_enabled(
+                    has_time,
+                    egui::Button::selectable(state.axis == XAxis::Time, "Time"),
+                )
                 .on_disabled_hover_text("This movie has no shot_end_frame")
                 .clicked()
             {
@@ -269,7 +298,12 @@ impl Timeline {
                 let mut fps = state.settings.fps;
                 let label = ui.label("fps");
                 let r = ui
-                    .add(egui::DragValue::new(&mut fps).range(1.0..=240.0).speed(0.1).max_decimals(3))
+                    .add(
+                        egui::DragValue::new(&mut fps)
+                            .range(1.0..=240.0)
+                            .speed(0.1)
+                            .max_decimals(3),
+                    )
                     .labelled_by(label.id);
                 if r.changed() {
                     actions.push(Action::SetFps(fps));
@@ -312,7 +346,10 @@ pub fn round_threshold(y: f64) -> f32 {
 /// What the legend should hide: the sources the state says are hidden, plus whatever else
 /// the user switched off in the legend.
 fn hidden_items(ctx: &egui::Context, sources: &SourceRegistry) -> Vec<ItemId> {
-    let source_ids: Vec<ItemId> = sources.iter().map(|s| ItemId::new(s.name.as_str())).collect();
+    let source_ids: Vec<ItemId> = sources
+        .iter()
+        .map(|s| ItemId::new(s.name.as_str()))
+        .collect();
     let mut hidden: Vec<ItemId> = PlotMemory::load(ctx, plot_id())
         .map(|m| {
             m.hidden_items
@@ -345,15 +382,41 @@ fn sync_visibility(ctx: &egui::Context, sources: &SourceRegistry, actions: &mut 
 }
 
 /// Ground-truth and predicted scenes as alternating bands under the plot, aligned with it.
-fn scene_bands(ui: &mut egui::Ui, view: &MovieView, transform: &PlotTransform, n_shots: usize, height: f32) {
+fn scene_bands(
+    ui: &mut egui::Ui,
+    view: &MovieView,
+    transform: &PlotTransform,
+    n_shots: usize,
+    height: f32,
+) {
     let frame = *transform.frame();
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 2.0 * height + 4.0), egui::Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), 2.0 * height + 4.0),
+        egui::Sense::hover(),
+    );
     let painter = ui.painter_at(rect);
     let rows = [
-        ("scenes", &view.gt_boundaries, [Color32::from_rgb(70, 90, 140), Color32::from_rgb(120, 150, 210)]),
-        ("predicted", &view.predicted, [Color32::from_rgb(110, 80, 120), Color32::from_rgb(190, 140, 200)]),
+        (
+            "scenes",
+            &view.gt_boundaries,
+            [
+                Color32::from_rgb(70, 90, 140),
+                Color32::from_rgb(120, 150, 210),
+            ],
+        ),
+        (
+            "predicted",
+            &view.predicted,
+            [
+                Color32::from_rgb(110, 80, 120),
+                Color32::from_rgb(190, 140, 200),
+            ],
+        ),
     ];
-    let (x0, x1) = (transform.value_from_position(frame.left_top()).x, transform.value_from_position(frame.right_top()).x);
+    let (x0, x1) = (
+        transform.value_from_position(frame.left_top()).x,
+        transform.value_from_position(frame.right_top()).x,
+    );
     for (row, (name, boundaries, colours)) in rows.iter().enumerate() {
         let top = rect.top() + row as f32 * (height + 4.0);
         painter.text(
@@ -365,14 +428,21 @@ fn scene_bands(ui: &mut egui::Ui, view: &MovieView, transform: &PlotTransform, n
         );
         // First scene that ends inside the view: skip every scene left of it.
         let first = boundaries.partition_point(|&b| view.transition_x(b) < x0);
-        let mut start_shot = if first == 0 { 0 } else { boundaries[first - 1] + 1 };
+        let mut start_shot = if first == 0 {
+            0
+        } else {
+            boundaries[first - 1] + 1
+        };
         for (k, end_shot) in boundaries[first..]
             .iter()
             .copied()
             .chain(std::iter::once(n_shots - 1))
             .enumerate()
         {
-            let (sx, ex) = (view.edges[start_shot], view.edges[(end_shot + 1).min(n_shots)]);
+            let (sx, ex) = (
+                view.edges[start_shot],
+                view.edges[(end_shot + 1).min(n_shots)],
+            );
             if sx > x1 {
                 break;
             }
@@ -382,7 +452,10 @@ fn scene_bands(ui: &mut egui::Ui, view: &MovieView, transform: &PlotTransform, n
                 let band = Rect::from_min_max(Pos2::new(l, top), Pos2::new(r, top + height));
                 painter.rect_filled(band, 0.0, colours[(first + k) % 2]);
                 if r - l > 3.0 {
-                    painter.line_segment([band.left_top(), band.left_bottom()], Stroke::new(1.0, Color32::BLACK));
+                    painter.line_segment(
+                        [band.left_top(), band.left_bottom()],
+                        Stroke::new(1.0, Color32::BLACK),
+                    );
                 }
             }
             start_shot = end_shot + 1;
@@ -391,7 +464,13 @@ fn scene_bands(ui: &mut egui::Ui, view: &MovieView, transform: &PlotTransform, n
 }
 
 /// What the hover tooltip says about shot `s` and the transition after it.
-pub fn hover_text(movie: &Movie, view: &MovieView, sources: &SourceRegistry, s: usize, fps: f64) -> String {
+pub fn hover_text(
+    movie: &Movie,
+    view: &MovieView,
+    sources: &SourceRegistry,
+    s: usize,
+    fps: f64,
+) -> String {
     let mut text = format!("Shot {s}");
     if let Some(ends) = &movie.shot_end_frame {
         let start = if s == 0 { 0 } else { ends[s - 1] + 1 };

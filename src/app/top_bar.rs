@@ -1,9 +1,9 @@
 //! The top bar: folder actions, the scored source and threshold, the status line with
 //! progress, the path field, and the error area.
 
-use eframe::egui;
 use super::jobs::Jobs;
 use super::{Action, AppState};
+use eframe::egui;
 
 #[derive(Default)]
 pub struct TopBar {
@@ -11,7 +11,13 @@ pub struct TopBar {
 }
 
 impl TopBar {
-    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, jobs: &Jobs, actions: &mut Vec<Action>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        jobs: &Jobs,
+        actions: &mut Vec<Action>,
+    ) {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
             ui.heading("SceneLab");
@@ -49,7 +55,8 @@ impl TopBar {
             ui.separator();
             self.source_and_threshold(ui, state, actions);
         });
-        if state.show_path_input {
+        // Without a folder the empty state has its own path field.
+        if state.show_path_input && state.folder.is_some() {
             self.path_row(ui, state, actions);
         }
         status_line(ui, state, jobs);
@@ -57,16 +64,20 @@ impl TopBar {
         ui.add_space(2.0);
     }
 
-    fn source_and_threshold(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    fn source_and_threshold(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        actions: &mut Vec<Action>,
+    ) {
         if state.sources.is_empty() {
             return;
         }
-        ui.label("Source");
         let current = state
             .sources
             .selected_source()
             .map_or("", |s| s.name.as_str());
-        egui::ComboBox::from_id_salt("source")
+        egui::ComboBox::from_label("Source")
             .selected_text(current)
             .show_ui(ui, |ui| {
                 for (i, s) in state.sources.iter().enumerate() {

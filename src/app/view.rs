@@ -201,7 +201,10 @@ impl MovieView {
     }
 
     /// Scenes as shot ranges `first..=last`, given the boundaries that end them.
-    pub fn scenes(boundaries: &[usize], n_shots: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    pub fn scenes(
+        boundaries: &[usize],
+        n_shots: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + '_ {
         let mut start = 0usize;
         let last = n_shots.saturating_sub(1);
         boundaries
@@ -243,7 +246,11 @@ impl MovieView {
                     imax = i;
                 }
             }
-            let (a, b) = if imin <= imax { (imin, imax) } else { (imax, imin) };
+            let (a, b) = if imin <= imax {
+                (imin, imax)
+            } else {
+                (imax, imin)
+            };
             out.push([self.transition_x(a), f64::from(scores[a])]);
             if b != a {
                 out.push([self.transition_x(b), f64::from(scores[b])]);
@@ -320,8 +327,21 @@ mod tests {
         let builds = v.rebuilds;
         v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, m.prediction.as_deref(), 0.5);
         assert_eq!(v.rebuilds, builds, "unchanged inputs must not rebuild");
-        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, m.prediction.as_deref(), 0.15);
-        assert_eq!(v.rebuilds, builds + 1, "a threshold change rebuilds predictions only");
+        v.refresh(
+            1,
+            0,
+            &m,
+            XAxis::Shot,
+            24.0,
+            1,
+            m.prediction.as_deref(),
+            0.15,
+        );
+        assert_eq!(
+            v.rebuilds,
+            builds + 1,
+            "a threshold change rebuilds predictions only"
+        );
         assert_eq!(v.predicted, vec![1, 2, 3, 4]);
         assert_eq!(v.missed, Vec::<usize>::new());
         assert_eq!(v.false_alarms, vec![2, 4]);
