@@ -12,7 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::loader::LoadedFolder;
 use scenelab::app::picker::PickOutcome;
-use scenelab::app::{App, AppOptions, DemoSpec};
+use scenelab::app::{App, AppOptions, first_run_demo};
 use scenelab::data::Movie;
 
 /// A movie of `n` shots with a boundary every 7-16 shots and scores that mostly agree.
@@ -61,7 +61,7 @@ fn options(picker: impl Fn(Option<&Path>) -> PickOutcome + Send + Sync + 'static
         picker: Arc::new(picker),
         settings_path: None,
         default_dir: PathBuf::from("/nonexistent/scenelab-test-default"),
-        demo: DemoSpec::default(),
+        demo: first_run_demo(),
     }
 }
 

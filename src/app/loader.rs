@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::Movie;
+use crate::data::demo::{self, DemoConfig};
+use crate::data::{Dataset, LoadProgress, Movie};
 
 /// A file of the folder that is not a usable movie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,54 +46,55 @@ impl LoadedFolder {
     }
 }
 
-/// Read every `*.pkl` movie of `dir`, calling `progress(done, total, file)` as it goes.
+impl From<Dataset> for LoadedFolder {
+    fn from(d: Dataset) -> Self {
+        let bad = d
+            .failures
+            .into_iter()
+            .map(|f| BadFile {
+                path: f.path,
+                error: f.error,
+            })
+            .collect();
+        LoadedFolder::new(d.root.unwrap_or_default(), d.movies, bad)
+    }
+}
+
+/// Read every `*.pkl` movie of `dir` (in parallel), calling `progress(done, total, file)`.
 pub fn load_folder(
     dir: &Path,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> anyhow::Result<LoadedFolder> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("cannot read folder {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pkl") && p.is_file())
-        .collect();
-    files.sort();
-    let total = files.len();
-    let mut movies = Vec::with_capacity(total);
-    let mut bad = Vec::new();
-    for (i, path) in files.into_iter().enumerate() {
-        let name = path
+    let report = |p: &LoadProgress| {
+        let name = p
+            .last_file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        progress(i, total, &name);
-        let movie = crate::pickle::read_record_file(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|r| Movie::from_record(r).map_err(|e| e.to_string()));
-        match movie {
-            Ok(m) => movies.push(m),
-            Err(error) => bad.push(BadFile { path, error }),
-        }
-    }
-    progress(total, total, "");
-    Ok(LoadedFolder::new(dir.to_path_buf(), movies, bad))
+        progress(p.done, p.total, &name);
+    };
+    let mut folder = LoadedFolder::from(Dataset::load_dir(dir, &report)?);
+    folder.dir = dir.to_path_buf();
+    Ok(folder)
 }
 
 /// Whether `dir` holds at least one `*.pkl` file.
 pub fn has_movie_files(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|rd| {
-        rd.filter_map(Result::ok)
-            .any(|e| e.path().extension().is_some_and(|x| x == "pkl"))
+        rd.filter_map(Result::ok).any(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("pkl"))
+        })
     })
 }
 
-/// Write `spec.movies` synthetic movies into `dir`, calling `progress(done, total)`.
+/// Write the demo movies of `config` into `dir`, calling `progress(done, total)`.
 /// Returns how many were written.
 pub fn write_demo(
     dir: &Path,
-    spec: super::DemoSpec,
+    config: &DemoConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<usize> {
-    // TEMPORARY until `data::demo::write_demo` lands on main.
-    let _ = (dir, spec, progress);
-    anyhow::bail!("the demo generator is not in this build yet")
+    Ok(demo::write_demo(dir, config, progress)?.len())
 }

@@ -23,6 +23,8 @@ pub mod view;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::data::demo::DemoConfig;
+
 use evaluation::{MetricsKey, MetricsWorker, ScoreSet, SweepKey, SweepResult, ThresholdMetrics};
 use jobs::{JobEvent, Jobs};
 use loader::LoadedFolder;
@@ -34,24 +36,14 @@ use view::{MovieView, XAxis};
 /// Threshold the app starts with, as `scenelab evaluate` defaults to.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
-/// The synthetic movies written when there is nothing to open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DemoSpec {
-    pub movies: usize,
-    pub min_shots: usize,
-    pub max_shots: usize,
-    pub seed: u64,
-}
-
-impl Default for DemoSpec {
-    /// Small enough that a first run shows a movie within seconds.
-    fn default() -> Self {
-        DemoSpec {
-            movies: 12,
-            min_shots: 600,
-            max_shots: 1500,
-            seed: 0,
-        }
+/// The synthetic movies written when there is nothing to open: small enough that a first
+/// run shows a movie within seconds.
+pub fn first_run_demo() -> DemoConfig {
+    DemoConfig {
+        movies: 12,
+        seed: 0,
+        min_shots: 600,
+        max_shots: 1500,
     }
 }
 
@@ -62,7 +54,7 @@ pub struct AppOptions {
     pub settings_path: Option<PathBuf>,
     /// Opened when no folder is given or remembered (`data_dir/` in the current directory).
     pub default_dir: PathBuf,
-    pub demo: DemoSpec,
+    pub demo: DemoConfig,
 }
 
 impl Default for AppOptions {
@@ -71,7 +63,7 @@ impl Default for AppOptions {
             picker: Arc::new(NativePicker),
             settings_path: Settings::default_path(),
             default_dir: PathBuf::from("data_dir"),
-            demo: DemoSpec::default(),
+            demo: first_run_demo(),
         }
     }
 }
@@ -598,13 +590,13 @@ impl App {
         if self.jobs.is_running(DEMO_JOB) {
             return;
         }
-        let spec = self.options.demo;
+        let config = self.options.demo.clone();
         let label = format!("{DEMO_JOB} {}", dir.display());
         self.jobs.spawn(label, move |r| {
             let progress = |done: usize, total: usize| {
                 r.progress(done, total, format!("movie {done} of {total}"));
             };
-            let result = loader::write_demo(&dir, spec, &progress).map_err(|e| format!("{e:#}"));
+            let result = loader::write_demo(&dir, &config, &progress).map_err(|e| format!("{e:#}"));
             r.send(JobEvent::DemoWritten { dir, result });
         });
     }
