@@ -133,6 +133,13 @@ impl AppState {
         }
     }
 
+    /// Show an error (once: the same message twice would only push the others away).
+    pub fn push_error(&mut self, message: String) {
+        if !self.errors.contains(&message) {
+            self.errors.push(message);
+        }
+    }
+
     pub fn movies(&self) -> &[crate::data::Movie] {
         self.folder.as_ref().map_or(&[], |f| f.movies.as_slice())
     }
@@ -390,12 +397,11 @@ impl App {
                 Ok(folder) => self.open_loaded(folder),
                 Err(e) => self
                     .state
-                    .errors
-                    .push(format!("Could not open {}: {e}", dir.display())),
+                    .push_error(format!("Could not open {}: {e}", dir.display())),
             },
             JobEvent::DemoWritten { dir, result } => match result {
                 Ok(_) => self.apply(Action::OpenFolder(dir)),
-                Err(e) => self.state.errors.push(format!(
+                Err(e) => self.state.push_error(format!(
                     "Could not write demo movies to {}: {e}",
                     dir.display()
                 )),
@@ -412,7 +418,7 @@ impl App {
                 if let Err(e) = &m.result
                     && Some(m.key) == self.state.metrics_key()
                 {
-                    self.state.errors.push(format!("Metrics: {e}"));
+                    self.state.push_error(format!("Metrics: {e}"));
                 }
                 // Results for an older folder or source are useless; for an older threshold
                 // they still beat an empty panel until the current one arrives.
@@ -427,7 +433,7 @@ impl App {
             JobEvent::Sweep(s) => {
                 if Some(s.key) == self.state.sweep_key() {
                     if let Some(e) = &s.error {
-                        self.state.errors.push(format!("Threshold sweep: {e}"));
+                        self.state.push_error(format!("Threshold sweep: {e}"));
                     }
                     self.state.sweep = Some(s);
                 }
@@ -469,7 +475,7 @@ impl App {
         if let Some(path) = &self.options.settings_path
             && let Err(e) = self.state.settings.save(path)
         {
-            self.state.errors.push(format!(
+            self.state.push_error(format!(
                 "Could not remember settings in {}: {e:#}",
                 path.display()
             ));
@@ -572,8 +578,7 @@ impl App {
     fn start_loading(&mut self, dir: PathBuf) {
         if self.jobs.is_running(LOAD_JOB) {
             self.state
-                .errors
-                .push("A folder is already loading; wait for it to finish.".into());
+                .push_error("A folder is already loading; wait for it to finish.".into());
             return;
         }
         let label = format!("{LOAD_JOB} {}", dir.display());
