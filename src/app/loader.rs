@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::data::demo::{self, DemoConfig};
-use crate::data::{Dataset, LoadProgress, Movie};
+use crate::data::{DataError, Dataset, LoadProgress, Movie};
 
 /// A file of the folder that is not a usable movie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,7 @@ impl From<Dataset> for LoadedFolder {
 pub fn load_folder(
     dir: &Path,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
-) -> anyhow::Result<LoadedFolder> {
+) -> Result<LoadedFolder, DataError> {
     let report = |p: &LoadProgress| {
         let name = p
             .last_file

@@ -586,7 +586,7 @@ impl App {
             let progress = |done: usize, total: usize, file: &str| {
                 r.progress(done, total, file.to_string());
             };
-            let result = loader::load_folder(&dir, &progress).map_err(|e| format!("{e:#}"));
+            let result = loader::load_folder(&dir, &progress).map_err(|e| e.to_string());
             r.send(JobEvent::Loaded { dir, result });
         });
     }
