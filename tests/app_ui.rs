@@ -237,3 +237,60 @@ fn a_folder_that_cannot_be_read_shows_an_error_not_a_crash() {
     h.step();
     assert!(h.state().state.errors.is_empty());
 }
+
+#[test]
+fn dragging_the_threshold_line_sets_the_threshold_and_hover_names_the_shot() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    let t = h.state().timeline_transform().expect("the plot was drawn");
+    let x = t.frame().center().x;
+    let at = |v: f64| egui::pos2(x, t.position_from_point_y(v));
+    let press = |pos: egui::Pos2, pressed: bool| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    let bounds_before = *t.bounds();
+
+    h.event(egui::Event::PointerMoved(at(0.5)));
+    h.step();
+    h.event(press(at(0.5), true));
+    h.step();
+    for v in [0.45, 0.35, 0.25] {
+        h.event(egui::Event::PointerMoved(at(v)));
+        h.step();
+    }
+    h.event(press(at(0.25), false));
+    h.step();
+    h.step();
+    let threshold = h.state().state.threshold;
+    assert!((threshold - 0.25).abs() < 0.01, "threshold {threshold}");
+    assert_eq!(
+        threshold,
+        (threshold * 1000.0).round() / 1000.0,
+        "rounded to 0.001"
+    );
+    let bounds_after = *h.state().timeline_transform().unwrap().bounds();
+    assert_eq!(
+        bounds_before.min()[0],
+        bounds_after.min()[0],
+        "the plot did not pan"
+    );
+
+    // Hovering names the shot under the pointer and every source's score.
+    h.event(egui::Event::PointerMoved(at(0.8)));
+    h.step();
+    h.step();
+    let x_value = t.value_from_position(at(0.8)).x;
+    let shot = h.state().state.view.shot_at(x_value).unwrap();
+    assert!(
+        h.query_all_by_label_contains(&format!("Shot {shot} "))
+            .count()
+            >= 1,
+        "no hover text for shot {shot}"
+    );
+    assert!(h.query_all_by_label_contains("provided: ").count() >= 1);
+}

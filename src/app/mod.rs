@@ -274,6 +274,11 @@ impl App {
         self.timeline.cursor()
     }
 
+    /// The timeline plot's screen <-> plot transform as of the last frame.
+    pub fn timeline_transform(&self) -> Option<egui_plot::PlotTransform> {
+        self.timeline.transform()
+    }
+
     /// The movie indices in the order the movie list shows them (sorted and filtered).
     pub fn listed_movies(&self) -> &[usize] {
         self.movie_list.order()

@@ -56,6 +56,11 @@ impl Timeline {
         self.cursor
     }
 
+    /// The plot's transform as of the last frame (screen <-> plot coordinates).
+    pub fn transform(&self) -> Option<PlotTransform> {
+        self.last_transform
+    }
+
     /// Move to the next (or previous) ground-truth or predicted boundary.
     pub fn jump(&mut self, view: &MovieView, forward: bool) {
         if view.edges.len() < 3 {
@@ -100,8 +105,15 @@ impl Timeline {
         let plot_height =
             (ui.available_height() - 2.0 * band_height - hover_line - 16.0).max(120.0);
 
-        // Grab the threshold instead of panning when the press lands on its line.
-        let pointer = ui.input(|i| i.pointer.hover_pos());
+        // Grab the threshold instead of panning when the press lands on its line (judged
+        // where the press started: a drag is only recognised after the pointer moved).
+        let pointer = ui.input(|i| {
+            if i.pointer.primary_down() {
+                i.pointer.press_origin()
+            } else {
+                i.pointer.hover_pos()
+            }
+        });
         let near_threshold = match (self.last_transform, pointer) {
             (Some(t), Some(p)) => {
                 t.frame().contains(p)
