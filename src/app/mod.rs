@@ -222,6 +222,7 @@ pub struct App {
     metrics_worker: MetricsWorker,
     requested_metrics: Option<MetricsKey>,
     requested_sweep: Option<SweepKey>,
+    settings_dirty: bool,
     actions: Vec<Action>,
     top_bar: top_bar::TopBar,
     movie_list: movie_list::MovieList,
@@ -246,6 +247,7 @@ impl App {
             metrics_worker,
             requested_metrics: None,
             requested_sweep: None,
+            settings_dirty: false,
             actions: Vec::new(),
             top_bar: top_bar::TopBar::default(),
             movie_list: movie_list::MovieList::default(),
@@ -477,6 +479,7 @@ impl App {
     }
 
     fn save_settings(&mut self) {
+        self.settings_dirty = false;
         if let Some(path) = &self.options.settings_path
             && let Err(e) = self.state.settings.save(path)
         {
@@ -556,7 +559,8 @@ impl App {
                 if fps.is_finite() && fps > 0.0 && fps != self.state.settings.fps {
                     self.state.settings.fps = fps;
                     self.timeline.reset_view();
-                    self.save_settings();
+                    // Written by `eframe::App::save`, not on every step of a drag.
+                    self.settings_dirty = true;
                 }
             }
             Action::DismissError(i) => {
@@ -621,6 +625,13 @@ const SWEEP_JOB: &str = "Sweeping thresholds";
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.ui_inner(ui);
+    }
+
+    /// Called now and then and at exit: write settings changed since the last write.
+    fn save(&mut self, _storage: &mut dyn eframe::Storage) {
+        if self.settings_dirty {
+            self.save_settings();
+        }
     }
 }
 
