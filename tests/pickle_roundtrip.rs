@@ -75,7 +75,8 @@ fn every_fixture_round_trips() {
             continue;
         };
         let bytes = write_record(&first);
-        let second = read_record(&bytes).unwrap_or_else(|e| panic!("{name}: rewritten file fails: {e}"));
+        let second =
+            read_record(&bytes).unwrap_or_else(|e| panic!("{name}: rewritten file fails: {e}"));
         assert_eq!(first, second, "{name} round trip");
         // Writing is deterministic: the second write is identical.
         assert_eq!(write_record(&second), bytes, "{name} deterministic");
