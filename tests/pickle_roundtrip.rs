@@ -64,7 +64,11 @@ fn p4_fixture_is_reproduced_byte_for_byte_up_to_storage_keys() {
 
 #[test]
 fn every_fixture_round_trips() {
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
+    let entries = std::fs::read_dir(fixtures())
+        .unwrap()
+        .chain(std::fs::read_dir(fixtures().join("synth")).unwrap());
+    let mut count = 0;
+    for entry in entries {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if !name.ends_with(".pkl") {
@@ -80,7 +84,13 @@ fn every_fixture_round_trips() {
         assert_eq!(first, second, "{name} round trip");
         // Writing is deterministic: the second write is identical.
         assert_eq!(write_record(&second), bytes, "{name} deterministic");
+        count += 1;
     }
+    assert_eq!(
+        count,
+        8 + 2 + 9,
+        "good, decodable-bad and synthetic fixtures"
+    );
 }
 
 #[test]
