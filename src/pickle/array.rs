@@ -162,9 +162,11 @@ impl ArrayData {
     /// Append the elements as little-endian bytes to `out` (what the writer stores).
     pub fn extend_le_bytes(&self, out: &mut Vec<u8>) {
         fn le<T: Copy, const N: usize>(v: &[T], out: &mut Vec<u8>, f: impl Fn(T) -> [u8; N]) {
-            out.reserve(v.len() * N);
-            for &x in v {
-                out.extend_from_slice(&f(x));
+            // Fill a zeroed tail in place: this compiles to a straight copy loop.
+            let start = out.len();
+            out.resize(start + v.len() * N, 0);
+            for (c, &x) in out[start..].chunks_exact_mut(N).zip(v) {
+                c.copy_from_slice(&f(x));
             }
         }
         match self {
