@@ -701,7 +701,7 @@ impl<'a> Loader<'a> {
     }
 
     fn pairs(&self, pos: usize, items: &[Value]) -> Result<Vec<(Value, Value)>, PickleError> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(err(pos, "a dict needs key/value pairs"));
         }
         Ok(items.chunks_exact(2).map(|c| (c[0], c[1])).collect())

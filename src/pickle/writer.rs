@@ -141,7 +141,7 @@ impl Pickler {
     fn save_int_tuple(&mut self, items: &[usize]) {
         self.boundary();
         if items.is_empty() {
-            self.write(&[b')']);
+            self.write(b")");
             return;
         }
         if items.len() > 3 {
