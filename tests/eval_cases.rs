@@ -166,9 +166,9 @@ struct CaseMovie {
     shot_end_frame: Vec<i64>,
 }
 
-fn load() -> Json {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metrics/cases.json");
-    let text = std::fs::read(path).expect("read tests/fixtures/metrics/cases.json");
+fn load(file: &str) -> Json {
+    let path = format!("{}/tests/fixtures/metrics/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     Parser { s: &text, i: 0 }.value()
 }
 
@@ -224,57 +224,51 @@ impl Tally {
     }
 }
 
-#[test]
-fn every_case_matches_the_reference() {
-    let fixture = load();
-    let cases = fixture.get("cases").items();
-    assert!(cases.len() >= 40, "cases.json looks truncated");
-    let mut tally = Tally::default();
-    for case in cases {
-        let name = case.get("name").str();
-        let movies = movies(case);
-        let inputs: Vec<MovieInput> = movies
+/// Score `case`'s movies at `threshold` and compare with the reference's `expected` object.
+fn check_case(tally: &mut Tally, name: &str, movies: &[CaseMovie], threshold: f32, e: &Json) {
+    let inputs: Vec<MovieInput> = movies
+        .iter()
+        .map(|m| MovieInput {
+            imdb_id: &m.imdb_id,
+            ground_truth: &m.gt,
+            scores: &m.pred,
+            shot_end_frame: &m.shot_end_frame,
+        })
+        .collect();
+    let got = evaluate(&inputs, threshold).unwrap_or_else(|e| panic!("{name}: {e}"));
+    tally.check(format!("{name} AP"), got.ap, e.get("AP").num());
+    tally.check(format!("{name} mAP"), got.map, e.get("mAP").num());
+    tally.check(format!("{name} Miou"), got.miou, e.get("Miou").num());
+    tally.check(format!("{name} Precision"), got.precision, e.get("Precision").num());
+    tally.check(format!("{name} Recall"), got.recall, e.get("Recall").num());
+    tally.check(format!("{name} F1"), got.f1, e.get("F1").num());
+    assert_eq!(got.per_movie.len(), movies.len());
+    let dicts: Vec<BTreeMap<&str, Option<f64>>> =
+        ["AP_dict", "miou_dict", "precision_dict", "recall_dict", "f1_dict"]
             .iter()
-            .map(|m| MovieInput {
-                imdb_id: &m.imdb_id,
-                ground_truth: &m.gt,
-                scores: &m.pred,
-                shot_end_frame: &m.shot_end_frame,
+            .map(|d| {
+                let fields = e.get(d).fields();
+                assert_eq!(fields.len(), movies.len(), "{name}: {d} size");
+                fields.iter().map(|(k, v)| (k.as_str(), v.num())).collect()
             })
             .collect();
-        let got = evaluate(&inputs, 0.5).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let e = case.get("expected");
-        tally.check(format!("{name} AP"), got.ap, e.get("AP").num());
-        tally.check(format!("{name} mAP"), got.map, e.get("mAP").num());
-        tally.check(format!("{name} Miou"), got.miou, e.get("Miou").num());
-        tally.check(format!("{name} Precision"), got.precision, e.get("Precision").num());
-        tally.check(format!("{name} Recall"), got.recall, e.get("Recall").num());
-        tally.check(format!("{name} F1"), got.f1, e.get("F1").num());
-        assert_eq!(got.per_movie.len(), movies.len());
-        let dicts: Vec<BTreeMap<&str, Option<f64>>> =
-            ["AP_dict", "miou_dict", "precision_dict", "recall_dict", "f1_dict"]
-                .iter()
-                .map(|d| {
-                    let fields = e.get(d).fields();
-                    assert_eq!(fields.len(), movies.len(), "{name}: {d} size");
-                    fields.iter().map(|(k, v)| (k.as_str(), v.num())).collect()
-                })
-                .collect();
-        for m in &got.per_movie {
-            let id = m.imdb_id.as_str();
-            let values = [m.ap, m.miou, m.precision, m.recall, m.f1];
-            for ((what, got), dict) in ["AP", "Miou", "Precision", "Recall", "F1"]
-                .iter()
-                .zip(values)
-                .zip(&dicts)
-            {
-                let want = *dict
-                    .get(id)
-                    .unwrap_or_else(|| panic!("{name}: {id} missing in expected"));
-                tally.check(format!("{name} {id} {what}"), got, want);
-            }
+    for m in &got.per_movie {
+        let id = m.imdb_id.as_str();
+        let values = [m.ap, m.miou, m.precision, m.recall, m.f1];
+        for ((what, got), dict) in ["AP", "Miou", "Precision", "Recall", "F1"]
+            .iter()
+            .zip(values)
+            .zip(&dicts)
+        {
+            let want = *dict
+                .get(id)
+                .unwrap_or_else(|| panic!("{name}: {id} missing in expected"));
+            tally.check(format!("{name} {id} {what}"), got, want);
         }
     }
+}
+
+fn report(tally: &Tally) {
     println!(
         "{} values checked, {} bit-exact, {} outside 1e-9",
         tally.values,
@@ -287,4 +281,40 @@ fn every_case_matches_the_reference() {
         tally.failures.len(),
         tally.failures.join("\n")
     );
+}
+
+#[test]
+fn every_case_matches_the_reference() {
+    let fixture = load("cases.json");
+    let cases = fixture.get("cases").items();
+    assert!(cases.len() >= 40, "cases.json looks truncated");
+    let mut tally = Tally::default();
+    for case in cases {
+        let name = case.get("name").str();
+        check_case(&mut tally, name, &movies(case), 0.5, case.get("expected"));
+    }
+    // Six totals and five values per movie, for every case.
+    assert!(tally.values > 6 * cases.len());
+    report(&tally);
+}
+
+/// Real-size movies (pooled scores with more than 8192 distinct values), a movie without
+/// positives, and thresholds 0.5, 0.3 (not a float32 number) and 0.77; written by
+/// `make_extra_cases.py` with the reference evaluator.
+#[test]
+fn extra_cases_match_the_reference_at_several_thresholds() {
+    let fixture = load("extra_cases.json");
+    let cases = fixture.get("cases").items();
+    let mut tally = Tally::default();
+    for case in cases {
+        let name = case.get("name").str();
+        let movies = movies(case);
+        for expected in case.get("expected").items() {
+            let threshold = expected.get("threshold").num().unwrap();
+            let label = format!("{name} @{threshold}");
+            check_case(&mut tally, &label, &movies, threshold as f32, expected);
+        }
+    }
+    assert_eq!(cases.len(), 2);
+    report(&tally);
 }
