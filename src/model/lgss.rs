@@ -378,6 +378,7 @@ impl BoundaryModel for Lgss {
         }
         let idx = Tensor::from_vec(idx, b * transitions, x.device())?;
         per_window
+            .contiguous()?
             .flatten_all()?
             .index_select(&idx, 0)?
             .reshape((b, transitions))

@@ -163,6 +163,22 @@ impl MultiScale {
 impl BoundaryModel for MultiScale {
     fn forward(&self, batch: &ShotBatch, _train: bool) -> Result<Tensor> {
         let t = batch.shots();
+        // Room after the last shot for the widest right-hand window, so a window running past
+        // a movie's end sums its real shots whatever the batch's padded length.
+        let room = self
+            .cfg
+            .similarity_widths
+            .iter()
+            .chain(&self.cfg.difference_widths)
+            .copied()
+            .max()
+            .unwrap_or(1);
+        let padded = ShotBatch {
+            x: batch.x.pad_with_zeros(1, 0, room)?,
+            mask: batch.mask.pad_with_zeros(1, 0, room)?,
+            lengths: batch.lengths.clone(),
+        };
+        let batch = &padded;
         // Transition t exists when shot t + 1 does.
         let transition_mask = shift_time(&batch.mask, 1)?;
         let features = Tensor::cat(&[self.similarities(batch)?, self.differences(batch)?], 2)?

@@ -8,9 +8,8 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 
 use super::normalize::{Normalization, concat_features};
-use super::split::MovieSplit;
 use super::{EpochRecord, StopReason, TestMetrics, TrainSettings};
-use crate::data::Movie;
+use crate::data::{Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, ModelKind, SeededVarMap, ShotBatch};
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -25,7 +24,7 @@ pub struct CheckpointMeta {
     pub scenelab_version: String,
     pub model: ModelConfig,
     pub normalization: Normalization,
-    pub split: MovieSplit,
+    pub split: Split,
     pub training: TrainSettings,
     pub curve: Vec<EpochRecord>,
     pub best_epoch: Option<usize>,
@@ -99,6 +98,25 @@ impl TrainedModel {
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
         predict_rows(&self.model, &refs, &self.device)
             .map_err(|e| CheckpointError::Model(e.to_string()))
+    }
+
+    /// Mean pos-weighted binary cross-entropy on `movies` (which need ground truth), with the
+    /// class weight the model was trained with.
+    pub fn loss(&self, movies: &[&Movie]) -> Result<f64, CheckpointError> {
+        let pos_weight = self.meta.training.pos_weight.unwrap_or(1.0);
+        let scores = self.predict(movies)?;
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (m, s) in movies.iter().zip(&scores) {
+            let truth = m.ground_truth.as_deref().ok_or_else(|| {
+                CheckpointError::Model(format!("movie '{}' has no ground truth", m.imdb_id))
+            })?;
+            for (&t, &p) in truth.iter().zip(s) {
+                let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
+                sum -= if t { pos_weight * p.ln() } else { (1.0 - p).ln() };
+                n += 1;
+            }
+        }
+        Ok(sum / n.max(1) as f64)
     }
 
     /// Write `model.safetensors` and `config.json` into `dir` (created if needed).

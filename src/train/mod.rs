@@ -7,7 +7,6 @@
 pub mod checkpoint;
 pub mod metrics;
 pub mod normalize;
-pub mod split;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,9 +22,8 @@ use rand_chacha::ChaCha8Rng;
 pub use checkpoint::{CheckpointError, CheckpointMeta, TrainedModel};
 pub use metrics::ValidationScores;
 pub use normalize::{FeatureError, Normalization};
-pub use split::{MovieSplit, SplitError, TestSelection, split_movies};
 
-use crate::data::Movie;
+use crate::data::{Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, SeededVarMap, ShotBatch};
 
 /// Optimisation settings (the model's own hyperparameters live in its config).
@@ -160,6 +158,15 @@ pub struct TrainOutcome {
     pub test_scores: Vec<(String, Vec<f32>)>,
 }
 
+/// Validation movies to hold out of `candidates` non-test movies: a tenth, at least one
+/// when two or more remain (none for a single movie, which must train).
+pub fn validation_count(candidates: usize) -> usize {
+    if candidates < 2 {
+        return 0;
+    }
+    ((candidates as f64 * 0.1).round() as usize).clamp(1, candidates - 1)
+}
+
 /// Stack for training and scoring threads: autograd walks and drops the recurrent models'
 /// op graphs recursively, thousands of nodes deep for a long movie.
 const DEEP_STACK: usize = 1 << 30;
@@ -275,7 +282,7 @@ fn restore(varmap: &VarMap, saved: &HashMap<String, Tensor>) -> candle_core::Res
 /// Train `config.model` on `split` of `movies`.
 pub fn train(
     movies: &[Movie],
-    split: &MovieSplit,
+    split: &Split,
     config: &TrainConfig,
     device: &Device,
     events: Option<&Sender<TrainEvent>>,
@@ -286,7 +293,7 @@ pub fn train(
 
 fn train_inner(
     movies: &[Movie],
-    split: &MovieSplit,
+    split: &Split,
     config: &TrainConfig,
     device: &Device,
     events: Option<&Sender<TrainEvent>>,
