@@ -114,6 +114,17 @@ impl ModelKind {
         }
     }
 
+    /// Epochs to train by default (early stopping usually ends sooner). LGSS is the costliest
+    /// per epoch by far and its published recipe trains for only a few.
+    pub fn default_epochs(self) -> usize {
+        match self {
+            ModelKind::Default => 30,
+            ModelKind::Wavenet => 40,
+            ModelKind::Bilstm => 30,
+            ModelKind::Lgss => 6,
+        }
+    }
+
     /// The published (or, for ours, measured) hyperparameters.
     pub fn default_config(self) -> ModelConfig {
         match self {

@@ -4,6 +4,7 @@
 //! every epoch with early stopping and the best weights kept. Deterministic for a seed on a
 //! CPU. Progress goes out as [`TrainEvent`]s; an `AtomicBool` cancels at any step.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod metrics;
 pub mod normalize;
