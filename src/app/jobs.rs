@@ -6,8 +6,6 @@
 use eframe::egui;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use super::evaluation::{SweepResult, ThresholdMetrics};
@@ -50,7 +48,6 @@ pub struct RunningJob {
     pub done: usize,
     pub total: usize,
     pub note: String,
-    cancel: Arc<AtomicBool>,
 }
 
 impl RunningJob {
@@ -60,13 +57,12 @@ impl RunningJob {
     }
 }
 
-/// Handle given to a job's closure: report progress and results, check for cancellation.
+/// Handle given to a job's closure: report progress and results.
 #[derive(Clone)]
 pub struct Reporter {
     job: JobId,
     tx: Sender<JobEvent>,
     ctx: Option<egui::Context>,
-    cancel: Arc<AtomicBool>,
 }
 
 impl Reporter {
@@ -85,10 +81,6 @@ impl Reporter {
         if let Some(ctx) = &self.ctx {
             ctx.request_repaint();
         }
-    }
-
-    pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
     }
 }
 
@@ -139,7 +131,6 @@ impl Jobs {
     ) -> JobId {
         let id = self.next_id;
         self.next_id += 1;
-        let cancel = Arc::new(AtomicBool::new(false));
         let label = label.into();
         self.running.push(RunningJob {
             id,
@@ -147,13 +138,11 @@ impl Jobs {
             done: 0,
             total: 0,
             note: String::new(),
-            cancel: cancel.clone(),
         });
         let reporter = Reporter {
             job: id,
             tx: self.tx.clone(),
             ctx: self.ctx.clone(),
-            cancel,
         };
         let spawned = std::thread::Builder::new()
             .name(format!("job-{id}"))
@@ -170,13 +159,6 @@ impl Jobs {
             });
         }
         id
-    }
-
-    /// Ask every running job whose label starts with `prefix` to stop early.
-    pub fn cancel_matching(&mut self, prefix: &str) {
-        for j in self.running.iter().filter(|j| j.label.starts_with(prefix)) {
-            j.cancel.store(true, Ordering::Relaxed);
-        }
     }
 
     /// Take every event that arrived since the last frame, updating progress on the way.

@@ -138,7 +138,8 @@ impl Timeline {
                     .color_conflict_handling(ColorConflictHandling::PickLast)
                     .hidden_items(hidden),
             )
-            .allow_drag(!(near_threshold || self.dragging_threshold))
+            // Pan along x only (scores live in 0..1), and not while the threshold is held.
+            .allow_drag([!(near_threshold || self.dragging_threshold), false])
             .allow_zoom([true, false])
             .allow_scroll([true, false])
             .default_x_bounds(view.edges[0], x_end)
