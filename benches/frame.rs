@@ -201,6 +201,11 @@ fn main() {
         println!("note: the app reports: {:?}", f.app.state.errors);
     }
 
+    println!(
+        "(the kernel advances a thread's CPU time in scheduler ticks, so single frames read as \
+         0 or a few ms: trust the means over {} frames)",
+        200
+    );
     let n = 200;
     let idle: Vec<Cost> = (0..n).map(|_| f.frame(Vec::new())).collect();
     report("whole longest movie, idle", &idle);
