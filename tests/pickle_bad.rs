@@ -218,7 +218,7 @@ fn refused_globals_are_named_in_every_form() {
 fn top_level_values_other_than_dicts_are_named() {
     assert!(refusal(b"\x80\x02K\x05.").contains("holds an int, not a dict"));
     assert!(refusal(b"\x80\x02N.").contains("holds None, not a dict"));
-    assert!(refusal(b"\x80\x02}K\x01K\x02s.").contains("int key"));
+    assert!(refusal(b"\x80\x02}K\x01K\x02s.").contains("has an int key"));
 }
 
 proptest! {
