@@ -252,3 +252,15 @@ proptest! {
         let _ = read_record(&good);
     }
 }
+
+#[test]
+fn zip_storage_entries_must_match_their_declared_size() {
+    let path = fixtures().join("synth_bad/bad_zip_short_storage.pkl");
+    let msg = read_record_file(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("holds 40 bytes but the tensor storage needs 48"),
+        "{msg}"
+    );
+    // Random bytes after a zip signature are a zip error, not a panic.
+    assert!(refusal(b"PK\x03\x04garbage").contains("torch.save archive"));
+}
