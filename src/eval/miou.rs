@@ -107,30 +107,37 @@ pub(crate) fn miou(gt_ends: &[i64], pr_ends: &[i64], scratch: &mut MiouScratch) 
     col_max.resize(n, 0.0);
 
     let mut j = 0usize;
-    for i in 0..m {
-        let (gs, ge) = (start(gt_ends, i), gt_ends[i]);
+    let mut pr_start = 0i64; // start(pr_ends, j), carried along instead of recomputed
+    let mut gt_start = 0i64;
+    for (i, &gt_end) in gt_ends.iter().enumerate() {
+        let mut best_in_row = 0.0f64;
         // "j start prior to i end"
-        while start(pr_ends, j) <= ge {
-            let v = iou(gs, ge, start(pr_ends, j), pr_ends[j]);
+        while pr_start <= gt_end {
+            let pr_end = pr_ends[j];
+            let v = iou(gt_start, gt_end, pr_start, pr_end);
             debug_assert!(v > 0.0, "walk visited disjoint scenes");
-            row_max[i] = row_max[i].max(v);
+            best_in_row = best_in_row.max(v);
             col_max[j] = col_max[j].max(v);
             if j < n - 1 {
                 j += 1;
+                pr_start = pr_end.wrapping_add(1);
             } else {
                 break;
             }
         }
+        row_max[i] = best_in_row;
         // "j end prior to (i + 1) start": only true once j is the last prediction and i the
         // last ground-truth scene, as both partitions end at the same frame.
-        if pr_ends[j] < ge.wrapping_add(1) {
+        if pr_ends[j] < gt_end.wrapping_add(1) {
             break;
         }
         // "j start later than (i + 1) start": step back to the prediction that straddles the
         // boundary. It exists because the first prediction starts at 0.
-        if start(pr_ends, j) > ge.wrapping_add(1) {
+        if pr_start > gt_end.wrapping_add(1) {
             j -= 1;
+            pr_start = start(pr_ends, j);
         }
+        gt_start = gt_end.wrapping_add(1);
     }
     (numpy_mean(col_max) + numpy_mean(row_max)) / 2.0
 }

@@ -28,32 +28,40 @@ pub fn numpy_mean(values: &[f64]) -> f64 {
 ///   `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the remainder added in order;
 /// - above: split at half the length rounded down to a multiple of 8, and add the two halves.
 pub fn pairwise_sum(a: &[f64]) -> f64 {
-    let n = a.len();
+    pairwise_sum_by(0, a.len(), &|i| a[i])
+}
+
+/// [`pairwise_sum`] of the virtual array `term(start), ..., term(start + n - 1)`, for sums of
+/// products that need not be stored first (sklearn's AP step sum).
+pub fn pairwise_sum_by(start: usize, n: usize, term: &impl Fn(usize) -> f64) -> f64 {
     if n < 8 {
         let mut res = -0.0;
-        for &x in a {
-            res += x;
+        for i in start..start + n {
+            res += term(i);
         }
         res
     } else if n <= PAIRWISE_BLOCK {
-        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+        let mut r = [0.0; 8];
+        for (k, acc) in r.iter_mut().enumerate() {
+            *acc = term(start + k);
+        }
         let whole = n - n % 8;
         let mut i = 8;
         while i < whole {
-            for (acc, &x) in r.iter_mut().zip(&a[i..i + 8]) {
-                *acc += x;
+            for (k, acc) in r.iter_mut().enumerate() {
+                *acc += term(start + i + k);
             }
             i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &x in &a[whole..] {
-            res += x;
+        for k in whole..n {
+            res += term(start + k);
         }
         res
     } else {
         let mut n2 = n / 2;
         n2 -= n2 % 8;
-        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
+        pairwise_sum_by(start, n2, term) + pairwise_sum_by(start + n2, n - n2, term)
     }
 }
 
