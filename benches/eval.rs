@@ -55,9 +55,29 @@ fn synthetic() -> Vec<Movie> {
         .collect()
 }
 
-/// Median and fastest of `RUNS` timed runs after one warm-up run.
-fn median(mut f: impl FnMut()) -> (Duration, Duration) {
+/// CPU time used so far by all threads of this process (Linux: the sum of
+/// `/proc/self/task/*/schedstat`), which, unlike wall time, does not grow when other
+/// processes compete for the cores.
+fn process_cpu() -> Option<Duration> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(ns))
+}
+
+struct Timing {
+    median: Duration,
+    min: Duration,
+    /// CPU time per run, all threads together.
+    cpu: Option<Duration>,
+}
+
+/// Median and fastest wall time of `RUNS` runs after one warm-up run, and CPU time per run.
+fn measure(mut f: impl FnMut()) -> Timing {
     f(); // warm-up
+    let cpu_before = process_cpu();
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
             let t = Instant::now();
@@ -65,8 +85,15 @@ fn median(mut f: impl FnMut()) -> (Duration, Duration) {
             t.elapsed()
         })
         .collect();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| (after.saturating_sub(before)) / RUNS as u32);
     times.sort();
-    (times[RUNS / 2], times[0])
+    Timing {
+        median: times[RUNS / 2],
+        min: times[0],
+        cpu,
+    }
 }
 
 fn main() {
@@ -86,31 +113,31 @@ fn main() {
     let rows = [
         (
             "evaluate (reference metrics at 0.5)",
-            median(|| {
+            measure(|| {
                 black_box(evaluate(&inputs, 0.5).unwrap());
             }),
         ),
         (
             "Evaluator::new (rank, curves, AP)",
-            median(|| {
+            measure(|| {
                 black_box(Evaluator::new(&inputs).unwrap());
             }),
         ),
         (
             "Evaluator::metrics (one threshold)",
-            median(|| {
+            measure(|| {
                 black_box(evaluator.metrics(0.37));
             }),
         ),
         (
             "Evaluator::sweep (101 thresholds)",
-            median(|| {
+            measure(|| {
                 black_box(evaluator.sweep(&thresholds));
             }),
         ),
         (
             "report (all of it, from scratch)",
-            median(|| {
+            measure(|| {
                 black_box(report(&inputs, 0.5, &thresholds).unwrap());
             }),
         ),
@@ -119,12 +146,18 @@ fn main() {
         "eval: {MOVIES} movies x {SHOTS} shots, median of {RUNS} runs, {} threads",
         rayon::current_num_threads()
     );
-    println!("{:<40} {:>11} {:>9}", "step", "median ms", "min ms");
-    for (name, (med, min)) in rows {
+    println!(
+        "{:<40} {:>11} {:>9} {:>12}",
+        "step", "median ms", "min ms", "CPU ms/run"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (name, t) in rows {
+        let cpu = t.cpu.map_or("n/a".to_owned(), |c| format!("{:.3}", ms(c)));
         println!(
-            "{name:<40} {:>11.3} {:>9.3}",
-            med.as_secs_f64() * 1e3,
-            min.as_secs_f64() * 1e3
+            "{name:<40} {:>11.3} {:>9.3} {:>12}",
+            ms(t.median),
+            ms(t.min),
+            cpu
         );
     }
 }

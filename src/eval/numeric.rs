@@ -28,11 +28,36 @@ pub fn numpy_mean(values: &[f64]) -> f64 {
 ///   `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the remainder added in order;
 /// - above: split at half the length rounded down to a multiple of 8, and add the two halves.
 pub fn pairwise_sum(a: &[f64]) -> f64 {
-    pairwise_sum_by(0, a.len(), &|i| a[i])
+    let n = a.len();
+    if n < 8 {
+        let mut res = -0.0;
+        for &x in a {
+            res += x;
+        }
+        res
+    } else if n <= PAIRWISE_BLOCK {
+        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+        let whole = n - n % 8;
+        for block in a[8..whole].chunks_exact(8) {
+            for (acc, &x) in r.iter_mut().zip(block) {
+                *acc += x;
+            }
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[whole..] {
+            res += x;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
+    }
 }
 
 /// [`pairwise_sum`] of the virtual array `term(start), ..., term(start + n - 1)`, for sums of
-/// products that need not be stored first (sklearn's AP step sum).
+/// products that need not be stored first (sklearn's AP step sum). Same operations in the
+/// same order as [`pairwise_sum`] (tested against each other).
 pub fn pairwise_sum_by(start: usize, n: usize, term: &impl Fn(usize) -> f64) -> f64 {
     if n < 8 {
         let mut res = -0.0;
@@ -127,6 +152,8 @@ mod tests {
             let got = pairwise_sum(&values[..n]);
             let want = pairwise_reference(&values, 0, n);
             assert_eq!(got.to_bits(), want.to_bits(), "n = {n}");
+            let by = pairwise_sum_by(0, n, &|i| values[i]);
+            assert_eq!(by.to_bits(), want.to_bits(), "n = {n}");
         }
     }
 

@@ -52,9 +52,9 @@ impl PreparedMovie {
     }
 
     /// P/R/F1 and Miou at every threshold. Thresholds are visited by increasing number of
-    /// predicted boundaries, so the set of boundaries only grows: each threshold merges the
-    /// next transitions of the ranking into the sorted scene ends instead of re-scanning
-    /// every score.
+    /// predicted boundaries, so the set of boundaries only grows: each threshold hands the
+    /// next transitions of the ranking to [`miou::IncrementalMiou`], which updates only the
+    /// scenes they split, instead of re-scanning every score and re-walking every scene.
     fn sweep(&self, thresholds: &[f32]) -> MovieSweep {
         let k = thresholds.len();
         let mut s = MovieSweep {
@@ -74,35 +74,22 @@ impl PreparedMovie {
         }
         let mut visit: Vec<usize> = (0..k).collect();
         visit.sort_by_key(|&q| predicted[q]);
-        let n = self.scores.len();
         let frames = &self.shot_end_frame;
-        // Predicted scene ends so far: boundary frames in increasing order, then the movie's
-        // last frame (larger than any boundary's, as frames increase).
-        let mut pr_ends = Vec::with_capacity(n + 1);
-        pr_ends.push(frames[n]);
-        let mut merged = Vec::with_capacity(n + 1);
+        let mut state = miou::IncrementalMiou::new(&self.gt_scene_ends);
         let mut fresh = Vec::new();
         let mut added = 0;
-        let mut scratch = MiouScratch::default();
+        let mut value = state.value();
         for q in visit {
             let upto = predicted[q].max(added);
             if upto > added {
                 fresh.clear();
                 fresh.extend(self.ranking.order[added..upto].iter().map(|&p| frames[p as usize]));
                 fresh.sort_unstable();
-                merged.clear();
-                let mut from = 0;
-                for &f in &fresh {
-                    let cut = from + pr_ends[from..].partition_point(|&e| e < f);
-                    merged.extend_from_slice(&pr_ends[from..cut]);
-                    merged.push(f);
-                    from = cut;
-                }
-                merged.extend_from_slice(&pr_ends[from..]);
-                std::mem::swap(&mut pr_ends, &mut merged);
+                state.add_boundaries(&fresh);
+                value = state.value();
                 added = upto;
             }
-            s.miou[q] = miou::miou(&self.gt_scene_ends, &pr_ends, &mut scratch);
+            s.miou[q] = value;
         }
         s
     }
