@@ -1,5 +1,6 @@
-//! Metrics off the UI thread: a worker that scores at the current threshold (the newest
-//! request wins; stale ones are skipped) and sweeps over thresholds for the curves.
+//! Metrics off the UI thread: a worker that ranks the movies once per set of scores
+//! ([`Evaluator`]), sweeps thresholds for the curves, and then scores at the newest requested
+//! threshold (stale ones are skipped) with the same code as `scenelab evaluate`.
 
 use eframe::egui;
 use std::panic::AssertUnwindSafe;
@@ -7,9 +8,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crate::data::Movie;
-use crate::eval::{Metrics, MovieInput, evaluate};
+use crate::eval::{Evaluator, Metrics, MovieInput, PrCurve, Sweep};
 
-use super::jobs::{JobEvent, Reporter};
+use super::jobs::JobEvent;
 use super::sources::PredictionSource;
 
 /// One source's scores lined up with the movies of a folder.
@@ -56,27 +57,195 @@ pub struct MetricsKey {
     pub threshold_bits: u32,
 }
 
+impl MetricsKey {
+    pub fn sweep_key(self) -> SweepKey {
+        SweepKey {
+            data: self.data,
+            sources: self.sources,
+        }
+    }
+}
+
 /// The metrics at one threshold.
 #[derive(Debug, Clone)]
 pub struct ThresholdMetrics {
     pub key: MetricsKey,
     pub threshold: f32,
     pub result: Result<Metrics, String>,
-    /// Indices of the movies scored (the others lack ground truth, end frames or scores).
+    /// Indices of the movies scored (the others lack ground truth, end frames or scores),
+    /// in the order of `Metrics::per_movie`.
     pub scored: Vec<usize>,
 }
 
-impl ThresholdMetrics {
-    pub fn compute(key: MetricsKey, set: &ScoreSet, threshold: f32) -> Self {
-        let (inputs, scored) = set.inputs();
-        let result = guarded(|| evaluate(&inputs, threshold).map_err(|e| e.to_string()));
-        ThresholdMetrics {
-            key,
-            threshold,
-            result,
-            scored,
+/// What a sweep (and the evaluator behind it) was computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepKey {
+    pub data: u64,
+    pub sources: u64,
+}
+
+/// F1 and Miou against threshold, and precision-recall curves, of all scored movies.
+#[derive(Debug, Clone)]
+pub struct SweepResult {
+    pub key: SweepKey,
+    pub thresholds: Vec<f32>,
+    pub f1: Vec<f64>,
+    pub miou: Vec<f64>,
+    /// (recall, precision) of all transitions pooled, thinned for drawing.
+    pub pr_curve: Vec<[f64; 2]>,
+    /// The same per scored movie, in the order of `scored`.
+    pub movie_pr_curves: Vec<Vec<[f64; 2]>>,
+    pub scored: Vec<usize>,
+    pub best_f1: Option<(f32, f64)>,
+    pub best_miou: Option<(f32, f64)>,
+    pub error: Option<String>,
+}
+
+impl SweepResult {
+    /// The precision-recall curve of movie `index` (a folder index), if it was scored.
+    pub fn movie_curve(&self, index: usize) -> Option<&[[f64; 2]]> {
+        let k = self.scored.iter().position(|&i| i == index)?;
+        self.movie_pr_curves.get(k).map(Vec::as_slice)
+    }
+}
+
+/// Thresholds of the sweep: 0.00, 0.01, ..., 1.00 (as f32, like the CLI's).
+pub fn sweep_thresholds() -> Vec<f32> {
+    Sweep::even_thresholds(101)
+}
+
+/// Points drawn per precision-recall curve at most.
+const CURVE_POINTS: usize = 512;
+
+enum Request {
+    /// New movies or scores: rank them once, sweep, and keep the evaluator.
+    Prepare { key: SweepKey, set: ScoreSet },
+    /// Metrics at a threshold, from the prepared evaluator.
+    Threshold { key: MetricsKey, threshold: f32 },
+}
+
+struct Prepared {
+    key: SweepKey,
+    evaluator: Result<Evaluator, String>,
+    scored: Vec<usize>,
+}
+
+/// A long-lived thread that prepares an [`Evaluator`] when the movies or scores change and
+/// then scores at the newest requested threshold (stale thresholds are skipped).
+pub struct MetricsWorker {
+    tx: Sender<(Request, Option<egui::Context>)>,
+}
+
+impl MetricsWorker {
+    pub fn start(events: Sender<JobEvent>) -> Self {
+        let (tx, rx) = channel();
+        // If the thread cannot start, requests go nowhere and the panel keeps saying
+        // "computing"; the app stays usable.
+        let _ = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || worker_loop(&rx, &events));
+        MetricsWorker { tx }
+    }
+
+    /// Rank `set` for scoring; later threshold requests with the same data and sources use it.
+    pub fn prepare(&self, key: SweepKey, set: ScoreSet, ctx: Option<egui::Context>) {
+        let _ = self.tx.send((Request::Prepare { key, set }, ctx));
+    }
+
+    pub fn request(&self, key: MetricsKey, threshold: f32, ctx: Option<egui::Context>) {
+        let _ = self.tx.send((Request::Threshold { key, threshold }, ctx));
+    }
+}
+
+fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<JobEvent>) {
+    let mut current: Option<Prepared> = None;
+    while let Ok(first) = rx.recv() {
+        // Only the newest of each kind matters: the threshold may have moved many times.
+        let (mut prepare, mut threshold, mut ctx) = (None, None, None);
+        let mut take = |(req, c): (Request, Option<egui::Context>)| {
+            ctx = c.or(ctx.take());
+            match req {
+                Request::Prepare { key, set } => {
+                    prepare = Some((key, set));
+                    threshold = None;
+                }
+                Request::Threshold { key, threshold: t } => threshold = Some((key, t)),
+            }
+        };
+        take(first);
+        while let Ok(next) = rx.try_recv() {
+            take(next);
+        }
+        if let Some((key, set)) = prepare {
+            let (prepared, sweep) = prepare_and_sweep(key, &set);
+            current = Some(prepared);
+            if events.send(JobEvent::Sweep(sweep)).is_err() {
+                return;
+            }
+        }
+        if let (Some((key, t)), Some(p)) = (threshold, &current)
+            && p.key == key.sweep_key()
+        {
+            let result = match &p.evaluator {
+                Ok(e) => guarded(|| Ok(e.metrics(t))),
+                Err(e) => Err(e.clone()),
+            };
+            let m = ThresholdMetrics {
+                key,
+                threshold: t,
+                result,
+                scored: p.scored.clone(),
+            };
+            if events.send(JobEvent::Metrics(m)).is_err() {
+                return;
+            }
+        }
+        if let Some(ctx) = &ctx {
+            ctx.request_repaint();
         }
     }
+}
+
+fn prepare_and_sweep(key: SweepKey, set: &ScoreSet) -> (Prepared, SweepResult) {
+    let (inputs, scored) = set.inputs();
+    let evaluator = guarded(|| Evaluator::new(&inputs).map_err(|e| e.to_string()));
+    let thresholds = sweep_thresholds();
+    let mut result = SweepResult {
+        key,
+        thresholds: Vec::new(),
+        f1: Vec::new(),
+        miou: Vec::new(),
+        pr_curve: Vec::new(),
+        movie_pr_curves: Vec::new(),
+        scored: scored.clone(),
+        best_f1: None,
+        best_miou: None,
+        error: None,
+    };
+    match &evaluator {
+        Ok(e) => match guarded(|| Ok(e.sweep(&thresholds))) {
+            Ok(sweep) => {
+                result.best_f1 = sweep.best_f1.map(|b| (b.threshold, b.value));
+                result.best_miou = sweep.best_miou.map(|b| (b.threshold, b.value));
+                result.thresholds = sweep.thresholds;
+                result.f1 = sweep.f1;
+                result.miou = sweep.miou;
+                result.pr_curve = curve_points(e.pooled_curve(), CURVE_POINTS);
+                result.movie_pr_curves =
+                    e.curves().map(|c| curve_points(c, CURVE_POINTS)).collect();
+            }
+            Err(msg) => result.error = Some(msg),
+        },
+        Err(msg) => result.error = Some(msg.clone()),
+    }
+    (
+        Prepared {
+            key,
+            evaluator,
+            scored,
+        },
+        result,
+    )
 }
 
 /// Run `f`, turning a panic into an error message: a broken metric must not take the
@@ -92,165 +261,14 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
-struct Request {
-    key: MetricsKey,
-    set: ScoreSet,
-    threshold: f32,
-    ctx: Option<egui::Context>,
-}
-
-/// A long-lived thread scoring at the latest requested threshold.
-pub struct MetricsWorker {
-    tx: Sender<Request>,
-}
-
-impl MetricsWorker {
-    pub fn start(events: Sender<JobEvent>) -> Self {
-        let (tx, rx) = channel::<Request>();
-        // If the thread cannot start, requests go nowhere and the panel keeps saying
-        // "computing"; the app stays usable.
-        let _ = std::thread::Builder::new()
-            .name("metrics".into())
-            .spawn(move || worker_loop(&rx, &events));
-        MetricsWorker { tx }
-    }
-
-    pub fn request(
-        &self,
-        key: MetricsKey,
-        set: ScoreSet,
-        threshold: f32,
-        ctx: Option<egui::Context>,
-    ) {
-        let _ = self.tx.send(Request {
-            key,
-            set,
-            threshold,
-            ctx,
-        });
-    }
-}
-
-fn worker_loop(rx: &Receiver<Request>, events: &Sender<JobEvent>) {
-    while let Ok(mut req) = rx.recv() {
-        // Only the newest request matters: the threshold may have moved many times.
-        while let Ok(newer) = rx.try_recv() {
-            req = newer;
-        }
-        let result = ThresholdMetrics::compute(req.key, &req.set, req.threshold);
-        if events.send(JobEvent::Metrics(result)).is_err() {
-            return;
-        }
-        if let Some(ctx) = &req.ctx {
-            ctx.request_repaint();
-        }
-    }
-}
-
-/// What a sweep was computed for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SweepKey {
-    pub data: u64,
-    pub sources: u64,
-}
-
-/// F1 and Miou against threshold, and the precision-recall curve, of all scored movies.
-#[derive(Debug, Clone)]
-pub struct SweepResult {
-    pub key: SweepKey,
-    pub thresholds: Vec<f32>,
-    pub f1: Vec<f64>,
-    pub miou: Vec<f64>,
-    /// (recall, precision) points from the highest threshold to the lowest.
-    pub pr_curve: Vec<[f64; 2]>,
-    pub best_f1: Option<(f32, f64)>,
-    pub best_miou: Option<(f32, f64)>,
-    pub error: Option<String>,
-}
-
-/// Thresholds of the sweep: 0.00, 0.01, ..., 1.00 (as f32, like the CLI's).
-pub fn sweep_thresholds() -> Vec<f32> {
-    (0..=100).map(|i| i as f32 / 100.0).collect()
-}
-
-/// Run a sweep, reporting progress; returns early (without a result) when cancelled.
-pub fn run_sweep(key: SweepKey, set: &ScoreSet, reporter: &Reporter) -> Option<SweepResult> {
-    let (inputs, _) = set.inputs();
-    let thresholds = sweep_thresholds();
-    let mut f1 = Vec::with_capacity(thresholds.len());
-    let mut miou = Vec::with_capacity(thresholds.len());
-    let mut error = None;
-    for (i, &t) in thresholds.iter().enumerate() {
-        if reporter.cancelled() {
-            return None;
-        }
-        reporter.progress(i, thresholds.len(), format!("threshold {t:.2}"));
-        match guarded(|| evaluate(&inputs, t).map_err(|e| e.to_string())) {
-            Ok(m) => {
-                f1.push(m.f1);
-                miou.push(m.miou);
-            }
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        }
-    }
-    let pr_curve = pr_curve(&inputs, 512);
-    let (thresholds, f1, miou) = if error.is_some() {
-        (Vec::new(), Vec::new(), Vec::new())
-    } else {
-        (thresholds, f1, miou)
-    };
-    Some(SweepResult {
-        key,
-        best_f1: best(&thresholds, &f1),
-        best_miou: best(&thresholds, &miou),
-        thresholds,
-        f1,
-        miou,
-        pr_curve,
-        error,
-    })
-}
-
-/// The threshold with the highest value (NaN ignored; the lowest threshold wins ties).
-pub fn best(thresholds: &[f32], values: &[f64]) -> Option<(f32, f64)> {
-    thresholds
+/// A curve as (recall, precision) points, thinned to at most `max_points`.
+pub fn curve_points(curve: &PrCurve, max_points: usize) -> Vec<[f64; 2]> {
+    let points = curve
+        .recall
         .iter()
-        .zip(values)
-        .filter(|(_, v)| !v.is_nan())
-        .fold(None, |acc: Option<(f32, f64)>, (&t, &v)| match acc {
-            Some((_, bv)) if bv >= v => acc,
-            _ => Some((t, v)),
-        })
-}
-
-/// Precision-recall points over all transitions of `inputs` pooled, one per distinct score
-/// (as sklearn's `precision_recall_curve`), thinned to at most `max_points`.
-pub fn pr_curve(inputs: &[MovieInput<'_>], max_points: usize) -> Vec<[f64; 2]> {
-    let mut pairs: Vec<(f32, bool)> = inputs
-        .iter()
-        .flat_map(|m| m.scores.iter().copied().zip(m.ground_truth.iter().copied()))
+        .zip(&curve.precision)
+        .map(|(&r, &p)| [r, p])
         .collect();
-    let positives = pairs.iter().filter(|p| p.1).count();
-    if positives == 0 || pairs.is_empty() {
-        return Vec::new();
-    }
-    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut points = Vec::new();
-    let (mut tp, mut fp) = (0usize, 0usize);
-    for (i, &(score, truth)) in pairs.iter().enumerate() {
-        if truth {
-            tp += 1;
-        } else {
-            fp += 1;
-        }
-        let last_of_tie = pairs.get(i + 1).is_none_or(|next| next.0 != score);
-        if last_of_tie {
-            points.push([tp as f64 / positives as f64, tp as f64 / (tp + fp) as f64]);
-        }
-    }
     thin(points, max_points)
 }
 
@@ -268,28 +286,73 @@ fn thin(points: Vec<[f64; 2]>, max_points: usize) -> Vec<[f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::evaluate;
+    use std::time::Duration;
 
-    #[test]
-    fn pr_curve_steps_through_distinct_scores() {
-        let gt = [true, false, true, false];
-        let scores = [0.9, 0.8, 0.8, 0.1];
-        let ends = [9, 19, 29, 39, 49];
-        let input = MovieInput {
-            imdb_id: "tt1",
-            ground_truth: &gt,
-            scores: &scores,
-            shot_end_frame: &ends,
-        };
-        let c = pr_curve(&[input], 100);
-        // 0.9: tp 1 fp 0; 0.8 (tie of two): tp 2 fp 1; 0.1: tp 2 fp 2.
-        assert_eq!(c, vec![[0.5, 1.0], [1.0, 2.0 / 3.0], [1.0, 0.5]]);
+    fn movie(id: &str, gt: Vec<bool>, scores: Vec<f32>) -> Movie {
+        let n = gt.len() + 1;
+        Movie {
+            imdb_id: id.into(),
+            n_shots: n,
+            features: Default::default(),
+            ground_truth: Some(gt),
+            prediction: Some(scores),
+            shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+        }
     }
 
     #[test]
-    fn best_skips_nan_and_prefers_the_lowest_threshold_on_ties() {
-        let t = [0.1, 0.2, 0.3, 0.4];
-        assert_eq!(best(&t, &[0.5, f64::NAN, 0.7, 0.7]), Some((0.3, 0.7)));
-        assert_eq!(best(&t, &[f64::NAN; 4]), None);
+    fn the_worker_scores_like_evaluate_and_skips_unscorable_movies() {
+        let mut no_truth = movie("tt3", vec![true, false], vec![0.9, 0.1]);
+        no_truth.ground_truth = None;
+        let movies = Arc::new(vec![
+            movie(
+                "tt1",
+                vec![false, true, false, true],
+                vec![0.2, 0.8, 0.6, 0.4],
+            ),
+            no_truth,
+            movie("tt2", vec![true, false, false], vec![0.7, 0.1, 0.55]),
+        ]);
+        let source = PredictionSource::provided(&movies);
+        let set = ScoreSet::new(movies.clone(), &source);
+        let (tx, rx) = channel();
+        let worker = MetricsWorker::start(tx);
+        let skey = SweepKey {
+            data: 1,
+            sources: 1,
+        };
+        worker.prepare(skey, set.clone(), None);
+        for t in [0.3f32, 0.5, 0.65] {
+            let key = MetricsKey {
+                data: 1,
+                sources: 1,
+                threshold_bits: t.to_bits(),
+            };
+            worker.request(key, t, None);
+        }
+        let (inputs, scored) = set.inputs();
+        assert_eq!(scored, vec![0, 2]);
+        let mut got_sweep = false;
+        let mut last = None;
+        while last.is_none() || !got_sweep {
+            match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                JobEvent::Sweep(s) => {
+                    assert_eq!(s.key, skey);
+                    assert_eq!(s.thresholds.len(), 101);
+                    let i = s.thresholds.iter().position(|&t| t == 0.5).unwrap();
+                    assert_eq!(s.f1[i], evaluate(&inputs, 0.5).unwrap().f1);
+                    assert!(s.movie_curve(2).is_some() && s.movie_curve(1).is_none());
+                    got_sweep = true;
+                }
+                JobEvent::Metrics(m) if m.threshold == 0.65 => last = Some(m),
+                JobEvent::Metrics(_) => {}
+                _ => panic!("unexpected event"),
+            }
+        }
+        let m = last.unwrap();
+        assert_eq!(m.scored, vec![0, 2]);
+        assert_eq!(m.result.unwrap(), evaluate(&inputs, 0.65).unwrap());
     }
 
     #[test]

@@ -106,8 +106,15 @@ impl MetricsPanel {
             }
             return;
         };
-        ui.strong("Precision-recall (all transitions pooled)");
-        let pr = sweep.pr_curve.clone();
+        ui.strong("Precision-recall");
+        let pooled = sweep.pr_curve.clone();
+        let selected = state
+            .selected_movie
+            .and_then(|i| sweep.movie_curve(i))
+            .map(<[[f64; 2]]>::to_vec);
+        let selected_name = state
+            .selected()
+            .map_or_else(String::new, |m| m.imdb_id.clone());
         Plot::new("pr_curve")
             .height(200.0)
             .include_x(0.0)
@@ -116,13 +123,18 @@ impl MetricsPanel {
             .include_y(1.0)
             .x_axis_label("recall")
             .y_axis_label("precision")
+            .legend(Legend::default().position(Corner::RightTop))
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
             .show(ui, move |p| {
-                p.line(
-                    Line::new("precision-recall", PlotPoints::new(pr)).color(Color32::LIGHT_BLUE),
-                );
+                p.line(Line::new("all movies", PlotPoints::new(pooled)).color(Color32::LIGHT_BLUE));
+                if let Some(points) = selected {
+                    p.line(
+                        Line::new(selected_name, PlotPoints::new(points))
+                            .color(Color32::from_rgb(230, 120, 230)),
+                    );
+                }
             });
 
         ui.add_space(6.0);

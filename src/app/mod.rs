@@ -369,31 +369,19 @@ impl App {
         let Some(key) = self.state.metrics_key() else {
             return;
         };
-        if self.requested_metrics != Some(key)
-            && let Some(set) = self.state.score_set()
-        {
-            self.metrics_worker.request(
-                key,
-                set,
-                self.state.threshold,
-                self.jobs.context().cloned(),
-            );
-            self.requested_metrics = Some(key);
-        }
-        let skey = SweepKey {
-            data: key.data,
-            sources: key.sources,
-        };
+        let ctx = self.jobs.context().cloned();
+        // Prepare before asking for a threshold: the worker answers in order.
+        let skey = key.sweep_key();
         if self.requested_sweep != Some(skey)
             && let Some(set) = self.state.score_set()
         {
-            self.jobs.cancel_matching(SWEEP_JOB);
-            self.jobs.spawn(SWEEP_JOB, move |r| {
-                if let Some(result) = evaluation::run_sweep(skey, &set, r) {
-                    r.send(JobEvent::Sweep(result));
-                }
-            });
+            self.metrics_worker.prepare(skey, set, ctx.clone());
             self.requested_sweep = Some(skey);
+            self.requested_metrics = None;
+        }
+        if self.requested_metrics != Some(key) {
+            self.metrics_worker.request(key, self.state.threshold, ctx);
+            self.requested_metrics = Some(key);
         }
     }
 
@@ -440,7 +428,7 @@ impl App {
             JobEvent::Sweep(s) => {
                 if Some(s.key) == self.state.sweep_key() {
                     if let Some(e) = &s.error {
-                        self.state.push_error(format!("Threshold sweep: {e}"));
+                        self.state.push_error(format!("Metrics: {e}"));
                     }
                     self.state.sweep = Some(s);
                 }
@@ -620,7 +608,6 @@ impl App {
 const LOAD_JOB: &str = "Loading";
 const DEMO_JOB: &str = "Writing demo movies to";
 const PICK_JOB: &str = "Choosing a folder";
-const SWEEP_JOB: &str = "Sweeping thresholds";
 
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

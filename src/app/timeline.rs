@@ -4,8 +4,8 @@
 use eframe::egui;
 use egui::{Color32, Id, Pos2, Rect, Stroke};
 use egui_plot::{
-    Corner, HLine, ItemId, Legend, LineStyle, MarkerShape, Plot, PlotMemory, PlotPoints,
-    PlotTransform, Points, VLine,
+    ColorConflictHandling, Corner, HLine, ItemId, Legend, LineStyle, MarkerShape, Plot, PlotMemory,
+    PlotPoints, PlotTransform, Points, VLine,
 };
 
 use super::sources::SourceRegistry;
@@ -134,6 +134,8 @@ impl Timeline {
                 Legend::default()
                     .position(Corner::RightTop)
                     .follow_insertion_order(true)
+                    // Lines and markers of a class share a name; show the markers' colour.
+                    .color_conflict_handling(ColorConflictHandling::PickLast)
                     .hidden_items(hidden),
             )
             .allow_drag(!(near_threshold || self.dragging_threshold))
@@ -194,19 +196,19 @@ impl Timeline {
             for &i in in_range(&view.correct, &visible) {
                 plot_ui.vline(
                     VLine::new(CORRECT, view.transition_x(i))
-                        .color(CORRECT_COLOUR.gamma_multiply(0.8)),
+                        .color(CORRECT_COLOUR.gamma_multiply(0.5)),
                 );
             }
             for &i in in_range(&view.missed, &visible) {
                 plot_ui.vline(
                     VLine::new(MISSED, view.transition_x(i))
-                        .color(MISSED_COLOUR.gamma_multiply(0.8)),
+                        .color(MISSED_COLOUR.gamma_multiply(0.4)),
                 );
             }
             for &i in in_range(&view.false_alarms, &visible) {
                 plot_ui.vline(
                     VLine::new(FALSE, view.transition_x(i))
-                        .color(FALSE_COLOUR.gamma_multiply(0.6))
+                        .color(FALSE_COLOUR.gamma_multiply(0.5))
                         .style(LineStyle::dashed_dense()),
                 );
             }
@@ -409,7 +411,7 @@ fn scene_bands(
     let painter = ui.painter_at(rect);
     let rows = [
         (
-            "scenes",
+            "truth",
             &view.gt_boundaries,
             [
                 Color32::from_rgb(70, 90, 140),
@@ -417,7 +419,7 @@ fn scene_bands(
             ],
         ),
         (
-            "predicted",
+            "pred",
             &view.predicted,
             [
                 Color32::from_rgb(110, 80, 120),
