@@ -22,9 +22,16 @@ fn trained(kind: ModelKind, movies: &[Movie]) -> TrainedModel {
             ..TrainSettings::default()
         },
     };
-    train(movies, &split, &config, &Device::Cpu, None, &AtomicBool::new(false))
-        .unwrap()
-        .model
+    train(
+        movies,
+        &split,
+        &config,
+        &Device::Cpu,
+        None,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+    .model
 }
 
 #[test]
@@ -39,7 +46,10 @@ fn save_then_load_predicts_the_same_scores() {
         let loaded = TrainedModel::load(dir.path(), Some(kind), &Device::Cpu).unwrap();
         assert_eq!(loaded.predict(&refs).unwrap(), before, "{kind}");
         // (JSON keeps f64 to the last digit or two only, so compare what must be exact.)
-        assert!(loaded.meta.model == model.meta.model, "{kind}: config differs");
+        assert!(
+            loaded.meta.model == model.meta.model,
+            "{kind}: config differs"
+        );
         assert!(loaded.meta.normalization == model.meta.normalization);
         assert_eq!(loaded.meta.split, model.meta.split);
         assert_eq!(loaded.meta.curve.len(), model.meta.curve.len());
@@ -51,7 +61,9 @@ fn save_then_load_predicts_the_same_scores() {
 fn saved_default() -> tempfile::TempDir {
     let movies = model_support::small_movies(4, 32);
     let dir = tempfile::tempdir().unwrap();
-    trained(ModelKind::Default, &movies).save(dir.path()).unwrap();
+    trained(ModelKind::Default, &movies)
+        .save(dir.path())
+        .unwrap();
     dir
 }
 
@@ -63,7 +75,10 @@ fn a_model_of_another_kind_is_refused() {
         .unwrap();
     assert!(matches!(err, CheckpointError::WrongKind { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("'default'") && msg.contains("'wavenet'"), "{msg}");
+    assert!(
+        msg.contains("'default'") && msg.contains("'wavenet'"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -77,7 +92,9 @@ fn a_model_from_a_newer_scenelab_is_refused() {
     );
     assert_ne!(newer, text);
     std::fs::write(&path, newer).unwrap();
-    let err = TrainedModel::load(dir.path(), None, &Device::Cpu).err().unwrap();
+    let err = TrainedModel::load(dir.path(), None, &Device::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(err, CheckpointError::NewerVersion { .. }), "{err}");
     assert!(err.to_string().contains("999.0.0"));
 }
@@ -88,16 +105,22 @@ fn damaged_files_are_refused() {
     let weights = dir.path().join(WEIGHTS_FILE);
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
-    let err = TrainedModel::load(dir.path(), None, &Device::Cpu).err().unwrap();
+    let err = TrainedModel::load(dir.path(), None, &Device::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(err, CheckpointError::BadWeights { .. }), "{err}");
     assert!(err.to_string().contains("corrupted"), "{err}");
 
     let dir = saved_default();
     std::fs::write(dir.path().join(CONFIG_FILE), "{\"format\": ").unwrap();
-    let err = TrainedModel::load(dir.path(), None, &Device::Cpu).err().unwrap();
+    let err = TrainedModel::load(dir.path(), None, &Device::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(err, CheckpointError::BadConfig { .. }), "{err}");
 
     let empty = tempfile::tempdir().unwrap();
-    let err = TrainedModel::load(empty.path(), None, &Device::Cpu).err().unwrap();
+    let err = TrainedModel::load(empty.path(), None, &Device::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(err, CheckpointError::NotAModel(_)), "{err}");
 }

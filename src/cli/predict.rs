@@ -89,7 +89,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("originals backed up to {}", backup.display());
         args.dir.clone()
     } else {
-        let out = args.out.clone().context("pass --out OUT_DIR or --in-place")?;
+        let out = args
+            .out
+            .clone()
+            .context("pass --out OUT_DIR or --in-place")?;
         anyhow::ensure!(
             !same_folder(&out, &args.dir),
             "--out is the source folder {}: pass another folder, or --in-place to overwrite (with a backup)",
@@ -126,6 +129,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         files.len() - failed,
         out_dir.display()
     );
-    anyhow::ensure!(failed == 0, "{failed} movie(s) could not be scored (see above)");
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} movie(s) could not be scored (see above)"
+    );
     Ok(())
 }

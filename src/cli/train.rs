@@ -96,8 +96,18 @@ fn read_test_ids(path: &Path) -> anyhow::Result<Vec<String>> {
 pub fn metrics_table(m: &TestMetrics) -> String {
     format!(
         "{:>8} {:>8} {:>8} {:>10} {:>8} {:>8}\n{:>8.4} {:>8.4} {:>8.4} {:>10.4} {:>8.4} {:>8.4}\n",
-        "AP", "mAP", "Miou", "Precision", "Recall", "F1", m.ap, m.map, m.miou, m.precision,
-        m.recall, m.f1
+        "AP",
+        "mAP",
+        "Miou",
+        "Precision",
+        "Recall",
+        "F1",
+        m.ap,
+        m.map,
+        m.miou,
+        m.precision,
+        m.recall,
+        m.f1
     )
 }
 
@@ -190,7 +200,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     let val = record
                         .validation
                         .map_or(String::new(), |v| format!(" val mAP {:.4}", v.map));
-                    epoch_line = format!(" | last{val}, best epoch {best_epoch:?}, ETA {eta_seconds:.0} s");
+                    epoch_line =
+                        format!(" | last{val}, best epoch {best_epoch:?}, ETA {eta_seconds:.0} s");
                     bar.println(format!(
                         "epoch {:>3}: loss {:.4}{val} ({:.1} s)",
                         record.epoch, record.train_loss, record.seconds
@@ -201,7 +212,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
-        handle.join().map_err(|_| anyhow::anyhow!("the training thread panicked"))
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the training thread panicked"))
     })??;
     bar.finish_and_clear();
 
