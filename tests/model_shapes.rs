@@ -35,7 +35,10 @@ fn forward_gives_one_logit_per_transition_for_every_model() {
         let logits = build(kind).forward(&batch, false).unwrap();
         assert_eq!(logits.dims(), &[3, t - 1], "{kind}");
         let v = logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        assert!(v.iter().all(|x| x.is_finite()), "{kind} gives non-finite logits");
+        assert!(
+            v.iter().all(|x| x.is_finite()),
+            "{kind} gives non-finite logits"
+        );
     }
 }
 
@@ -48,11 +51,22 @@ fn a_movie_scores_the_same_alone_and_batched_with_longer_movies() {
     let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
     let batched = ShotBatch::from_rows(&refs, &Device::Cpu).unwrap();
     let n = alone.shots() - 1;
-    assert!(batched.shots() > alone.shots(), "the demo gave equal lengths");
+    assert!(
+        batched.shots() > alone.shots(),
+        "the demo gave equal lengths"
+    );
     for kind in ModelKind::ALL {
         let model = build(kind);
-        let a = model.forward(&alone, false).unwrap().to_vec2::<f32>().unwrap();
-        let b = model.forward(&batched, false).unwrap().to_vec2::<f32>().unwrap();
+        let a = model
+            .forward(&alone, false)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let b = model
+            .forward(&batched, false)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         for (x, y) in a[0].iter().zip(&b[0][..n]) {
             assert!((x - y).abs() < 1e-4, "{kind}: {x} alone vs {y} batched");
         }

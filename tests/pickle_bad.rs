@@ -218,7 +218,7 @@ fn refused_globals_are_named_in_every_form() {
 fn top_level_values_other_than_dicts_are_named() {
     assert!(refusal(b"\x80\x02K\x05.").contains("holds an int, not a dict"));
     assert!(refusal(b"\x80\x02N.").contains("holds None, not a dict"));
-    assert!(refusal(b"\x80\x02}K\x01K\x02s.").contains("int key"));
+    assert!(refusal(b"\x80\x02}K\x01K\x02s.").contains("has an int key"));
 }
 
 proptest! {
@@ -251,4 +251,16 @@ proptest! {
         good.truncate(cut);
         let _ = read_record(&good);
     }
+}
+
+#[test]
+fn zip_storage_entries_must_match_their_declared_size() {
+    let path = fixtures().join("synth_bad/bad_zip_short_storage.pkl");
+    let msg = read_record_file(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("holds 40 bytes but the tensor storage needs 48"),
+        "{msg}"
+    );
+    // Random bytes after a zip signature are a zip error, not a panic.
+    assert!(refusal(b"PK\x03\x04garbage").contains("torch.save archive"));
 }

@@ -178,5 +178,5 @@ fn every_synthetic_fixture_matches_its_expectations() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, 11);
 }

@@ -88,7 +88,7 @@ fn every_fixture_round_trips() {
     }
     assert_eq!(
         count,
-        8 + 2 + 9,
+        8 + 2 + 11,
         "good, decodable-bad and synthetic fixtures"
     );
 }

@@ -41,9 +41,16 @@ fn config(kind: ModelKind, epochs: usize) -> TrainConfig {
 }
 
 fn run(movies: &[Movie], split: &Split, cfg: &TrainConfig) -> TrainedModel {
-    train(movies, split, cfg, &Device::Cpu, None, &AtomicBool::new(false))
-        .unwrap()
-        .model
+    train(
+        movies,
+        split,
+        cfg,
+        &Device::Cpu,
+        None,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+    .model
 }
 
 #[test]
@@ -53,8 +60,12 @@ fn one_epoch_lowers_the_training_loss_of_every_model() {
     let train_refs: Vec<&Movie> = movies.iter().collect();
     for kind in ModelKind::ALL {
         // Zero epochs returns the seeded initial weights: the same start as the real run.
-        let before = run(&movies, &split, &config(kind, 0)).loss(&train_refs).unwrap();
-        let after = run(&movies, &split, &config(kind, 1)).loss(&train_refs).unwrap();
+        let before = run(&movies, &split, &config(kind, 0))
+            .loss(&train_refs)
+            .unwrap();
+        let after = run(&movies, &split, &config(kind, 1))
+            .loss(&train_refs)
+            .unwrap();
         assert!(after < before, "{kind}: loss {before} → {after}");
     }
 }
@@ -176,6 +187,7 @@ fn padded_transitions_never_count_in_the_loss() {
     assert_eq!(loss(&logits), loss(&garbage));
     // And it is the pos-weighted mean over the six real transitions.
     let sp = |z: f32| (1.0 + z.exp()).ln();
-    let expected = (4.0 * sp(-2.0) + sp(-1.0) + sp(0.5) + sp(-3.0) + sp(0.3) + 4.0 * sp(-1.2)) / 6.0;
+    let expected =
+        (4.0 * sp(-2.0) + sp(-1.0) + sp(0.5) + sp(-3.0) + sp(0.3) + 4.0 * sp(-1.2)) / 6.0;
     assert!((loss(&logits) - expected).abs() < 1e-5);
 }

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::data::Movie;
-use crate::pickle::{Field, Record, read_record_file};
+use crate::pickle::{Field, read_record_file};
 
 /// Arguments of `scenelab inspect`.
 #[derive(Debug, clap::Args)]
@@ -30,10 +30,52 @@ pub struct Args {
     pub json: bool,
 }
 
+/// One field as `inspect` shows it: the summary, not the data.
+struct FieldSummary {
+    name: String,
+    /// `None` for a string field.
+    array: Option<(&'static str, Vec<usize>, f64)>,
+    text: String,
+}
+
+impl FieldSummary {
+    fn of(name: &str, f: &Field) -> Self {
+        match f {
+            Field::Str(s) => FieldSummary {
+                name: name.to_owned(),
+                array: None,
+                text: s.clone(),
+            },
+            Field::Array(a) => FieldSummary {
+                name: name.to_owned(),
+                array: Some((a.dtype().name(), a.shape.clone(), a.data.sum_f64())),
+                text: String::new(),
+            },
+        }
+    }
+
+    fn json(&self) -> Value {
+        match &self.array {
+            None => json!({"dtype": "str", "shape": [], "value": self.text}),
+            Some((dtype, shape, sum)) => json!({"dtype": dtype, "shape": shape, "sum": sum}),
+        }
+    }
+
+    fn line(&self, width: usize) -> String {
+        let name = &self.name;
+        match &self.array {
+            None => format!("  {name:width$}  str    {:?}", self.text),
+            Some((dtype, shape, sum)) => {
+                format!("  {name:width$}  {dtype:<5}  {shape:?}  sum {sum}")
+            }
+        }
+    }
+}
+
 /// What `inspect` learned about one file.
 struct Report {
     file: PathBuf,
-    fields: Option<Record>,
+    fields: Vec<FieldSummary>,
     movie: Option<(usize, Option<usize>)>,
     error: Option<String>,
 }
@@ -62,40 +104,28 @@ fn list_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 fn inspect_file(file: &Path) -> Report {
     let mut report = Report {
         file: file.to_owned(),
-        fields: None,
+        fields: Vec::new(),
         movie: None,
         error: None,
     };
     match read_record_file(file) {
         Err(e) => report.error = Some(e.to_string()),
         Ok(record) => {
-            match Movie::from_record(record.clone()) {
+            report.fields = record.iter().map(|(k, f)| FieldSummary::of(k, f)).collect();
+            match Movie::from_record(record) {
                 Ok(m) => report.movie = Some((m.n_shots, m.n_scenes())),
                 Err(e) => report.error = Some(e.to_string()),
             }
-            report.fields = Some(record);
         }
     }
     report
-}
-
-fn field_json(f: &Field) -> Value {
-    match f {
-        Field::Str(s) => json!({"dtype": "str", "shape": [], "value": s}),
-        Field::Array(a) => json!({
-            "dtype": a.dtype().name(),
-            "shape": a.shape,
-            "sum": a.data.sum_f64(),
-        }),
-    }
 }
 
 fn report_json(r: &Report) -> Value {
     let fields: Map<String, Value> = r
         .fields
         .iter()
-        .flatten()
-        .map(|(k, f)| (k.clone(), field_json(f)))
+        .map(|f| (f.name.clone(), f.json()))
         .collect();
     json!({
         "file": r.file.display().to_string(),
@@ -107,19 +137,6 @@ fn report_json(r: &Report) -> Value {
     })
 }
 
-/// One line of the table view, in file order.
-fn field_line(name: &str, width: usize, f: &Field) -> String {
-    match f {
-        Field::Str(s) => format!("  {name:width$}  str    {s:?}"),
-        Field::Array(a) => format!(
-            "  {name:width$}  {:<5}  {:?}  sum {}",
-            a.dtype().name(),
-            a.shape,
-            a.data.sum_f64()
-        ),
-    }
-}
-
 fn text_lines(r: &Report) -> Vec<String> {
     let mut lines = vec![match (&r.movie, &r.error) {
         (Some((shots, scenes)), _) => {
@@ -129,10 +146,8 @@ fn text_lines(r: &Report) -> Vec<String> {
         (_, Some(e)) => format!("{}: error: {e}", r.file.display()),
         (None, None) => r.file.display().to_string(),
     }];
-    if let Some(fields) = &r.fields {
-        let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        lines.extend(fields.iter().map(|(k, f)| field_line(k, width, f)));
-    }
+    let width = r.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    lines.extend(r.fields.iter().map(|f| f.line(width)));
     lines
 }
 

@@ -107,32 +107,174 @@ pub(crate) fn miou(gt_ends: &[i64], pr_ends: &[i64], scratch: &mut MiouScratch) 
     col_max.resize(n, 0.0);
 
     let mut j = 0usize;
-    for i in 0..m {
-        let (gs, ge) = (start(gt_ends, i), gt_ends[i]);
+    let mut pr_start = 0i64; // start(pr_ends, j), carried along instead of recomputed
+    let mut gt_start = 0i64;
+    for (i, &gt_end) in gt_ends.iter().enumerate() {
+        let mut best_in_row = 0.0f64;
         // "j start prior to i end"
-        while start(pr_ends, j) <= ge {
-            let v = iou(gs, ge, start(pr_ends, j), pr_ends[j]);
+        while pr_start <= gt_end {
+            let pr_end = pr_ends[j];
+            let v = iou(gt_start, gt_end, pr_start, pr_end);
             debug_assert!(v > 0.0, "walk visited disjoint scenes");
-            row_max[i] = row_max[i].max(v);
+            best_in_row = best_in_row.max(v);
             col_max[j] = col_max[j].max(v);
             if j < n - 1 {
                 j += 1;
+                pr_start = pr_end.wrapping_add(1);
             } else {
                 break;
             }
         }
+        row_max[i] = best_in_row;
         // "j end prior to (i + 1) start": only true once j is the last prediction and i the
         // last ground-truth scene, as both partitions end at the same frame.
-        if pr_ends[j] < ge.wrapping_add(1) {
+        if pr_ends[j] < gt_end.wrapping_add(1) {
             break;
         }
         // "j start later than (i + 1) start": step back to the prediction that straddles the
         // boundary. It exists because the first prediction starts at 0.
-        if start(pr_ends, j) > ge.wrapping_add(1) {
+        if pr_start > gt_end.wrapping_add(1) {
             j -= 1;
+            pr_start = start(pr_ends, j);
         }
+        gt_start = gt_end.wrapping_add(1);
     }
     (numpy_mean(col_max) + numpy_mean(row_max)) / 2.0
+}
+
+/// Miou over a growing set of predicted boundaries, for threshold sweeps.
+///
+/// Holds the maxima arrays of the walk in [`miou`] (one per predicted scene, one per
+/// ground-truth scene) and updates only what new boundaries change: a predicted scene that
+/// is split gets its pieces' column maxima computed over the ground-truth scenes they
+/// overlap, and the ground-truth scenes it overlapped get their row maxima recomputed. Every
+/// value is the maximum over the same overlapping pairs the walk visits, and the means use
+/// the same pairwise summation over arrays in the same order, so [`IncrementalMiou::value`]
+/// equals [`miou`] bit for bit (tested at every threshold of random movies).
+#[derive(Debug)]
+pub(crate) struct IncrementalMiou<'a> {
+    gt_ends: &'a [i64],
+    /// Predicted scene ends, increasing; the last is the movie's last frame.
+    ends: Vec<i64>,
+    /// Column maxima: best IoU of each predicted scene.
+    col: Vec<f64>,
+    /// Row maxima: best IoU of each ground-truth scene.
+    row: Vec<f64>,
+    next_ends: Vec<i64>,
+    next_col: Vec<f64>,
+    dirty_rows: Vec<(usize, usize)>,
+}
+
+impl<'a> IncrementalMiou<'a> {
+    /// No predicted boundary yet: one predicted scene covering the whole movie.
+    pub fn new(gt_ends: &'a [i64]) -> Self {
+        let last = *gt_ends.last().expect("at least one scene");
+        let mut state = IncrementalMiou {
+            gt_ends,
+            ends: vec![last],
+            col: Vec::new(),
+            row: Vec::new(),
+            next_ends: Vec::new(),
+            next_col: Vec::new(),
+            dirty_rows: Vec::new(),
+        };
+        state.col.push(state.col_value(0, last));
+        state.row.resize(gt_ends.len(), 0.0);
+        state.update_rows(0, gt_ends.len() - 1);
+        state
+    }
+
+    /// Index of the ground-truth scene that contains `frame`.
+    fn gt_scene_of(&self, frame: i64) -> usize {
+        self.gt_ends.partition_point(|&e| e < frame)
+    }
+
+    /// Best IoU of the predicted scene `[s, e]` with the ground-truth scenes it overlaps.
+    fn col_value(&self, s: i64, e: i64) -> f64 {
+        let mut i = self.gt_scene_of(s);
+        let mut best = 0.0f64;
+        while i < self.gt_ends.len() && start(self.gt_ends, i) <= e {
+            best = best.max(iou(start(self.gt_ends, i), self.gt_ends[i], s, e));
+            i += 1;
+        }
+        best
+    }
+
+    /// Recompute the row maxima of ground-truth scenes `first..=last` from the current
+    /// predicted scenes.
+    fn update_rows(&mut self, first: usize, last: usize) {
+        let a = start(self.gt_ends, first);
+        let mut j = self.ends.partition_point(|&e| e < a);
+        for i in first..=last {
+            let (gs, ge) = (start(self.gt_ends, i), self.gt_ends[i]);
+            while self.ends[j] < gs {
+                j += 1;
+            }
+            let mut best = 0.0f64;
+            let mut k = j;
+            while k < self.ends.len() && start(&self.ends, k) <= ge {
+                best = best.max(iou(gs, ge, start(&self.ends, k), self.ends[k]));
+                k += 1;
+            }
+            self.row[i] = best;
+        }
+    }
+
+    /// Add predicted boundaries at the end frames `frames` (increasing, none already present).
+    pub fn add_boundaries(&mut self, frames: &[i64]) {
+        if frames.is_empty() {
+            return;
+        }
+        let mut next_ends = std::mem::take(&mut self.next_ends);
+        let mut next_col = std::mem::take(&mut self.next_col);
+        next_ends.clear();
+        next_col.clear();
+        self.dirty_rows.clear();
+        let mut copied = 0; // old scenes before this index are in next_*
+        let mut k = 0;
+        while k < frames.len() {
+            // The old scene j = [c, d] that contains frames[k] (d > frames[k]).
+            let j = copied + self.ends[copied..].partition_point(|&e| e < frames[k]);
+            next_ends.extend_from_slice(&self.ends[copied..j]);
+            next_col.extend_from_slice(&self.col[copied..j]);
+            let (c, d) = (start(&self.ends, j), self.ends[j]);
+            let mut s = c;
+            while k < frames.len() && frames[k] < d {
+                let e = frames[k];
+                next_ends.push(e);
+                next_col.push(self.col_value(s, e));
+                s = e.wrapping_add(1);
+                k += 1;
+            }
+            next_ends.push(d);
+            next_col.push(self.col_value(s, d));
+            self.dirty_rows
+                .push((self.gt_scene_of(c), self.gt_scene_of(d)));
+            copied = j + 1;
+        }
+        next_ends.extend_from_slice(&self.ends[copied..]);
+        next_col.extend_from_slice(&self.col[copied..]);
+        std::mem::swap(&mut self.ends, &mut next_ends);
+        std::mem::swap(&mut self.col, &mut next_col);
+        self.next_ends = next_ends;
+        self.next_col = next_col;
+
+        let dirty = std::mem::take(&mut self.dirty_rows);
+        let mut done_upto = 0; // rows below this are up to date
+        for &(first, last) in &dirty {
+            let first = first.max(done_upto);
+            if first <= last {
+                self.update_rows(first, last);
+                done_upto = last + 1;
+            }
+        }
+        self.dirty_rows = dirty;
+    }
+
+    /// `(mean of column maxima + mean of row maxima) / 2`, as [`miou`] computes it.
+    pub fn value(&self) -> f64 {
+        (numpy_mean(&self.col) + numpy_mean(&self.row)) / 2.0
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +348,48 @@ mod tests {
             assert_eq!(pr_ends, want);
             let got = miou(&gt_ends, &pr_ends, &mut scratch);
             assert_eq!(got.to_bits(), dense_reference(&gt_ends, &pr_ends).to_bits());
+        }
+    }
+
+    #[test]
+    fn incremental_equals_walk_at_every_threshold() {
+        let mut x = 7u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut scratch = MiouScratch::default();
+        for _ in 0..100 {
+            let shots = 2 + (next() % 80) as usize;
+            let mut frame = (next() % 3) as i64;
+            let frames: Vec<i64> = (0..shots)
+                .map(|_| {
+                    let f = frame;
+                    frame += 1 + (next() % 50) as i64;
+                    f
+                })
+                .collect();
+            let t = shots - 1;
+            let gt: Vec<bool> = (0..t).map(|_| next() % 6 == 0).collect();
+            let scores: Vec<f32> = (0..t).map(|_| (next() % 20) as f32 / 20.0).collect();
+            let gt_ends = scene_ends((0..t).filter(|&k| gt[k]), &frames, t);
+            let mut inc = IncrementalMiou::new(&gt_ends);
+            let mut on = vec![false; t];
+            let mut pr_ends = Vec::new();
+            for step in (0..=21).rev() {
+                let threshold = step as f32 / 20.0;
+                let fresh: Vec<i64> = (0..t)
+                    .filter(|&k| !on[k] && scores[k] >= threshold)
+                    .map(|k| frames[k])
+                    .collect();
+                (0..t).for_each(|k| on[k] |= scores[k] >= threshold);
+                inc.add_boundaries(&fresh);
+                predicted_scene_ends_into(&scores, &frames, threshold, &mut pr_ends);
+                let want = miou(&gt_ends, &pr_ends, &mut scratch);
+                assert_eq!(inc.value().to_bits(), want.to_bits(), "threshold {threshold}");
+            }
         }
     }
 

@@ -38,12 +38,10 @@ pub fn pairwise_sum(a: &[f64]) -> f64 {
     } else if n <= PAIRWISE_BLOCK {
         let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
         let whole = n - n % 8;
-        let mut i = 8;
-        while i < whole {
-            for (acc, &x) in r.iter_mut().zip(&a[i..i + 8]) {
+        for block in a[8..whole].chunks_exact(8) {
+            for (acc, &x) in r.iter_mut().zip(block) {
                 *acc += x;
             }
-            i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         for &x in &a[whole..] {
@@ -54,6 +52,41 @@ pub fn pairwise_sum(a: &[f64]) -> f64 {
         let mut n2 = n / 2;
         n2 -= n2 % 8;
         pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
+    }
+}
+
+/// [`pairwise_sum`] of the virtual array `term(start), ..., term(start + n - 1)`, for sums of
+/// products that need not be stored first (sklearn's AP step sum). Same operations in the
+/// same order as [`pairwise_sum`] (tested against each other).
+pub fn pairwise_sum_by(start: usize, n: usize, term: &impl Fn(usize) -> f64) -> f64 {
+    if n < 8 {
+        let mut res = -0.0;
+        for i in start..start + n {
+            res += term(i);
+        }
+        res
+    } else if n <= PAIRWISE_BLOCK {
+        let mut r = [0.0; 8];
+        for (k, acc) in r.iter_mut().enumerate() {
+            *acc = term(start + k);
+        }
+        let whole = n - n % 8;
+        let mut i = 8;
+        while i < whole {
+            for (k, acc) in r.iter_mut().enumerate() {
+                *acc += term(start + i + k);
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for k in whole..n {
+            res += term(start + k);
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise_sum_by(start, n2, term) + pairwise_sum_by(start + n2, n - n2, term)
     }
 }
 
@@ -119,6 +152,8 @@ mod tests {
             let got = pairwise_sum(&values[..n]);
             let want = pairwise_reference(&values, 0, n);
             assert_eq!(got.to_bits(), want.to_bits(), "n = {n}");
+            let by = pairwise_sum_by(0, n, &|i| values[i]);
+            assert_eq!(by.to_bits(), want.to_bits(), "n = {n}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! Transitions ranked by score, once per movie, and everything that follows from the ranking:
 //! sklearn's precision-recall curve, average precision, and counts at any threshold.
 
-use super::numeric::numpy_sum;
+use super::numeric::pairwise_sum_by;
 
 /// Sort key of a score such that ascending keys are descending scores. `-0.0` is folded into
 /// `0.0` first, so equal scores (as IEEE compares them) get equal keys.
@@ -62,34 +62,41 @@ fn radix_sort_upper(keys: &mut Vec<u64>) {
 pub(crate) struct Ranking {
     /// Scores, highest first.
     pub sorted_scores: Vec<f32>,
+    /// `order[k]`: input position of the k-th highest score (ties in input order).
+    pub order: Vec<u32>,
     /// `positives_above[k]`: positives among the `k` highest-scored transitions (length n + 1).
     pub positives_above: Vec<u32>,
 }
 
 impl Ranking {
-    /// Rank `(ground truth, score)` pairs; scores must be finite (checked by the caller).
-    pub fn new(pairs: impl Iterator<Item = (bool, f32)>) -> Self {
-        let mut keys: Vec<u64> = pairs
-            .map(|(label, score)| (u64::from(descending_key(score)) << 32) | u64::from(label))
+    /// Rank transitions by score; `scores` must be finite (checked by the caller), as long as
+    /// `labels`, and fewer than 2^32.
+    pub fn new(labels: &[bool], scores: &[f32]) -> Self {
+        debug_assert_eq!(labels.len(), scores.len());
+        let mut keys: Vec<u64> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &score)| (u64::from(descending_key(score)) << 32) | i as u64)
             .collect();
         radix_sort_upper(&mut keys);
-        let mut sorted_scores = Vec::with_capacity(keys.len());
-        let mut positives_above = Vec::with_capacity(keys.len() + 1);
+        let n = keys.len();
+        let mut sorted_scores = Vec::with_capacity(n);
+        let mut order = Vec::with_capacity(n);
+        let mut positives_above = Vec::with_capacity(n + 1);
         let mut positives = 0u32;
         positives_above.push(0);
         for &k in &keys {
+            let position = k as u32;
             sorted_scores.push(score_of_key((k >> 32) as u32));
-            positives += (k & 1) as u32;
+            order.push(position);
+            positives += u32::from(labels[position as usize]);
             positives_above.push(positives);
         }
         Ranking {
             sorted_scores,
+            order,
             positives_above,
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.sorted_scores.len()
     }
 
     pub fn positives(&self) -> u32 {
@@ -114,50 +121,113 @@ impl Ranking {
         (p, r, 2.0 * p * r / (p + r))
     }
 
-    /// sklearn's `precision_recall_curve(y_true, y_score)` (no `drop_intermediate`).
-    ///
-    /// `_binary_clf_curve` keeps the last index of each run of equal scores, so the order
-    /// inside ties never matters; `tps` are exact integers in float64. This is the
-    /// scikit-learn >= 1.1 curve, which the fixtures' last digits confirm: it is not cut at
-    /// the first threshold of full recall (older versions were; the extra points add zeros
-    /// that move numpy's pairwise-summation blocks), and without positives recall is 1
-    /// everywhere (older versions divided 0/0 and gave NaN), so AP is 0.
+    /// sklearn's `precision_recall_curve(y_true, y_score)` (no `drop_intermediate`); see
+    /// [`curve_from_runs`].
     pub fn pr_curve(&self) -> PrCurve {
-        let n = self.len();
-        let total_positives = f64::from(self.positives());
-        let mut thresholds = Vec::new();
-        let mut precision = Vec::new();
-        let mut recall = Vec::new();
-        // Walk from the lowest score up, which is sklearn's output order (increasing
-        // thresholds, decreasing recall).
-        let mut k = n;
-        while k > 0 {
-            let last = k - 1; // index of the last element of this run of equal scores
-            let score = self.sorted_scores[last];
-            let tps = f64::from(self.positives_above[k]);
-            let predicted = k as f64;
-            thresholds.push(score);
-            precision.push(tps / predicted);
-            recall.push(if total_positives == 0.0 {
-                1.0
-            } else {
-                tps / total_positives
-            });
-            // Skip to the start of the run.
-            let mut start = last;
-            while start > 0 && self.sorted_scores[start - 1] == score {
-                start -= 1;
-            }
-            k = start;
-        }
-        precision.push(1.0);
-        recall.push(0.0);
-        PrCurve {
-            thresholds,
-            precision,
-            recall,
-        }
+        let scores = &self.sorted_scores;
+        let runs = RunEnds::new(scores.len(), |a, b| scores[a] == scores[b]);
+        curve_from_runs(
+            runs.map(|end| (scores[end - 1], self.positives_above[end], end)),
+            self.positives(),
+            scores.len(),
+        )
     }
+}
+
+/// Ends (exclusive) of the runs of equal items in a sorted sequence, first run first.
+struct RunEnds<F> {
+    next: usize,
+    len: usize,
+    same: F,
+}
+
+impl<F: Fn(usize, usize) -> bool> RunEnds<F> {
+    fn new(len: usize, same: F) -> Self {
+        RunEnds { next: 0, len, same }
+    }
+}
+
+impl<F: Fn(usize, usize) -> bool> Iterator for RunEnds<F> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.next >= self.len {
+            return None;
+        }
+        let first = self.next;
+        let mut end = first + 1;
+        while end < self.len && (self.same)(first, end) {
+            end += 1;
+        }
+        self.next = end;
+        Some(end)
+    }
+}
+
+/// sklearn's curve from the runs of equal scores in decreasing order, each given as
+/// `(score, positives at or above it, transitions at or above it)`.
+///
+/// `_binary_clf_curve` keeps the last index of each run of equal scores, so the order
+/// inside ties never matters; `tps` are exact integers in float64. This is the
+/// scikit-learn >= 1.1 curve, which the fixtures' last digits confirm: it is not cut at
+/// the first threshold of full recall (older versions were; the extra points add zeros
+/// that move numpy's pairwise-summation blocks), and without positives recall is 1
+/// everywhere (older versions divided 0/0 and gave NaN), so AP is 0.
+/// `transitions` bounds the number of runs (it sizes the arrays once).
+fn curve_from_runs(
+    runs: impl Iterator<Item = (f32, u32, usize)>,
+    positives: u32,
+    transitions: usize,
+) -> PrCurve {
+    let total_positives = f64::from(positives);
+    let mut thresholds = Vec::with_capacity(transitions);
+    let mut precision = Vec::with_capacity(transitions + 1);
+    let mut recall = Vec::with_capacity(transitions + 1);
+    for (score, tps, predicted) in runs {
+        let tps = f64::from(tps);
+        thresholds.push(score);
+        precision.push(tps / predicted as f64);
+        recall.push(if positives == 0 {
+            1.0
+        } else {
+            tps / total_positives
+        });
+    }
+    // sklearn's output order: increasing thresholds, decreasing recall, then (1, 0).
+    thresholds.reverse();
+    precision.reverse();
+    recall.reverse();
+    precision.push(1.0);
+    recall.push(0.0);
+    PrCurve {
+        thresholds,
+        precision,
+        recall,
+    }
+}
+
+/// The curve of all movies' transitions together (`np.concatenate` of every movie), ranked
+/// in one radix sort with the label in the key's low bit.
+pub(crate) fn pooled_curve<'a>(movies: impl Iterator<Item = (&'a [bool], &'a [f32])> + Clone) -> PrCurve {
+    let total: usize = movies.clone().map(|(l, _)| l.len()).sum();
+    let mut keys = Vec::with_capacity(total);
+    for (labels, scores) in movies {
+        keys.extend(
+            labels
+                .iter()
+                .zip(scores)
+                .map(|(&l, &s)| (u64::from(descending_key(s)) << 32) | u64::from(l)),
+        );
+    }
+    radix_sort_upper(&mut keys);
+    let positives = keys.iter().map(|&k| (k & 1) as u32).sum();
+    let mut above = 0u32;
+    let mut counted = 0usize;
+    let runs = RunEnds::new(keys.len(), |a, b| keys[a] >> 32 == keys[b] >> 32).map(|end| {
+        above += keys[counted..end].iter().map(|&k| (k & 1) as u32).sum::<u32>();
+        counted = end;
+        (score_of_key((keys[end - 1] >> 32) as u32), above, end)
+    });
+    curve_from_runs(runs, positives, total)
 }
 
 /// A precision-recall curve in scikit-learn's layout.
@@ -175,13 +245,10 @@ impl PrCurve {
     /// sklearn's step-function integral `-np.sum(np.diff(recall) * precision[:-1])`, with
     /// numpy's pairwise summation (and `-0.0` reported as `0.0`).
     pub fn average_precision(&self) -> f64 {
-        let steps: Vec<f64> = self
-            .recall
-            .windows(2)
-            .zip(&self.precision)
-            .map(|(r, &p)| (r[1] - r[0]) * p)
-            .collect();
-        let ap = -numpy_sum(&steps);
+        let (recall, precision) = (&self.recall, &self.precision);
+        let steps = recall.len().saturating_sub(1);
+        // `np.sum` adds the identity 0.0 to the pairwise sum.
+        let ap = -(0.0 + pairwise_sum_by(0, steps, &|i| (recall[i + 1] - recall[i]) * precision[i]));
         if ap == 0.0 { 0.0 } else { ap }
     }
 
@@ -241,7 +308,8 @@ mod tests {
     fn curve_groups_ties_like_sklearn() {
         // sklearn: precision_recall_curve([0, 1, 1, 0], [0.5, 0.5, 0.9, 0.1])
         //   precision [0.5, 0.6667, 1, 1], recall [1, 1, 0.5, 0], thresholds [0.1, 0.5, 0.9]
-        let r = Ranking::new([(false, 0.5), (true, 0.5), (true, 0.9), (false, 0.1)].into_iter());
+        let r = Ranking::new(&[false, true, true, false], &[0.5, 0.5, 0.9, 0.1]);
+        assert_eq!(r.order, vec![2, 0, 1, 3]);
         let c = r.pr_curve();
         assert_eq!(c.thresholds, vec![0.1, 0.5, 0.9]);
         assert_eq!(c.precision, vec![0.5, 2.0 / 3.0, 1.0, 1.0]);
@@ -254,7 +322,7 @@ mod tests {
 
     #[test]
     fn no_positives_gives_zero_ap_and_nan_f1() {
-        let r = Ranking::new([(false, 0.2), (false, 0.7)].into_iter());
+        let r = Ranking::new(&[false, false], &[0.2, 0.7]);
         assert_eq!(r.pr_curve().average_precision().to_bits(), 0.0f64.to_bits());
         let (p, rec, f1) = r.precision_recall_f1(0.5);
         assert_eq!((p, rec), (0.0, 0.0));

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::miou::{self, MiouScratch};
 use super::numeric::python_mean;
-use super::rank::{PrCurve, Ranking};
+use super::rank::{self, PrCurve, Ranking};
 use super::{EvalError, Metrics, MovieInput, MovieMetrics, check_movie};
 
 /// One movie, ready to be scored at any threshold.
@@ -26,13 +26,7 @@ struct PreparedMovie {
 
 impl PreparedMovie {
     fn new(movie: &MovieInput<'_>) -> Self {
-        let ranking = Ranking::new(
-            movie
-                .ground_truth
-                .iter()
-                .copied()
-                .zip(movie.scores.iter().copied()),
-        );
+        let ranking = Ranking::new(movie.ground_truth, movie.scores);
         let curve = ranking.pr_curve();
         let ap = curve.average_precision();
         let t = movie.ground_truth.len();
@@ -55,6 +49,49 @@ impl PreparedMovie {
     fn miou_at(&self, threshold: f32, pr_ends: &mut Vec<i64>, scratch: &mut MiouScratch) -> f64 {
         miou::predicted_scene_ends_into(&self.scores, &self.shot_end_frame, threshold, pr_ends);
         miou::miou(&self.gt_scene_ends, pr_ends, scratch)
+    }
+
+    /// P/R/F1 and Miou at every threshold. Thresholds are visited by increasing number of
+    /// predicted boundaries, so the set of boundaries only grows: each threshold hands the
+    /// next transitions of the ranking to [`miou::IncrementalMiou`], which updates only the
+    /// scenes they split, instead of re-scanning every score and re-walking every scene.
+    fn sweep(&self, thresholds: &[f32]) -> MovieSweep {
+        let k = thresholds.len();
+        let mut s = MovieSweep {
+            imdb_id: self.imdb_id.clone(),
+            precision: Vec::with_capacity(k),
+            recall: Vec::with_capacity(k),
+            f1: Vec::with_capacity(k),
+            miou: vec![0.0; k],
+        };
+        let mut predicted = Vec::with_capacity(k);
+        for &t in thresholds {
+            let (p, r, f1) = self.ranking.precision_recall_f1(t);
+            s.precision.push(p);
+            s.recall.push(r);
+            s.f1.push(f1);
+            predicted.push(self.ranking.predicted_at(t));
+        }
+        let mut visit: Vec<usize> = (0..k).collect();
+        visit.sort_by_key(|&q| predicted[q]);
+        let frames = &self.shot_end_frame;
+        let mut state = miou::IncrementalMiou::new(&self.gt_scene_ends);
+        let mut fresh = Vec::new();
+        let mut added = 0;
+        let mut value = state.value();
+        for q in visit {
+            let upto = predicted[q].max(added);
+            if upto > added {
+                fresh.clear();
+                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| frames[p as usize]));
+                fresh.sort_unstable();
+                state.add_boundaries(&fresh);
+                value = state.value();
+                added = upto;
+            }
+            s.miou[q] = value;
+        }
+        s
     }
 
     fn metrics_at(&self, threshold: f32) -> MovieMetrics {
@@ -185,13 +222,8 @@ impl Evaluator {
             || {
                 // `np.concatenate` of all movies in input order; the ranking does not depend
                 // on the order anyway (ties are grouped).
-                let pooled = Ranking::new(movies.iter().flat_map(|m| {
-                    m.ground_truth
-                        .iter()
-                        .copied()
-                        .zip(m.scores.iter().copied())
-                }));
-                let curve = pooled.pr_curve();
+                let curve =
+                    rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
                 let ap = curve.average_precision();
                 (curve, ap)
             },
@@ -273,26 +305,7 @@ impl Evaluator {
         let per_movie: Vec<MovieSweep> = self
             .movies
             .par_iter()
-            .map(|m| {
-                let mut pr_ends = Vec::with_capacity(m.scores.len() + 1);
-                let mut scratch = MiouScratch::default();
-                let k = thresholds.len();
-                let mut s = MovieSweep {
-                    imdb_id: m.imdb_id.clone(),
-                    precision: Vec::with_capacity(k),
-                    recall: Vec::with_capacity(k),
-                    f1: Vec::with_capacity(k),
-                    miou: Vec::with_capacity(k),
-                };
-                for &t in thresholds {
-                    let (p, r, f1) = m.ranking.precision_recall_f1(t);
-                    s.precision.push(p);
-                    s.recall.push(r);
-                    s.f1.push(f1);
-                    s.miou.push(m.miou_at(t, &mut pr_ends, &mut scratch));
-                }
-                s
-            })
+            .map(|m| m.sweep(thresholds))
             .collect();
         let mean_at = |f: fn(&MovieSweep) -> &Vec<f64>| -> Vec<f64> {
             let mut column = Vec::with_capacity(per_movie.len());

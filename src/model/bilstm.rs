@@ -40,7 +40,11 @@ impl BiLstmModel {
         let mut layers = Vec::new();
         let mut input = cfg.input_dim;
         for i in 0..cfg.layers {
-            layers.push(BiLstmLayer::new(input, cfg.hidden, vb.pp(format!("lstm{i}")))?);
+            layers.push(BiLstmLayer::new(
+                input,
+                cfg.hidden,
+                vb.pp(format!("lstm{i}")),
+            )?);
             input = 2 * cfg.hidden;
         }
         Ok(BiLstmModel {

@@ -153,7 +153,10 @@ impl BiLstmLayer {
             .matmul(&self.w_ih)?
             .broadcast_add(&self.b)?;
         let fwd = gates.narrow(1, 0, h4)?;
-        let bwd = gates.narrow(1, h4, h4)?.contiguous()?.index_select(rev, 0)?;
+        let bwd = gates
+            .narrow(1, h4, h4)?
+            .contiguous()?
+            .index_select(rev, 0)?;
         // [2, time, batch, 4h] so that each step reads one contiguous slab.
         let gates = Tensor::stack(&[fwd.reshape((b, t, h4))?, bwd.reshape((b, t, h4))?], 0)?
             .transpose(1, 2)?

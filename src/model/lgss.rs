@@ -75,7 +75,9 @@ fn window_max_row(x: &[f32], d: usize, w: &[f32], bias: &[f32], out: &mut [f32],
     for (c, &bc) in bias.iter().enumerate() {
         let wc = &w[c * WINDOW..(c + 1) * WINDOW];
         for j in 0..d {
-            let v = wc[0] * rows[0][j] + wc[1] * rows[1][j] + wc[2] * rows[2][j]
+            let v = wc[0] * rows[0][j]
+                + wc[1] * rows[1][j]
+                + wc[2] * rows[2][j]
                 + wc[3] * rows[3][j]
                 + bc;
             if v > out[j] {
@@ -271,8 +273,8 @@ impl Branch {
             &aa, &ab, &ab, &bb, &bu0, &bu1, &bu0, &bu1, &zero, &zero, &zero, &zero, &zero, &zero,
         ])?;
         let k_a = coef([
-            &zero, &zero, &zero, &zero, &bu0_2, &bu1_2, &zero, &zero, &aa, &ab2, &bb, &zero,
-            &zero, &zero,
+            &zero, &zero, &zero, &zero, &bu0_2, &bu1_2, &zero, &zero, &aa, &ab2, &bb, &zero, &zero,
+            &zero,
         ])?;
         let k_b = coef([
             &zero, &zero, &zero, &zero, &zero, &zero, &bu0_2, &bu1_2, &zero, &zero, &zero, &aa,
@@ -353,7 +355,10 @@ impl BoundaryModel for Lgss {
             .map(|&n| (n + 1).saturating_sub(WINDOW).max(1))
             .collect();
         let mut total: Option<Tensor> = None;
-        for ((m, branch), weight) in Modality::ALL.iter().zip(&self.branches).zip(self.cfg.weights)
+        for ((m, branch), weight) in Modality::ALL
+            .iter()
+            .zip(&self.branches)
+            .zip(self.cfg.weights)
         {
             let r = modality_range(*m);
             let xm = x.narrow(2, r.start, r.len())?.contiguous()?;
@@ -462,8 +467,18 @@ mod tests {
         let half = |k: usize| -> Tensor {
             let r0 = x.narrow(1, k, nw).unwrap().unsqueeze(2).unwrap();
             let r1 = x.narrow(1, k + 1, nw).unwrap().unsqueeze(2).unwrap();
-            let u0 = branch.cos_w.narrow(1, 0, 1).unwrap().reshape((1, 1, 5, 1)).unwrap();
-            let u1 = branch.cos_w.narrow(1, 1, 1).unwrap().reshape((1, 1, 5, 1)).unwrap();
+            let u0 = branch
+                .cos_w
+                .narrow(1, 0, 1)
+                .unwrap()
+                .reshape((1, 1, 5, 1))
+                .unwrap();
+            let u1 = branch
+                .cos_w
+                .narrow(1, 1, 1)
+                .unwrap()
+                .reshape((1, 1, 5, 1))
+                .unwrap();
             let beta = branch.cos_b.reshape((1, 1, 5, 1)).unwrap();
             (r0.broadcast_mul(&u0).unwrap() + r1.broadcast_mul(&u1).unwrap())
                 .unwrap()

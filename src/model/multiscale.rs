@@ -120,7 +120,13 @@ impl MultiScale {
             parts.push(xm.broadcast_div(&norm)?);
         }
         let unit = Tensor::cat(&parts, 2)?;
-        let max_width = self.cfg.similarity_widths.iter().copied().max().unwrap_or(1);
+        let max_width = self
+            .cfg
+            .similarity_widths
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(1);
         let sums = left_box_sums(&unit, max_width)?;
         let mut cols = Vec::new();
         for &w in &self.cfg.similarity_widths {
@@ -145,7 +151,13 @@ impl MultiScale {
             .projection
             .forward(&batch.x)?
             .broadcast_mul(&batch.mask)?;
-        let max_width = self.cfg.difference_widths.iter().copied().max().unwrap_or(1);
+        let max_width = self
+            .cfg
+            .difference_widths
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(1);
         let sums = left_box_sums(&z, max_width)?;
         let counts = left_box_sums(&batch.mask, max_width)?;
         let mut cols = Vec::new();

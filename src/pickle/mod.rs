@@ -76,6 +76,8 @@ pub enum PickleError {
     InStorage(Box<PickleError>),
     #[error("the file holds {found}, not a dict: a movie file is a pickled dict of named fields")]
     NotADict { found: String },
+    #[error("the file's dict has {found} key: movie fields are named by strings")]
+    KeyNotStr { found: String },
     #[error("field '{field}' {msg}")]
     Field { field: String, msg: String },
     #[error("torch.save archive: {0}")]

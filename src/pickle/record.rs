@@ -44,8 +44,8 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
         let key = loader
             .arena
             .as_str(k)
-            .ok_or_else(|| PickleError::NotADict {
-                found: format!("a dict with {} key", article(loader.arena.describe(k))),
+            .ok_or_else(|| PickleError::KeyNotStr {
+                found: article(loader.arena.describe(k)),
             })?
             .to_owned();
         let field = match v {

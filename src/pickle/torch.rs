@@ -419,6 +419,8 @@ pub(crate) struct ZipStore<'a> {
     prefix: String,
     cache: HashMap<String, ObjId>,
     budget: usize,
+    /// The archive's `byteorder` entry says "big": storages are swapped to little-endian.
+    big_endian: bool,
 }
 
 fn zip_err(e: impl std::fmt::Display) -> PickleError {
@@ -442,6 +444,7 @@ impl<'a> ZipStore<'a> {
             prefix,
             cache: HashMap::new(),
             budget,
+            big_endian: false,
         })
     }
 
@@ -499,12 +502,13 @@ impl<'a> ZipStore<'a> {
 /// Read a `torch.save` zip archive (`<name>/data.pkl` + `<name>/data/<key>`).
 pub(crate) fn read_zip(input: &[u8], budget: usize) -> Result<super::Record, PickleError> {
     let mut store = ZipStore::open(input, budget)?;
-    if let Ok(order) = store.entry("byteorder", None)
-        && order.as_ref() != b"little"
-    {
-        return Err(PickleError::Archive(
-            "big-endian torch.save archives are not supported".into(),
-        ));
+    // Archives without the entry predate it and are little-endian.
+    if let Ok(order) = store.entry("byteorder", None) {
+        store.big_endian = match order.as_ref() {
+            b"little" => false,
+            b"big" => true,
+            _ => return Err(PickleError::Archive("unknown byteorder entry".into())),
+        };
     }
     let pkl = store.entry("data.pkl", None)?;
     let mut loader = Loader::new(budget);
@@ -605,7 +609,13 @@ pub(crate) fn persistent_load<'a>(
             if let Some(&id) = store.cache.get(&key) {
                 return Ok(Value::Obj(id));
             }
-            let bytes = store.entry(&format!("data/{key}"), Some(nbytes))?;
+            let mut bytes = store.entry(&format!("data/{key}"), Some(nbytes))?;
+            if store.big_endian && dtype.size() > 1 {
+                bytes
+                    .to_mut()
+                    .chunks_exact_mut(dtype.size())
+                    .for_each(<[u8]>::reverse);
+            }
             let v = loader.arena.push(Obj::Storage(Storage {
                 dtype,
                 numel,

@@ -565,7 +565,7 @@ impl<'a> Loader<'a> {
                         m.stack.push(gv);
                     } else {
                         let args = m.pop_mark()?;
-                        let v = self.call(m.op_pos, g, &args, persistent)?;
+                        let v = self.call(m.op_pos, g, &args)?;
                         m.stack.push(v);
                     }
                 }
@@ -590,7 +590,7 @@ impl<'a> Loader<'a> {
                         .as_seq(args)
                         .ok_or_else(|| err(m.op_pos, "call arguments are not a tuple"))?
                         .to_vec();
-                    let v = self.call(m.op_pos, g, &args, persistent)?;
+                    let v = self.call(m.op_pos, g, &args)?;
                     m.stack.push(v);
                 }
                 0x92 => {
@@ -612,7 +612,7 @@ impl<'a> Loader<'a> {
                         .as_seq(args)
                         .ok_or_else(|| err(m.op_pos, "call arguments are not a tuple"))?
                         .to_vec();
-                    let v = self.call(m.op_pos, g, &args, persistent)?;
+                    let v = self.call(m.op_pos, g, &args)?;
                     m.stack.push(v);
                 }
                 b'o' => {
@@ -621,7 +621,7 @@ impl<'a> Loader<'a> {
                         .split_first()
                         .ok_or_else(|| err(m.op_pos, "OBJ without a class"))?;
                     let g = self.global_of(m.op_pos, callable)?;
-                    let v = self.call(m.op_pos, g, args, persistent)?;
+                    let v = self.call(m.op_pos, g, args)?;
                     m.stack.push(v);
                 }
                 b'b' => {
@@ -754,14 +754,7 @@ impl<'a> Loader<'a> {
     }
 
     /// Run an allow-listed callable on its arguments.
-    fn call(
-        &mut self,
-        pos: usize,
-        g: Global,
-        args: &[Value],
-        persistent: &mut Persistent<'_, 'a>,
-    ) -> Result<Value, PickleError> {
-        let _ = persistent;
+    fn call(&mut self, pos: usize, g: Global, args: &[Value]) -> Result<Value, PickleError> {
         match g {
             Global::RebuildTensor | Global::RebuildTensorV2 | Global::RebuildTensorV3 => {
                 torch::rebuild_tensor(self, pos, g, args)
@@ -816,7 +809,7 @@ impl<'a> Loader<'a> {
                     },
                     _ => Err(err(pos, "bytes() of an unsupported value")),
                 },
-                [s, enc] => self.call(pos, Global::CodecsEncode, &[*s, *enc], persistent),
+                [s, enc] => self.call(pos, Global::CodecsEncode, &[*s, *enc]),
                 _ => Err(err(pos, "bytes() takes at most two arguments")),
             },
             Global::Set | Global::FrozenSet => match args {

@@ -160,6 +160,11 @@ impl Pickler {
     }
 
     fn save_tensor(&mut self, a: &NdArray, key: &str) {
+        debug_assert_eq!(
+            a.numel(),
+            a.shape.iter().product::<usize>(),
+            "an NdArray holds shape.product() elements"
+        );
         self.boundary();
         // save_reduce(_rebuild_tensor_v2, args)
         self.save_global(Global::RebuildTensorV2);

@@ -46,7 +46,14 @@ pub fn bench_training(
             },
         };
         let t0 = Instant::now();
-        let out = super::train(movies, split, &config, device, None, &AtomicBool::new(false))?;
+        let out = super::train(
+            movies,
+            split,
+            &config,
+            device,
+            None,
+            &AtomicBool::new(false),
+        )?;
         let seconds = t0.elapsed().as_secs_f64();
         let meta = &out.model.meta;
         let epochs_run = meta.curve.len();
@@ -82,7 +89,12 @@ pub fn format_table(rows: &[BenchRow]) -> String {
     );
     for r in rows {
         let (ap, map, miou, f1) = match &r.test_metrics {
-            Ok(m) => (m.ap, m.map, format!("{:.4}", m.miou), format!("{:.4}", m.f1)),
+            Ok(m) => (
+                m.ap,
+                m.map,
+                format!("{:.4}", m.miou),
+                format!("{:.4}", m.f1),
+            ),
             Err(_) => (r.test_scores.ap, r.test_scores.map, "-".into(), "-".into()),
         };
         s.push_str(&format!(

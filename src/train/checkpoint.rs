@@ -90,7 +90,8 @@ impl TrainedModel {
         let rows = movies
             .iter()
             .map(|m| {
-                let mut r = concat_features(m).map_err(|e| CheckpointError::Model(e.to_string()))?;
+                let mut r =
+                    concat_features(m).map_err(|e| CheckpointError::Model(e.to_string()))?;
                 self.meta.normalization.apply(&mut r);
                 Ok(r)
             })
@@ -112,7 +113,11 @@ impl TrainedModel {
             })?;
             for (&t, &p) in truth.iter().zip(s) {
                 let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
-                sum -= if t { pos_weight * p.ln() } else { (1.0 - p).ln() };
+                sum -= if t {
+                    pos_weight * p.ln()
+                } else {
+                    (1.0 - p).ln()
+                };
                 n += 1;
             }
         }
@@ -178,7 +183,8 @@ impl TrainedModel {
             (None, _) => return Err(bad(format!("version '{found}' is not x.y.z"))),
             _ => {}
         }
-        let meta: CheckpointMeta = serde_json::from_value(envelope).map_err(|e| bad(e.to_string()))?;
+        let meta: CheckpointMeta =
+            serde_json::from_value(envelope).map_err(|e| bad(e.to_string()))?;
         if let Some(expected) = expected
             && meta.model.kind() != expected
         {

@@ -6,8 +6,11 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod decision;
 pub mod metrics;
 pub mod normalize;
+pub mod search;
+pub mod space;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -140,7 +143,9 @@ pub enum TrainError {
     UnknownMovie(String),
     #[error("no training movies: the folder needs at least one movie besides the test movies")]
     NoTrainingMovies,
-    #[error("movie '{0}' has no scene_transition_boundary_ground_truth: it cannot train or be scored")]
+    #[error(
+        "movie '{0}' has no scene_transition_boundary_ground_truth: it cannot train or be scored"
+    )]
     NoGroundTruth(String),
     #[error("the training movies have no scene boundary at all: nothing to learn")]
     NoBoundaries,
@@ -250,7 +255,12 @@ fn make_batch(
 
 /// Batches of training movies for one epoch: shuffled, then grouped with movies of similar
 /// length (pools of four batches sorted by length) so little of a batch is padding.
-fn epoch_batches(n: usize, lengths: &[usize], batch: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+fn epoch_batches(
+    n: usize,
+    lengths: &[usize],
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     let mut batches = Vec::new();

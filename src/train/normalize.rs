@@ -15,7 +15,10 @@ pub enum FeatureError {
     #[error(
         "movie '{imdb_id}' has no '{field}' features: models read all four modalities (place, cast, action, audio)"
     )]
-    Missing { imdb_id: String, field: &'static str },
+    Missing {
+        imdb_id: String,
+        field: &'static str,
+    },
     #[error("movie '{imdb_id}': '{field}' has {got} columns, expected {expected}")]
     Width {
         imdb_id: String,
