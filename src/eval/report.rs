@@ -19,6 +19,9 @@ struct PreparedMovie {
     scores: Vec<f32>,
     shot_end_frame: Vec<i64>,
     gt_scene_ends: Vec<i64>,
+    /// `gt_scene_of_shot[k]`: the ground-truth scene that contains shot `k`'s end frame
+    /// (the number of ground-truth boundaries before transition `k`).
+    gt_scene_of_shot: Vec<usize>,
     ranking: Ranking,
     curve: PrCurve,
     ap: f64,
@@ -35,8 +38,18 @@ impl PreparedMovie {
             movie.shot_end_frame,
             t,
         );
+        let gt_scene_of_shot = movie
+            .ground_truth
+            .iter()
+            .scan(0, |before, &g| {
+                let here = *before;
+                *before += usize::from(g);
+                Some(here)
+            })
+            .collect();
         PreparedMovie {
             imdb_id: movie.imdb_id.to_owned(),
+            gt_scene_of_shot,
             scores: movie.scores.to_vec(),
             shot_end_frame: movie.shot_end_frame.to_vec(),
             gt_scene_ends,
@@ -83,8 +96,11 @@ impl PreparedMovie {
             let upto = predicted[q].max(added);
             if upto > added {
                 fresh.clear();
-                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| frames[p as usize]));
-                fresh.sort_unstable();
+                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| {
+                    let p = p as usize;
+                    (frames[p], self.gt_scene_of_shot[p])
+                }));
+                fresh.sort_unstable_by_key(|&(frame, _)| frame);
                 state.add_boundaries(&fresh);
                 value = state.value();
                 added = upto;
