@@ -2,6 +2,9 @@
 
 use super::numeric::numpy_mean;
 
+/// Largest frame number accepted: int64 frames convert to float64 exactly up to 2^53.
+const MAX_FRAME: i64 = 1 << 53;
+
 /// Check what the reference's scene walk silently assumes: end frames start at 0 or later and
 /// strictly increase. Then every scene is a non-empty frame range, every cell the walk visits
 /// is a pair of overlapping scenes (IoU in (0, 1]), and the walk's `j -= 1` never goes below 0.
@@ -13,6 +16,13 @@ pub(crate) fn check_end_frames(shot_end_frame: &[i64]) -> Result<(), String> {
     {
         return Err(format!(
             "shot_end_frame starts at {first}; frames must be 0 or more"
+        ));
+    }
+    if let Some(&last) = shot_end_frame.last()
+        && last > MAX_FRAME
+    {
+        return Err(format!(
+            "shot_end_frame reaches {last}; frame numbers above 2^53 are not supported"
         ));
     }
     for (shot, w) in shot_end_frame.windows(2).enumerate() {
@@ -142,6 +152,36 @@ pub(crate) fn miou(gt_ends: &[i64], pr_ends: &[i64], scratch: &mut MiouScratch) 
     (numpy_mean(col_max) + numpy_mean(row_max)) / 2.0
 }
 
+/// The largest IoU among overlapping scene pairs, kept as the fraction `inter / union` and
+/// divided once at the end. Division rounds monotonically, so the largest fraction gives the
+/// largest of the rounded quotients, i.e. the same float as taking the maximum of
+/// [`iou`] values. Cross products are taken in i128 and cannot overflow.
+#[derive(Debug, Clone, Copy)]
+struct BestIou {
+    inter: i64,
+    union: i64,
+}
+
+impl BestIou {
+    const NONE: BestIou = BestIou { inter: 0, union: 1 };
+
+    /// Offer the pair `[s0, e0]`, `[s1, e1]`, which overlap (frames passed
+    /// [`check_end_frames`], so both lengths are positive).
+    #[inline]
+    fn offer(&mut self, s0: i64, e0: i64, s1: i64, e1: i64) {
+        let inter = e0.min(e1) - s0.max(s1) + 1;
+        let union = e0.max(e1) - s0.min(s1) + 1;
+        if i128::from(inter) * i128::from(self.union) > i128::from(self.inter) * i128::from(union)
+        {
+            *self = BestIou { inter, union };
+        }
+    }
+
+    fn value(self) -> f64 {
+        self.inter as f64 / self.union as f64
+    }
+}
+
 /// Miou over a growing set of predicted boundaries, for threshold sweeps.
 ///
 /// Holds the maxima arrays of the walk in [`miou`] (one per predicted scene, one per
@@ -201,12 +241,12 @@ impl<'a> IncrementalMiou<'a> {
     /// first of which is `s_row`.
     fn col_value(&self, s: i64, e: i64, s_row: usize) -> f64 {
         let mut i = s_row;
-        let mut best = 0.0f64;
+        let mut best = BestIou::NONE;
         while i < self.gt_ends.len() && start(self.gt_ends, i) <= e {
-            best = best.max(iou(start(self.gt_ends, i), self.gt_ends[i], s, e));
+            best.offer(start(self.gt_ends, i), self.gt_ends[i], s, e);
             i += 1;
         }
-        best
+        best.value()
     }
 
     /// Recompute the row maxima of ground-truth scenes `first..=last` from the current
@@ -221,13 +261,13 @@ impl<'a> IncrementalMiou<'a> {
             while self.ends[j] < gs {
                 j += 1;
             }
-            let mut best = 0.0f64;
+            let mut best = BestIou::NONE;
             let mut k = j;
             while k < self.ends.len() && start(&self.ends, k) <= ge {
-                best = best.max(iou(gs, ge, start(&self.ends, k), self.ends[k]));
+                best.offer(gs, ge, start(&self.ends, k), self.ends[k]);
                 k += 1;
             }
-            self.row[i] = best;
+            self.row[i] = best.value();
         }
     }
 
