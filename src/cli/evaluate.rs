@@ -194,9 +194,11 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
             }
         };
         if let Some(problem) = eval::check_movie(&movie.input()) {
-            loaded
-                .warnings
-                .push(format!("{}: {problem}; skipped", movie.imdb_id));
+            loaded.warnings.push(format!(
+                "{} ({}): {problem}; skipped",
+                movie.imdb_id,
+                path.display()
+            ));
             continue;
         }
         if !seen.insert(movie.imdb_id.clone()) {
