@@ -1,9 +1,232 @@
-//! `scenelab train`.
+//! `scenelab train`: train a boundary model on a folder of movies, show progress, print the
+//! test metrics and save the model folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+
+use anyhow::Context;
+use candle_core::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::data::{Dataset, Movie, Split};
+use crate::model::ModelKind;
+use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings, validation_count};
 
 /// Arguments of `scenelab train`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Folder of tt*.pkl movies.
+    pub dir: PathBuf,
+    /// Which model to train.
+    #[arg(long, value_enum, default_value_t = ModelKind::Default)]
+    pub model: ModelKind,
+    /// Maximum epochs (early stopping may end sooner); the model's default if omitted.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Movies held out for the final test, chosen by the seeded shuffle.
+    #[arg(long, default_value_t = 7, conflicts_with = "test_ids")]
+    pub test_movies: usize,
+    /// File of imdb ids (one per line) to hold out for the final test.
+    #[arg(long)]
+    pub test_ids: Option<PathBuf>,
+    /// Seeds the split, the weights and the batch order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder to write the trained model to.
+    #[arg(long, default_value = "scenelab-model")]
+    pub out: PathBuf,
+    /// Where to compute.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("'scenelab train' is not available in this build yet")
+/// `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+impl DeviceArg {
+    pub fn open(self) -> anyhow::Result<Device> {
+        match self {
+            DeviceArg::Cpu => Ok(Device::Cpu),
+            DeviceArg::Cuda => Device::new_cuda(0).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot use CUDA ({e}); build SceneLab with `--features cuda` on a machine with an NVIDIA GPU, or pass --device cpu"
+                )
+            }),
+        }
+    }
+}
+
+/// Load a folder with a progress bar, warning about files that failed.
+pub fn load_folder(dir: &Path) -> anyhow::Result<Dataset> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("loading {bar:30} {pos}/{len} files {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let data = Dataset::load_dir(dir, &|p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+    })
+    .with_context(|| format!("cannot load movies from {}", dir.display()))?;
+    bar.finish_and_clear();
+    for f in &data.failures {
+        eprintln!("warning: skipped {}: {}", f.path.display(), f.error);
+    }
+    Ok(data)
+}
+
+fn read_test_ids(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read test ids from {}", path.display()))?;
+    let ids: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    anyhow::ensure!(!ids.is_empty(), "{} lists no imdb id", path.display());
+    Ok(ids)
+}
+
+/// The six reference metrics as a table.
+pub fn metrics_table(m: &TestMetrics) -> String {
+    format!(
+        "{:>8} {:>8} {:>8} {:>10} {:>8} {:>8}\n{:>8.4} {:>8.4} {:>8.4} {:>10.4} {:>8.4} {:>8.4}\n",
+        "AP",
+        "mAP",
+        "Miou",
+        "Precision",
+        "Recall",
+        "F1",
+        m.ap,
+        m.map,
+        m.miou,
+        m.precision,
+        m.recall,
+        m.f1
+    )
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let device = args.device.open()?;
+    let data = load_folder(&args.dir)?;
+    let movies: Vec<Movie> = data
+        .movies
+        .into_iter()
+        .filter(|m| {
+            let usable = m.ground_truth.is_some() && m.has_all_features();
+            if !usable {
+                eprintln!(
+                    "warning: skipped '{}': training needs ground truth and all four feature modalities",
+                    m.imdb_id
+                );
+            }
+            usable
+        })
+        .collect();
+    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    anyhow::ensure!(
+        ids.len() >= 2,
+        "{} has {} usable movie(s); training needs at least 2",
+        args.dir.display(),
+        ids.len()
+    );
+    let split = match &args.test_ids {
+        Some(file) => {
+            let test = read_test_ids(file)?;
+            let rest = ids.len().saturating_sub(test.len());
+            Split::with_test_ids(&ids, &test, validation_count(rest), args.seed)?
+        }
+        None => {
+            let rest = ids.len().saturating_sub(args.test_movies);
+            Split::by_count(&ids, validation_count(rest), args.test_movies, args.seed)?
+        }
+    };
+    let config = TrainConfig {
+        model: args.model.default_config(),
+        settings: TrainSettings {
+            epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
+            seed: args.seed,
+            ..TrainSettings::default()
+        },
+    };
+    println!(
+        "training {} on {} movies ({} validate early stopping, {} test) on {:?}",
+        args.model,
+        split.train.len(),
+        split.validation.len(),
+        split.test.len(),
+        device
+    );
+
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:30} epoch {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (tx, rx) = mpsc::channel();
+    let cancel = AtomicBool::new(false);
+    let outcome = std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            let tx = tx;
+            crate::train::train(&movies, &split, &config, &device, Some(&tx), &cancel)
+        });
+        let mut epoch_line = String::new();
+        for event in rx.iter() {
+            match event {
+                TrainEvent::Started {
+                    epochs,
+                    steps_per_epoch,
+                    pos_weight,
+                    ..
+                } => {
+                    bar.set_length((epochs * steps_per_epoch) as u64);
+                    bar.println(format!("boundary weight in the loss: {pos_weight:.2}"));
+                }
+                TrainEvent::Step {
+                    epoch, step, loss, ..
+                } => {
+                    bar.inc(1);
+                    bar.set_message(format!("{epoch} step {step} loss {loss:.4}{epoch_line}"));
+                }
+                TrainEvent::Epoch {
+                    record,
+                    best_epoch,
+                    eta_seconds,
+                } => {
+                    let val = record
+                        .validation
+                        .map_or(String::new(), |v| format!(" val mAP {:.4}", v.map));
+                    epoch_line =
+                        format!(" | last{val}, best epoch {best_epoch:?}, ETA {eta_seconds:.0} s");
+                    bar.println(format!(
+                        "epoch {:>3}: loss {:.4}{val} ({:.1} s)",
+                        record.epoch, record.train_loss, record.seconds
+                    ));
+                }
+                TrainEvent::Finished { stop, best_epoch } => {
+                    bar.println(format!("stopped: {stop:?}, best epoch {best_epoch:?}"));
+                }
+            }
+        }
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the training thread panicked"))
+    })??;
+    bar.finish_and_clear();
+
+    let mut model = outcome.model;
+    if !outcome.test_scores.is_empty() {
+        let metrics = crate::train::test_metrics(&movies, &outcome.test_scores)
+            .map_err(|e| anyhow::anyhow!("cannot score the test movies: {e}"))?;
+        model.meta.final_metrics = Some(metrics);
+        println!("test metrics on {} movies:", outcome.test_scores.len());
+        print!("{}", metrics_table(&metrics));
+    }
+    model.save(&args.out)?;
+    println!("model saved to {}", args.out.display());
+    Ok(())
 }

@@ -1,1 +1,619 @@
-//! TODO
+//! Training boundary models: movie-level split, normalisation fitted on the training movies,
+//! whole movies batched with masks (padded shots never count in the loss or the metrics),
+//! class imbalance weighted in the loss, AdamW with warmup and cosine decay, validation mAP
+//! every epoch with early stopping and the best weights kept. Deterministic for a seed on a
+//! CPU. Progress goes out as [`TrainEvent`]s; an `AtomicBool` cancels at any step.
+
+pub mod bench;
+pub mod checkpoint;
+pub mod decision;
+pub mod metrics;
+pub mod normalize;
+pub mod search;
+pub mod space;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+pub use checkpoint::{CheckpointError, CheckpointMeta, TrainedModel};
+pub use metrics::ValidationScores;
+pub use normalize::{FeatureError, Normalization};
+
+use crate::data::{Movie, Split};
+use crate::model::{BoundaryModel, Model, ModelConfig, SeededVarMap, ShotBatch};
+
+/// Optimisation settings (the model's own hyperparameters live in its config).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainSettings {
+    /// Upper bound on epochs; early stopping may end sooner.
+    pub epochs: usize,
+    /// Whole movies per optimisation step.
+    pub batch_movies: usize,
+    /// AdamW peak learning rate; `None` takes the model's own.
+    pub learning_rate: Option<f64>,
+    pub weight_decay: f64,
+    /// Linear warmup length in epochs, then cosine decay to zero at the last epoch.
+    pub warmup_epochs: f64,
+    /// Epochs without a better validation mAP before stopping.
+    pub patience: usize,
+    /// Weight of boundary transitions in the loss; `None` takes negatives / positives of
+    /// the training movies.
+    pub pos_weight: Option<f64>,
+    /// Seeds the weights and the batch order.
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            epochs: 30,
+            batch_movies: 4,
+            learning_rate: None,
+            weight_decay: 1e-2,
+            warmup_epochs: 1.0,
+            patience: 6,
+            pos_weight: None,
+            seed: 0,
+        }
+    }
+}
+
+/// What to train and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub settings: TrainSettings,
+}
+
+/// One epoch of the training curve.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f64,
+    /// `None` when there are no validation movies.
+    pub validation_loss: Option<f64>,
+    pub validation: Option<ValidationScores>,
+    pub learning_rate: f64,
+    pub seconds: f64,
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    Completed,
+    EarlyStopped,
+    Cancelled,
+}
+
+/// The challenge's six scores on the test movies.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TestMetrics {
+    pub ap: f64,
+    pub map: f64,
+    pub miou: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+/// Progress, sent while training.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainEvent {
+    Started {
+        train_movies: usize,
+        validation_movies: usize,
+        test_movies: usize,
+        epochs: usize,
+        steps_per_epoch: usize,
+        pos_weight: f64,
+    },
+    Step {
+        epoch: usize,
+        step: usize,
+        steps_per_epoch: usize,
+        loss: f64,
+        learning_rate: f64,
+    },
+    Epoch {
+        record: EpochRecord,
+        best_epoch: Option<usize>,
+        /// Seconds left if every remaining epoch runs.
+        eta_seconds: f64,
+    },
+    Finished {
+        stop: StopReason,
+        best_epoch: Option<usize>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("the split names movie '{0}', which is not among the loaded movies")]
+    UnknownMovie(String),
+    #[error("no training movies: the folder needs at least one movie besides the test movies")]
+    NoTrainingMovies,
+    #[error(
+        "movie '{0}' has no scene_transition_boundary_ground_truth: it cannot train or be scored"
+    )]
+    NoGroundTruth(String),
+    #[error("the training movies have no scene boundary at all: nothing to learn")]
+    NoBoundaries,
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    #[error("training was cancelled before the first epoch ended")]
+    Cancelled,
+    #[error("model error: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// A trained model and its scores on the test movies.
+pub struct TrainOutcome {
+    pub model: TrainedModel,
+    /// `(imdb_id, probability per transition)` for each test movie, in split order.
+    pub test_scores: Vec<(String, Vec<f32>)>,
+}
+
+/// Validation movies to hold out of `candidates` non-test movies: a tenth, at least one
+/// when two or more remain (none for a single movie, which must train).
+pub fn validation_count(candidates: usize) -> usize {
+    if candidates < 2 {
+        return 0;
+    }
+    ((candidates as f64 * 0.1).round() as usize).clamp(1, candidates - 1)
+}
+
+/// Stack for training and scoring threads: autograd walks and drops the recurrent models'
+/// op graphs recursively, thousands of nodes deep for a long movie.
+const DEEP_STACK: usize = 1 << 30;
+
+/// Run `f` on a thread with a deep stack and wait for it.
+pub fn with_deep_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("scenelab-train".into())
+            .stack_size(DEEP_STACK)
+            .spawn_scoped(s, f)
+            .expect("spawning the training thread");
+        match handle.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Learning rate at `step` (0-based) of `total`: linear warmup, then cosine decay.
+pub fn learning_rate_at(base: f64, step: usize, warmup: usize, total: usize) -> f64 {
+    if step < warmup {
+        return base * (step + 1) as f64 / warmup as f64;
+    }
+    let span = total.saturating_sub(warmup).max(1) as f64;
+    let progress = ((step - warmup) as f64 / span).min(1.0);
+    base * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// Mean of the pos-weighted binary cross-entropy over real transitions.
+pub fn masked_bce(
+    logits: &Tensor,
+    targets: &Tensor,
+    mask: &Tensor,
+    pos_weight: f64,
+) -> candle_core::Result<Tensor> {
+    // softplus(z) = max(z, 0) + log(1 + exp(-|z|)), stable for any z.
+    let tail = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    let sp_pos = (logits.neg()?.relu()? + &tail)?; // -log σ(z)
+    let sp_neg = (logits.relu()? + &tail)?; // -log(1 - σ(z))
+    let pos = ((targets * sp_pos)? * pos_weight)?;
+    let neg = (targets.neg()? + 1.0)?.mul(&sp_neg)?;
+    let per = ((pos + neg)? * mask)?;
+    per.sum_all()? / mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64
+}
+
+/// A movie ready for batching: normalised rows and labels.
+struct Prepared<'a> {
+    id: &'a str,
+    rows: Vec<f32>,
+    truth: &'a [bool],
+}
+
+impl Prepared<'_> {
+    fn shots(&self) -> usize {
+        self.rows.len() / crate::model::FEATURE_DIM
+    }
+}
+
+/// Batch tensors, labels `[b, t-1]` and their mask.
+fn make_batch(
+    movies: &[&Prepared<'_>],
+    device: &Device,
+) -> candle_core::Result<(ShotBatch, Tensor, Tensor)> {
+    let rows: Vec<&[f32]> = movies.iter().map(|m| m.rows.as_slice()).collect();
+    let batch = ShotBatch::from_rows(&rows, device)?;
+    let tr = batch.shots().saturating_sub(1);
+    let mut y = vec![0f32; movies.len() * tr];
+    let mut mask = vec![0f32; movies.len() * tr];
+    for (i, m) in movies.iter().enumerate() {
+        for (j, &b) in m.truth.iter().enumerate() {
+            y[i * tr + j] = f32::from(u8::from(b));
+            mask[i * tr + j] = 1.0;
+        }
+    }
+    let y = Tensor::from_vec(y, (movies.len(), tr), device)?;
+    let mask = Tensor::from_vec(mask, (movies.len(), tr), device)?;
+    Ok((batch, y, mask))
+}
+
+/// Batches of training movies for one epoch: shuffled, then grouped with movies of similar
+/// length (pools of four batches sorted by length) so little of a batch is padding.
+fn epoch_batches(
+    n: usize,
+    lengths: &[usize],
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let mut batches = Vec::new();
+    for pool in order.chunks(batch * 4) {
+        let mut pool = pool.to_vec();
+        pool.sort_by_key(|&i| lengths[i]);
+        batches.extend(pool.chunks(batch).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
+}
+
+fn snapshot(varmap: &VarMap) -> candle_core::Result<HashMap<String, Tensor>> {
+    let data = varmap.data().lock().unwrap_or_else(|e| e.into_inner());
+    data.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
+fn restore(varmap: &VarMap, saved: &HashMap<String, Tensor>) -> candle_core::Result<()> {
+    let data = varmap.data().lock().unwrap_or_else(|e| e.into_inner());
+    for (k, v) in data.iter() {
+        if let Some(t) = saved.get(k) {
+            v.set(t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Train `config.model` on `split` of `movies`.
+pub fn train(
+    movies: &[Movie],
+    split: &Split,
+    config: &TrainConfig,
+    device: &Device,
+    events: Option<&Sender<TrainEvent>>,
+    cancel: &AtomicBool,
+) -> Result<TrainOutcome, TrainError> {
+    with_deep_stack(|| train_inner(movies, split, config, device, events, cancel))
+}
+
+fn train_inner(
+    movies: &[Movie],
+    split: &Split,
+    config: &TrainConfig,
+    device: &Device,
+    events: Option<&Sender<TrainEvent>>,
+    cancel: &AtomicBool,
+) -> Result<TrainOutcome, TrainError> {
+    let send = |e: TrainEvent| {
+        if let Some(tx) = events {
+            // A closed receiver only means nobody watches any more.
+            let _ = tx.send(e);
+        }
+    };
+    let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
+    let find = |ids: &[String], need_truth: bool| -> Result<Vec<&Movie>, TrainError> {
+        ids.iter()
+            .map(|id| {
+                let m = by_id
+                    .get(id.as_str())
+                    .copied()
+                    .ok_or_else(|| TrainError::UnknownMovie(id.clone()))?;
+                if need_truth && m.ground_truth.is_none() {
+                    return Err(TrainError::NoGroundTruth(id.clone()));
+                }
+                Ok(m)
+            })
+            .collect()
+    };
+    let train_movies = find(&split.train, true)?;
+    let val_movies = find(&split.validation, true)?;
+    let test_movies = find(&split.test, false)?;
+    if train_movies.is_empty() {
+        return Err(TrainError::NoTrainingMovies);
+    }
+
+    let raw_train: Vec<Vec<f32>> = train_movies
+        .iter()
+        .map(|m| normalize::concat_features(m))
+        .collect::<Result<_, _>>()?;
+    let norm = {
+        let refs: Vec<&[f32]> = raw_train.iter().map(Vec::as_slice).collect();
+        Normalization::fit(&refs)
+    };
+    fn prepare<'a>(
+        m: &'a Movie,
+        rows: Option<Vec<f32>>,
+        norm: &Normalization,
+    ) -> Result<Prepared<'a>, TrainError> {
+        let mut rows = match rows {
+            Some(r) => r,
+            None => normalize::concat_features(m)?,
+        };
+        norm.apply(&mut rows);
+        Ok(Prepared {
+            id: m.imdb_id.as_str(),
+            rows,
+            truth: m.ground_truth.as_deref().unwrap_or(&[]),
+        })
+    }
+    let train_set: Vec<Prepared> = train_movies
+        .iter()
+        .zip(raw_train)
+        .map(|(m, r)| prepare(m, Some(r), &norm))
+        .collect::<Result<_, _>>()?;
+    let val_set: Vec<Prepared> = val_movies
+        .iter()
+        .map(|m| prepare(m, None, &norm))
+        .collect::<Result<_, _>>()?;
+
+    let settings = &config.settings;
+    let positives: usize = train_set
+        .iter()
+        .map(|m| m.truth.iter().filter(|&&b| b).count())
+        .sum();
+    let transitions: usize = train_set.iter().map(|m| m.truth.len()).sum();
+    if positives == 0 {
+        return Err(TrainError::NoBoundaries);
+    }
+    let pos_weight = settings
+        .pos_weight
+        .unwrap_or((transitions - positives) as f64 / positives as f64);
+    let base_lr = settings
+        .learning_rate
+        .unwrap_or_else(|| config.model.learning_rate());
+
+    let varmap = VarMap::new();
+    let vb = SeededVarMap::var_builder(&varmap, settings.seed, device);
+    let model = Model::new(&config.model, vb)?;
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: base_lr,
+            weight_decay: settings.weight_decay,
+            ..ParamsAdamW::default()
+        },
+    )?;
+
+    let batch_movies = settings.batch_movies.max(1);
+    let steps_per_epoch = train_set.len().div_ceil(batch_movies);
+    let total_steps = steps_per_epoch * settings.epochs;
+    let warmup = ((settings.warmup_epochs * steps_per_epoch as f64).round() as usize).max(1);
+    send(TrainEvent::Started {
+        train_movies: train_set.len(),
+        validation_movies: val_set.len(),
+        test_movies: test_movies.len(),
+        epochs: settings.epochs,
+        steps_per_epoch,
+        pos_weight,
+    });
+
+    let lengths: Vec<usize> = train_set.iter().map(Prepared::shots).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed.wrapping_add(0x5eed));
+    let mut curve: Vec<EpochRecord> = Vec::new();
+    let mut best: Option<(usize, f64, HashMap<String, Tensor>)> = None;
+    let mut since_best = 0usize;
+    let mut stop = StopReason::Completed;
+    let mut global_step = 0usize;
+    let started = Instant::now();
+
+    'epochs: for epoch in 1..=settings.epochs {
+        let t0 = Instant::now();
+        let mut loss_sum = 0.0;
+        let mut loss_weight = 0usize;
+        let batches = epoch_batches(train_set.len(), &lengths, batch_movies, &mut rng);
+        for (step, idx) in batches.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                stop = StopReason::Cancelled;
+                break 'epochs;
+            }
+            let lr = learning_rate_at(base_lr, global_step, warmup, total_steps);
+            opt.set_learning_rate(lr);
+            let members: Vec<&Prepared> = idx.iter().map(|&i| &train_set[i]).collect();
+            let (batch, y, mask) = make_batch(&members, device)?;
+            let logits = model.forward(&batch, true)?;
+            let loss = masked_bce(&logits, &y, &mask, pos_weight)?;
+            opt.backward_step(&loss)?;
+            let loss = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            let n: usize = members.iter().map(|m| m.truth.len()).sum();
+            loss_sum += loss * n as f64;
+            loss_weight += n;
+            global_step += 1;
+            send(TrainEvent::Step {
+                epoch,
+                step: step + 1,
+                steps_per_epoch,
+                loss,
+                learning_rate: lr,
+            });
+        }
+        if cancel.load(Ordering::Relaxed) {
+            stop = StopReason::Cancelled;
+            break;
+        }
+
+        let (validation_loss, validation) = if val_set.is_empty() {
+            (None, None)
+        } else {
+            let (loss, scores) = validate(&model, &val_set, pos_weight, device)?;
+            (Some(loss), Some(scores))
+        };
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / loss_weight.max(1) as f64,
+            validation_loss,
+            validation,
+            learning_rate: opt.learning_rate(),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        match validation {
+            Some(v) if best.as_ref().is_none_or(|(_, m, _)| v.map > *m) => {
+                best = Some((epoch, v.map, snapshot(&varmap)?));
+                since_best = 0;
+            }
+            Some(_) => since_best += 1,
+            None => {}
+        }
+        let per_epoch = started.elapsed().as_secs_f64() / epoch as f64;
+        send(TrainEvent::Epoch {
+            record: record.clone(),
+            best_epoch: best.as_ref().map(|b| b.0),
+            eta_seconds: per_epoch * (settings.epochs - epoch) as f64,
+        });
+        curve.push(record);
+        if since_best >= settings.patience.max(1) && epoch < settings.epochs {
+            stop = StopReason::EarlyStopped;
+            break;
+        }
+    }
+
+    if stop == StopReason::Cancelled && curve.is_empty() {
+        return Err(TrainError::Cancelled);
+    }
+    if let Some((_, _, saved)) = &best {
+        restore(&varmap, saved)?;
+    }
+    let best_epoch = best.as_ref().map(|b| b.0);
+    send(TrainEvent::Finished { stop, best_epoch });
+
+    let mut settings_used = settings.clone();
+    settings_used.learning_rate = Some(base_lr);
+    settings_used.pos_weight = Some(pos_weight);
+    let trained = TrainedModel {
+        meta: CheckpointMeta {
+            format: checkpoint::FORMAT.into(),
+            scenelab_version: env!("CARGO_PKG_VERSION").into(),
+            model: config.model.clone(),
+            normalization: norm,
+            split: split.clone(),
+            training: settings_used,
+            curve,
+            best_epoch,
+            stop,
+            final_metrics: None,
+        },
+        varmap,
+        model,
+        device: device.clone(),
+    };
+    let scores = if test_movies.is_empty() {
+        Vec::new()
+    } else {
+        trained.predict(&test_movies).map_err(|e| match e {
+            CheckpointError::Model(m) => TrainError::Candle(candle_core::Error::Msg(m)),
+            other => TrainError::Candle(candle_core::Error::Msg(other.to_string())),
+        })?
+    };
+    let test_scores = test_movies
+        .iter()
+        .map(|m| m.imdb_id.clone())
+        .zip(scores)
+        .collect();
+    Ok(TrainOutcome {
+        model: trained,
+        test_scores,
+    })
+}
+
+/// Validation loss and scores, whole movies batched.
+fn validate(
+    model: &Model,
+    set: &[Prepared<'_>],
+    pos_weight: f64,
+    device: &Device,
+) -> candle_core::Result<(f64, ValidationScores)> {
+    let mut order: Vec<usize> = (0..set.len()).collect();
+    order.sort_by_key(|&i| set[i].shots());
+    let mut scores = vec![Vec::new(); set.len()];
+    let (mut loss_sum, mut weight) = (0.0, 0usize);
+    for chunk in order.chunks(4) {
+        let members: Vec<&Prepared> = chunk.iter().map(|&i| &set[i]).collect();
+        let (batch, y, mask) = make_batch(&members, device)?;
+        let logits = model.forward(&batch, false)?.detach();
+        let loss = masked_bce(&logits, &y, &mask, pos_weight)?
+            .to_dtype(DType::F64)?
+            .to_scalar::<f64>()?;
+        let n: usize = members.iter().map(|m| m.truth.len()).sum();
+        loss_sum += loss * n as f64;
+        weight += n;
+        let probs = candle_nn::ops::sigmoid(&logits)?.to_vec2::<f32>()?;
+        for ((&i, p), m) in chunk.iter().zip(probs).zip(&members) {
+            scores[i] = p[..m.truth.len()].to_vec();
+        }
+    }
+    let truth: Vec<&[bool]> = set.iter().map(|m| m.truth).collect();
+    debug_assert!(set.iter().all(|m| !m.id.is_empty()));
+    Ok((
+        loss_sum / weight.max(1) as f64,
+        metrics::validation_scores(&truth, &scores),
+    ))
+}
+
+/// The challenge's scores of `scores` (`(imdb_id, probabilities)`) on `movies` at threshold
+/// 0.5, from [`crate::eval::evaluate`].
+pub fn test_metrics(
+    movies: &[Movie],
+    scores: &[(String, Vec<f32>)],
+) -> Result<TestMetrics, String> {
+    let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
+    let mut frames_store: Vec<Vec<i64>> = Vec::new();
+    for (id, _) in scores {
+        let m = by_id.get(id.as_str()).ok_or(format!("no movie '{id}'"))?;
+        frames_store.push(
+            m.shot_end_frame
+                .clone()
+                .unwrap_or_else(|| (0..m.n_shots as i64).collect()),
+        );
+    }
+    let inputs = scores
+        .iter()
+        .zip(&frames_store)
+        .map(|((id, s), frames)| {
+            let m = by_id[id.as_str()];
+            let truth = m
+                .ground_truth
+                .as_deref()
+                .ok_or(format!("movie '{id}' has no ground truth"))?;
+            Ok(crate::eval::MovieInput {
+                imdb_id: id,
+                ground_truth: truth,
+                scores: s,
+                shot_end_frame: frames,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let m = crate::eval::evaluate(&inputs, 0.5).map_err(|e| e.to_string())?;
+    Ok(TestMetrics {
+        ap: m.ap,
+        map: m.map,
+        miou: m.miou,
+        precision: m.precision,
+        recall: m.recall,
+        f1: m.f1,
+    })
+}

@@ -1,0 +1,495 @@
+//! LGSS (Rao et al., "A Local-to-Global Approach to Multi-modal Movie Scene Segmentation",
+//! CVPR 2020), as the MovieScenes repository runs it and `torch_baselines.py` reproduces it.
+//!
+//! Per modality, a boundary network looks at a window of 4 shots: a convolution across the
+//! window (512 channels, kernel 4 × 1) followed by the max over the channels gives one value
+//! per feature, and the cosine similarity of the two half-windows after a shared convolution
+//! (512 channels, kernel 2 × 1) gives one value per channel. A BiLSTM runs over sequences of
+//! 10 consecutive windows, two dense layers give two-class logits per window, and the four
+//! branches are summed with weights 0.5 / 0.2 / 0.2 / 0.1 (place / cast / action / audio).
+//! Window `i` covers shots `i..i+4` and scores the boundary after its second shot.
+//!
+//! Two exact rewrites keep whole movies batched on a CPU: the channel-max convolution is a
+//! custom op that never materialises the `[windows, features, 512]` tensor (it recomputes the
+//! arg-max in the backward pass), and the half-window cosine similarity is computed from the
+//! 4×4 Gram matrix and row sums of each window, since a convolution over rows is a linear map
+//! of them (a `[windows, 512, features]` tensor is never built either).
+
+use candle_core::{CpuStorage, CustomOp3, D, Device, Layout, Result, Shape, Tensor};
+use candle_nn::VarBuilder;
+use rayon::prelude::*;
+
+use super::layers::{BiLstmLayer, Dense, reverse_index};
+use super::{BoundaryModel, FEATURE_DIM, ShotBatch, modality_range, torch_uniform};
+use crate::data::Modality;
+
+/// Shots per window (the convolution's height).
+const WINDOW: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub input_dim: usize,
+    /// Channels of both window convolutions.
+    pub channels: usize,
+    /// Windows per BiLSTM sequence.
+    pub seq_len: usize,
+    /// LSTM units per direction.
+    pub hidden: usize,
+    /// Width of the first dense layer.
+    pub dense: usize,
+    /// Branch weights, in [`Modality::ALL`] order.
+    pub weights: [f64; 4],
+    pub learning_rate: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            input_dim: FEATURE_DIM,
+            channels: 512,
+            seq_len: 10,
+            hidden: 512,
+            dense: 100,
+            weights: [0.5, 0.2, 0.2, 0.1],
+            learning_rate: 1e-3,
+        }
+    }
+}
+
+/// `out[b, i, d] = max_c (Σ_k w[c, k] · x[b, i + k, d] + bias[c])` for windows of
+/// [`WINDOW`] rows: a convolution across the window followed by the max over channels.
+struct WindowChannelMax;
+
+fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let Some((start, end)) = l.contiguous_offsets() else {
+        candle_core::bail!("window-max: {what} must be contiguous");
+    };
+    Ok(&s.as_slice::<f32>()?[start..end])
+}
+
+/// Per (batch, window) row of `d` features: the max value and the arg-max channel.
+fn window_max_row(x: &[f32], d: usize, w: &[f32], bias: &[f32], out: &mut [f32], arg: &mut [u32]) {
+    out.fill(f32::NEG_INFINITY);
+    let rows: [&[f32]; WINDOW] = std::array::from_fn(|k| &x[k * d..(k + 1) * d]);
+    for (c, &bc) in bias.iter().enumerate() {
+        let wc = &w[c * WINDOW..(c + 1) * WINDOW];
+        for j in 0..d {
+            let v = wc[0] * rows[0][j]
+                + wc[1] * rows[1][j]
+                + wc[2] * rows[2][j]
+                + wc[3] * rows[3][j]
+                + bc;
+            if v > out[j] {
+                out[j] = v;
+                arg[j] = c as u32;
+            }
+        }
+    }
+}
+
+impl CustomOp3 for WindowChannelMax {
+    fn name(&self) -> &'static str {
+        "window-channel-max"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (b, t, d) = l1.shape().dims3()?;
+        let x = contiguous(s1, l1, "x")?;
+        let w = contiguous(s2, l2, "weight")?;
+        let bias = contiguous(s3, l3, "bias")?;
+        let nw = t + 1 - WINDOW;
+        let mut out = vec![0f32; b * nw * d];
+        out.par_chunks_mut(d).enumerate().for_each(|(row, o)| {
+            let (bi, i) = (row / nw, row % nw);
+            let xs = &x[(bi * t + i) * d..(bi * t + i + WINDOW) * d];
+            let mut arg = vec![0u32; d];
+            window_max_row(xs, d, w, bias, o, &mut arg);
+        });
+        Ok((CpuStorage::F32(out), Shape::from((b, nw, d))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (b, t, d) = x.dims3()?;
+        let c = bias.dim(0)?;
+        let nw = t + 1 - WINDOW;
+        let xv = x.flatten_all()?.to_vec1::<f32>()?;
+        let wv = w.flatten_all()?.to_vec1::<f32>()?;
+        let bv = bias.to_vec1::<f32>()?;
+        let gv = grad.flatten_all()?.to_vec1::<f32>()?;
+        // One movie per task: windows of a movie overlap in x, so its gradient rows are
+        // accumulated by one thread; weight and bias gradients are summed afterwards.
+        let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..b)
+            .into_par_iter()
+            .map(|bi| {
+                let mut gx = vec![0f32; t * d];
+                let mut gw = vec![0f32; c * WINDOW];
+                let mut gb = vec![0f32; c];
+                let mut out = vec![0f32; d];
+                let mut arg = vec![0u32; d];
+                for i in 0..nw {
+                    let xs = &xv[(bi * t + i) * d..(bi * t + i + WINDOW) * d];
+                    window_max_row(xs, d, &wv, &bv, &mut out, &mut arg);
+                    let g = &gv[(bi * nw + i) * d..(bi * nw + i + 1) * d];
+                    for j in 0..d {
+                        let a = arg[j] as usize;
+                        let gj = g[j];
+                        gb[a] += gj;
+                        for k in 0..WINDOW {
+                            gx[(i + k) * d + j] += gj * wv[a * WINDOW + k];
+                            gw[a * WINDOW + k] += gj * xs[k * d + j];
+                        }
+                    }
+                }
+                (gx, gw, gb)
+            })
+            .collect();
+        let mut gx = Vec::with_capacity(b * t * d);
+        let mut gw = vec![0f32; c * WINDOW];
+        let mut gb = vec![0f32; c];
+        for (px, pw, pb) in parts {
+            gx.extend(px);
+            gw.iter_mut().zip(pw).for_each(|(a, v)| *a += v);
+            gb.iter_mut().zip(pb).for_each(|(a, v)| *a += v);
+        }
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(gx, (b, t, d), dev)?),
+            Some(Tensor::from_vec(gw, (c, WINDOW), dev)?),
+            Some(Tensor::from_vec(gb, c, dev)?),
+        ))
+    }
+}
+
+/// The window convolution + channel max, `[b, t, d]` → `[b, t - 3, d]`.
+fn window_channel_max(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    if matches!(x.device(), Device::Cpu) {
+        return x
+            .contiguous()?
+            .apply_op3(&w.contiguous()?, &bias.contiguous()?, WindowChannelMax);
+    }
+    // Other devices: the plain formulation (memory heavy, but their kernels are fast).
+    let nw = x.dim(1)? + 1 - WINDOW;
+    let rows: Vec<Tensor> = (0..WINDOW)
+        .map(|k| x.narrow(1, k, nw))
+        .collect::<Result<_>>()?;
+    let stacked = Tensor::stack(&rows, 3)?.contiguous()?; // [b, nw, d, 4]
+    stacked
+        .broadcast_matmul(&w.t()?)?
+        .broadcast_add(bias)?
+        .max(D::Minus1)
+}
+
+/// One modality's branch: boundary network, BiLSTM over window sequences, two dense layers.
+struct Branch {
+    dim: usize,
+    conv_w: Tensor,
+    conv_b: Tensor,
+    cos_w: Tensor,
+    cos_b: Tensor,
+    lstm: BiLstmLayer,
+    fc1: Dense,
+    fc2: Dense,
+}
+
+impl Branch {
+    fn new(dim: usize, cfg: &Config, vb: VarBuilder) -> Result<Branch> {
+        let c = cfg.channels;
+        let conv_init = torch_uniform(WINDOW);
+        let cos_init = torch_uniform(WINDOW / 2);
+        Ok(Branch {
+            dim,
+            conv_w: vb.get_with_hints((c, WINDOW), "conv.weight", conv_init)?,
+            conv_b: vb.get_with_hints(c, "conv.bias", conv_init)?,
+            cos_w: vb.get_with_hints((c, WINDOW / 2), "cos_conv.weight", cos_init)?,
+            cos_b: vb.get_with_hints(c, "cos_conv.bias", cos_init)?,
+            lstm: BiLstmLayer::new(dim + c, cfg.hidden, vb.pp("lstm"))?,
+            fc1: Dense::new(2 * cfg.hidden, cfg.dense, vb.pp("fc1"))?,
+            fc2: Dense::new(cfg.dense, 2, vb.pp("fc2"))?,
+        })
+    }
+
+    /// Cosine similarity per channel of the convolved half-windows, `[b, t - 3, channels]`,
+    /// from each window's row Gram matrix and row sums.
+    fn half_window_cosine(&self, x: &Tensor) -> Result<Tensor> {
+        let t = x.dim(1)?;
+        let nw = t + 1 - WINDOW;
+        // lag[l][t] = x[t] · x[t + l]
+        let lag: Vec<Tensor> = (0..WINDOW)
+            .map(|l| (x.narrow(1, 0, t - l)? * x.narrow(1, l, t - l)?)?.sum(2))
+            .collect::<Result<_>>()?;
+        let sums = x.sum(2)?;
+        let at = |v: &Tensor, start: usize| v.narrow(1, start, nw);
+        // Window rows x0..x3; q's columns in the order the coefficient rows below use.
+        let q = Tensor::stack(
+            &[
+                at(&lag[2], 0)?, // x0·x2
+                at(&lag[3], 0)?, // x0·x3
+                at(&lag[1], 1)?, // x1·x2
+                at(&lag[2], 1)?, // x1·x3
+                at(&sums, 0)?,
+                at(&sums, 1)?,
+                at(&sums, 2)?,
+                at(&sums, 3)?,
+                at(&lag[0], 0)?, // x0·x0
+                at(&lag[1], 0)?, // x0·x1
+                at(&lag[0], 1)?, // x1·x1
+                at(&lag[0], 2)?, // x2·x2
+                at(&lag[1], 2)?, // x2·x3
+                at(&lag[0], 3)?, // x3·x3
+            ],
+            2,
+        )?;
+        // Half-window a = u0·x0 + u1·x1 + β (per channel), b likewise on x2, x3.
+        let u0 = self.cos_w.narrow(1, 0, 1)?.squeeze(1)?;
+        let u1 = self.cos_w.narrow(1, 1, 1)?.squeeze(1)?;
+        let beta = &self.cos_b;
+        let aa = u0.sqr()?;
+        let ab = (&u0 * &u1)?;
+        let bb = u1.sqr()?;
+        let ab2 = (&ab * 2.0)?;
+        let bu0 = (beta * &u0)?;
+        let bu1 = (beta * &u1)?;
+        let bu0_2 = (&bu0 * 2.0)?;
+        let bu1_2 = (&bu1 * 2.0)?;
+        let zero = beta.zeros_like()?;
+        let coef = |rows: [&Tensor; 14]| Tensor::stack(&rows, 0);
+        let k_dot = coef([
+            &aa, &ab, &ab, &bb, &bu0, &bu1, &bu0, &bu1, &zero, &zero, &zero, &zero, &zero, &zero,
+        ])?;
+        let k_a = coef([
+            &zero, &zero, &zero, &zero, &bu0_2, &bu1_2, &zero, &zero, &aa, &ab2, &bb, &zero, &zero,
+            &zero,
+        ])?;
+        let k_b = coef([
+            &zero, &zero, &zero, &zero, &zero, &zero, &bu0_2, &bu1_2, &zero, &zero, &zero, &aa,
+            &ab2, &bb,
+        ])?;
+        let constant = (beta.sqr()? * self.dim as f64)?;
+        let dot = q.broadcast_matmul(&k_dot)?.broadcast_add(&constant)?;
+        let na = q.broadcast_matmul(&k_a)?.broadcast_add(&constant)?;
+        let nb = q.broadcast_matmul(&k_b)?.broadcast_add(&constant)?;
+        let denom = (na.clamp(0f32, f32::MAX)? * nb.clamp(0f32, f32::MAX)?)?
+            .clamp(1e-16f32, f32::MAX)?
+            .sqrt()?;
+        dot / denom
+    }
+
+    /// Boundary logit (class 1 minus class 0) per window, `[b, t - 3]`.
+    fn forward(&self, x: &Tensor, valid_windows: &[usize], seq_len: usize) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let nw = t + 1 - WINDOW;
+        let ctx = window_channel_max(x, &self.conv_w, &self.conv_b)?;
+        let cos = self.half_window_cosine(x)?;
+        let h = Tensor::cat(&[ctx, cos], 2)?;
+        let n_seq = nw.div_ceil(seq_len);
+        let h = h.pad_with_zeros(1, 0, n_seq * seq_len - nw)?;
+        let width = h.dim(2)?;
+        let h = h.reshape((b * n_seq, seq_len, width))?;
+        let lengths: Vec<usize> = (0..b)
+            .flat_map(|bi| {
+                (0..n_seq).map(move |s| valid_windows[bi].saturating_sub(s * seq_len).min(seq_len))
+            })
+            .collect();
+        let rev = reverse_index(&lengths, seq_len, x.device())?;
+        let h = self.lstm.forward(&h, &rev)?;
+        let logits = self.fc2.forward(&self.fc1.forward(&h)?.relu()?)?; // [b*s, seq, 2]
+        let boundary = (logits.narrow(2, 1, 1)? - logits.narrow(2, 0, 1)?)?;
+        boundary.reshape((b, n_seq * seq_len))?.narrow(1, 0, nw)
+    }
+}
+
+pub struct Lgss {
+    cfg: Config,
+    branches: Vec<Branch>,
+}
+
+impl Lgss {
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Lgss> {
+        if cfg.input_dim != FEATURE_DIM {
+            candle_core::bail!(
+                "LGSS reads the four modalities ({FEATURE_DIM} features), not {}",
+                cfg.input_dim
+            );
+        }
+        if cfg.seq_len == 0 {
+            candle_core::bail!("LGSS needs sequences of at least one window");
+        }
+        let branches = Modality::ALL
+            .iter()
+            .map(|&m| Branch::new(m.dim(), cfg, vb.pp(m.field())))
+            .collect::<Result<_>>()?;
+        Ok(Lgss {
+            cfg: cfg.clone(),
+            branches,
+        })
+    }
+}
+
+impl BoundaryModel for Lgss {
+    fn forward(&self, batch: &ShotBatch, _train: bool) -> Result<Tensor> {
+        let t = batch.shots();
+        let b = batch.batch_size();
+        // A movie shorter than a window still gets one (zero-padded) window.
+        let x = batch.x.pad_with_zeros(1, 0, WINDOW.saturating_sub(t))?;
+        let padded_t = x.dim(1)?;
+        let nw = padded_t + 1 - WINDOW;
+        let valid: Vec<usize> = batch
+            .lengths
+            .iter()
+            .map(|&n| (n + 1).saturating_sub(WINDOW).max(1))
+            .collect();
+        let mut total: Option<Tensor> = None;
+        for ((m, branch), weight) in Modality::ALL
+            .iter()
+            .zip(&self.branches)
+            .zip(self.cfg.weights)
+        {
+            let r = modality_range(*m);
+            let xm = x.narrow(2, r.start, r.len())?.contiguous()?;
+            let logit = (branch.forward(&xm, &valid, self.cfg.seq_len)? * weight)?;
+            total = Some(match total {
+                None => logit,
+                Some(acc) => (acc + logit)?,
+            });
+        }
+        let Some(per_window) = total else {
+            candle_core::bail!("LGSS has no branches");
+        };
+        // Transition j (after shot j) is window j - 1's boundary; the first and last
+        // transitions, which no window centres on, take their nearest window's score.
+        let transitions = t.saturating_sub(1);
+        let mut idx = Vec::with_capacity(b * transitions);
+        for (bi, &v) in valid.iter().enumerate() {
+            for j in 0..transitions {
+                let w = j.saturating_sub(1).min(v - 1);
+                idx.push((bi * nw + w) as u32);
+            }
+        }
+        let idx = Tensor::from_vec(idx, b * transitions, x.device())?;
+        per_window
+            .contiguous()?
+            .flatten_all()?
+            .index_select(&idx, 0)?
+            .reshape((b, transitions))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+
+    fn random(shape: &[usize], seed: u64) -> Tensor {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn dense_window_max(x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
+        let nw = x.dim(1).unwrap() + 1 - WINDOW;
+        let rows: Vec<Tensor> = (0..WINDOW).map(|k| x.narrow(1, k, nw).unwrap()).collect();
+        Tensor::stack(&rows, 3)
+            .unwrap()
+            .contiguous()
+            .unwrap()
+            .broadcast_matmul(&w.t().unwrap())
+            .unwrap()
+            .broadcast_add(b)
+            .unwrap()
+            .max(D::Minus1)
+            .unwrap()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn window_max_op_matches_the_dense_formula_forward_and_backward() {
+        let x = Var::from_tensor(&random(&[2, 9, 5], 1)).unwrap();
+        let w = Var::from_tensor(&random(&[7, WINDOW], 2)).unwrap();
+        let b = Var::from_tensor(&random(&[7], 3)).unwrap();
+        let fast = window_channel_max(&x, &w, &b).unwrap();
+        let slow = dense_window_max(&x, &w, &b);
+        assert!(max_abs_diff(&fast, &slow) < 1e-5);
+        let g = random(&[2, 6, 5], 4);
+        let gf = (&fast * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (&slow * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [&x, &w, &b] {
+            let d = max_abs_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+            assert!(d < 1e-4, "gradient differs by {d}");
+        }
+    }
+
+    #[test]
+    fn gram_cosine_equals_convolve_then_cosine() {
+        let dim = 6;
+        let cfg = Config {
+            channels: 5,
+            hidden: 3,
+            dense: 4,
+            ..Config::default()
+        };
+        let map = candle_nn::VarMap::new();
+        let vb = crate::model::SeededVarMap::var_builder(&map, 7, &Device::Cpu);
+        let branch = Branch::new(dim, &cfg, vb).unwrap();
+        let x = random(&[2, 8, dim], 5);
+        let fast = branch.half_window_cosine(&x).unwrap();
+        let nw = 8 + 1 - WINDOW;
+        // Direct: a[c, d] = u0 x0[d] + u1 x1[d] + β, b likewise on x2, x3.
+        let half = |k: usize| -> Tensor {
+            let r0 = x.narrow(1, k, nw).unwrap().unsqueeze(2).unwrap();
+            let r1 = x.narrow(1, k + 1, nw).unwrap().unsqueeze(2).unwrap();
+            let u0 = branch
+                .cos_w
+                .narrow(1, 0, 1)
+                .unwrap()
+                .reshape((1, 1, 5, 1))
+                .unwrap();
+            let u1 = branch
+                .cos_w
+                .narrow(1, 1, 1)
+                .unwrap()
+                .reshape((1, 1, 5, 1))
+                .unwrap();
+            let beta = branch.cos_b.reshape((1, 1, 5, 1)).unwrap();
+            (r0.broadcast_mul(&u0).unwrap() + r1.broadcast_mul(&u1).unwrap())
+                .unwrap()
+                .broadcast_add(&beta)
+                .unwrap()
+        };
+        let (a, b) = (half(0), half(2));
+        let dot = (&a * &b).unwrap().sum(3).unwrap();
+        let na = a.sqr().unwrap().sum(3).unwrap().sqrt().unwrap();
+        let nb = b.sqr().unwrap().sum(3).unwrap().sqrt().unwrap();
+        let slow = (dot / (na * nb).unwrap()).unwrap();
+        assert!(max_abs_diff(&fast, &slow) < 1e-4);
+    }
+}

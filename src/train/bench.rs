@@ -1,0 +1,113 @@
+//! Training benchmark: each model trained on the same split, timed, and scored on the test
+//! movies. `benches/train.rs` runs it on full-size demo data; `scenelab bench train` can call
+//! [`bench_training`] too.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use candle_core::Device;
+
+use super::{TestMetrics, TrainConfig, TrainSettings, ValidationScores, metrics, test_metrics};
+use crate::data::{Movie, Split};
+use crate::model::ModelKind;
+
+/// One model's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchRow {
+    pub model: ModelKind,
+    pub seconds_per_epoch: f64,
+    pub epochs_run: usize,
+    pub best_epoch: Option<usize>,
+    /// Test AP and mAP computed by the training code's own AP.
+    pub test_scores: ValidationScores,
+    /// The reference metrics from `eval::evaluate`, or why they are missing.
+    pub test_metrics: Result<TestMetrics, String>,
+}
+
+/// Train every kind in `kinds` on `split` and score it on the test movies. `epochs` overrides
+/// [`ModelKind::default_epochs`]; `report` hears each finished row.
+pub fn bench_training(
+    movies: &[Movie],
+    split: &Split,
+    kinds: &[ModelKind],
+    epochs: Option<usize>,
+    seed: u64,
+    device: &Device,
+    report: &mut dyn FnMut(&BenchRow),
+) -> anyhow::Result<Vec<BenchRow>> {
+    let mut rows = Vec::new();
+    for &kind in kinds {
+        let config = TrainConfig {
+            model: kind.default_config(),
+            settings: TrainSettings {
+                epochs: epochs.unwrap_or_else(|| kind.default_epochs()),
+                seed,
+                ..TrainSettings::default()
+            },
+        };
+        let t0 = Instant::now();
+        let out = super::train(
+            movies,
+            split,
+            &config,
+            device,
+            None,
+            &AtomicBool::new(false),
+        )?;
+        let seconds = t0.elapsed().as_secs_f64();
+        let meta = &out.model.meta;
+        let epochs_run = meta.curve.len();
+        let by_id: std::collections::HashMap<&str, &Movie> =
+            movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
+        let truth: Vec<&[bool]> = out
+            .test_scores
+            .iter()
+            .map(|(id, _)| by_id[id.as_str()].ground_truth.as_deref().unwrap_or(&[]))
+            .collect();
+        let scores: Vec<Vec<f32>> = out.test_scores.iter().map(|(_, s)| s.clone()).collect();
+        let row = BenchRow {
+            model: kind,
+            seconds_per_epoch: meta.curve.iter().map(|r| r.seconds).sum::<f64>()
+                / epochs_run.max(1) as f64,
+            epochs_run,
+            best_epoch: meta.best_epoch,
+            test_scores: metrics::validation_scores(&truth, &scores),
+            test_metrics: test_metrics(movies, &out.test_scores),
+        };
+        tracing::info!(model = %kind, seconds, "benchmarked");
+        report(&row);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The rows as an aligned text table.
+pub fn format_table(rows: &[BenchRow]) -> String {
+    let mut s = format!(
+        "{:<8} {:>9} {:>6} {:>5} {:>7} {:>7} {:>7} {:>7}\n",
+        "model", "s/epoch", "epochs", "best", "AP", "mAP", "Miou", "F1"
+    );
+    for r in rows {
+        let (ap, map, miou, f1) = match &r.test_metrics {
+            Ok(m) => (
+                m.ap,
+                m.map,
+                format!("{:.4}", m.miou),
+                format!("{:.4}", m.f1),
+            ),
+            Err(_) => (r.test_scores.ap, r.test_scores.map, "-".into(), "-".into()),
+        };
+        s.push_str(&format!(
+            "{:<8} {:>9.1} {:>6} {:>5} {:>7.4} {:>7.4} {:>7} {:>7}\n",
+            r.model.name(),
+            r.seconds_per_epoch,
+            r.epochs_run,
+            r.best_epoch.map_or("-".into(), |e| e.to_string()),
+            ap,
+            map,
+            miou,
+            f1
+        ));
+    }
+    s
+}
