@@ -26,7 +26,10 @@ fn run(args: &[&str]) -> (serde_json::Value, String) {
 fn close(got: &serde_json::Value, want: &serde_json::Value, what: &str) {
     match (got.as_f64(), want.as_f64()) {
         (Some(g), Some(w)) => assert!((g - w).abs() <= 1e-9, "{what}: got {g}, want {w}"),
-        _ => assert!(got.is_null() && want.is_null(), "{what}: got {got}, want {want}"),
+        _ => assert!(
+            got.is_null() && want.is_null(),
+            "{what}: got {got}, want {want}"
+        ),
     }
 }
 
@@ -45,7 +48,11 @@ fn json_matches_the_reference_and_names_bad_files() {
         assert_eq!(got["per_movie"].as_object().unwrap().len(), per_movie.len());
         for (id, scores) in per_movie {
             for (key, value) in scores.as_object().unwrap() {
-                close(&got["per_movie"][id][key], value, &format!("{id} {key} at {threshold}"));
+                close(
+                    &got["per_movie"][id][key],
+                    value,
+                    &format!("{id} {key} at {threshold}"),
+                );
             }
         }
         // The two bad files are skipped with a message naming them, in JSON and on stderr.
@@ -56,9 +63,14 @@ fn json_matches_the_reference_and_names_bad_files() {
             .map(|w| w.as_str().unwrap())
             .collect();
         assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings.iter().any(|w| w.starts_with("bad_not_a_dict")), "{warnings:?}");
         assert!(
-            warnings.iter().any(|w| w.contains("scores") || w.contains("transitions")),
+            warnings.iter().any(|w| w.starts_with("bad_not_a_dict")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("scores") || w.contains("transitions")),
             "{warnings:?}"
         );
         for w in warnings {
@@ -90,7 +102,14 @@ fn table_lists_every_movie_and_the_means() {
         .unwrap();
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
-    for id in ["tt0000004", "tt0000006", "tt0000007", "tt0000008", "mean of 4", "mAP"] {
+    for id in [
+        "tt0000004",
+        "tt0000006",
+        "tt0000007",
+        "tt0000008",
+        "mean of 4",
+        "mAP",
+    ] {
         assert!(table.contains(id), "{id} missing from:\n{table}");
     }
 }

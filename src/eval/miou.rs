@@ -81,7 +81,11 @@ pub(crate) struct MiouScratch {
 
 #[inline]
 fn start(ends: &[i64], k: usize) -> i64 {
-    if k == 0 { 0 } else { ends[k - 1].wrapping_add(1) }
+    if k == 0 {
+        0
+    } else {
+        ends[k - 1].wrapping_add(1)
+    }
 }
 
 /// The reference's `iou(x, y)`: int64 arithmetic (wrapping, like numpy), then true division
@@ -171,8 +175,7 @@ impl BestIou {
     fn offer(&mut self, s0: i64, e0: i64, s1: i64, e1: i64) {
         let inter = e0.min(e1) - s0.max(s1) + 1;
         let union = e0.max(e1) - s0.min(s1) + 1;
-        if i128::from(inter) * i128::from(self.union) > i128::from(self.inter) * i128::from(union)
-        {
+        if i128::from(inter) * i128::from(self.union) > i128::from(self.inter) * i128::from(union) {
             *self = BestIou { inter, union };
         }
     }
@@ -454,7 +457,11 @@ mod tests {
                 inc.add_boundaries(&fresh);
                 predicted_scene_ends_into(&scores, &frames, threshold, &mut pr_ends);
                 let want = miou(&gt_ends, &pr_ends, &mut scratch);
-                assert_eq!(inc.value().to_bits(), want.to_bits(), "threshold {threshold}");
+                assert_eq!(
+                    inc.value().to_bits(),
+                    want.to_bits(),
+                    "threshold {threshold}"
+                );
             }
         }
     }

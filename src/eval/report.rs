@@ -163,9 +163,7 @@ impl Sweep {
         match count {
             0 => Vec::new(),
             1 => vec![0.5],
-            _ => (0..count)
-                .map(|k| k as f32 / (count - 1) as f32)
-                .collect(),
+            _ => (0..count).map(|k| k as f32 / (count - 1) as f32).collect(),
         }
     }
 }
@@ -175,10 +173,13 @@ fn best(thresholds: &[f32], values: &[f64]) -> Option<SweepBest> {
         .iter()
         .zip(values)
         .filter(|(_, v)| !v.is_nan())
-        .fold(None, |acc: Option<SweepBest>, (&threshold, &value)| match acc {
-            Some(b) if b.value >= value => Some(b),
-            _ => Some(SweepBest { threshold, value }),
-        })
+        .fold(
+            None,
+            |acc: Option<SweepBest>, (&threshold, &value)| match acc {
+                Some(b) if b.value >= value => Some(b),
+                _ => Some(SweepBest { threshold, value }),
+            },
+        )
 }
 
 /// One row of the per-movie table: sizes and the reference's scores at the threshold.
@@ -234,12 +235,16 @@ impl Evaluator {
             }
         }
         let (prepared, (pooled_curve, pooled_ap)) = rayon::join(
-            || movies.par_iter().map(PreparedMovie::new).collect::<Vec<_>>(),
+            || {
+                movies
+                    .par_iter()
+                    .map(PreparedMovie::new)
+                    .collect::<Vec<_>>()
+            },
             || {
                 // `np.concatenate` of all movies in input order; the ranking does not depend
                 // on the order anyway (ties are grouped).
-                let curve =
-                    rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
+                let curve = rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
                 let ap = curve.average_precision();
                 (curve, ap)
             },
@@ -285,9 +290,8 @@ impl Evaluator {
             .par_iter()
             .map(|m| m.metrics_at(threshold))
             .collect();
-        let mean = |f: fn(&MovieMetrics) -> f64| {
-            python_mean(&per_movie.iter().map(f).collect::<Vec<_>>())
-        };
+        let mean =
+            |f: fn(&MovieMetrics) -> f64| python_mean(&per_movie.iter().map(f).collect::<Vec<_>>());
         Metrics {
             ap: self.pooled_ap,
             map: mean(|m| m.ap),
@@ -352,10 +356,8 @@ impl Evaluator {
     /// Metrics at `threshold`, the per-movie table and a sweep over `sweep_thresholds`;
     /// consumes the evaluator to hand over its curves without copying them.
     pub fn into_report(self, threshold: f32, sweep_thresholds: &[f32]) -> Report {
-        let (metrics, sweep) = rayon::join(
-            || self.metrics(threshold),
-            || self.sweep(sweep_thresholds),
-        );
+        let (metrics, sweep) =
+            rayon::join(|| self.metrics(threshold), || self.sweep(sweep_thresholds));
         let table = self.table(threshold, &metrics);
         Report {
             threshold,
