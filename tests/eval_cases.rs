@@ -33,7 +33,11 @@ impl Parser<'_> {
 
     fn eat(&mut self, c: u8) {
         self.ws();
-        assert_eq!(self.s[self.i], c, "JSON: expected '{}' at {}", c as char, self.i);
+        assert_eq!(
+            self.s[self.i], c,
+            "JSON: expected '{}' at {}",
+            c as char, self.i
+        );
         self.i += 1;
     }
 
@@ -41,7 +45,10 @@ impl Parser<'_> {
         self.eat(b'"');
         let start = self.i;
         while self.s[self.i] != b'"' {
-            assert_ne!(self.s[self.i], b'\\', "JSON escapes are not expected in cases.json");
+            assert_ne!(
+                self.s[self.i], b'\\',
+                "JSON escapes are not expected in cases.json"
+            );
             self.i += 1;
         }
         self.i += 1;
@@ -155,7 +162,10 @@ impl Json {
     }
 
     fn nums(&self) -> Vec<f64> {
-        self.items().iter().map(|v| v.num().expect("no null here")).collect()
+        self.items()
+            .iter()
+            .map(|v| v.num().expect("no null here"))
+            .collect()
     }
 }
 
@@ -167,7 +177,10 @@ struct CaseMovie {
 }
 
 fn load(file: &str) -> Json {
-    let path = format!("{}/tests/fixtures/metrics/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/metrics/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     Parser { s: &text, i: 0 }.value()
 }
@@ -219,7 +232,8 @@ impl Tally {
         };
         self.bit_exact += usize::from(exact);
         if !ok {
-            self.failures.push(format!("{what}: got {got:?}, want {want:?}"));
+            self.failures
+                .push(format!("{what}: got {got:?}, want {want:?}"));
         }
     }
 }
@@ -239,19 +253,28 @@ fn check_case(tally: &mut Tally, name: &str, movies: &[CaseMovie], threshold: f3
     tally.check(format!("{name} AP"), got.ap, e.get("AP").num());
     tally.check(format!("{name} mAP"), got.map, e.get("mAP").num());
     tally.check(format!("{name} Miou"), got.miou, e.get("Miou").num());
-    tally.check(format!("{name} Precision"), got.precision, e.get("Precision").num());
+    tally.check(
+        format!("{name} Precision"),
+        got.precision,
+        e.get("Precision").num(),
+    );
     tally.check(format!("{name} Recall"), got.recall, e.get("Recall").num());
     tally.check(format!("{name} F1"), got.f1, e.get("F1").num());
     assert_eq!(got.per_movie.len(), movies.len());
-    let dicts: Vec<BTreeMap<&str, Option<f64>>> =
-        ["AP_dict", "miou_dict", "precision_dict", "recall_dict", "f1_dict"]
-            .iter()
-            .map(|d| {
-                let fields = e.get(d).fields();
-                assert_eq!(fields.len(), movies.len(), "{name}: {d} size");
-                fields.iter().map(|(k, v)| (k.as_str(), v.num())).collect()
-            })
-            .collect();
+    let dicts: Vec<BTreeMap<&str, Option<f64>>> = [
+        "AP_dict",
+        "miou_dict",
+        "precision_dict",
+        "recall_dict",
+        "f1_dict",
+    ]
+    .iter()
+    .map(|d| {
+        let fields = e.get(d).fields();
+        assert_eq!(fields.len(), movies.len(), "{name}: {d} size");
+        fields.iter().map(|(k, v)| (k.as_str(), v.num())).collect()
+    })
+    .collect();
     for m in &got.per_movie {
         let id = m.imdb_id.as_str();
         let values = [m.ap, m.miou, m.precision, m.recall, m.f1];

@@ -34,7 +34,11 @@ impl Data {
                 .map(|&g| {
                     let s = next() * 0.7 + if g { next() * 0.5 } else { 0.0 };
                     // Quantise a third of them so that ties occur.
-                    let s = if next() < 0.33 { (s * 20.0).round() / 20.0 } else { s.min(1.0) };
+                    let s = if next() < 0.33 {
+                        (s * 20.0).round() / 20.0
+                    } else {
+                        s.min(1.0)
+                    };
                     s as f32
                 })
                 .collect();
@@ -94,7 +98,10 @@ fn sweep_equals_evaluate_at_each_threshold() {
     let best = sweep.best_miou.unwrap();
     assert!(sweep.miou.iter().all(|&v| v <= best.value));
     assert_eq!(
-        sweep.miou[thresholds.iter().position(|&t| t == best.threshold).unwrap()],
+        sweep.miou[thresholds
+            .iter()
+            .position(|&t| t == best.threshold)
+            .unwrap()],
         best.value
     );
 }
@@ -130,7 +137,10 @@ fn curves_integrate_to_the_reported_ap() {
         assert!(curve.thresholds.windows(2).all(|w| w[0] < w[1]));
         assert!(curve.recall.windows(2).all(|w| w[0] >= w[1]));
     }
-    assert_eq!(r.pooled_curve.average_precision().to_bits(), r.metrics.ap.to_bits());
+    assert_eq!(
+        r.pooled_curve.average_precision().to_bits(),
+        r.metrics.ap.to_bits()
+    );
     let total: usize = inputs.iter().map(|m| m.scores.len()).sum();
     let distinct: std::collections::HashSet<u32> = inputs
         .iter()
@@ -139,7 +149,11 @@ fn curves_integrate_to_the_reported_ap() {
     assert_eq!(r.pooled_curve.thresholds.len(), distinct.len());
     assert!(distinct.len() < total, "the data should have ties");
     // The movie without boundaries: recall 1 everywhere, AP 0.
-    assert!(r.curves[2].recall[..r.curves[2].thresholds.len()].iter().all(|&x| x == 1.0));
+    assert!(
+        r.curves[2].recall[..r.curves[2].thresholds.len()]
+            .iter()
+            .all(|&x| x == 1.0)
+    );
     assert_eq!(r.metrics.per_movie[2].ap, 0.0);
 }
 
@@ -150,8 +164,16 @@ fn report_equals_evaluate_and_fills_the_table() {
     let r = report(&inputs, 0.42, &[0.42]).unwrap();
     let m = evaluate(&inputs, 0.42).unwrap();
     let totals = |m: &scenelab::eval::Metrics| [m.ap, m.map, m.miou, m.precision, m.recall, m.f1];
-    assert!(totals(&r.metrics).iter().zip(totals(&m)).all(|(&a, b)| same(a, b)));
-    assert!(m.f1.is_nan(), "the boundary-free movie makes the mean F1 NaN");
+    assert!(
+        totals(&r.metrics)
+            .iter()
+            .zip(totals(&m))
+            .all(|(&a, b)| same(a, b))
+    );
+    assert!(
+        m.f1.is_nan(),
+        "the boundary-free movie makes the mean F1 NaN"
+    );
     for (a, b) in r.metrics.per_movie.iter().zip(&m.per_movie) {
         let v = |m: &scenelab::eval::MovieMetrics| [m.ap, m.miou, m.precision, m.recall, m.f1];
         assert_eq!(a.imdb_id, b.imdb_id);
@@ -162,8 +184,14 @@ fn report_equals_evaluate_and_fills_the_table() {
         assert_eq!(row.imdb_id, m.imdb_id);
         assert_eq!(row.shots, m.shot_end_frame.len());
         assert_eq!(row.transitions, m.scores.len());
-        assert_eq!(row.boundaries, m.ground_truth.iter().filter(|&&g| g).count());
-        assert_eq!(row.predicted, m.scores.iter().filter(|&&s| s >= 0.42).count());
+        assert_eq!(
+            row.boundaries,
+            m.ground_truth.iter().filter(|&&g| g).count()
+        );
+        assert_eq!(
+            row.predicted,
+            m.scores.iter().filter(|&&s| s >= 0.42).count()
+        );
     }
 }
 
@@ -178,7 +206,10 @@ fn bad_movies_are_named() {
     let short = &data.scores[1][1..];
     inputs[1].scores = short;
     let err = evaluate(&inputs, 0.5).unwrap_err().to_string();
-    assert!(err.contains(&data.ids[1]) && err.contains("scores"), "{err}");
+    assert!(
+        err.contains(&data.ids[1]) && err.contains("scores"),
+        "{err}"
+    );
     inputs[1] = data.inputs()[1];
     let frames: Vec<i64> = data.frames[1].iter().map(|&f| f.min(300)).collect();
     inputs[1].shot_end_frame = &frames;

@@ -90,13 +90,21 @@ fn ground_truth(record: &Record) -> Result<Vec<bool>, String> {
 
 /// The scores of `name`, taken from the record directly (any field, not only the file's own
 /// predictions). float64 scores are rounded to float32, with a warning if that changes any.
-fn scores(record: &Record, name: &str, id: &str, warnings: &mut Vec<String>) -> Result<Vec<f32>, String> {
+fn scores(
+    record: &Record,
+    name: &str,
+    id: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<f32>, String> {
     let data = one_dimensional(array_field(record, name)?, name)?;
     Ok(match data {
         ArrayData::F32(v) => v.clone(),
         ArrayData::F64(v) => {
             let rounded: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-            if v.iter().zip(&rounded).any(|(&a, &b)| f64::from(b) != a && !a.is_nan()) {
+            if v.iter()
+                .zip(&rounded)
+                .any(|(&a, &b)| f64::from(b) != a && !a.is_nan())
+            {
                 warnings.push(format!(
                     "{id}: '{name}' is float64; scored as float32, so the last digits may \
                      differ from the reference evaluator"
@@ -110,7 +118,10 @@ fn scores(record: &Record, name: &str, id: &str, warnings: &mut Vec<String>) -> 
 }
 
 fn end_frames(record: &Record) -> Result<Vec<i64>, String> {
-    let data = one_dimensional(array_field(record, FIELD_SHOT_END_FRAME)?, FIELD_SHOT_END_FRAME)?;
+    let data = one_dimensional(
+        array_field(record, FIELD_SHOT_END_FRAME)?,
+        FIELD_SHOT_END_FRAME,
+    )?;
     match data {
         ArrayData::I64(v) => Ok(v.clone()),
         ArrayData::I32(v) => Ok(v.iter().map(|&x| i64::from(x)).collect()),
@@ -156,7 +167,9 @@ pub fn movie_from_record(
 /// filesystem (the reference uses `glob` order, which only moves the last digits of the means).
 pub fn pkl_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?
+    {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "pkl") && path.is_file() {
             files.push(path);
@@ -180,9 +193,10 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
         let record = match pickle::read_record_file(path) {
             Ok(r) => r,
             Err(e) => {
-                loaded
-                    .warnings
-                    .push(format!("{stem}: cannot read {}: {e}; skipped", path.display()));
+                loaded.warnings.push(format!(
+                    "{stem}: cannot read {}: {e}; skipped",
+                    path.display()
+                ));
                 continue;
             }
         };
@@ -194,9 +208,11 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
             }
         };
         if let Some(problem) = eval::check_movie(&movie.input()) {
-            loaded
-                .warnings
-                .push(format!("{}: {problem}; skipped", movie.imdb_id));
+            loaded.warnings.push(format!(
+                "{} ({}): {problem}; skipped",
+                movie.imdb_id,
+                path.display()
+            ));
             continue;
         }
         if !seen.insert(movie.imdb_id.clone()) {
@@ -257,7 +273,12 @@ pub fn to_json(metrics: &Metrics, warnings: &[String]) -> serde_json::Value {
 /// Precision, Recall, F1) and the pooled AP.
 pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f32) -> String {
     let table = evaluator.table(threshold, metrics);
-    let width = table.iter().map(|r| r.imdb_id.len()).max().unwrap_or(0).max(10);
+    let width = table
+        .iter()
+        .map(|r| r.imdb_id.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -269,8 +290,15 @@ pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f32) -> Str
         let _ = writeln!(
             out,
             "{:<width$} {:>6} {:>6} {:>6}  {:>7.4} {:>7.4} {:>9.4} {:>7.4} {:>7.4}",
-            row.imdb_id, row.shots, row.boundaries, row.predicted, m.ap, m.miou, m.precision,
-            m.recall, m.f1
+            row.imdb_id,
+            row.shots,
+            row.boundaries,
+            row.predicted,
+            m.ap,
+            m.miou,
+            m.precision,
+            m.recall,
+            m.f1
         );
     }
     let shots: usize = table.iter().map(|r| r.shots).sum();
@@ -320,7 +348,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let evaluator = Evaluator::new(&inputs)?;
     let metrics = evaluator.metrics(args.threshold);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&metrics, &loaded.warnings))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&metrics, &loaded.warnings))?
+        );
     } else {
         print!("{}", to_table(&evaluator, &metrics, args.threshold));
     }

@@ -2,6 +2,9 @@
 
 use super::numeric::numpy_mean;
 
+/// Largest frame number accepted: int64 frames convert to float64 exactly up to 2^53.
+const MAX_FRAME: i64 = 1 << 53;
+
 /// Check what the reference's scene walk silently assumes: end frames start at 0 or later and
 /// strictly increase. Then every scene is a non-empty frame range, every cell the walk visits
 /// is a pair of overlapping scenes (IoU in (0, 1]), and the walk's `j -= 1` never goes below 0.
@@ -13,6 +16,13 @@ pub(crate) fn check_end_frames(shot_end_frame: &[i64]) -> Result<(), String> {
     {
         return Err(format!(
             "shot_end_frame starts at {first}; frames must be 0 or more"
+        ));
+    }
+    if let Some(&last) = shot_end_frame.last()
+        && last > MAX_FRAME
+    {
+        return Err(format!(
+            "shot_end_frame reaches {last}; frame numbers above 2^53 are not supported"
         ));
     }
     for (shot, w) in shot_end_frame.windows(2).enumerate() {
@@ -71,7 +81,11 @@ pub(crate) struct MiouScratch {
 
 #[inline]
 fn start(ends: &[i64], k: usize) -> i64 {
-    if k == 0 { 0 } else { ends[k - 1].wrapping_add(1) }
+    if k == 0 {
+        0
+    } else {
+        ends[k - 1].wrapping_add(1)
+    }
 }
 
 /// The reference's `iou(x, y)`: int64 arithmetic (wrapping, like numpy), then true division
@@ -142,6 +156,35 @@ pub(crate) fn miou(gt_ends: &[i64], pr_ends: &[i64], scratch: &mut MiouScratch) 
     (numpy_mean(col_max) + numpy_mean(row_max)) / 2.0
 }
 
+/// The largest IoU among overlapping scene pairs, kept as the fraction `inter / union` and
+/// divided once at the end. Division rounds monotonically, so the largest fraction gives the
+/// largest of the rounded quotients, i.e. the same float as taking the maximum of
+/// [`iou`] values. Cross products are taken in i128 and cannot overflow.
+#[derive(Debug, Clone, Copy)]
+struct BestIou {
+    inter: i64,
+    union: i64,
+}
+
+impl BestIou {
+    const NONE: BestIou = BestIou { inter: 0, union: 1 };
+
+    /// Offer the pair `[s0, e0]`, `[s1, e1]`, which overlap (frames passed
+    /// [`check_end_frames`], so both lengths are positive).
+    #[inline]
+    fn offer(&mut self, s0: i64, e0: i64, s1: i64, e1: i64) {
+        let inter = e0.min(e1) - s0.max(s1) + 1;
+        let union = e0.max(e1) - s0.min(s1) + 1;
+        if i128::from(inter) * i128::from(self.union) > i128::from(self.inter) * i128::from(union) {
+            *self = BestIou { inter, union };
+        }
+    }
+
+    fn value(self) -> f64 {
+        self.inter as f64 / self.union as f64
+    }
+}
+
 /// Miou over a growing set of predicted boundaries, for threshold sweeps.
 ///
 /// Holds the maxima arrays of the walk in [`miou`] (one per predicted scene, one per
@@ -150,121 +193,147 @@ pub(crate) fn miou(gt_ends: &[i64], pr_ends: &[i64], scratch: &mut MiouScratch) 
 /// overlap, and the ground-truth scenes it overlapped get their row maxima recomputed. Every
 /// value is the maximum over the same overlapping pairs the walk visits, and the means use
 /// the same pairwise summation over arrays in the same order, so [`IncrementalMiou::value`]
-/// equals [`miou`] bit for bit (tested at every threshold of random movies).
+/// equals [`miou`] bit for bit (tested at every threshold of random movies). New boundaries
+/// arrive sorted, so everything is found by merging forward, without binary searches.
 #[derive(Debug)]
 pub(crate) struct IncrementalMiou<'a> {
     gt_ends: &'a [i64],
     /// Predicted scene ends, increasing; the last is the movie's last frame.
     ends: Vec<i64>,
+    /// Ground-truth scene that contains each predicted scene's end frame.
+    end_rows: Vec<usize>,
     /// Column maxima: best IoU of each predicted scene.
     col: Vec<f64>,
     /// Row maxima: best IoU of each ground-truth scene.
     row: Vec<f64>,
-    next_ends: Vec<i64>,
-    next_col: Vec<f64>,
-    dirty_rows: Vec<(usize, usize)>,
+    next: (Vec<i64>, Vec<usize>, Vec<f64>),
+    /// Ground-truth scenes `first..=last` to recompute, and the index in `ends` of the first
+    /// piece of the split scene that overlapped them.
+    dirty_rows: Vec<(usize, usize, usize)>,
 }
 
 impl<'a> IncrementalMiou<'a> {
     /// No predicted boundary yet: one predicted scene covering the whole movie.
     pub fn new(gt_ends: &'a [i64]) -> Self {
-        let last = *gt_ends.last().expect("at least one scene");
+        let m = gt_ends.len();
+        let last = gt_ends[m - 1];
         let mut state = IncrementalMiou {
             gt_ends,
             ends: vec![last],
+            end_rows: vec![m - 1],
             col: Vec::new(),
-            row: Vec::new(),
-            next_ends: Vec::new(),
-            next_col: Vec::new(),
+            row: vec![0.0; m],
+            next: Default::default(),
             dirty_rows: Vec::new(),
         };
-        state.col.push(state.col_value(0, last));
-        state.row.resize(gt_ends.len(), 0.0);
-        state.update_rows(0, gt_ends.len() - 1);
+        state.col.push(state.col_value(0, last, 0));
+        state.update_rows(0, m - 1, 0);
         state
     }
 
-    /// Index of the ground-truth scene that contains `frame`.
-    fn gt_scene_of(&self, frame: i64) -> usize {
-        self.gt_ends.partition_point(|&e| e < frame)
+    /// The ground-truth scene that contains frame `end + 1`, given the one that contains `end`.
+    fn row_after(&self, end: i64, end_row: usize) -> usize {
+        if end == self.gt_ends[end_row] {
+            end_row + 1
+        } else {
+            end_row
+        }
     }
 
-    /// Best IoU of the predicted scene `[s, e]` with the ground-truth scenes it overlaps.
-    fn col_value(&self, s: i64, e: i64) -> f64 {
-        let mut i = self.gt_scene_of(s);
-        let mut best = 0.0f64;
+    /// Best IoU of the predicted scene `[s, e]` with the ground-truth scenes it overlaps, the
+    /// first of which is `s_row`.
+    fn col_value(&self, s: i64, e: i64, s_row: usize) -> f64 {
+        let mut i = s_row;
+        let mut best = BestIou::NONE;
         while i < self.gt_ends.len() && start(self.gt_ends, i) <= e {
-            best = best.max(iou(start(self.gt_ends, i), self.gt_ends[i], s, e));
+            best.offer(start(self.gt_ends, i), self.gt_ends[i], s, e);
             i += 1;
         }
-        best
+        best.value()
     }
 
     /// Recompute the row maxima of ground-truth scenes `first..=last` from the current
-    /// predicted scenes.
-    fn update_rows(&mut self, first: usize, last: usize) {
+    /// predicted scenes; `j` is at or just after the predicted scene containing `first`'s start.
+    fn update_rows(&mut self, first: usize, last: usize, mut j: usize) {
         let a = start(self.gt_ends, first);
-        let mut j = self.ends.partition_point(|&e| e < a);
+        while j > 0 && start(&self.ends, j) > a {
+            j -= 1;
+        }
         for i in first..=last {
             let (gs, ge) = (start(self.gt_ends, i), self.gt_ends[i]);
             while self.ends[j] < gs {
                 j += 1;
             }
-            let mut best = 0.0f64;
+            let mut best = BestIou::NONE;
             let mut k = j;
             while k < self.ends.len() && start(&self.ends, k) <= ge {
-                best = best.max(iou(gs, ge, start(&self.ends, k), self.ends[k]));
+                best.offer(gs, ge, start(&self.ends, k), self.ends[k]);
                 k += 1;
             }
-            self.row[i] = best;
+            self.row[i] = best.value();
         }
     }
 
-    /// Add predicted boundaries at the end frames `frames` (increasing, none already present).
-    pub fn add_boundaries(&mut self, frames: &[i64]) {
-        if frames.is_empty() {
+    /// Add predicted boundaries: `(end frame, ground-truth scene containing it)`, increasing
+    /// frames, none already present.
+    pub fn add_boundaries(&mut self, fresh: &[(i64, usize)]) {
+        if fresh.is_empty() {
             return;
         }
-        let mut next_ends = std::mem::take(&mut self.next_ends);
-        let mut next_col = std::mem::take(&mut self.next_col);
-        next_ends.clear();
-        next_col.clear();
+        let (mut ends, mut end_rows, mut col) = std::mem::take(&mut self.next);
+        ends.clear();
+        end_rows.clear();
+        col.clear();
         self.dirty_rows.clear();
-        let mut copied = 0; // old scenes before this index are in next_*
+        let mut j = 0; // old scene index; scenes before it are already in the new arrays
         let mut k = 0;
-        while k < frames.len() {
-            // The old scene j = [c, d] that contains frames[k] (d > frames[k]).
-            let j = copied + self.ends[copied..].partition_point(|&e| e < frames[k]);
-            next_ends.extend_from_slice(&self.ends[copied..j]);
-            next_col.extend_from_slice(&self.col[copied..j]);
-            let (c, d) = (start(&self.ends, j), self.ends[j]);
-            let mut s = c;
-            while k < frames.len() && frames[k] < d {
-                let e = frames[k];
-                next_ends.push(e);
-                next_col.push(self.col_value(s, e));
+        while k < fresh.len() {
+            // Copy the untouched scenes up to the one, [c, d], that contains fresh[k].
+            let from = j;
+            while self.ends[j] < fresh[k].0 {
+                j += 1;
+            }
+            ends.extend_from_slice(&self.ends[from..j]);
+            end_rows.extend_from_slice(&self.end_rows[from..j]);
+            col.extend_from_slice(&self.col[from..j]);
+            let c = start(&self.ends, j);
+            let c_row = if j == 0 {
+                0
+            } else {
+                self.row_after(self.ends[j - 1], self.end_rows[j - 1])
+            };
+            let (d, d_row) = (self.ends[j], self.end_rows[j]);
+            let first_piece = ends.len();
+            let (mut s, mut s_row) = (c, c_row);
+            while k < fresh.len() && fresh[k].0 < d {
+                let (e, e_row) = fresh[k];
+                ends.push(e);
+                end_rows.push(e_row);
+                col.push(self.col_value(s, e, s_row));
                 s = e.wrapping_add(1);
+                s_row = self.row_after(e, e_row);
                 k += 1;
             }
-            next_ends.push(d);
-            next_col.push(self.col_value(s, d));
-            self.dirty_rows
-                .push((self.gt_scene_of(c), self.gt_scene_of(d)));
-            copied = j + 1;
+            ends.push(d);
+            end_rows.push(d_row);
+            col.push(self.col_value(s, d, s_row));
+            self.dirty_rows.push((c_row, d_row, first_piece));
+            j += 1;
         }
-        next_ends.extend_from_slice(&self.ends[copied..]);
-        next_col.extend_from_slice(&self.col[copied..]);
-        std::mem::swap(&mut self.ends, &mut next_ends);
-        std::mem::swap(&mut self.col, &mut next_col);
-        self.next_ends = next_ends;
-        self.next_col = next_col;
+        ends.extend_from_slice(&self.ends[j..]);
+        end_rows.extend_from_slice(&self.end_rows[j..]);
+        col.extend_from_slice(&self.col[j..]);
+        let old = std::mem::replace(&mut self.ends, ends);
+        let old_rows = std::mem::replace(&mut self.end_rows, end_rows);
+        let old_col = std::mem::replace(&mut self.col, col);
+        self.next = (old, old_rows, old_col);
 
         let dirty = std::mem::take(&mut self.dirty_rows);
         let mut done_upto = 0; // rows below this are up to date
-        for &(first, last) in &dirty {
+        for &(first, last, piece) in &dirty {
             let first = first.max(done_upto);
             if first <= last {
-                self.update_rows(first, last);
+                self.update_rows(first, last, piece);
                 done_upto = last + 1;
             }
         }
@@ -380,15 +449,19 @@ mod tests {
             let mut pr_ends = Vec::new();
             for step in (0..=21).rev() {
                 let threshold = step as f32 / 20.0;
-                let fresh: Vec<i64> = (0..t)
+                let fresh: Vec<(i64, usize)> = (0..t)
                     .filter(|&k| !on[k] && scores[k] >= threshold)
-                    .map(|k| frames[k])
+                    .map(|k| (frames[k], gt[..k].iter().filter(|&&g| g).count()))
                     .collect();
                 (0..t).for_each(|k| on[k] |= scores[k] >= threshold);
                 inc.add_boundaries(&fresh);
                 predicted_scene_ends_into(&scores, &frames, threshold, &mut pr_ends);
                 let want = miou(&gt_ends, &pr_ends, &mut scratch);
-                assert_eq!(inc.value().to_bits(), want.to_bits(), "threshold {threshold}");
+                assert_eq!(
+                    inc.value().to_bits(),
+                    want.to_bits(),
+                    "threshold {threshold}"
+                );
             }
         }
     }

@@ -207,7 +207,9 @@ fn curve_from_runs(
 
 /// The curve of all movies' transitions together (`np.concatenate` of every movie), ranked
 /// in one radix sort with the label in the key's low bit.
-pub(crate) fn pooled_curve<'a>(movies: impl Iterator<Item = (&'a [bool], &'a [f32])> + Clone) -> PrCurve {
+pub(crate) fn pooled_curve<'a>(
+    movies: impl Iterator<Item = (&'a [bool], &'a [f32])> + Clone,
+) -> PrCurve {
     let total: usize = movies.clone().map(|(l, _)| l.len()).sum();
     let mut keys = Vec::with_capacity(total);
     for (labels, scores) in movies {
@@ -223,7 +225,10 @@ pub(crate) fn pooled_curve<'a>(movies: impl Iterator<Item = (&'a [bool], &'a [f3
     let mut above = 0u32;
     let mut counted = 0usize;
     let runs = RunEnds::new(keys.len(), |a, b| keys[a] >> 32 == keys[b] >> 32).map(|end| {
-        above += keys[counted..end].iter().map(|&k| (k & 1) as u32).sum::<u32>();
+        above += keys[counted..end]
+            .iter()
+            .map(|&k| (k & 1) as u32)
+            .sum::<u32>();
         counted = end;
         (score_of_key((keys[end - 1] >> 32) as u32), above, end)
     });
@@ -248,7 +253,8 @@ impl PrCurve {
         let (recall, precision) = (&self.recall, &self.precision);
         let steps = recall.len().saturating_sub(1);
         // `np.sum` adds the identity 0.0 to the pairwise sum.
-        let ap = -(0.0 + pairwise_sum_by(0, steps, &|i| (recall[i + 1] - recall[i]) * precision[i]));
+        let ap =
+            -(0.0 + pairwise_sum_by(0, steps, &|i| (recall[i + 1] - recall[i]) * precision[i]));
         if ap == 0.0 { 0.0 } else { ap }
     }
 
@@ -294,7 +300,9 @@ mod tests {
         let mut x = 12345u64;
         let mut keys: Vec<u64> = (0..5000u64)
             .map(|i| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((x >> 40) % 700) << 32 | i
             })
             .collect();

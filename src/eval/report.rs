@@ -19,6 +19,9 @@ struct PreparedMovie {
     scores: Vec<f32>,
     shot_end_frame: Vec<i64>,
     gt_scene_ends: Vec<i64>,
+    /// `gt_scene_of_shot[k]`: the ground-truth scene that contains shot `k`'s end frame
+    /// (the number of ground-truth boundaries before transition `k`).
+    gt_scene_of_shot: Vec<usize>,
     ranking: Ranking,
     curve: PrCurve,
     ap: f64,
@@ -35,8 +38,18 @@ impl PreparedMovie {
             movie.shot_end_frame,
             t,
         );
+        let gt_scene_of_shot = movie
+            .ground_truth
+            .iter()
+            .scan(0, |before, &g| {
+                let here = *before;
+                *before += usize::from(g);
+                Some(here)
+            })
+            .collect();
         PreparedMovie {
             imdb_id: movie.imdb_id.to_owned(),
+            gt_scene_of_shot,
             scores: movie.scores.to_vec(),
             shot_end_frame: movie.shot_end_frame.to_vec(),
             gt_scene_ends,
@@ -83,8 +96,11 @@ impl PreparedMovie {
             let upto = predicted[q].max(added);
             if upto > added {
                 fresh.clear();
-                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| frames[p as usize]));
-                fresh.sort_unstable();
+                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| {
+                    let p = p as usize;
+                    (frames[p], self.gt_scene_of_shot[p])
+                }));
+                fresh.sort_unstable_by_key(|&(frame, _)| frame);
                 state.add_boundaries(&fresh);
                 value = state.value();
                 added = upto;
@@ -147,9 +163,7 @@ impl Sweep {
         match count {
             0 => Vec::new(),
             1 => vec![0.5],
-            _ => (0..count)
-                .map(|k| k as f32 / (count - 1) as f32)
-                .collect(),
+            _ => (0..count).map(|k| k as f32 / (count - 1) as f32).collect(),
         }
     }
 }
@@ -159,10 +173,13 @@ fn best(thresholds: &[f32], values: &[f64]) -> Option<SweepBest> {
         .iter()
         .zip(values)
         .filter(|(_, v)| !v.is_nan())
-        .fold(None, |acc: Option<SweepBest>, (&threshold, &value)| match acc {
-            Some(b) if b.value >= value => Some(b),
-            _ => Some(SweepBest { threshold, value }),
-        })
+        .fold(
+            None,
+            |acc: Option<SweepBest>, (&threshold, &value)| match acc {
+                Some(b) if b.value >= value => Some(b),
+                _ => Some(SweepBest { threshold, value }),
+            },
+        )
 }
 
 /// One row of the per-movie table: sizes and the reference's scores at the threshold.
@@ -218,12 +235,16 @@ impl Evaluator {
             }
         }
         let (prepared, (pooled_curve, pooled_ap)) = rayon::join(
-            || movies.par_iter().map(PreparedMovie::new).collect::<Vec<_>>(),
+            || {
+                movies
+                    .par_iter()
+                    .map(PreparedMovie::new)
+                    .collect::<Vec<_>>()
+            },
             || {
                 // `np.concatenate` of all movies in input order; the ranking does not depend
                 // on the order anyway (ties are grouped).
-                let curve =
-                    rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
+                let curve = rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
                 let ap = curve.average_precision();
                 (curve, ap)
             },
@@ -269,9 +290,8 @@ impl Evaluator {
             .par_iter()
             .map(|m| m.metrics_at(threshold))
             .collect();
-        let mean = |f: fn(&MovieMetrics) -> f64| {
-            python_mean(&per_movie.iter().map(f).collect::<Vec<_>>())
-        };
+        let mean =
+            |f: fn(&MovieMetrics) -> f64| python_mean(&per_movie.iter().map(f).collect::<Vec<_>>());
         Metrics {
             ap: self.pooled_ap,
             map: mean(|m| m.ap),
@@ -336,10 +356,8 @@ impl Evaluator {
     /// Metrics at `threshold`, the per-movie table and a sweep over `sweep_thresholds`;
     /// consumes the evaluator to hand over its curves without copying them.
     pub fn into_report(self, threshold: f32, sweep_thresholds: &[f32]) -> Report {
-        let (metrics, sweep) = rayon::join(
-            || self.metrics(threshold),
-            || self.sweep(sweep_thresholds),
-        );
+        let (metrics, sweep) =
+            rayon::join(|| self.metrics(threshold), || self.sweep(sweep_thresholds));
         let table = self.table(threshold, &metrics);
         Report {
             threshold,

@@ -1,0 +1,126 @@
+//! `scenelab evaluate` on real movie files (written by PyTorch, copied from the shared pickle
+//! fixtures) against the reference evaluator's scores in `pkl_expected.json`. Needs
+//! `scenelab::pickle::read_record_file`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/metrics")
+        .join(path)
+}
+
+fn run(args: &[&str]) -> (serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .arg("evaluate")
+        .args(args)
+        .output()
+        .expect("run scenelab");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "scenelab evaluate failed: {stderr}");
+    let json = serde_json::from_slice(&out.stdout).expect("--json prints one JSON object");
+    (json, stderr)
+}
+
+fn close(got: &serde_json::Value, want: &serde_json::Value, what: &str) {
+    match (got.as_f64(), want.as_f64()) {
+        (Some(g), Some(w)) => assert!((g - w).abs() <= 1e-9, "{what}: got {g}, want {w}"),
+        _ => assert!(
+            got.is_null() && want.is_null(),
+            "{what}: got {got}, want {want}"
+        ),
+    }
+}
+
+#[test]
+fn json_matches_the_reference_and_names_bad_files() {
+    let dir = fixture("pkl");
+    let text = std::fs::read_to_string(fixture("pkl_expected.json")).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for want in expected.as_array().unwrap() {
+        let threshold = want["threshold"].as_f64().unwrap().to_string();
+        let (got, stderr) = run(&[dir.to_str().unwrap(), "--json", "--threshold", &threshold]);
+        for key in ["AP", "mAP", "Miou", "Precision", "Recall", "F1"] {
+            close(&got[key], &want[key], &format!("{key} at {threshold}"));
+        }
+        let per_movie = want["per_movie"].as_object().unwrap();
+        assert_eq!(got["per_movie"].as_object().unwrap().len(), per_movie.len());
+        for (id, scores) in per_movie {
+            for (key, value) in scores.as_object().unwrap() {
+                close(
+                    &got["per_movie"][id][key],
+                    value,
+                    &format!("{id} {key} at {threshold}"),
+                );
+            }
+        }
+        // The two bad files are skipped with a message naming them, in JSON and on stderr.
+        let warnings: Vec<&str> = got["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.starts_with("bad_not_a_dict")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("scores") || w.contains("transitions")),
+            "{warnings:?}"
+        );
+        for w in warnings {
+            assert!(stderr.contains(w), "stderr lacks {w}");
+        }
+    }
+}
+
+#[test]
+fn field_option_scores_another_field() {
+    // The ground truth as scores is a perfect prediction.
+    let dir = fixture("pkl");
+    let (got, _) = run(&[
+        dir.to_str().unwrap(),
+        "--json",
+        "--field",
+        "scene_transition_boundary_ground_truth",
+    ]);
+    for key in ["AP", "mAP", "Miou", "Precision", "Recall", "F1"] {
+        assert_eq!(got[key].as_f64(), Some(1.0), "{key}");
+    }
+}
+
+#[test]
+fn table_lists_every_movie_and_the_means() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .args(["evaluate", fixture("pkl").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    for id in [
+        "tt0000004",
+        "tt0000006",
+        "tt0000007",
+        "tt0000008",
+        "mean of 4",
+        "mAP",
+    ] {
+        assert!(table.contains(id), "{id} missing from:\n{table}");
+    }
+}
+
+#[test]
+fn a_folder_without_movies_is_an_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .args(["evaluate", empty.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no .pkl files"));
+}
