@@ -212,11 +212,13 @@ impl TrainingState {
     }
 }
 
+/// `(imdb_id, probability per transition)` of each scored movie.
+pub type MovieScores = Vec<(String, Vec<f32>)>;
+
 /// A model and its scores for the loaded movies, ready to become a prediction source.
 pub struct ModelScores {
     pub model: Arc<TrainedModel>,
-    /// `(imdb_id, probability per transition)`.
-    pub scores: Vec<(String, Vec<f32>)>,
+    pub scores: MovieScores,
     /// Movies not scored (missing modalities).
     pub skipped: Vec<String>,
 }
@@ -225,7 +227,7 @@ pub struct ModelScores {
 pub fn predict_all(
     model: &TrainedModel,
     movies: &[Movie],
-) -> anyhow::Result<(Vec<(String, Vec<f32>)>, Vec<String>)> {
+) -> anyhow::Result<(MovieScores, Vec<String>)> {
     let (ready, skipped): (Vec<&Movie>, Vec<&Movie>) =
         movies.iter().partition(|m| m.has_all_features());
     // The recurrent models need a deep stack to score long movies.
