@@ -149,6 +149,12 @@ fn cancel_stops_the_run_early() {
     let t = &h.state().state.training;
     assert!(!t.is_running());
     assert!(t.run.records.len() < 500);
+    // Cancelling is no error.
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
     // Cancelled in the first epoch there is no model; later the best epoch so far is kept.
     match t.run.stop {
         Some(StopReason::Cancelled) => {

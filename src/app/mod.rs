@@ -481,7 +481,12 @@ impl App {
             }
             JobEvent::Train(ev) => self.state.training.run.apply(&ev),
             JobEvent::Trained(result) => {
-                self.state.training.cancel = None;
+                let cancelled = self
+                    .state
+                    .training
+                    .cancel
+                    .take()
+                    .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
                 match result {
                     Ok(scores) => {
                         self.state.training.trained_count += 1;
@@ -494,8 +499,11 @@ impl App {
                         self.add_model_source(name, scores);
                     }
                     Err(e) => {
-                        self.state.training.run.error = Some(e.clone());
-                        self.state.push_error(format!("Training: {e}"));
+                        // A run the user cancelled says so in the training window only.
+                        if !cancelled {
+                            self.state.push_error(format!("Training: {e}"));
+                        }
+                        self.state.training.run.error = Some(e);
                     }
                 }
             }
