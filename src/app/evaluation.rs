@@ -109,6 +109,60 @@ impl SweepResult {
     }
 }
 
+/// One row of the source comparison: a source's totals at the compared threshold.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    pub name: String,
+    pub colour: egui::Color32,
+    /// Movies scored (those with ground truth, end frames and this source's scores).
+    pub scored: usize,
+    pub result: Result<Metrics, String>,
+}
+
+/// Every source scored at one threshold.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub key: MetricsKey,
+    pub threshold: f32,
+    pub rows: Vec<SourceRow>,
+}
+
+/// Score each source at `threshold` with the same [`Evaluator`] the metrics use. Slow for
+/// a large folder: run it off the UI thread.
+pub fn compare_sources(
+    key: MetricsKey,
+    movies: Arc<Vec<Movie>>,
+    sources: &[PredictionSource],
+    threshold: f32,
+) -> Comparison {
+    let rows = sources
+        .iter()
+        .map(|source| {
+            let set = ScoreSet::new(movies.clone(), source);
+            let (inputs, scored) = set.inputs();
+            let result = guarded(|| {
+                let mut m = Evaluator::new(&inputs)
+                    .map_err(|e| e.to_string())?
+                    .metrics(threshold);
+                // The table shows totals only.
+                m.per_movie = Vec::new();
+                Ok(m)
+            });
+            SourceRow {
+                name: source.name.clone(),
+                colour: source.colour,
+                scored: scored.len(),
+                result,
+            }
+        })
+        .collect();
+    Comparison {
+        key,
+        threshold,
+        rows,
+    }
+}
+
 /// Thresholds of the sweep: 0.00, 0.01, ..., 1.00 (as f32, like the CLI's).
 pub fn sweep_thresholds() -> Vec<f32> {
     Sweep::even_thresholds(101)

@@ -8,9 +8,11 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use super::evaluation::{SweepResult, ThresholdMetrics};
+use super::evaluation::{Comparison, SweepResult, ThresholdMetrics};
 use super::loader::LoadedFolder;
-use super::picker::PickOutcome;
+use super::picker::{PickOutcome, PickPurpose};
+use super::training_panel::ModelScores;
+use crate::train::TrainEvent;
 
 pub type JobId = u64;
 
@@ -30,9 +32,28 @@ pub enum JobEvent {
         dir: PathBuf,
         result: Result<usize, String>,
     },
-    Picked(PickOutcome),
+    Picked {
+        purpose: PickPurpose,
+        outcome: PickOutcome,
+    },
     Metrics(ThresholdMetrics),
     Sweep(SweepResult),
+    /// Every source scored at one threshold, for the comparison table.
+    Compared(Comparison),
+    /// Progress of the training run.
+    Train(TrainEvent),
+    /// The training run ended: the model and its scores for the loaded movies, or why not.
+    Trained(Result<ModelScores, String>),
+    ModelLoaded {
+        dir: PathBuf,
+        result: Result<ModelScores, String>,
+    },
+    ModelSaved(Result<PathBuf, String>),
+    Exported {
+        out: PathBuf,
+        /// Files written and the movies the source has no scores for.
+        result: Result<(usize, Vec<String>), String>,
+    },
     /// The job's closure returned (after sending its result) or panicked (`Some(message)`).
     Finished {
         job: JobId,

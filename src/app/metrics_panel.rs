@@ -26,7 +26,49 @@ impl MetricsPanel {
             .show(ui, |ui| {
                 self.table(ui, state);
                 ui.separator();
+                self.comparison(ui, state);
+                ui.separator();
                 self.curves(ui, state, actions);
+            });
+    }
+
+    /// Every source side by side at the threshold.
+    fn comparison(&mut self, ui: &mut egui::Ui, state: &AppState) {
+        let Some(c) = &state.comparison else {
+            return;
+        };
+        ui.label(egui::RichText::new("Sources compared").strong());
+        if state.current_comparison().is_none() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("updating (shown: threshold {:.3})", c.threshold));
+            });
+        }
+        egui::Grid::new("comparison_grid")
+            .striped(true)
+            .num_columns(7)
+            .spacing([10.0, 4.0])
+            .show(ui, |ui| {
+                for h in ["Source", "AP", "mAP", "Miou", "P", "R", "F1"] {
+                    ui.label(egui::RichText::new(h).strong());
+                }
+                ui.end_row();
+                for row in &c.rows {
+                    ui.colored_label(row.colour, &row.name)
+                        .on_hover_text(format!("{} movies scored", row.scored));
+                    match &row.result {
+                        Ok(m) => {
+                            for v in [m.ap, m.map, m.miou, m.precision, m.recall, m.f1] {
+                                ui.label(format_metric(v));
+                            }
+                        }
+                        Err(e) => {
+                            ui.colored_label(ui.visuals().error_fg_color, "—")
+                                .on_hover_text(e);
+                        }
+                    }
+                    ui.end_row();
+                }
             });
     }
 

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod sources;
 pub mod timeline;
 pub mod top_bar;
+pub mod training_panel;
 pub mod view;
 
 use std::path::{Path, PathBuf};
@@ -25,12 +26,15 @@ use std::sync::Arc;
 
 use crate::data::demo::DemoConfig;
 
-use evaluation::{MetricsKey, MetricsWorker, ScoreSet, SweepKey, SweepResult, ThresholdMetrics};
+use evaluation::{
+    Comparison, MetricsKey, MetricsWorker, ScoreSet, SweepKey, SweepResult, ThresholdMetrics,
+};
 use jobs::{JobEvent, Jobs};
 use loader::LoadedFolder;
-use picker::{FolderPicker, NativePicker, PickOutcome};
+use picker::{FolderPicker, NativePicker, PickOutcome, PickPurpose};
 use settings::Settings;
-use sources::SourceRegistry;
+use sources::{PredictionSource, SourceRegistry};
+use training_panel::{ModelScores, TrainingForm, TrainingRun, TrainingState};
 use view::{MovieView, XAxis};
 
 /// Threshold the app starts with, as `scenelab evaluate` defaults to.
@@ -90,6 +94,20 @@ pub enum Action {
     DismissError(usize),
     DismissAllErrors,
     ShowPathInput(bool),
+    /// Open or close the training window.
+    ShowTraining(bool),
+    SetTrainingForm(Box<TrainingForm>),
+    /// Train what the form says on the open folder (on a background thread).
+    StartTraining,
+    CancelTraining,
+    /// Ask for a folder with the picker, for something other than opening movies.
+    PickFor(PickPurpose),
+    /// Load a model folder and add its predictions as a source.
+    LoadModel(PathBuf),
+    /// Save the last trained model into a folder.
+    SaveModel(PathBuf),
+    /// Write the selected source's predictions into a folder of pkl files.
+    ExportPredictions(PathBuf),
 }
 
 /// Everything the app knows, apart from how panels are scrolled or sorted.
@@ -112,6 +130,9 @@ pub struct AppState {
     pub show_path_input: bool,
     /// Derived data of the selected movie.
     pub view: MovieView,
+    pub training: TrainingState,
+    /// Every source scored at the threshold (the newest received).
+    pub comparison: Option<Comparison>,
 }
 
 impl AppState {
@@ -130,6 +151,8 @@ impl AppState {
             notice: None,
             show_path_input: false,
             view: MovieView::default(),
+            training: TrainingState::default(),
+            comparison: None,
         }
     }
 
@@ -178,6 +201,13 @@ impl AppState {
         let sel = self.selected_movie?;
         let k = m.scored.iter().position(|&i| i == sel)?;
         metrics.per_movie.get(k)
+    }
+
+    /// The comparison computed for exactly the current threshold and sources.
+    pub fn current_comparison(&self) -> Option<&Comparison> {
+        self.comparison
+            .as_ref()
+            .filter(|c| Some(c.key) == self.metrics_key())
     }
 
     fn score_set(&self) -> Option<ScoreSet> {
@@ -229,6 +259,7 @@ pub struct App {
     timeline: timeline::Timeline,
     metrics_panel: metrics_panel::MetricsPanel,
     empty_state: empty_state::EmptyState,
+    training_panel: training_panel::TrainingPanel,
 }
 
 impl App {
@@ -254,6 +285,7 @@ impl App {
             timeline: timeline::Timeline::default(),
             metrics_panel: metrics_panel::MetricsPanel,
             empty_state: empty_state::EmptyState::default(),
+            training_panel: training_panel::TrainingPanel,
         }
     }
 
@@ -268,7 +300,13 @@ impl App {
             self.state.metrics_key().is_none() || self.state.current_metrics().is_some();
         let sweep_done = self.state.sweep_key().is_none()
             || self.state.sweep.as_ref().map(|s| s.key) == self.state.sweep_key();
-        !self.jobs.is_busy() && metrics_done && sweep_done && self.actions.is_empty()
+        let comparison_done =
+            self.state.metrics_key().is_none() || self.state.current_comparison().is_some();
+        !self.jobs.is_busy()
+            && metrics_done
+            && sweep_done
+            && comparison_done
+            && self.actions.is_empty()
     }
 
     /// The transition the keyboard moved the timeline to.
@@ -327,6 +365,9 @@ impl App {
                 self.timeline.ui(ui, &self.state, &mut actions);
             });
         }
+        if self.state.training.open {
+            self.training_panel.ui(ui.ctx(), &self.state, &mut actions);
+        }
         self.actions.extend(actions);
         if !self.actions.is_empty() {
             ui.ctx().request_repaint();
@@ -383,6 +424,19 @@ impl App {
             self.metrics_worker.request(key, self.state.threshold, ctx);
             self.requested_metrics = Some(key);
         }
+        // One comparison at a time; when it lands the next frame asks for the newest key.
+        if self.state.current_comparison().is_none()
+            && !self.jobs.is_running(COMPARE_JOB)
+            && let Some(folder) = &self.state.folder
+        {
+            let movies = folder.movies.clone();
+            let sources: Vec<PredictionSource> = self.state.sources.iter().cloned().collect();
+            let threshold = self.state.threshold;
+            self.jobs.spawn(COMPARE_JOB, move |r| {
+                let c = evaluation::compare_sources(key, movies, &sources, threshold);
+                r.send(JobEvent::Compared(c));
+            });
+        }
     }
 
     fn handle_event(&mut self, ev: JobEvent) {
@@ -401,13 +455,95 @@ impl App {
                     dir.display()
                 )),
             },
-            JobEvent::Picked(outcome) => match outcome {
-                PickOutcome::Picked(dir) => self.apply(Action::OpenFolder(dir)),
+            JobEvent::Picked { purpose, outcome } => match outcome {
+                PickOutcome::Picked(dir) => self.apply(match purpose {
+                    PickPurpose::OpenMovies => Action::OpenFolder(dir),
+                    PickPurpose::LoadModel => Action::LoadModel(dir),
+                    PickPurpose::SaveModel => Action::SaveModel(dir),
+                    PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
+                }),
                 PickOutcome::Cancelled => {}
-                PickOutcome::Unavailable(msg) => {
+                PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {
                     self.state.notice = Some(msg);
                     self.state.show_path_input = true;
                 }
+                PickOutcome::Unavailable(msg) => self.state.push_error(msg),
+            },
+            JobEvent::Compared(c) => {
+                // Stale rows still beat an empty table while the next ones compute.
+                if self
+                    .state
+                    .metrics_key()
+                    .is_some_and(|k| k.data == c.key.data)
+                {
+                    self.state.comparison = Some(c);
+                }
+            }
+            JobEvent::Train(ev) => self.state.training.run.apply(&ev),
+            JobEvent::Trained(result) => {
+                let cancelled = self
+                    .state
+                    .training
+                    .cancel
+                    .take()
+                    .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+                match result {
+                    Ok(scores) => {
+                        self.state.training.trained_count += 1;
+                        let name = format!(
+                            "{} #{}",
+                            scores.model.kind(),
+                            self.state.training.trained_count
+                        );
+                        self.state.training.last_model = Some(scores.model.clone());
+                        self.add_model_source(name, scores);
+                    }
+                    Err(e) => {
+                        // A run the user cancelled says so in the training window only.
+                        if !cancelled {
+                            self.state.push_error(format!("Training: {e}"));
+                        }
+                        self.state.training.run.error = Some(e);
+                    }
+                }
+            }
+            JobEvent::ModelLoaded { dir, result } => match result {
+                Ok(scores) => {
+                    let folder = dir.file_name().map_or_else(
+                        || dir.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    let name = format!("{} ({folder})", scores.model.kind());
+                    self.add_model_source(name, scores);
+                }
+                Err(e) => self.state.push_error(format!(
+                    "Could not load the model in {}: {e}",
+                    dir.display()
+                )),
+            },
+            JobEvent::ModelSaved(result) => match result {
+                Ok(dir) => {
+                    self.state.training.note = Some(format!("Model saved to {}", dir.display()))
+                }
+                Err(e) => self
+                    .state
+                    .push_error(format!("Could not save the model: {e}")),
+            },
+            JobEvent::Exported { out, result } => match result {
+                Ok((written, without)) => {
+                    let mut note = format!("Wrote {written} scored movies to {}", out.display());
+                    if !without.is_empty() {
+                        note.push_str(&format!(
+                            "; {} movie(s) without scores in this source were left out",
+                            without.len()
+                        ));
+                    }
+                    self.state.training.note = Some(note);
+                }
+                Err(e) => self.state.push_error(format!(
+                    "Could not export predictions to {}: {e}",
+                    out.display()
+                )),
             },
             JobEvent::Metrics(m) => {
                 if let Err(e) = &m.result
@@ -450,6 +586,7 @@ impl App {
         state.data_generation += 1;
         state.metrics = None;
         state.sweep = None;
+        state.comparison = None;
         state.view.clear();
         state.notice = None;
         state.show_path_input = false;
@@ -480,7 +617,8 @@ impl App {
 
     fn apply(&mut self, action: Action) {
         match action {
-            Action::PickFolder => {
+            Action::PickFolder => self.apply(Action::PickFor(PickPurpose::OpenMovies)),
+            Action::PickFor(purpose) => {
                 if self.jobs.is_running(PICK_JOB) {
                     return;
                 }
@@ -493,9 +631,31 @@ impl App {
                     .or_else(|| self.state.settings.last_folder.clone());
                 self.jobs.spawn(PICK_JOB, move |r| {
                     let outcome = picker.pick_folder(start.as_deref());
-                    r.send(JobEvent::Picked(outcome));
+                    r.send(JobEvent::Picked { purpose, outcome });
                 });
             }
+            Action::ShowTraining(open) => self.state.training.open = open,
+            Action::SetTrainingForm(form) => {
+                if !self.state.training.is_running() {
+                    self.state.training.form = *form;
+                }
+            }
+            Action::StartTraining => self.start_training(),
+            Action::CancelTraining => self.state.training.request_cancel(),
+            Action::LoadModel(dir) => self.start_model_load(dir),
+            Action::SaveModel(dir) => {
+                let Some(model) = self.state.training.last_model.clone() else {
+                    self.state
+                        .push_error("No trained model to save yet: train one first.".into());
+                    return;
+                };
+                self.jobs.spawn(SAVE_JOB, move |r| {
+                    r.send(JobEvent::ModelSaved(training_panel::save_model(
+                        &model, &dir,
+                    )));
+                });
+            }
+            Action::ExportPredictions(out) => self.start_export(out),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => {
                 let last = self
@@ -604,10 +764,92 @@ impl App {
     }
 }
 
+impl App {
+    fn start_training(&mut self) {
+        let training = &mut self.state.training;
+        if training.is_running() || self.jobs.is_running(TRAIN_JOB) {
+            return;
+        }
+        let Some(folder) = &self.state.folder else {
+            self.state
+                .push_error("Open a folder of movies before training.".into());
+            return;
+        };
+        let movies = folder.movies.clone();
+        let form = training.form.clone();
+        let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        training.cancel = Some(cancel.clone());
+        training.run = TrainingRun {
+            kind: Some(form.model.kind()),
+            ..TrainingRun::default()
+        };
+        training.note = None;
+        let label = format!("{TRAIN_JOB} {}", form.model.kind());
+        self.jobs.spawn(label, move |r| {
+            let result = training_panel::run_training(r, movies, form, cancel);
+            r.send(JobEvent::Trained(result));
+        });
+    }
+
+    fn start_model_load(&mut self, dir: PathBuf) {
+        let Some(folder) = &self.state.folder else {
+            self.state
+                .push_error("Open a folder of movies before loading a model to score them.".into());
+            return;
+        };
+        let movies = folder.movies.clone();
+        let label = format!("{MODEL_LOAD_JOB} {}", dir.display());
+        self.jobs.spawn(label, move |r| {
+            let result = training_panel::load_and_score(&dir, &movies);
+            r.send(JobEvent::ModelLoaded { dir, result });
+        });
+    }
+
+    fn start_export(&mut self, out: PathBuf) {
+        let (Some(folder), Some(source)) =
+            (&self.state.folder, self.state.sources.selected_source())
+        else {
+            self.state
+                .push_error("Nothing to export: open a folder with a prediction source.".into());
+            return;
+        };
+        let dir = folder.dir.clone();
+        let scores = source.scores.clone();
+        let label = format!("{EXPORT_JOB} {}", out.display());
+        self.jobs.spawn(label, move |r| {
+            let result = training_panel::export_predictions(r, &dir, &out, &scores)
+                .map_err(|e| format!("{e:#}"));
+            r.send(JobEvent::Exported { out, result });
+        });
+    }
+
+    /// A model's scores become a source on every timeline, selected for the metrics.
+    fn add_model_source(&mut self, name: String, scores: ModelScores) {
+        let mut source = PredictionSource::new(name, sources::palette(self.state.sources.len()));
+        for (id, s) in scores.scores {
+            source.scores.insert(id, Arc::from(s));
+        }
+        let i = self.state.sources.add(source);
+        self.state.sources.select(i);
+        if !scores.skipped.is_empty() {
+            self.state.training.note = Some(format!(
+                "{} movie(s) lack one of the four feature modalities and were not scored: {}",
+                scores.skipped.len(),
+                scores.skipped.join(", ")
+            ));
+        }
+    }
+}
+
 /// Job labels (also what the status line says).
 const LOAD_JOB: &str = "Loading";
 const DEMO_JOB: &str = "Writing demo movies to";
 const PICK_JOB: &str = "Choosing a folder";
+const COMPARE_JOB: &str = "Comparing sources";
+const TRAIN_JOB: &str = "Training";
+const MODEL_LOAD_JOB: &str = "Loading the model in";
+const SAVE_JOB: &str = "Saving the model";
+const EXPORT_JOB: &str = "Exporting predictions to";
 
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -13,6 +13,19 @@ pub enum PickOutcome {
     Unavailable(String),
 }
 
+/// What a picked folder is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickPurpose {
+    /// A folder of movies to open.
+    OpenMovies,
+    /// A model folder to load.
+    LoadModel,
+    /// Where to save the last trained model.
+    SaveModel,
+    /// Where to write the selected source's predictions.
+    ExportPredictions,
+}
+
 /// Something that asks the user for a folder. Called off the UI thread: it may block.
 pub trait FolderPicker: Send + Sync + 'static {
     fn pick_folder(&self, start: Option<&Path>) -> PickOutcome;

@@ -2,6 +2,7 @@
 //! progress, the path field, and the error area.
 
 use super::jobs::Jobs;
+use super::picker::PickPurpose;
 use super::{Action, AppState};
 use eframe::egui;
 
@@ -51,7 +52,8 @@ impl TopBar {
             {
                 actions.push(Action::Evaluate);
             }
-            // Train / Load model / Export go here (issue 5).
+            ui.separator();
+            self.model_buttons(ui, state, actions);
             ui.separator();
             self.source_and_threshold(ui, state, actions);
         });
@@ -100,6 +102,48 @@ impl TopBar {
             .labelled_by(label.id);
         if r.changed() {
             actions.push(Action::SetThreshold(t));
+        }
+    }
+
+    fn model_buttons(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        let has_folder = state.folder.is_some();
+        if ui
+            .add_enabled(has_folder, egui::Button::new("Train…"))
+            .on_hover_text("Train a boundary model on the open folder")
+            .clicked()
+        {
+            actions.push(Action::ShowTraining(!state.training.open));
+        }
+        if ui
+            .add_enabled(has_folder, egui::Button::new("Load model…"))
+            .on_hover_text(
+                "Score the movies with a model folder written by Train or `scenelab train`",
+            )
+            .clicked()
+        {
+            actions.push(Action::PickFor(PickPurpose::LoadModel));
+        }
+        if ui
+            .add_enabled(
+                state.training.last_model.is_some(),
+                egui::Button::new("Save model…"),
+            )
+            .on_hover_text("Write the last trained model into a folder")
+            .clicked()
+        {
+            actions.push(Action::PickFor(PickPurpose::SaveModel));
+        }
+        if ui
+            .add_enabled(
+                has_folder && state.sources.selected_source().is_some(),
+                egui::Button::new("Export predictions…"),
+            )
+            .on_hover_text(
+                "Write every movie file with the selected source's scores as its prediction into another folder",
+            )
+            .clicked()
+        {
+            actions.push(Action::PickFor(PickPurpose::ExportPredictions));
         }
     }
 

@@ -1,0 +1,687 @@
+//! Training from the app: the form (model kind, its main hyperparameters, the optimisation
+//! settings, the split, the device), the run's progress with its loss and validation curves,
+//! and the background work behind Train, Load model, Save model and Export predictions.
+//!
+//! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] draws it and
+//! returns [`Action`]s. The work runs as jobs ([`super::jobs`]) that report [`JobEvent`]s.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use eframe::egui;
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+
+use super::jobs::{JobEvent, Reporter};
+use super::{Action, AppState};
+use crate::cli::train::DeviceArg;
+use crate::data::{Dataset, Movie, Split};
+use crate::model::{ModelConfig, ModelKind};
+use crate::train::{
+    EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel, validation_count,
+};
+
+/// Test movies held out by default, as `scenelab train` does.
+pub const DEFAULT_TEST_MOVIES: usize = 7;
+
+/// What Train will train, as the form shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingForm {
+    pub model: ModelConfig,
+    pub settings: TrainSettings,
+    /// Movies held out for the final test (capped so that two remain to train and validate).
+    pub test_movies: usize,
+    pub device: DeviceArg,
+}
+
+impl Default for TrainingForm {
+    fn default() -> Self {
+        TrainingForm::for_kind(ModelKind::Default)
+    }
+}
+
+impl TrainingForm {
+    /// The kind's published config and epochs, with its own learning rate filled in.
+    pub fn for_kind(kind: ModelKind) -> Self {
+        let model = kind.default_config();
+        TrainingForm {
+            settings: TrainSettings {
+                epochs: kind.default_epochs(),
+                learning_rate: Some(model.learning_rate()),
+                ..TrainSettings::default()
+            },
+            model,
+            test_movies: DEFAULT_TEST_MOVIES,
+            device: DeviceArg::Cpu,
+        }
+    }
+
+    /// Another kind: its defaults, keeping the split, seed and device.
+    pub fn set_kind(&mut self, kind: ModelKind) {
+        if self.model.kind() == kind {
+            return;
+        }
+        let mut next = TrainingForm::for_kind(kind);
+        next.test_movies = self.test_movies;
+        next.settings.seed = self.settings.seed;
+        next.settings.batch_movies = self.settings.batch_movies;
+        next.settings.patience = self.settings.patience;
+        next.device = self.device;
+        *self = next;
+    }
+
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            model: self.model.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// The movies training can use: ground truth and all four modalities.
+pub fn usable_for_training(m: &Movie) -> bool {
+    m.ground_truth.is_some() && m.has_all_features()
+}
+
+/// The split `scenelab train --test-movies N --seed S` makes of `ids` (with N capped so that
+/// at least two movies remain), built from the same library calls.
+pub fn split_for(ids: &[String], test_movies: usize, seed: u64) -> anyhow::Result<Split> {
+    anyhow::ensure!(
+        ids.len() >= 2,
+        "{} usable movie(s); training needs at least 2 with ground truth and all four feature modalities",
+        ids.len()
+    );
+    let test = test_movies.min(ids.len() - 2);
+    let rest = ids.len() - test;
+    Ok(Split::by_count(ids, validation_count(rest), test, seed)?)
+}
+
+/// Progress of the current (or last) training run.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingRun {
+    pub kind: Option<ModelKind>,
+    pub epochs: usize,
+    pub steps_per_epoch: usize,
+    pub split: (usize, usize, usize),
+    /// `[epoch as a fraction, loss]` of every optimisation step.
+    pub step_loss: Vec<[f64; 2]>,
+    pub records: Vec<EpochRecord>,
+    pub best_epoch: Option<usize>,
+    pub eta_seconds: Option<f64>,
+    pub stop: Option<StopReason>,
+    pub error: Option<String>,
+}
+
+impl TrainingRun {
+    pub fn steps_done(&self) -> usize {
+        self.step_loss.len()
+    }
+
+    /// Fraction of all steps done, once training has said how many there are.
+    pub fn fraction(&self) -> Option<f32> {
+        let total = self.epochs * self.steps_per_epoch;
+        (total > 0).then(|| (self.steps_done() as f32 / total as f32).min(1.0))
+    }
+
+    pub fn apply(&mut self, ev: &TrainEvent) {
+        match ev {
+            TrainEvent::Started {
+                train_movies,
+                validation_movies,
+                test_movies,
+                epochs,
+                steps_per_epoch,
+                ..
+            } => {
+                self.epochs = *epochs;
+                self.steps_per_epoch = *steps_per_epoch;
+                self.split = (*train_movies, *validation_movies, *test_movies);
+            }
+            TrainEvent::Step {
+                epoch,
+                step,
+                steps_per_epoch,
+                loss,
+                ..
+            } => {
+                // `epoch` is 1-based; the point sits where the step ends.
+                let x = (*epoch - 1) as f64 + (*step + 1) as f64 / (*steps_per_epoch).max(1) as f64;
+                self.step_loss.push([x, *loss]);
+            }
+            TrainEvent::Epoch {
+                record,
+                best_epoch,
+                eta_seconds,
+            } => {
+                self.records.push(record.clone());
+                self.best_epoch = *best_epoch;
+                self.eta_seconds = Some(*eta_seconds);
+            }
+            TrainEvent::Finished { stop, best_epoch } => {
+                self.stop = Some(*stop);
+                self.best_epoch = *best_epoch;
+                self.eta_seconds = None;
+            }
+        }
+    }
+
+    /// `[epoch, mean training loss]` per epoch.
+    pub fn epoch_loss(&self) -> Vec<[f64; 2]> {
+        self.records
+            .iter()
+            .map(|r| [r.epoch as f64, r.train_loss])
+            .collect()
+    }
+
+    /// `[epoch, validation mAP]` of the epochs that had validation movies.
+    pub fn validation_map(&self) -> Vec<[f64; 2]> {
+        self.records
+            .iter()
+            .filter_map(|r| r.validation.map(|v| [r.epoch as f64, v.map]))
+            .collect()
+    }
+}
+
+/// Everything the app knows about training and models.
+#[derive(Default)]
+pub struct TrainingState {
+    pub open: bool,
+    pub form: TrainingForm,
+    pub run: TrainingRun,
+    /// Set while a run is in flight; Cancel stores `true`.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// The newest trained model (what Save model writes).
+    pub last_model: Option<Arc<TrainedModel>>,
+    /// Models trained so far, for naming ("wavenet #2").
+    pub trained_count: usize,
+    /// The last message of a finished model job (saved, exported, skipped movies).
+    pub note: Option<String>,
+}
+
+impl TrainingState {
+    pub fn is_running(&self) -> bool {
+        self.cancel.is_some()
+    }
+
+    pub fn request_cancel(&self) {
+        if let Some(c) = &self.cancel {
+            c.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `(imdb_id, probability per transition)` of each scored movie.
+pub type MovieScores = Vec<(String, Vec<f32>)>;
+
+/// A model and its scores for the loaded movies, ready to become a prediction source.
+pub struct ModelScores {
+    pub model: Arc<TrainedModel>,
+    pub scores: MovieScores,
+    /// Movies not scored (missing modalities).
+    pub skipped: Vec<String>,
+}
+
+/// Score every movie that has all four modalities.
+pub fn predict_all(
+    model: &TrainedModel,
+    movies: &[Movie],
+) -> anyhow::Result<(MovieScores, Vec<String>)> {
+    let (ready, skipped): (Vec<&Movie>, Vec<&Movie>) =
+        movies.iter().partition(|m| m.has_all_features());
+    // The recurrent models need a deep stack to score long movies.
+    let scores = crate::train::with_deep_stack(|| model.predict(&ready))?;
+    Ok((
+        ready
+            .iter()
+            .map(|m| m.imdb_id.clone())
+            .zip(scores)
+            .collect(),
+        skipped.iter().map(|m| m.imdb_id.clone()).collect(),
+    ))
+}
+
+/// The training job: train on the usable movies, forwarding progress, then score every
+/// loaded movie with the result.
+pub fn run_training(
+    r: &Reporter,
+    movies: Arc<Vec<Movie>>,
+    form: TrainingForm,
+    cancel: Arc<AtomicBool>,
+) -> Result<ModelScores, String> {
+    let device = form.device.open().map_err(|e| format!("{e:#}"))?;
+    let usable: Cow<[Movie]> = if movies.iter().all(usable_for_training) {
+        Cow::Borrowed(movies.as_slice())
+    } else {
+        Cow::Owned(
+            movies
+                .iter()
+                .filter(|m| usable_for_training(m))
+                .cloned()
+                .collect(),
+        )
+    };
+    let ids: Vec<String> = usable.iter().map(|m| m.imdb_id.clone()).collect();
+    let split =
+        split_for(&ids, form.test_movies, form.settings.seed).map_err(|e| format!("{e:#}"))?;
+    let config = form.config();
+    let (tx, rx) = mpsc::channel();
+    let outcome = std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            let tx = tx;
+            crate::train::train(&usable, &split, &config, &device, Some(&tx), &cancel)
+        });
+        let mut done = 0usize;
+        let mut total = 0usize;
+        for ev in rx.iter() {
+            match &ev {
+                TrainEvent::Started {
+                    epochs,
+                    steps_per_epoch,
+                    ..
+                } => total = epochs * steps_per_epoch,
+                TrainEvent::Step { epoch, loss, .. } => {
+                    done += 1;
+                    r.progress(done, total, format!("epoch {epoch}, loss {loss:.4}"));
+                }
+                _ => {}
+            }
+            r.send(JobEvent::Train(ev));
+        }
+        handle.join()
+    })
+    .map_err(|_| "the training thread panicked".to_string())?
+    .map_err(|e| e.to_string())?;
+    let mut model = outcome.model;
+    if !outcome.test_scores.is_empty()
+        && let Ok(m) = crate::train::test_metrics(&usable, &outcome.test_scores)
+    {
+        model.meta.final_metrics = Some(m);
+    }
+    r.progress(0, 0, "scoring the movies");
+    let (scores, skipped) = predict_all(&model, &movies).map_err(|e| format!("{e:#}"))?;
+    Ok(ModelScores {
+        model: Arc::new(model),
+        scores,
+        skipped,
+    })
+}
+
+/// The Load model job: read a model folder and score every loaded movie.
+pub fn load_and_score(dir: &Path, movies: &[Movie]) -> Result<ModelScores, String> {
+    let model =
+        TrainedModel::load(dir, None, &candle_core::Device::Cpu).map_err(|e| format!("{e}"))?;
+    let (scores, skipped) = predict_all(&model, movies).map_err(|e| format!("{e:#}"))?;
+    Ok(ModelScores {
+        model: Arc::new(model),
+        scores,
+        skipped,
+    })
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The Export predictions job: each movie file of `source_dir` written to `out` with every
+/// field kept and its prediction replaced by `scores` (as `scenelab predict` writes them).
+/// Returns how many files were written and the names of those without scores.
+pub fn export_predictions(
+    r: &Reporter,
+    source_dir: &Path,
+    out: &Path,
+    scores: &std::collections::HashMap<String, Arc<[f32]>>,
+) -> anyhow::Result<(usize, Vec<String>)> {
+    use anyhow::Context;
+    anyhow::ensure!(
+        !same_folder(source_dir, out),
+        "{} is the folder the movies came from: choose another folder, so the originals stay as they are",
+        out.display()
+    );
+    let files = Dataset::movie_files(source_dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = 0;
+    let mut without = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = f.file_name().context("a movie file has no name")?;
+        r.progress(i, files.len(), name.to_string_lossy().into_owned());
+        let record = crate::pickle::read_record_file(f)
+            .with_context(|| format!("cannot read {}", f.display()))?;
+        let movie = Movie::from_record(record.clone())
+            .with_context(|| format!("cannot read {}", f.display()))?;
+        let Some(s) = scores.get(&movie.imdb_id) else {
+            without.push(movie.imdb_id);
+            continue;
+        };
+        let target = out.join(name);
+        crate::pickle::write_record_file(&target, &crate::cli::predict::with_prediction(record, s))
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        written += 1;
+    }
+    Ok((written, without))
+}
+
+/// The Save model job.
+pub fn save_model(model: &TrainedModel, dir: &Path) -> Result<PathBuf, String> {
+    model.save(dir).map_err(|e| e.to_string())?;
+    Ok(dir.to_path_buf())
+}
+
+/// The training window.
+#[derive(Default)]
+pub struct TrainingPanel;
+
+impl TrainingPanel {
+    pub fn ui(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
+        let mut open = state.training.open;
+        egui::Window::new("Train a model")
+            .open(&mut open)
+            .default_width(460.0)
+            .resizable(true)
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.form(ui, state, actions);
+                    ui.separator();
+                    self.progress(ui, state, actions);
+                    ui.separator();
+                    self.curves(ui, &state.training.run);
+                });
+            });
+        if open != state.training.open {
+            actions.push(Action::ShowTraining(open));
+        }
+    }
+
+    fn form(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        let t = &state.training;
+        let mut form = t.form.clone();
+        ui.add_enabled_ui(!t.is_running(), |ui| {
+            egui::Grid::new("train_form")
+                .num_columns(2)
+                .spacing([12.0, 4.0])
+                .show(ui, |ui| {
+                    ui.label("Model");
+                    let mut kind = form.model.kind();
+                    egui::ComboBox::from_id_salt("train_kind")
+                        .selected_text(kind.name())
+                        .show_ui(ui, |ui| {
+                            for k in ModelKind::ALL {
+                                ui.selectable_value(&mut kind, k, k.name());
+                            }
+                        });
+                    ui.end_row();
+                    form.set_kind(kind);
+                    hyperparameters(ui, &mut form.model);
+                    let s = &mut form.settings;
+                    number(ui, "Epochs", &mut s.epochs, 1..=1000);
+                    ui.label("Learning rate");
+                    let mut lr = s.learning_rate.unwrap_or(form.model.learning_rate());
+                    ui.add(
+                        egui::DragValue::new(&mut lr)
+                            .range(1e-6..=1.0)
+                            .speed(1e-5)
+                            .max_decimals(6),
+                    );
+                    s.learning_rate = Some(lr);
+                    ui.end_row();
+                    number(ui, "Batch movies", &mut s.batch_movies, 1..=64);
+                    number(ui, "Patience", &mut s.patience, 1..=1000);
+                    ui.label("Seed");
+                    ui.add(egui::DragValue::new(&mut s.seed));
+                    ui.end_row();
+                    number(ui, "Test movies", &mut form.test_movies, 0..=1000);
+                    ui.label("Device");
+                    egui::ComboBox::from_id_salt("train_device")
+                        .selected_text(device_name(form.device))
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut form.device, DeviceArg::Cpu, "CPU");
+                            if cfg!(feature = "cuda") {
+                                ui.selectable_value(&mut form.device, DeviceArg::Cuda, "CUDA");
+                            }
+                        });
+                    ui.end_row();
+                });
+        });
+        let ids: Vec<String> = state
+            .movies()
+            .iter()
+            .filter(|m| usable_for_training(m))
+            .map(|m| m.imdb_id.clone())
+            .collect();
+        match split_for(&ids, form.test_movies, form.settings.seed) {
+            Ok(s) => ui.label(format!(
+                "Split: {} train, {} validate, {} test",
+                s.train.len(),
+                s.validation.len(),
+                s.test.len()
+            )),
+            Err(e) => ui.colored_label(ui.visuals().warn_fg_color, format!("{e:#}")),
+        };
+        if form != t.form {
+            actions.push(Action::SetTrainingForm(Box::new(form)));
+        }
+    }
+
+    fn progress(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        let t = &state.training;
+        ui.horizontal(|ui| {
+            let can_train = !t.is_running() && state.folder.is_some();
+            if ui
+                .add_enabled(can_train, egui::Button::new("Train"))
+                .on_hover_text("Train on the open folder's movies")
+                .clicked()
+            {
+                actions.push(Action::StartTraining);
+            }
+            if ui
+                .add_enabled(t.is_running(), egui::Button::new("Cancel"))
+                .on_hover_text("Stop after the current step and keep the best epoch so far")
+                .clicked()
+            {
+                actions.push(Action::CancelTraining);
+            }
+        });
+        let run = &t.run;
+        if let Some(f) = run.fraction() {
+            let eta = match (t.is_running(), run.eta_seconds) {
+                (true, Some(s)) => format!(", ETA {}", format_seconds(s)),
+                (true, None) => ", ETA after the first epoch".to_string(),
+                _ => String::new(),
+            };
+            let text = format!(
+                "step {} of {}{eta}",
+                run.steps_done(),
+                run.epochs * run.steps_per_epoch
+            );
+            ui.add(egui::ProgressBar::new(f).text(text));
+        } else if t.is_running() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("preparing…");
+            });
+        }
+        if let Some(stop) = run.stop {
+            let how = match stop {
+                StopReason::Completed => "completed",
+                StopReason::EarlyStopped => "stopped early",
+                StopReason::Cancelled => "cancelled",
+            };
+            let best = run
+                .best_epoch
+                .map_or(String::new(), |b| format!(", best epoch {b}"));
+            ui.label(format!("Training {how}{best}"));
+        }
+        if let Some(e) = &run.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        if let Some(note) = &t.note {
+            ui.label(note);
+        }
+    }
+
+    fn curves(&mut self, ui: &mut egui::Ui, run: &TrainingRun) {
+        ui.label("Training loss");
+        Plot::new("train_loss_plot")
+            .height(140.0)
+            .legend(Legend::default())
+            .x_axis_label("epoch")
+            .show(ui, |p| {
+                p.line(Line::new(
+                    "per step",
+                    PlotPoints::from(run.step_loss.clone()),
+                ));
+                p.points(Points::new("per epoch", PlotPoints::from(run.epoch_loss())).radius(3.0));
+            });
+        ui.label("Validation mAP");
+        Plot::new("validation_map_plot")
+            .height(120.0)
+            .x_axis_label("epoch")
+            .include_y(0.0)
+            .include_y(1.0)
+            .show(ui, |p| {
+                let pts = run.validation_map();
+                p.line(Line::new("validation mAP", PlotPoints::from(pts.clone())));
+                p.points(Points::new("validation mAP", PlotPoints::from(pts)).radius(3.0));
+            });
+    }
+}
+
+fn device_name(d: DeviceArg) -> &'static str {
+    match d {
+        DeviceArg::Cpu => "CPU",
+        DeviceArg::Cuda => "CUDA",
+    }
+}
+
+fn format_seconds(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn number(ui: &mut egui::Ui, label: &str, v: &mut usize, range: std::ops::RangeInclusive<usize>) {
+    ui.label(label);
+    ui.add(egui::DragValue::new(v).range(range));
+    ui.end_row();
+}
+
+/// The main hyperparameters of each kind (the rest keep their published values).
+fn hyperparameters(ui: &mut egui::Ui, model: &mut ModelConfig) {
+    match model {
+        ModelConfig::Default(c) => {
+            number(ui, "Projection dim", &mut c.projection_dim, 1..=4096);
+            number(ui, "Hidden", &mut c.hidden, 1..=4096);
+            number(ui, "Kernel", &mut c.kernel, 1..=31);
+        }
+        ModelConfig::Wavenet(c) => {
+            number(ui, "Blocks", &mut c.num_blocks, 1..=16);
+            number(ui, "Layers per block", &mut c.num_layers, 1..=16);
+            number(ui, "Filters", &mut c.filters, 1..=1024);
+            number(ui, "Last filters", &mut c.last_filters, 1..=1024);
+        }
+        ModelConfig::Bilstm(c) => {
+            number(ui, "Hidden", &mut c.hidden, 1..=4096);
+            number(ui, "Layers", &mut c.layers, 1..=8);
+        }
+        ModelConfig::Lgss(c) => {
+            number(ui, "Channels", &mut c.channels, 1..=4096);
+            number(ui, "Sequence length", &mut c.seq_len, 1..=64);
+            number(ui, "Hidden", &mut c.hidden, 1..=4096);
+            number(ui, "Dense", &mut c.dense, 1..=4096);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::ValidationScores;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("tt{i:07}")).collect()
+    }
+
+    #[test]
+    fn split_is_the_cli_split_with_the_test_count_capped() {
+        let ids = ids(20);
+        let s = split_for(&ids, 7, 3).unwrap();
+        assert_eq!(
+            s,
+            Split::by_count(&ids, validation_count(13), 7, 3).unwrap()
+        );
+        // Six movies cannot give seven to the test: two stay to train and validate.
+        let few = split_for(&ids[..6], 7, 0).unwrap();
+        assert_eq!(
+            (few.train.len(), few.validation.len(), few.test.len()),
+            (1, 1, 4)
+        );
+        assert!(split_for(&ids[..1], 1, 0).is_err());
+    }
+
+    #[test]
+    fn another_kind_takes_its_defaults_but_keeps_the_split_and_seed() {
+        let mut f = TrainingForm::for_kind(ModelKind::Default);
+        f.settings.seed = 9;
+        f.test_movies = 3;
+        f.settings.epochs = 2;
+        f.set_kind(ModelKind::Lgss);
+        assert_eq!(f.model, ModelKind::Lgss.default_config());
+        assert_eq!(f.settings.epochs, ModelKind::Lgss.default_epochs());
+        assert_eq!(f.settings.learning_rate, Some(f.model.learning_rate()));
+        assert_eq!((f.settings.seed, f.test_movies), (9, 3));
+    }
+
+    #[test]
+    fn events_build_the_progress_and_curves() {
+        let mut run = TrainingRun::default();
+        run.apply(&TrainEvent::Started {
+            train_movies: 4,
+            validation_movies: 1,
+            test_movies: 1,
+            epochs: 2,
+            steps_per_epoch: 2,
+            pos_weight: 3.0,
+        });
+        assert_eq!(run.fraction(), Some(0.0));
+        for (epoch, step, loss) in [(1, 0, 0.9), (1, 1, 0.7), (2, 0, 0.5)] {
+            run.apply(&TrainEvent::Step {
+                epoch,
+                step,
+                steps_per_epoch: 2,
+                loss,
+                learning_rate: 1e-3,
+            });
+        }
+        assert_eq!(run.step_loss, vec![[0.5, 0.9], [1.0, 0.7], [1.5, 0.5]]);
+        assert_eq!(run.fraction(), Some(0.75));
+        let validation = ValidationScores { map: 0.25, ap: 0.3 };
+        run.apply(&TrainEvent::Epoch {
+            record: EpochRecord {
+                epoch: 1,
+                train_loss: 0.8,
+                validation_loss: Some(0.6),
+                validation: Some(validation),
+                learning_rate: 1e-3,
+                seconds: 1.0,
+            },
+            best_epoch: Some(1),
+            eta_seconds: 1.5,
+        });
+        assert_eq!(run.epoch_loss(), vec![[1.0, 0.8]]);
+        assert_eq!(run.validation_map(), vec![[1.0, 0.25]]);
+        assert_eq!(run.eta_seconds, Some(1.5));
+        run.apply(&TrainEvent::Finished {
+            stop: StopReason::Cancelled,
+            best_epoch: Some(1),
+        });
+        assert_eq!(run.stop, Some(StopReason::Cancelled));
+        assert_eq!(run.eta_seconds, None);
+    }
+}

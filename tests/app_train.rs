@@ -1,0 +1,247 @@
+//! Training from the app on tiny demo movies: Train adds a prediction source on every
+//! timeline and in the comparison table, Cancel stops a run, a saved model loads back as a
+//! source with the same scores, and Export writes the selected source's scores into copies of
+//! the movie files (never into the source folder).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use scenelab::app::picker::PickOutcome;
+use scenelab::app::training_panel::TrainingForm;
+use scenelab::app::{Action, App, AppOptions};
+use scenelab::data::demo::{DemoConfig, write_demo};
+use scenelab::data::{Dataset, FIELD_PREDICTION};
+use scenelab::model::{ModelConfig, ModelKind};
+use scenelab::pickle::{ArrayData, Field, read_record_file};
+use scenelab::train::StopReason;
+
+fn tiny_demo() -> DemoConfig {
+    DemoConfig {
+        movies: 6,
+        seed: 1,
+        min_shots: 60,
+        max_shots: 120,
+    }
+}
+
+/// Options whose picker answers with whatever `choice` holds.
+fn options(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>) -> AppOptions {
+    AppOptions {
+        picker: Arc::new(
+            move |_: Option<&Path>| match choice.lock().unwrap().clone() {
+                Some(p) => PickOutcome::Picked(p),
+                None => PickOutcome::Cancelled,
+            },
+        ),
+        settings_path: None,
+        default_dir: tmp.join("data_dir"),
+        demo: tiny_demo(),
+    }
+}
+
+/// Settle within `limit`, stepping the UI as a window would.
+fn settle(h: &mut Harness<'_, App>, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if h.state().is_settled() {
+            break;
+        }
+        assert!(start.elapsed() < limit, "the app did not settle");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    h.step();
+}
+
+/// The tiny movies written and opened, the training window open with a tiny WaveNet.
+fn opened(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>, epochs: usize) -> Harness<'static, App> {
+    let movies = tmp.join("movies");
+    write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
+    let mut app = App::new(options(tmp, choice));
+    app.queue(Action::OpenFolder(movies));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
+    settle(&mut h, Duration::from_secs(60));
+    assert_eq!(h.state().state.movies().len(), 6);
+    h.get_by_label("Train…").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.training.open);
+    let mut form = TrainingForm::for_kind(ModelKind::Wavenet);
+    if let ModelConfig::Wavenet(c) = &mut form.model {
+        c.num_blocks = 1;
+        c.num_layers = 2;
+        c.filters = 4;
+        c.last_filters = 4;
+    }
+    form.settings.epochs = epochs;
+    form.settings.patience = epochs;
+    form.settings.batch_movies = 2;
+    form.test_movies = 1;
+    h.state_mut().state.training.form = form;
+    h.step();
+    h
+}
+
+#[test]
+fn training_adds_a_source_with_curves_and_a_comparison_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let choice = Arc::new(Mutex::new(None));
+    let mut h = opened(tmp.path(), choice.clone(), 2);
+    h.get_by_label("Train").click();
+    settle(&mut h, Duration::from_secs(120));
+
+    let state = &h.state().state;
+    let run = &state.training.run;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(run.stop, Some(StopReason::Completed));
+    assert_eq!(run.records.len(), 2);
+    assert_eq!(run.steps_done(), 2 * run.steps_per_epoch);
+    assert!(!run.step_loss.is_empty() && run.step_loss.iter().all(|p| p[1].is_finite()));
+    // 6 movies, 1 test: 5 left, of which one validates (as `scenelab train` splits).
+    assert_eq!(run.split, (4, 1, 1));
+    assert_eq!(run.validation_map().len(), 2);
+
+    let i = state
+        .sources
+        .position("wavenet #1")
+        .expect("a source for the model");
+    assert_eq!(state.sources.selected, i);
+    let source = state.sources.get(i).unwrap();
+    for m in state.movies() {
+        assert_eq!(source.scores[&m.imdb_id].len(), m.n_shots - 1);
+    }
+    let table = state
+        .current_comparison()
+        .expect("a comparison at the threshold");
+    assert_eq!(table.rows.len(), state.sources.len());
+    let row = table.rows.iter().find(|r| r.name == "wavenet #1").unwrap();
+    let metrics = row.result.as_ref().unwrap();
+    assert!((0.0..=1.0).contains(&metrics.map));
+    assert_eq!(row.scored, 6);
+    // In the timeline legend and the comparison table.
+    assert!(h.query_all_by_label("wavenet #1").count() >= 2);
+}
+
+#[test]
+fn cancel_stops_the_run_early() {
+    let tmp = tempfile::tempdir().unwrap();
+    let choice = Arc::new(Mutex::new(None));
+    let mut h = opened(tmp.path(), choice, 500);
+    h.get_by_label("Train").click();
+    let start = Instant::now();
+    while h.state().state.training.run.steps_done() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no step reported"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.get_by_label("Cancel").click();
+    settle(&mut h, Duration::from_secs(60));
+    let t = &h.state().state.training;
+    assert!(!t.is_running());
+    assert!(t.run.records.len() < 500);
+    // Cancelling is no error.
+    assert!(
+        h.state().state.errors.is_empty(),
+        "{:?}",
+        h.state().state.errors
+    );
+    // Cancelled in the first epoch there is no model; later the best epoch so far is kept.
+    match t.run.stop {
+        Some(StopReason::Cancelled) => {
+            assert!(h.state().state.sources.position("wavenet #1").is_some())
+        }
+        other => {
+            let err = t.run.error.as_deref().unwrap_or_default();
+            assert!(err.contains("cancelled"), "stop {other:?}, error {err:?}");
+        }
+    }
+}
+
+#[test]
+fn saved_model_loads_back_and_exports_predictions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let choice = Arc::new(Mutex::new(None));
+    let mut h = opened(tmp.path(), choice.clone(), 1);
+    h.get_by_label("Train").click();
+    settle(&mut h, Duration::from_secs(120));
+    assert!(h.state().state.sources.position("wavenet #1").is_some());
+
+    let model_dir = tmp.path().join("model");
+    *choice.lock().unwrap() = Some(model_dir.clone());
+    h.get_by_label("Save model…").click();
+    settle(&mut h, Duration::from_secs(60));
+    assert!(model_dir.join("config.json").is_file());
+
+    h.get_by_label("Load model…").click();
+    settle(&mut h, Duration::from_secs(60));
+    let state = &h.state().state;
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    let trained = state
+        .sources
+        .get(state.sources.position("wavenet #1").unwrap())
+        .unwrap();
+    let loaded_i = state
+        .sources
+        .position("wavenet (model)")
+        .expect("a source for the loaded model");
+    let loaded = state.sources.get(loaded_i).unwrap();
+    for m in state.movies() {
+        let (a, b) = (&trained.scores[&m.imdb_id], &loaded.scores[&m.imdb_id]);
+        assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() < 1e-5));
+    }
+    assert!(h.query_all_by_label("wavenet (model)").count() >= 1);
+    let expected = loaded.scores.clone();
+
+    // Export the selected (loaded) source.
+    let out = tmp.path().join("scored");
+    *choice.lock().unwrap() = Some(out.clone());
+    h.get_by_label("Export predictions…").click();
+    settle(&mut h, Duration::from_secs(60));
+    let source_files = Dataset::movie_files(&tmp.path().join("movies")).unwrap();
+    let written = Dataset::movie_files(&out).unwrap();
+    assert_eq!(written.len(), source_files.len());
+    for f in &source_files {
+        let original = read_record_file(f).unwrap();
+        let scored = read_record_file(&out.join(f.file_name().unwrap())).unwrap();
+        assert_eq!(original.len(), scored.len());
+        let id = match &original.iter().find(|(k, _)| k == "imdb_id").unwrap().1 {
+            Field::Str(s) => s.clone(),
+            other => panic!("imdb_id is {other:?}"),
+        };
+        for ((k0, v0), (k1, v1)) in original.iter().zip(&scored) {
+            assert_eq!(k0, k1);
+            if k0 == FIELD_PREDICTION {
+                let Field::Array(a) = v1 else {
+                    panic!("prediction is not an array")
+                };
+                assert_eq!(a.data, ArrayData::F32(expected[&id].to_vec()));
+            } else {
+                assert_eq!(v0, v1, "field {k0} changed");
+            }
+        }
+    }
+
+    // The movies' own folder is refused.
+    *choice.lock().unwrap() = Some(tmp.path().join("movies"));
+    h.get_by_label("Export predictions…").click();
+    settle(&mut h, Duration::from_secs(60));
+    assert!(
+        h.state()
+            .state
+            .errors
+            .iter()
+            .any(|e| e.contains("folder the movies came from")),
+        "{:?}",
+        h.state().state.errors
+    );
+}
