@@ -9,6 +9,13 @@ use scenelab::model::ModelKind;
 use scenelab::train::bench::{demo_benchmark, format_table};
 
 fn main() -> anyhow::Result<()> {
+    // RUST_LOG=info shows every epoch.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut kinds: Vec<ModelKind> = ModelKind::ALL.to_vec();
     let mut epochs = None;
     let mut n_movies = 64;
