@@ -41,6 +41,7 @@ pub fn bench_training(
             model: kind.default_config(),
             settings: TrainSettings {
                 epochs: epochs.unwrap_or_else(|| kind.default_epochs()),
+                batch_movies: kind.default_batch_movies(),
                 seed,
                 ..TrainSettings::default()
             },
