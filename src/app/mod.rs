@@ -1,1 +1,646 @@
-//! TODO
+//! The desktop app: a folder of movies, a timeline of the selected one, and reference-exact
+//! metrics that follow the threshold.
+//!
+//! [`AppState`] holds what the app knows; the panels (`top_bar`, `movie_list`, `timeline`,
+//! `metrics_panel`, `empty_state`) draw it and return [`Action`]s, which [`App`] applies after
+//! the frame. Slow work (loading, writing demo data, choosing a folder, metrics) runs on
+//! background threads ([`jobs`], [`evaluation`]) so the window never stops drawing.
+
+use eframe::egui;
+pub mod empty_state;
+pub mod evaluation;
+pub mod jobs;
+pub mod loader;
+pub mod metrics_panel;
+pub mod movie_list;
+pub mod picker;
+pub mod settings;
+pub mod sources;
+pub mod timeline;
+pub mod top_bar;
+pub mod view;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::data::demo::DemoConfig;
+
+use evaluation::{MetricsKey, MetricsWorker, ScoreSet, SweepKey, SweepResult, ThresholdMetrics};
+use jobs::{JobEvent, Jobs};
+use loader::LoadedFolder;
+use picker::{FolderPicker, NativePicker, PickOutcome};
+use settings::Settings;
+use sources::SourceRegistry;
+use view::{MovieView, XAxis};
+
+/// Threshold the app starts with, as `scenelab evaluate` defaults to.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
+/// The synthetic movies written when there is nothing to open: small enough that a first
+/// run shows a movie within seconds.
+pub fn first_run_demo() -> DemoConfig {
+    DemoConfig {
+        movies: 12,
+        seed: 0,
+        min_shots: 600,
+        max_shots: 1500,
+    }
+}
+
+/// How the app is wired to the outside world; tests replace the picker and the paths.
+pub struct AppOptions {
+    pub picker: Arc<dyn FolderPicker>,
+    /// Where the last folder is remembered; `None` remembers nothing.
+    pub settings_path: Option<PathBuf>,
+    /// Opened when no folder is given or remembered (`data_dir/` in the current directory).
+    pub default_dir: PathBuf,
+    pub demo: DemoConfig,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            picker: Arc::new(NativePicker),
+            settings_path: Settings::default_path(),
+            default_dir: PathBuf::from("data_dir"),
+            demo: first_run_demo(),
+        }
+    }
+}
+
+/// Something a panel asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Ask for a folder with the picker (on a background thread).
+    PickFolder,
+    OpenFolder(PathBuf),
+    /// The last folder, else the default folder (filled with demo movies if it has none).
+    OpenDefault,
+    /// Write demo movies into the folder (by default the default folder if it holds no
+    /// movies, else a `demo` folder inside it), then open it.
+    MakeDemo(Option<PathBuf>),
+    /// Compute the metrics and curves again.
+    Evaluate,
+    SelectMovie(usize),
+    SetThreshold(f32),
+    SelectSource(usize),
+    SetSourceVisible(usize, bool),
+    SetAxis(XAxis),
+    SetFps(f64),
+    DismissError(usize),
+    DismissAllErrors,
+    ShowPathInput(bool),
+}
+
+/// Everything the app knows, apart from how panels are scrolled or sorted.
+pub struct AppState {
+    pub folder: Option<LoadedFolder>,
+    /// Bumped whenever another folder is opened.
+    pub data_generation: u64,
+    pub sources: SourceRegistry,
+    pub selected_movie: Option<usize>,
+    pub threshold: f32,
+    pub axis: XAxis,
+    pub settings: Settings,
+    /// The newest metrics received (possibly for an older threshold while the next computes).
+    pub metrics: Option<ThresholdMetrics>,
+    pub sweep: Option<SweepResult>,
+    /// Shown in the error area until dismissed.
+    pub errors: Vec<String>,
+    /// Why the path field is shown (e.g. no folder dialog available).
+    pub notice: Option<String>,
+    pub show_path_input: bool,
+    /// Derived data of the selected movie.
+    pub view: MovieView,
+}
+
+impl AppState {
+    fn new(settings: Settings) -> Self {
+        AppState {
+            folder: None,
+            data_generation: 0,
+            sources: SourceRegistry::default(),
+            selected_movie: None,
+            threshold: DEFAULT_THRESHOLD,
+            axis: XAxis::Shot,
+            settings,
+            metrics: None,
+            sweep: None,
+            errors: Vec::new(),
+            notice: None,
+            show_path_input: false,
+            view: MovieView::default(),
+        }
+    }
+
+    /// Show an error (once: the same message twice would only push the others away).
+    pub fn push_error(&mut self, message: String) {
+        if !self.errors.contains(&message) {
+            self.errors.push(message);
+        }
+    }
+
+    pub fn movies(&self) -> &[crate::data::Movie] {
+        self.folder.as_ref().map_or(&[], |f| f.movies.as_slice())
+    }
+
+    pub fn selected(&self) -> Option<&crate::data::Movie> {
+        self.selected_movie.and_then(|i| self.movies().get(i))
+    }
+
+    /// The key metrics should have now, if anything can be scored.
+    pub fn metrics_key(&self) -> Option<MetricsKey> {
+        (self.folder.is_some() && self.sources.selected_source().is_some()).then(|| MetricsKey {
+            data: self.data_generation,
+            sources: self.sources.generation(),
+            threshold_bits: self.threshold.to_bits(),
+        })
+    }
+
+    pub fn sweep_key(&self) -> Option<SweepKey> {
+        self.metrics_key().map(|k| SweepKey {
+            data: k.data,
+            sources: k.sources,
+        })
+    }
+
+    /// Metrics computed for exactly the current threshold and sources.
+    pub fn current_metrics(&self) -> Option<&ThresholdMetrics> {
+        self.metrics
+            .as_ref()
+            .filter(|m| Some(m.key) == self.metrics_key())
+    }
+
+    /// The selected movie's own scores from the newest metrics.
+    pub fn selected_movie_metrics(&self) -> Option<&crate::eval::MovieMetrics> {
+        let m = self.metrics.as_ref()?;
+        let metrics = m.result.as_ref().ok()?;
+        let sel = self.selected_movie?;
+        let k = m.scored.iter().position(|&i| i == sel)?;
+        metrics.per_movie.get(k)
+    }
+
+    fn score_set(&self) -> Option<ScoreSet> {
+        let folder = self.folder.as_ref()?;
+        let source = self.sources.selected_source()?;
+        Some(ScoreSet::new(folder.movies.clone(), source))
+    }
+
+    fn refresh_view(&mut self) {
+        let Some(i) = self.selected_movie else {
+            return;
+        };
+        let Some(folder) = &self.folder else {
+            return;
+        };
+        let Some(movie) = folder.movies.get(i) else {
+            return;
+        };
+        let scores = self
+            .sources
+            .selected_source()
+            .and_then(|s| s.scores_for(&movie.imdb_id))
+            .cloned();
+        self.view.refresh(
+            self.data_generation,
+            i,
+            movie,
+            self.axis,
+            self.settings.fps,
+            self.sources.generation(),
+            scores.as_deref(),
+            self.threshold,
+        );
+    }
+}
+
+/// The desktop app.
+pub struct App {
+    pub state: AppState,
+    pub jobs: Jobs,
+    options: AppOptions,
+    metrics_worker: MetricsWorker,
+    requested_metrics: Option<MetricsKey>,
+    requested_sweep: Option<SweepKey>,
+    settings_dirty: bool,
+    actions: Vec<Action>,
+    top_bar: top_bar::TopBar,
+    movie_list: movie_list::MovieList,
+    timeline: timeline::Timeline,
+    metrics_panel: metrics_panel::MetricsPanel,
+    empty_state: empty_state::EmptyState,
+}
+
+impl App {
+    pub fn new(options: AppOptions) -> Self {
+        let settings = options
+            .settings_path
+            .as_deref()
+            .map(Settings::load)
+            .unwrap_or_default();
+        let jobs = Jobs::default();
+        let metrics_worker = MetricsWorker::start(jobs.sender());
+        App {
+            state: AppState::new(settings),
+            jobs,
+            options,
+            metrics_worker,
+            requested_metrics: None,
+            requested_sweep: None,
+            settings_dirty: false,
+            actions: Vec::new(),
+            top_bar: top_bar::TopBar::default(),
+            movie_list: movie_list::MovieList::default(),
+            timeline: timeline::Timeline::default(),
+            metrics_panel: metrics_panel::MetricsPanel,
+            empty_state: empty_state::EmptyState::default(),
+        }
+    }
+
+    /// Queue an action; it runs at the start of the next frame.
+    pub fn queue(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    /// No job running, and metrics and curves are up to date with the current state.
+    pub fn is_settled(&self) -> bool {
+        let metrics_done =
+            self.state.metrics_key().is_none() || self.state.current_metrics().is_some();
+        let sweep_done = self.state.sweep_key().is_none()
+            || self.state.sweep.as_ref().map(|s| s.key) == self.state.sweep_key();
+        !self.jobs.is_busy() && metrics_done && sweep_done && self.actions.is_empty()
+    }
+
+    /// The transition the keyboard moved the timeline to.
+    pub fn timeline_cursor(&self) -> Option<usize> {
+        self.timeline.cursor()
+    }
+
+    /// The timeline plot's screen <-> plot transform as of the last frame.
+    pub fn timeline_transform(&self) -> Option<egui_plot::PlotTransform> {
+        self.timeline.transform()
+    }
+
+    /// The movie indices in the order the movie list shows them (sorted and filtered).
+    pub fn listed_movies(&self) -> &[usize] {
+        self.movie_list.order()
+    }
+
+    /// One frame of the whole app inside `ui`.
+    pub fn ui_inner(&mut self, ui: &mut egui::Ui) {
+        self.jobs.set_context(ui.ctx());
+        for ev in self.jobs.poll() {
+            self.handle_event(ev);
+        }
+        let pending = std::mem::take(&mut self.actions);
+        for a in pending {
+            self.apply(a);
+        }
+        self.state.refresh_view();
+        self.request_metrics();
+
+        let mut actions = Vec::new();
+        self.keyboard(ui, &mut actions);
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            self.top_bar.ui(ui, &self.state, &self.jobs, &mut actions);
+        });
+        if self.state.folder.is_none() {
+            egui::CentralPanel::default().show(ui, |ui| {
+                self.empty_state
+                    .ui(ui, &self.state, &self.jobs, &mut actions);
+            });
+        } else {
+            egui::Panel::left("movie_list")
+                .resizable(true)
+                .default_size(360.0)
+                .show(ui, |ui| {
+                    self.movie_list.ui(ui, &self.state, &mut actions);
+                });
+            egui::Panel::right("metrics")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    self.metrics_panel.ui(ui, &self.state, &mut actions);
+                });
+            egui::CentralPanel::default().show(ui, |ui| {
+                self.timeline.ui(ui, &self.state, &mut actions);
+            });
+        }
+        self.actions.extend(actions);
+        if !self.actions.is_empty() {
+            ui.ctx().request_repaint();
+        }
+    }
+
+    fn keyboard(&mut self, ui: &egui::Ui, actions: &mut Vec<Action>) {
+        if ui.ctx().egui_wants_keyboard_input() || self.state.folder.is_none() {
+            return;
+        }
+        let (up, down, left, right) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowUp),
+                i.key_pressed(egui::Key::ArrowDown),
+                i.key_pressed(egui::Key::ArrowLeft),
+                i.key_pressed(egui::Key::ArrowRight),
+            )
+        });
+        if up || down {
+            let order = self.movie_list.order();
+            let pos = self
+                .state
+                .selected_movie
+                .and_then(|s| order.iter().position(|&i| i == s));
+            let next = match (pos, down) {
+                (Some(p), true) => order.get(p + 1),
+                (Some(p), false) => p.checked_sub(1).and_then(|p| order.get(p)),
+                (None, _) => order.first(),
+            };
+            if let Some(&i) = next {
+                actions.push(Action::SelectMovie(i));
+            }
+        }
+        if left || right {
+            self.timeline.jump(&self.state.view, right);
+        }
+    }
+
+    fn request_metrics(&mut self) {
+        let Some(key) = self.state.metrics_key() else {
+            return;
+        };
+        let ctx = self.jobs.context().cloned();
+        // Prepare before asking for a threshold: the worker answers in order.
+        let skey = key.sweep_key();
+        if self.requested_sweep != Some(skey)
+            && let Some(set) = self.state.score_set()
+        {
+            self.metrics_worker.prepare(skey, set, ctx.clone());
+            self.requested_sweep = Some(skey);
+            self.requested_metrics = None;
+        }
+        if self.requested_metrics != Some(key) {
+            self.metrics_worker.request(key, self.state.threshold, ctx);
+            self.requested_metrics = Some(key);
+        }
+    }
+
+    fn handle_event(&mut self, ev: JobEvent) {
+        match ev {
+            JobEvent::Progress { .. } => {}
+            JobEvent::Loaded { dir, result } => match result {
+                Ok(folder) => self.open_loaded(folder),
+                Err(e) => self
+                    .state
+                    .push_error(format!("Could not open {}: {e}", dir.display())),
+            },
+            JobEvent::DemoWritten { dir, result } => match result {
+                Ok(_) => self.apply(Action::OpenFolder(dir)),
+                Err(e) => self.state.push_error(format!(
+                    "Could not write demo movies to {}: {e}",
+                    dir.display()
+                )),
+            },
+            JobEvent::Picked(outcome) => match outcome {
+                PickOutcome::Picked(dir) => self.apply(Action::OpenFolder(dir)),
+                PickOutcome::Cancelled => {}
+                PickOutcome::Unavailable(msg) => {
+                    self.state.notice = Some(msg);
+                    self.state.show_path_input = true;
+                }
+            },
+            JobEvent::Metrics(m) => {
+                if let Err(e) = &m.result
+                    && Some(m.key) == self.state.metrics_key()
+                {
+                    self.state.push_error(format!("Metrics: {e}"));
+                }
+                // Results for an older folder or source are useless; for an older threshold
+                // they still beat an empty panel until the current one arrives.
+                let relevant = self
+                    .state
+                    .metrics_key()
+                    .is_some_and(|k| k.data == m.key.data && k.sources == m.key.sources);
+                if relevant {
+                    self.state.metrics = Some(m);
+                }
+            }
+            JobEvent::Sweep(s) => {
+                if Some(s.key) == self.state.sweep_key() {
+                    if let Some(e) = &s.error {
+                        self.state.push_error(format!("Metrics: {e}"));
+                    }
+                    self.state.sweep = Some(s);
+                }
+            }
+            JobEvent::Finished { job: _, panic } => {
+                if let Some(p) = panic {
+                    self.state
+                        .errors
+                        .push(format!("A background task failed: {p}"));
+                }
+            }
+        }
+    }
+
+    /// Show `folder` (what a finished load does; also for movies built in code).
+    pub fn open_loaded(&mut self, folder: LoadedFolder) {
+        let state = &mut self.state;
+        state.sources = SourceRegistry::for_movies(&folder.movies);
+        state.data_generation += 1;
+        state.metrics = None;
+        state.sweep = None;
+        state.view.clear();
+        state.notice = None;
+        state.show_path_input = false;
+        let dir = folder.dir.clone();
+        self.movie_list.reset(&folder);
+        state.folder = Some(folder);
+        // Show a movie at once: the first one the list shows.
+        state.selected_movie = self.movie_list.first_listed(state);
+        self.timeline.reset_view();
+        let remembered = std::fs::canonicalize(&dir).unwrap_or(dir);
+        if state.settings.last_folder.as_ref() != Some(&remembered) {
+            state.settings.last_folder = Some(remembered);
+            self.save_settings();
+        }
+    }
+
+    fn save_settings(&mut self) {
+        self.settings_dirty = false;
+        if let Some(path) = &self.options.settings_path
+            && let Err(e) = self.state.settings.save(path)
+        {
+            self.state.push_error(format!(
+                "Could not remember settings in {}: {e:#}",
+                path.display()
+            ));
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        match action {
+            Action::PickFolder => {
+                if self.jobs.is_running(PICK_JOB) {
+                    return;
+                }
+                let picker = self.options.picker.clone();
+                let start = self
+                    .state
+                    .folder
+                    .as_ref()
+                    .map(|f| f.dir.clone())
+                    .or_else(|| self.state.settings.last_folder.clone());
+                self.jobs.spawn(PICK_JOB, move |r| {
+                    let outcome = picker.pick_folder(start.as_deref());
+                    r.send(JobEvent::Picked(outcome));
+                });
+            }
+            Action::OpenFolder(dir) => self.start_loading(dir),
+            Action::OpenDefault => {
+                let last = self
+                    .state
+                    .settings
+                    .last_folder
+                    .clone()
+                    .filter(|d| loader::has_movie_files(d));
+                match last {
+                    Some(dir) => self.start_loading(dir),
+                    None => {
+                        let dir = self.options.default_dir.clone();
+                        if loader::has_movie_files(&dir) {
+                            self.start_loading(dir);
+                        } else {
+                            self.apply(Action::MakeDemo(Some(dir)));
+                        }
+                    }
+                }
+            }
+            Action::MakeDemo(dir) => {
+                let dir = dir.unwrap_or_else(|| self.demo_target());
+                self.start_demo(dir);
+            }
+            Action::Evaluate => {
+                self.requested_metrics = None;
+                self.requested_sweep = None;
+            }
+            Action::SelectMovie(i) => {
+                if i < self.state.movies().len() && self.state.selected_movie != Some(i) {
+                    self.state.selected_movie = Some(i);
+                    self.timeline.reset_view();
+                }
+            }
+            Action::SetThreshold(t) => {
+                if t.is_finite() {
+                    self.state.threshold = t.clamp(0.0, 1.0);
+                }
+            }
+            Action::SelectSource(i) => self.state.sources.select(i),
+            Action::SetSourceVisible(i, v) => self.state.sources.set_visible(i, v),
+            Action::SetAxis(a) => {
+                if self.state.axis != a {
+                    self.state.axis = a;
+                    self.timeline.reset_view();
+                }
+            }
+            Action::SetFps(fps) => {
+                if fps.is_finite() && fps > 0.0 && fps != self.state.settings.fps {
+                    self.state.settings.fps = fps;
+                    self.timeline.reset_view();
+                    // Written by `eframe::App::save`, not on every step of a drag.
+                    self.settings_dirty = true;
+                }
+            }
+            Action::DismissError(i) => {
+                if i < self.state.errors.len() {
+                    self.state.errors.remove(i);
+                }
+            }
+            Action::DismissAllErrors => self.state.errors.clear(),
+            Action::ShowPathInput(show) => self.state.show_path_input = show,
+        }
+    }
+
+    /// Where "Make demo data" writes: the default folder while it holds no movies, else a
+    /// `demo` folder inside it, so nobody's own files get mixed with demo ones.
+    fn demo_target(&self) -> PathBuf {
+        let dir = &self.options.default_dir;
+        if loader::has_movie_files(dir) {
+            dir.join("demo")
+        } else {
+            dir.clone()
+        }
+    }
+
+    fn start_loading(&mut self, dir: PathBuf) {
+        if self.jobs.is_running(LOAD_JOB) {
+            self.state
+                .push_error("A folder is already loading; wait for it to finish.".into());
+            return;
+        }
+        let label = format!("{LOAD_JOB} {}", dir.display());
+        self.jobs.spawn(label, move |r| {
+            let progress = |done: usize, total: usize, file: &str| {
+                r.progress(done, total, file.to_string());
+            };
+            let result = loader::load_folder(&dir, &progress).map_err(|e| e.to_string());
+            r.send(JobEvent::Loaded { dir, result });
+        });
+    }
+
+    fn start_demo(&mut self, dir: PathBuf) {
+        if self.jobs.is_running(DEMO_JOB) {
+            return;
+        }
+        let config = self.options.demo.clone();
+        let label = format!("{DEMO_JOB} {}", dir.display());
+        self.jobs.spawn(label, move |r| {
+            let progress = |done: usize, total: usize| {
+                r.progress(done, total, format!("movie {done} of {total}"));
+            };
+            let result = loader::write_demo(&dir, &config, &progress).map_err(|e| format!("{e:#}"));
+            r.send(JobEvent::DemoWritten { dir, result });
+        });
+    }
+}
+
+/// Job labels (also what the status line says).
+const LOAD_JOB: &str = "Loading";
+const DEMO_JOB: &str = "Writing demo movies to";
+const PICK_JOB: &str = "Choosing a folder";
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_inner(ui);
+    }
+
+    /// Called now and then and at exit: write settings changed since the last write.
+    fn save(&mut self, _storage: &mut dyn eframe::Storage) {
+        if self.settings_dirty {
+            self.save_settings();
+        }
+    }
+}
+
+/// Where `scenelab gui` starts: `dir` if given, else the last folder, else `data_dir/`.
+pub fn startup_action(dir: Option<&Path>) -> Action {
+    match dir {
+        Some(d) => Action::OpenFolder(d.to_path_buf()),
+        None => Action::OpenDefault,
+    }
+}
+
+/// Open the window and run until it is closed.
+pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1600.0, 1000.0])
+            .with_min_inner_size([800.0, 500.0])
+            .with_title("SceneLab"),
+        ..Default::default()
+    };
+    let mut app = App::new(AppOptions::default());
+    app.queue(startup_action(dir.as_deref()));
+    eframe::run_native("SceneLab", options, Box::new(move |_cc| Ok(Box::new(app))))
+        .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

@@ -1,9 +1,70 @@
-//! `scenelab bench`.
+//! `scenelab bench`: measurements a user can repeat on their own machine.
+//!
+//! Speed targets are checked here, never by timed unit tests (machines are shared and noisy).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::data::Dataset;
 
 /// Arguments of `scenelab bench`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub what: Bench,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("'scenelab bench' is not available in this build yet")
+#[derive(Debug, clap::Subcommand)]
+pub enum Bench {
+    /// Load every movie of a folder (parallel decode), print the load rate.
+    Load {
+        /// Folder of `*.pkl` movies (make one with `scenelab demo --out DIR`).
+        dir: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.what {
+        Bench::Load { dir, threads } => bench_load(dir, threads),
+    }
+}
+
+fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()?;
+    let files = Dataset::movie_files(&dir)?;
+    let bar = super::progress_bar(files.len() as u64, "loading");
+    let start = Instant::now();
+    let dataset = pool.install(|| Dataset::load_dir(&dir, &|p| bar.set_position(p.done as u64)))?;
+    let secs = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let file_bytes: u64 = files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let shots: usize = dataset.movies.iter().map(|m| m.n_shots).sum();
+    println!(
+        "loaded {} movies ({} failed), {} shots, {:.1} MB of files in {:.2} s with {} threads",
+        dataset.movies.len(),
+        dataset.failures.len(),
+        shots,
+        file_bytes as f64 / 1e6,
+        secs,
+        pool.current_num_threads()
+    );
+    println!(
+        "load rate: {:.0} MB/s, {:.1} movies/s; decoded tensors {:.1} MB",
+        file_bytes as f64 / 1e6 / secs,
+        dataset.movies.len() as f64 / secs,
+        dataset.tensor_bytes() as f64 / 1e6
+    );
+    for f in &dataset.failures {
+        println!("failed: {}: {}", f.path.display(), f.error);
+    }
+    Ok(())
 }

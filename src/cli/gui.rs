@@ -10,6 +10,6 @@ pub struct Args {
     pub dir: Option<PathBuf>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("the desktop app is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    crate::app::run(args.dir)
 }

@@ -1,9 +1,343 @@
-//! `scenelab search`.
+//! `scenelab search`: random hyperparameter search with movie-level cross-validation, the
+//! best configuration retrained and scored once on the held-out test movies.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::data::{Dataset, Movie};
+use crate::model::ModelKind;
+use crate::train::TestMetrics;
+use crate::train::decision::{DecisionGrid, Objective};
+use crate::train::search::{self, SearchConfig, SearchEvent, SearchOutcome, TrialRecord};
+use crate::train::{TrainEvent, TrainSettings, space};
 
 /// Arguments of `scenelab search`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Folder of tt*.pkl movies.
+    pub dir: PathBuf,
+    /// Which model's space to search.
+    #[arg(long, value_enum, default_value_t = ModelKind::Default)]
+    pub model: ModelKind,
+    /// Configurations to try (a rerun with more trials adds to the finished ones).
+    #[arg(long, default_value_t = 8)]
+    pub trials: usize,
+    /// Cross-validation folds of the training movies.
+    #[arg(long, default_value_t = 3)]
+    pub folds: usize,
+    /// Seeds the test split, the folds, the configurations and the weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Movies held out for the final test (chosen as `scenelab train` chooses them).
+    #[arg(long, default_value_t = 7)]
+    pub test_movies: usize,
+    /// Maximum epochs of every run (early stopping may end sooner); the model's default if
+    /// omitted.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Epochs without a better validation mAP before a run stops.
+    #[arg(long, default_value_t = TrainSettings::default().patience)]
+    pub patience: usize,
+    /// What the decision step (threshold, peak picking) maximises on validation movies.
+    #[arg(long, value_enum, default_value_t = Objective::Miou)]
+    pub objective: Objective,
+    /// Tune the threshold only, without peak picking.
+    #[arg(long)]
+    pub no_peak_picking: bool,
+    /// Stop after the trials: no final fit and no test scores.
+    #[arg(long)]
+    pub no_final: bool,
+    /// Results folder (rerun with the same folder to resume); `runs/search-<model>` if omitted.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("'scenelab search' is not available in this build yet")
+fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("loading {bar:30} {pos}/{len} files")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let data = Dataset::load_dir(dir, &|p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+    })
+    .with_context(|| format!("cannot load movies from {}", dir.display()))?;
+    bar.finish_and_clear();
+    for f in &data.failures {
+        eprintln!("warning: skipped {}: {}", f.path.display(), f.error);
+    }
+    Ok(data
+        .movies
+        .into_iter()
+        .filter(|m| {
+            let usable = m.ground_truth.is_some() && m.has_all_features();
+            if !usable {
+                eprintln!(
+                    "warning: skipped '{}': searching needs ground truth and all four feature modalities",
+                    m.imdb_id
+                );
+            }
+            usable
+        })
+        .collect())
+}
+
+fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "?".into();
+    }
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// The results table for the terminal: rank, trial, scores, hyperparameters.
+pub fn table_text(trials: &[TrialRecord]) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header = vec![
+        "rank".to_string(),
+        "trial".into(),
+        "mAP".into(),
+        "±".into(),
+        "Miou".into(),
+        "±".into(),
+        "time".into(),
+    ];
+    if let Some(t) = trials.first() {
+        header.extend(space::describe(&t.config()).into_iter().map(|(n, _)| n));
+    }
+    rows.push(header);
+    for (i, t) in trials.iter().enumerate() {
+        let mut row = vec![
+            (i + 1).to_string(),
+            t.trial.to_string(),
+            format!("{:.4}", t.map_mean),
+            format!("{:.4}", t.map_std),
+            format!("{:.4}", t.miou_mean),
+            format!("{:.4}", t.miou_std),
+            duration(t.seconds),
+        ];
+        row.extend(space::describe(&t.config()).into_iter().map(|(_, v)| v));
+        rows.push(row);
+    }
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(s, &w)| format!("{s:>w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn metrics_row(label: &str, m: &TestMetrics) -> String {
+    format!(
+        "{label:<24} {:>8.4} {:>8.4} {:>8.4} {:>10.4} {:>8.4} {:>8.4}",
+        m.ap, m.map, m.miou, m.precision, m.recall, m.f1
+    )
+}
+
+fn print_outcome(outcome: &SearchOutcome, out: &std::path::Path) {
+    println!();
+    println!(
+        "{} finished trials ({} resumed, {} run now), best first; scores are the mean (±) over folds of the validation movies:",
+        outcome.trials.len(),
+        outcome.resumed,
+        outcome.ran
+    );
+    print!("{}", table_text(&outcome.trials));
+    println!(
+        "table written to {} and {}",
+        out.join(search::TABLE_CSV).display(),
+        out.join(search::TABLE_JSON).display()
+    );
+    if let Some(f) = &outcome.final_result {
+        let d = &f.decision.decision;
+        println!();
+        println!(
+            "decision tuned on the best trial's out-of-fold predictions (training movies only): threshold {:.2}, NMS ±{}, min scene {} shots; validation {} {:.4} (at 0.5: {:.4})",
+            d.threshold,
+            d.nms_window,
+            d.min_scene_len,
+            d.objective.name(),
+            f.decision.value,
+            f.decision.reference_value
+        );
+        println!(
+            "test movies ({}), scored once with trial {} retrained on all training movies:",
+            f.test_ids.len(),
+            f.trial
+        );
+        println!(
+            "{:<24} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8}",
+            "", "AP", "mAP", "Miou", "Precision", "Recall", "F1"
+        );
+        println!("{}", metrics_row("raw scores, >= 0.5", &f.test_raw));
+        println!("{}", metrics_row("tuned decision", &f.test_decided));
+        println!("best model saved to {}", f.model_dir.display());
+    } else if outcome.cancelled {
+        println!("cancelled: rerun the same command to resume from the finished trials");
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let movies = load(&args.dir)?;
+    anyhow::ensure!(
+        movies.len() > args.test_movies + 1,
+        "{} has {} usable movies: too few for {} test movies and {} folds",
+        args.dir.display(),
+        movies.len(),
+        args.test_movies,
+        args.folds
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/search-{}", args.model)));
+    let mut config = SearchConfig::new(args.model, out.clone());
+    config.trials = args.trials;
+    config.folds = args.folds;
+    config.seed = args.seed;
+    config.test_movies = args.test_movies;
+    config.settings.epochs = args.epochs.unwrap_or_else(|| args.model.default_epochs());
+    config.settings.patience = args.patience;
+    config.objective = args.objective;
+    config.final_fit = !args.no_final;
+    if args.no_peak_picking {
+        config.grid = DecisionGrid::thresholds_only();
+    }
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        ctrlc::set_handler(move || {
+            if cancel.swap(true, Ordering::SeqCst) {
+                // A second Ctrl-C: stop now.
+                std::process::exit(130);
+            }
+            eprintln!("\ncancelling after the current step (finished trials are kept; Ctrl-C again to quit now)");
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
+
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} runs {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (tx, rx) = mpsc::channel();
+    let outcome = std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            let tx = tx;
+            search::run_search(&movies, &config, Some(&tx), &cancel)
+        });
+        let mut eta = f64::NAN;
+        let mut place = String::new();
+        for event in rx.iter() {
+            match event {
+                SearchEvent::Started {
+                    trials,
+                    resumed,
+                    folds,
+                    train_movies,
+                    test_movies,
+                    runs,
+                } => {
+                    bar.set_length(runs as u64);
+                    bar.println(format!(
+                        "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
+                        config.kind,
+                        out.display()
+                    ));
+                }
+                SearchEvent::TrialStarted { trial, config: c } => {
+                    let params: Vec<String> = space::describe(&c)
+                        .into_iter()
+                        .map(|(n, v)| format!("{n}={v}"))
+                        .collect();
+                    bar.println(format!("trial {trial}: {}", params.join(" ")));
+                }
+                SearchEvent::Train { trial, fold, event } => {
+                    place = match (trial, fold) {
+                        (Some(t), Some(f)) => format!("trial {t} fold {f}"),
+                        _ => "final fit".into(),
+                    };
+                    if let TrainEvent::Epoch { record, .. } = event {
+                        let val = record
+                            .validation
+                            .map_or(String::new(), |v| format!(" early-stop mAP {:.4}", v.map));
+                        bar.set_message(format!(
+                            "{place} epoch {}{val} | ETA {}",
+                            record.epoch,
+                            duration(eta)
+                        ));
+                    }
+                }
+                SearchEvent::FoldFinished {
+                    trial,
+                    record,
+                    eta_seconds,
+                } => {
+                    eta = eta_seconds;
+                    bar.inc(1);
+                    bar.println(format!(
+                        "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
+                        record.fold,
+                        record.map,
+                        record.miou,
+                        record.epochs_run,
+                        duration(record.seconds)
+                    ));
+                    bar.set_message(format!("{place} done | ETA {}", duration(eta)));
+                }
+                SearchEvent::TrialFinished {
+                    record,
+                    eta_seconds,
+                } => {
+                    eta = eta_seconds;
+                    bar.println(format!(
+                        "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
+                        record.trial,
+                        record.map_mean,
+                        record.map_std,
+                        record.miou_mean,
+                        record.miou_std
+                    ));
+                }
+                SearchEvent::FinalFitStarted { trial } => {
+                    bar.println(format!(
+                        "retraining trial {trial} on all training movies"
+                    ));
+                }
+                SearchEvent::DecisionTuned(_) => bar.inc(1),
+                SearchEvent::Finished { .. } => {}
+            }
+        }
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the search thread panicked"))
+    })??;
+    bar.finish_and_clear();
+    print_outcome(&outcome, &out);
+    Ok(())
 }

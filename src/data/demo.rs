@@ -22,6 +22,27 @@ use rayon::prelude::*;
 
 use super::{FeatureMatrix, Modality, Movie};
 
+// Weights of each feature's parts: scene signal, shot-level variation (low rank), and
+// per-dimension noise. Tuned so that no single cue is enough (see the module docs).
+const P_LOC: f32 = 0.3;
+const P_SETUP: f32 = 0.4;
+const P_VAR: f32 = 0.6;
+const P_SHARED: f32 = 0.8;
+const P_IID: f32 = 0.3;
+const C_CHAR: f32 = 0.6;
+const C_VAR: f32 = 0.4;
+const C_SHARED: f32 = 0.45;
+const C_IID: f32 = 0.3;
+const A_ACT: f32 = 0.3;
+const A_VAR: f32 = 0.5;
+const A_SHARED: f32 = 0.6;
+const A_IID: f32 = 0.3;
+const S_AMB: f32 = 0.3;
+const S_MUSIC: f32 = 0.5;
+const S_VAR: f32 = 0.5;
+const S_SHARED: f32 = 0.6;
+const S_IID: f32 = 0.3;
+
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoConfig {
@@ -77,6 +98,34 @@ fn standard(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
 }
 
 /// Per-movie material scenes are drawn from.
+/// Shot-to-shot variation that is not about the scene (framing, lighting, motion): it lives
+/// in a few directions, like real CNN features, so averaging over 2048 dimensions does not
+/// wash it out and a window of shots is needed to see past it.
+struct LowRankNoise {
+    basis: Vec<Vec<f32>>,
+}
+
+impl LowRankNoise {
+    fn new(rng: &mut ChaCha8Rng, dim: usize, rank: usize) -> LowRankNoise {
+        let scale = 1.0 / (rank as f32).sqrt();
+        let basis = (0..rank)
+            .map(|_| standard(rng, dim).into_iter().map(|x| x * scale).collect())
+            .collect();
+        LowRankNoise { basis }
+    }
+
+    /// Add `amp` × a random combination of the basis (unit variance per dimension).
+    fn add(&self, rng: &mut ChaCha8Rng, row: &mut [f32], amp: f32) {
+        for b in &self.basis {
+            let c: f32 = StandardNormal.sample(rng);
+            let c = c * amp;
+            for (v, x) in row.iter_mut().zip(b) {
+                *v += c * x;
+            }
+        }
+    }
+}
+
 struct Palette {
     locations: Vec<Vec<f32>>,
     /// Per location, its camera setups (offsets in the place space).
@@ -85,6 +134,8 @@ struct Palette {
     characters: Vec<Vec<f32>>,
     activities: Vec<Vec<f32>>,
     music: Vec<Vec<f32>>,
+    /// Per modality, indexed by [`Modality::index`].
+    variation: [LowRankNoise; 4],
 }
 
 impl Palette {
@@ -101,6 +152,12 @@ impl Palette {
             .map(|_| standard(rng, 512))
             .collect();
         let music = (0..6).map(|_| standard(rng, 512)).collect();
+        let variation = [
+            LowRankNoise::new(rng, 2048, 12),
+            LowRankNoise::new(rng, 512, 8),
+            LowRankNoise::new(rng, 512, 8),
+            LowRankNoise::new(rng, 512, 8),
+        ];
         Palette {
             locations,
             setups,
@@ -108,8 +165,19 @@ impl Palette {
             characters,
             activities,
             music,
+            variation,
         }
     }
+}
+
+fn shared_variation(seed: u64) -> [LowRankNoise; 4] {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_5CE7_E1AB);
+    [
+        LowRankNoise::new(&mut rng, 2048, 8),
+        LowRankNoise::new(&mut rng, 512, 6),
+        LowRankNoise::new(&mut rng, 512, 6),
+        LowRankNoise::new(&mut rng, 512, 6),
+    ]
 }
 
 /// Zipf-like pick: low indices (leads, main sets) come up far more often.
@@ -135,7 +203,7 @@ fn plan_scenes(rng: &mut ChaCha8Rng, p: &Palette, n_shots: usize) -> Vec<Scene> 
         let len = (1 + gamma.sample(rng) as usize).min(n_shots - total);
         // A cut to another scene at the same place happens (a time jump, a new conversation).
         let location = match scenes.last() {
-            Some(prev) if rng.random_bool(0.12) => prev.location,
+            Some(prev) if rng.random_bool(0.2) => prev.location,
             _ => zipf(rng, p.locations.len()),
         };
         let n_setups = rng.random_range(1..=3);
@@ -161,6 +229,8 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
         ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index as u64);
     let n = rng.random_range(config.min_shots..=config.max_shots.max(config.min_shots));
     let palette = Palette::new(&mut rng);
+    // Shared by every movie of a seed: variation a model can learn to look past.
+    let shared = shared_variation(config.seed);
     let scenes = plan_scenes(&mut rng, &palette, n);
 
     let mut place = vec![0f32; n * 2048];
@@ -180,9 +250,11 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
             // Place: a ReLU of location + camera setup + shot noise, sparse like CNN features.
             let row = &mut place[shot * 2048..(shot + 1) * 2048];
             for (d, v) in row.iter_mut().enumerate() {
-                let z = 0.55 * loc[d] + 0.55 * setup[d] + 0.75 * noise.sample(&mut rng) - 0.35;
-                *v = z.max(0.0);
+                *v = P_LOC * loc[d] + P_SETUP * setup[d] + P_IID * noise.sample(&mut rng) - 0.35;
             }
+            palette.variation[0].add(&mut rng, row, P_VAR);
+            shared[0].add(&mut rng, row, P_SHARED);
+            row.iter_mut().for_each(|v| *v = v.max(0.0));
             // Cast: the character this setup frames (shot / reverse shot), sometimes two,
             // nobody detected in about a third of shots.
             if rng.random_bool(0.68) {
@@ -195,15 +267,19 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
                     if two {
                         c = 0.5 * (c + palette.characters[other][d]);
                     }
-                    *v = 0.6 * c + 0.45 * noise.sample(&mut rng);
+                    *v = C_CHAR * c + C_IID * noise.sample(&mut rng);
                 }
+                palette.variation[1].add(&mut rng, row, C_VAR);
+                shared[1].add(&mut rng, row, C_SHARED);
             }
             if rng.random_bool(0.78) {
                 let row = &mut action[shot * 512..(shot + 1) * 512];
                 let a = &palette.activities[scene.activity];
                 for (d, v) in row.iter_mut().enumerate() {
-                    *v = 0.5 * a[d] + 0.7 * noise.sample(&mut rng);
+                    *v = A_ACT * a[d] + A_IID * noise.sample(&mut rng);
                 }
+                palette.variation[2].add(&mut rng, row, A_VAR);
+                shared[2].add(&mut rng, row, A_SHARED);
             }
             // Music cues start and stop on their own clock, across scene boundaries.
             if music_left == 0 {
@@ -217,8 +293,10 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
             let amb = &palette.ambience[scene.location];
             for (d, v) in row.iter_mut().enumerate() {
                 let m = music.map_or(0.0, |m| palette.music[m][d]);
-                *v = 0.5 * amb[d] + 0.5 * m + 0.6 * noise.sample(&mut rng);
+                *v = S_AMB * amb[d] + S_MUSIC * m + S_IID * noise.sample(&mut rng);
             }
+            palette.variation[3].add(&mut rng, row, S_VAR);
+            shared[3].add(&mut rng, row, S_SHARED);
             if shot + 1 < n {
                 ground_truth.push(k + 1 == scene.len && s + 1 < scenes.len());
             }
@@ -240,7 +318,7 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
     let prediction = ground_truth
         .iter()
         .map(|&b| {
-            let z: f32 = if b { -0.9 } else { -3.0 } + 1.25 * noise.sample(&mut rng);
+            let z: f32 = if b { -1.0 } else { -2.9 } + 1.3 * noise.sample(&mut rng);
             1.0 / (1.0 + (-z).exp())
         })
         .collect();

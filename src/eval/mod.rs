@@ -1,5 +1,24 @@
 //! Scene segmentation metrics, equal to the challenge's `evaluate_sceneseg.py` to the last
 //! digit (quirks included), plus curves and threshold sweeps.
+//!
+//! What the reference computes, and where its quirks live:
+//! - AP: scikit-learn's `average_precision_score` per movie and over all movies pooled
+//!   ([`rank`]); mAP is Python's `sum(...) / len` of the per-movie APs. The fixtures match
+//!   scikit-learn >= 1.1, so a movie without positive transitions has AP 0 (older versions
+//!   gave NaN); it is still counted in mAP.
+//! - Miou: scenes as frame ranges and the reference's own walk over them ([`miou`]).
+//! - Precision, Recall, F1 at the threshold (`score >= threshold` in f32): 0/0 precision or
+//!   recall is 0 (`np.nan_to_num`), 0/0 F1 stays NaN and makes the mean F1 NaN.
+//! - Means over movies are Python `sum(...) / n`, left to right in input order; numpy
+//!   reductions inside a movie use numpy's pairwise summation ([`numeric`]).
+
+mod miou;
+pub mod numeric;
+mod rank;
+mod report;
+
+pub use rank::PrCurve;
+pub use report::{Evaluator, MovieRow, MovieSweep, Report, Sweep, SweepBest, report};
 
 /// One movie's inputs to the metrics: ground truth and scores per transition, end frame per shot.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +62,42 @@ pub enum EvalError {
 }
 
 /// Score movies at `threshold` as `evaluate_sceneseg.py` does (default threshold 0.5).
-pub fn evaluate(_movies: &[MovieInput<'_>], _threshold: f32) -> Result<Metrics, EvalError> {
-    unimplemented!("reference metrics")
+///
+/// Movies are refused (with the movie named) where the reference would crash or where its
+/// dict would silently drop one: no transitions, scores and ground truth of different
+/// lengths, `shot_end_frame` not one longer than the ground truth, a NaN or infinite score
+/// (scikit-learn refuses those), end frames that do not start at 0 or later and strictly
+/// increase (see [`miou`]), a repeated imdb id.
+pub fn evaluate(movies: &[MovieInput<'_>], threshold: f32) -> Result<Metrics, EvalError> {
+    Ok(Evaluator::new(movies)?.metrics(threshold))
+}
+
+/// Problems that keep a movie from being scored, or `None` if it can be.
+pub fn check_movie(movie: &MovieInput<'_>) -> Option<String> {
+    let t = movie.ground_truth.len();
+    if t == 0 {
+        return Some("no shot transitions (needs at least two shots)".into());
+    }
+    if movie.scores.len() != t {
+        return Some(format!(
+            "{} scores for {} ground-truth transitions",
+            movie.scores.len(),
+            t
+        ));
+    }
+    if movie.shot_end_frame.len() != t + 1 {
+        return Some(format!(
+            "{} shot end frames for {} transitions (expected {})",
+            movie.shot_end_frame.len(),
+            t,
+            t + 1
+        ));
+    }
+    if let Some(i) = movie.scores.iter().position(|s| !s.is_finite()) {
+        return Some(format!(
+            "score {} at transition {i} is not a finite number",
+            movie.scores[i]
+        ));
+    }
+    miou::check_end_frames(movie.shot_end_frame).err()
 }

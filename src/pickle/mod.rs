@@ -1,13 +1,37 @@
 //! A safe pickle reader and writer for the movie files.
 //!
-//! Only allow-listed globals are resolved (torch tensor rebuilds and storages, numpy arrays,
-//! `collections.OrderedDict`, `_codecs.encode`); nothing is ever executed. Every size the
-//! file claims is checked against the bytes present before anything is allocated.
+//! Reading covers every opcode CPython writes in protocols 0 to 5 (only the out-of-band
+//! buffers NEXT_BUFFER/READONLY_BUFFER are refused), plain pickles of torch tensors
+//! (`_rebuild_tensor_v2/_v3` over `_load_from_bytes` legacy streams), legacy `torch.save`
+//! files, `torch.save` zip archives and numpy arrays. Only allow-listed globals are resolved
+//! (torch tensor rebuilds and storage types, numpy arrays and dtypes, `collections.OrderedDict`,
+//! `_codecs.encode`, `bytes`/`bytearray`/`set`); nothing is ever executed, and any other
+//! global is refused by name.
+//!
+//! Defences: every size the file claims is checked against the bytes present before anything
+//! is allocated (strings, byte strings, frames, storages, numpy data, zip entries); element
+//! counts × item size, storage offsets and shape × stride bounds use checked arithmetic; the
+//! decoded arrays may not exceed 8 × the file size + 64 MiB in total (a zero stride could
+//! otherwise expand a few bytes into gigabytes); MARK nesting, list nesting and nested
+//! `torch.save` streams are bounded. The machine is iterative, so deep input cannot overflow
+//! the stack. Truncated, empty or random input is an error, never a panic.
+//!
+//! What a record keeps: the top-level value must be a dict with str keys. str values are kept
+//! as strings, tensors and numpy arrays as arrays, int/float/bool values as 0-d arrays
+//! (i64/f64/bool), rectangular lists of numbers as arrays (bool, i64 or f64), and `None`
+//! values are treated as absent fields. Any other value is an error naming the field.
 
 mod array;
+mod numpy;
+mod record;
+mod torch;
+mod value;
+mod vm;
+mod writer;
 
 pub use array::{ArrayData, DType, NdArray};
 
+use std::io::Write;
 use std::path::Path;
 
 /// One top-level field of a movie dict, as SceneLab understands it.
@@ -25,18 +49,66 @@ pub fn field<'a>(record: &'a Record, name: &str) -> Option<&'a Field> {
     record.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-/// Why a file could not be read or written. (Placeholder: the pickle work replaces it.)
+/// Why a file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum PickleError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("the file is empty")]
+    Empty,
+    #[error(
+        "the data ends early at byte {pos} while reading {what}: the file is truncated or not a pickle"
+    )]
+    Truncated { pos: usize, what: &'static str },
+    #[error(
+        "unknown pickle opcode 0x{op:02x} at byte {pos}: the file is not a pickle or is corrupt"
+    )]
+    UnknownOpcode { op: u8, pos: usize },
+    #[error(
+        "refusing to load global '{name}': SceneLab only loads torch tensors, numpy arrays and plain Python values"
+    )]
+    RefusedGlobal { name: String },
+    #[error("{msg} (at byte {pos})")]
+    Malformed { pos: usize, msg: String },
+    #[error("unsupported at byte {pos}: {msg}")]
+    Unsupported { pos: usize, msg: String },
+    #[error("limit exceeded: {0}")]
+    Limit(String),
+    #[error("in the torch.save stream of a tensor's storage: {0}")]
+    InStorage(Box<PickleError>),
+    #[error("the file holds {found}, not a dict: a movie file is a pickled dict of named fields")]
+    NotADict { found: String },
+    #[error("the file's dict has {found} key: movie fields are named by strings")]
+    KeyNotStr { found: String },
+    #[error("field '{field}' {msg}")]
+    Field { field: String, msg: String },
+    #[error("torch.save archive: {0}")]
+    Archive(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-/// Decode a movie file's bytes: a plain pickle (protocols 0-5) or a `torch.save` zip archive.
-pub fn read_record(_bytes: &[u8]) -> Result<Record, PickleError> {
-    unimplemented!("pickle reader")
+/// Total bytes the decoded arrays of one file may take.
+fn budget(file_len: usize) -> usize {
+    file_len.saturating_mul(8).saturating_add(64 << 20)
+}
+
+/// Decode a movie file's bytes: a plain pickle (protocols 0-5), a legacy `torch.save` file
+/// or a `torch.save` zip archive.
+pub fn read_record(bytes: &[u8]) -> Result<Record, PickleError> {
+    if bytes.is_empty() {
+        return Err(PickleError::Empty);
+    }
+    let budget = budget(bytes.len());
+    if bytes.starts_with(b"PK\x03\x04") {
+        return torch::read_zip(bytes, budget);
+    }
+    let mut loader = vm::Loader::new(budget);
+    let (value, _) = loader.run(bytes, 0, &mut vm::Persistent::Refuse)?;
+    if torch::is_magic(&loader, value) {
+        let mut legacy = vm::Loader::new(budget);
+        let value = torch::load_legacy(&mut legacy, bytes)?;
+        return record::to_record(&mut legacy, value);
+    }
+    record::to_record(&mut loader, value)
 }
 
 /// Read and decode one movie file.
@@ -45,12 +117,23 @@ pub fn read_record_file(path: &Path) -> Result<Record, PickleError> {
     read_record(&bytes)
 }
 
-/// Encode a record as `pickle.dump(d, f, protocol=4)` would with torch tensors.
-pub fn write_record(_record: &Record) -> Vec<u8> {
-    unimplemented!("pickle writer")
+/// Encode a record as `pickle.dump(d, f, protocol=4)` would with torch tensors: every array
+/// becomes a contiguous CPU tensor whose storage type matches its dtype.
+pub fn write_record(record: &Record) -> Vec<u8> {
+    writer::write(record)
 }
 
-/// Write a record to `path` through a temporary file renamed into place.
-pub fn write_record_file(_path: &Path, _record: &Record) -> Result<(), PickleError> {
-    unimplemented!("pickle writer")
+/// Write a record to `path` through a temporary file in the same folder renamed into place,
+/// so an existing file is never left half-overwritten.
+pub fn write_record_file(path: &Path, record: &Record) -> Result<(), PickleError> {
+    let bytes = write_record(record);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| PickleError::Io(e.error))?;
+    Ok(())
 }

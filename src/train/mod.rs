@@ -6,8 +6,11 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod decision;
 pub mod metrics;
 pub mod normalize;
+pub mod search;
+pub mod space;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

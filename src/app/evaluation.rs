@@ -1,0 +1,366 @@
+//! Metrics off the UI thread: a worker that ranks the movies once per set of scores
+//! ([`Evaluator`]), sweeps thresholds for the curves, and then scores at the newest requested
+//! threshold (stale ones are skipped) with the same code as `scenelab evaluate`.
+
+use eframe::egui;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use crate::data::Movie;
+use crate::eval::{Evaluator, Metrics, MovieInput, PrCurve, Sweep};
+
+use super::jobs::JobEvent;
+use super::sources::PredictionSource;
+
+/// One source's scores lined up with the movies of a folder.
+#[derive(Clone)]
+pub struct ScoreSet {
+    pub movies: Arc<Vec<Movie>>,
+    pub scores: Vec<Option<Arc<[f32]>>>,
+}
+
+impl ScoreSet {
+    pub fn new(movies: Arc<Vec<Movie>>, source: &PredictionSource) -> Self {
+        let scores = movies
+            .iter()
+            .map(|m| source.scores_for(&m.imdb_id).cloned())
+            .collect();
+        ScoreSet { movies, scores }
+    }
+
+    /// The movies that can be scored (ground truth, end frames and scores present), as
+    /// metric inputs in folder order, with their indices.
+    pub fn inputs(&self) -> (Vec<MovieInput<'_>>, Vec<usize>) {
+        let mut inputs = Vec::with_capacity(self.movies.len());
+        let mut idx = Vec::with_capacity(self.movies.len());
+        for (i, (m, s)) in self.movies.iter().zip(&self.scores).enumerate() {
+            if let (Some(gt), Some(ends), Some(scores)) = (&m.ground_truth, &m.shot_end_frame, s) {
+                inputs.push(MovieInput {
+                    imdb_id: &m.imdb_id,
+                    ground_truth: gt,
+                    scores,
+                    shot_end_frame: ends,
+                });
+                idx.push(i);
+            }
+        }
+        (inputs, idx)
+    }
+}
+
+/// What a metric result was computed for; the UI asks again when its key differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsKey {
+    pub data: u64,
+    pub sources: u64,
+    pub threshold_bits: u32,
+}
+
+impl MetricsKey {
+    pub fn sweep_key(self) -> SweepKey {
+        SweepKey {
+            data: self.data,
+            sources: self.sources,
+        }
+    }
+}
+
+/// The metrics at one threshold.
+#[derive(Debug, Clone)]
+pub struct ThresholdMetrics {
+    pub key: MetricsKey,
+    pub threshold: f32,
+    pub result: Result<Metrics, String>,
+    /// Indices of the movies scored (the others lack ground truth, end frames or scores),
+    /// in the order of `Metrics::per_movie`.
+    pub scored: Vec<usize>,
+}
+
+/// What a sweep (and the evaluator behind it) was computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepKey {
+    pub data: u64,
+    pub sources: u64,
+}
+
+/// F1 and Miou against threshold, and precision-recall curves, of all scored movies.
+#[derive(Debug, Clone)]
+pub struct SweepResult {
+    pub key: SweepKey,
+    pub thresholds: Vec<f32>,
+    pub f1: Vec<f64>,
+    pub miou: Vec<f64>,
+    /// (recall, precision) of all transitions pooled, thinned for drawing.
+    pub pr_curve: Vec<[f64; 2]>,
+    /// The same per scored movie, in the order of `scored`.
+    pub movie_pr_curves: Vec<Vec<[f64; 2]>>,
+    pub scored: Vec<usize>,
+    pub best_f1: Option<(f32, f64)>,
+    pub best_miou: Option<(f32, f64)>,
+    pub error: Option<String>,
+}
+
+impl SweepResult {
+    /// The precision-recall curve of movie `index` (a folder index), if it was scored.
+    pub fn movie_curve(&self, index: usize) -> Option<&[[f64; 2]]> {
+        let k = self.scored.iter().position(|&i| i == index)?;
+        self.movie_pr_curves.get(k).map(Vec::as_slice)
+    }
+}
+
+/// Thresholds of the sweep: 0.00, 0.01, ..., 1.00 (as f32, like the CLI's).
+pub fn sweep_thresholds() -> Vec<f32> {
+    Sweep::even_thresholds(101)
+}
+
+/// Points drawn per precision-recall curve at most.
+const CURVE_POINTS: usize = 512;
+
+enum Request {
+    /// New movies or scores: rank them once, sweep, and keep the evaluator.
+    Prepare { key: SweepKey, set: ScoreSet },
+    /// Metrics at a threshold, from the prepared evaluator.
+    Threshold { key: MetricsKey, threshold: f32 },
+}
+
+struct Prepared {
+    key: SweepKey,
+    evaluator: Result<Evaluator, String>,
+    scored: Vec<usize>,
+}
+
+/// A long-lived thread that prepares an [`Evaluator`] when the movies or scores change and
+/// then scores at the newest requested threshold (stale thresholds are skipped).
+pub struct MetricsWorker {
+    tx: Sender<(Request, Option<egui::Context>)>,
+}
+
+impl MetricsWorker {
+    pub fn start(events: Sender<JobEvent>) -> Self {
+        let (tx, rx) = channel();
+        // If the thread cannot start, requests go nowhere and the panel keeps saying
+        // "computing"; the app stays usable.
+        let _ = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || worker_loop(&rx, &events));
+        MetricsWorker { tx }
+    }
+
+    /// Rank `set` for scoring; later threshold requests with the same data and sources use it.
+    pub fn prepare(&self, key: SweepKey, set: ScoreSet, ctx: Option<egui::Context>) {
+        let _ = self.tx.send((Request::Prepare { key, set }, ctx));
+    }
+
+    pub fn request(&self, key: MetricsKey, threshold: f32, ctx: Option<egui::Context>) {
+        let _ = self.tx.send((Request::Threshold { key, threshold }, ctx));
+    }
+}
+
+fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<JobEvent>) {
+    let mut current: Option<Prepared> = None;
+    while let Ok(first) = rx.recv() {
+        // Only the newest of each kind matters: the threshold may have moved many times.
+        let (mut prepare, mut threshold, mut ctx) = (None, None, None);
+        let mut take = |(req, c): (Request, Option<egui::Context>)| {
+            ctx = c.or(ctx.take());
+            match req {
+                Request::Prepare { key, set } => {
+                    prepare = Some((key, set));
+                    threshold = None;
+                }
+                Request::Threshold { key, threshold: t } => threshold = Some((key, t)),
+            }
+        };
+        take(first);
+        while let Ok(next) = rx.try_recv() {
+            take(next);
+        }
+        if let Some((key, set)) = prepare {
+            let (prepared, sweep) = prepare_and_sweep(key, &set);
+            current = Some(prepared);
+            if events.send(JobEvent::Sweep(sweep)).is_err() {
+                return;
+            }
+        }
+        if let (Some((key, t)), Some(p)) = (threshold, &current)
+            && p.key == key.sweep_key()
+        {
+            let result = match &p.evaluator {
+                Ok(e) => guarded(|| Ok(e.metrics(t))),
+                Err(e) => Err(e.clone()),
+            };
+            let m = ThresholdMetrics {
+                key,
+                threshold: t,
+                result,
+                scored: p.scored.clone(),
+            };
+            if events.send(JobEvent::Metrics(m)).is_err() {
+                return;
+            }
+        }
+        if let Some(ctx) = &ctx {
+            ctx.request_repaint();
+        }
+    }
+}
+
+fn prepare_and_sweep(key: SweepKey, set: &ScoreSet) -> (Prepared, SweepResult) {
+    let (inputs, scored) = set.inputs();
+    let evaluator = guarded(|| Evaluator::new(&inputs).map_err(|e| e.to_string()));
+    let thresholds = sweep_thresholds();
+    let mut result = SweepResult {
+        key,
+        thresholds: Vec::new(),
+        f1: Vec::new(),
+        miou: Vec::new(),
+        pr_curve: Vec::new(),
+        movie_pr_curves: Vec::new(),
+        scored: scored.clone(),
+        best_f1: None,
+        best_miou: None,
+        error: None,
+    };
+    match &evaluator {
+        Ok(e) => match guarded(|| Ok(e.sweep(&thresholds))) {
+            Ok(sweep) => {
+                result.best_f1 = sweep.best_f1.map(|b| (b.threshold, b.value));
+                result.best_miou = sweep.best_miou.map(|b| (b.threshold, b.value));
+                result.thresholds = sweep.thresholds;
+                result.f1 = sweep.f1;
+                result.miou = sweep.miou;
+                result.pr_curve = curve_points(e.pooled_curve(), CURVE_POINTS);
+                result.movie_pr_curves =
+                    e.curves().map(|c| curve_points(c, CURVE_POINTS)).collect();
+            }
+            Err(msg) => result.error = Some(msg),
+        },
+        Err(msg) => result.error = Some(msg.clone()),
+    }
+    (
+        Prepared {
+            key,
+            evaluator,
+            scored,
+        },
+        result,
+    )
+}
+
+/// Run `f`, turning a panic into an error message: a broken metric must not take the
+/// window down.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(format!("evaluation failed: {msg}"))
+    })
+}
+
+/// A curve as (recall, precision) points, thinned to at most `max_points`.
+pub fn curve_points(curve: &PrCurve, max_points: usize) -> Vec<[f64; 2]> {
+    let points = curve
+        .recall
+        .iter()
+        .zip(&curve.precision)
+        .map(|(&r, &p)| [r, p])
+        .collect();
+    thin(points, max_points)
+}
+
+/// Keep about `max_points` evenly spaced points, always keeping the first and last.
+fn thin(points: Vec<[f64; 2]>, max_points: usize) -> Vec<[f64; 2]> {
+    if points.len() <= max_points || max_points < 2 {
+        return points;
+    }
+    let step = (points.len() - 1) as f64 / (max_points - 1) as f64;
+    (0..max_points)
+        .map(|k| points[((k as f64 * step).round() as usize).min(points.len() - 1)])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::evaluate;
+    use std::time::Duration;
+
+    fn movie(id: &str, gt: Vec<bool>, scores: Vec<f32>) -> Movie {
+        let n = gt.len() + 1;
+        Movie {
+            imdb_id: id.into(),
+            n_shots: n,
+            features: Default::default(),
+            ground_truth: Some(gt),
+            prediction: Some(scores),
+            shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+        }
+    }
+
+    #[test]
+    fn the_worker_scores_like_evaluate_and_skips_unscorable_movies() {
+        let mut no_truth = movie("tt3", vec![true, false], vec![0.9, 0.1]);
+        no_truth.ground_truth = None;
+        let movies = Arc::new(vec![
+            movie(
+                "tt1",
+                vec![false, true, false, true],
+                vec![0.2, 0.8, 0.6, 0.4],
+            ),
+            no_truth,
+            movie("tt2", vec![true, false, false], vec![0.7, 0.1, 0.55]),
+        ]);
+        let source = PredictionSource::provided(&movies);
+        let set = ScoreSet::new(movies.clone(), &source);
+        let (tx, rx) = channel();
+        let worker = MetricsWorker::start(tx);
+        let skey = SweepKey {
+            data: 1,
+            sources: 1,
+        };
+        worker.prepare(skey, set.clone(), None);
+        for t in [0.3f32, 0.5, 0.65] {
+            let key = MetricsKey {
+                data: 1,
+                sources: 1,
+                threshold_bits: t.to_bits(),
+            };
+            worker.request(key, t, None);
+        }
+        let (inputs, scored) = set.inputs();
+        assert_eq!(scored, vec![0, 2]);
+        let mut got_sweep = false;
+        let mut last = None;
+        while last.is_none() || !got_sweep {
+            match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                JobEvent::Sweep(s) => {
+                    assert_eq!(s.key, skey);
+                    assert_eq!(s.thresholds.len(), 101);
+                    let i = s.thresholds.iter().position(|&t| t == 0.5).unwrap();
+                    assert_eq!(s.f1[i], evaluate(&inputs, 0.5).unwrap().f1);
+                    assert!(s.movie_curve(2).is_some() && s.movie_curve(1).is_none());
+                    got_sweep = true;
+                }
+                JobEvent::Metrics(m) if m.threshold == 0.65 => last = Some(m),
+                JobEvent::Metrics(_) => {}
+                _ => panic!("unexpected event"),
+            }
+        }
+        let m = last.unwrap();
+        assert_eq!(m.scored, vec![0, 2]);
+        assert_eq!(m.result.unwrap(), evaluate(&inputs, 0.65).unwrap());
+    }
+
+    #[test]
+    fn thin_keeps_ends() {
+        let pts: Vec<[f64; 2]> = (0..1000).map(|i| [i as f64, 0.0]).collect();
+        let t = thin(pts, 10);
+        assert_eq!(t.len(), 10);
+        assert_eq!(t[0][0], 0.0);
+        assert_eq!(t[9][0], 999.0);
+    }
+}

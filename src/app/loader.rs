@@ -1,0 +1,100 @@
+//! A folder of movies as the app holds it: the decoded movies (shared, never copied) and
+//! the files that could not be read, each with its error.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::data::demo::{self, DemoConfig};
+use crate::data::{DataError, Dataset, LoadProgress, Movie};
+
+/// A file of the folder that is not a usable movie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadFile {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+impl BadFile {
+    pub fn file_name(&self) -> String {
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
+
+/// The movies of one folder.
+#[derive(Debug, Clone)]
+pub struct LoadedFolder {
+    pub dir: PathBuf,
+    pub movies: Arc<Vec<Movie>>,
+    pub bad: Vec<BadFile>,
+}
+
+impl LoadedFolder {
+    pub fn new(dir: PathBuf, movies: Vec<Movie>, bad: Vec<BadFile>) -> Self {
+        LoadedFolder {
+            dir,
+            movies: Arc::new(movies),
+            bad,
+        }
+    }
+
+    /// Bytes held by the decoded tensors of every movie.
+    pub fn tensor_bytes(&self) -> usize {
+        self.movies.iter().map(Movie::tensor_bytes).sum()
+    }
+}
+
+impl From<Dataset> for LoadedFolder {
+    fn from(d: Dataset) -> Self {
+        let bad = d
+            .failures
+            .into_iter()
+            .map(|f| BadFile {
+                path: f.path,
+                error: f.error,
+            })
+            .collect();
+        LoadedFolder::new(d.root.unwrap_or_default(), d.movies, bad)
+    }
+}
+
+/// Read every `*.pkl` movie of `dir` (in parallel), calling `progress(done, total, file)`.
+pub fn load_folder(
+    dir: &Path,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<LoadedFolder, DataError> {
+    let report = |p: &LoadProgress| {
+        let name = p
+            .last_file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        progress(p.done, p.total, &name);
+    };
+    let mut folder = LoadedFolder::from(Dataset::load_dir(dir, &report)?);
+    folder.dir = dir.to_path_buf();
+    Ok(folder)
+}
+
+/// Whether `dir` holds at least one `*.pkl` file.
+pub fn has_movie_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.filter_map(Result::ok).any(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("pkl"))
+        })
+    })
+}
+
+/// Write the demo movies of `config` into `dir`, calling `progress(done, total)`.
+/// Returns how many were written.
+pub fn write_demo(
+    dir: &Path,
+    config: &DemoConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<usize> {
+    Ok(demo::write_demo(dir, config, progress)?.len())
+}

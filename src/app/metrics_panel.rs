@@ -1,0 +1,231 @@
+//! Metrics of all movies and of the selected one at the current threshold (the same numbers
+//! `scenelab evaluate` prints), the precision-recall curve, and F1 / Miou against threshold.
+
+use eframe::egui;
+use egui::Color32;
+use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
+
+use super::{Action, AppState};
+use crate::eval::Metrics;
+
+const F1_COLOUR: Color32 = Color32::from_rgb(250, 200, 60);
+const MIOU_COLOUR: Color32 = Color32::from_rgb(90, 220, 210);
+
+/// How every metric value is written in the app (4 decimals, like `scenelab evaluate`).
+pub fn format_metric(v: f64) -> String {
+    format!("{v:.4}")
+}
+
+#[derive(Default)]
+pub struct MetricsPanel;
+
+impl MetricsPanel {
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        egui::ScrollArea::vertical()
+            .id_salt("metrics_scroll")
+            .show(ui, |ui| {
+                self.table(ui, state);
+                ui.separator();
+                self.curves(ui, state, actions);
+            });
+    }
+
+    fn table(&mut self, ui: &mut egui::Ui, state: &AppState) {
+        ui.add_space(4.0);
+        let source = state
+            .sources
+            .selected_source()
+            .map_or("-", |s| s.name.as_str());
+        ui.heading("Metrics");
+        ui.label(format!("source {source}, threshold {:.3}", state.threshold));
+        let Some(m) = &state.metrics else {
+            if state.metrics_key().is_some() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("computing…");
+                });
+            } else {
+                ui.label("Nothing to score: no movie has predictions.");
+            }
+            return;
+        };
+        if state.current_metrics().is_none() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("updating (shown: threshold {:.3})", m.threshold));
+            });
+        }
+        let all = match &m.result {
+            Ok(all) => all,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+        };
+        let n_movies = state.movies().len();
+        if m.scored.len() < n_movies {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "{} of {n_movies} movies lack ground truth, end frames or scores and are not scored",
+                    n_movies - m.scored.len()
+                ),
+            );
+        }
+        let one = state.selected_movie_metrics();
+        let one_name = state.selected().map_or("selected", |m| m.imdb_id.as_str());
+        egui::Grid::new("metric_grid")
+            .striped(true)
+            .num_columns(3)
+            .spacing([16.0, 4.0])
+            .show(ui, |ui| {
+                ui.strong("");
+                ui.strong(format!("All {} movies", m.scored.len()));
+                ui.strong(one_name);
+                ui.end_row();
+                for (name, a, b) in rows(all, one) {
+                    ui.label(name);
+                    ui.monospace(format_metric(a));
+                    ui.monospace(b.map_or_else(|| "-".to_string(), format_metric));
+                    ui.end_row();
+                }
+            });
+    }
+
+    fn curves(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        let Some(sweep) = state
+            .sweep
+            .as_ref()
+            .filter(|s| Some(s.key) == state.sweep_key())
+        else {
+            if state.metrics_key().is_some() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("computing curves…");
+                });
+            }
+            return;
+        };
+        ui.strong("Precision-recall");
+        let pooled = sweep.pr_curve.clone();
+        let selected = state
+            .selected_movie
+            .and_then(|i| sweep.movie_curve(i))
+            .map(<[[f64; 2]]>::to_vec);
+        let selected_name = state
+            .selected()
+            .map_or_else(String::new, |m| m.imdb_id.clone());
+        Plot::new("pr_curve")
+            .height(200.0)
+            .include_x(0.0)
+            .include_x(1.0)
+            .include_y(0.0)
+            .include_y(1.0)
+            .x_axis_label("recall")
+            .y_axis_label("precision")
+            .legend(Legend::default().position(Corner::RightTop))
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, move |p| {
+                p.line(Line::new("all movies", PlotPoints::new(pooled)).color(Color32::LIGHT_BLUE));
+                if let Some(points) = selected {
+                    p.line(
+                        Line::new(selected_name, PlotPoints::new(points))
+                            .color(Color32::from_rgb(230, 120, 230)),
+                    );
+                }
+            });
+
+        ui.add_space(6.0);
+        ui.strong("F1 and Miou against threshold");
+        let f1: Vec<[f64; 2]> = sweep
+            .thresholds
+            .iter()
+            .zip(&sweep.f1)
+            .map(|(&t, &v)| [f64::from(t), v])
+            .filter(|p| p[1].is_finite())
+            .collect();
+        let miou: Vec<[f64; 2]> = sweep
+            .thresholds
+            .iter()
+            .zip(&sweep.miou)
+            .map(|(&t, &v)| [f64::from(t), v])
+            .filter(|p| p[1].is_finite())
+            .collect();
+        let best_f1 = sweep.best_f1;
+        let best_miou = sweep.best_miou;
+        let threshold = f64::from(state.threshold);
+        Plot::new("threshold_curves")
+            .height(200.0)
+            .include_x(0.0)
+            .include_x(1.0)
+            .include_y(0.0)
+            .include_y(1.0)
+            .x_axis_label("threshold")
+            .legend(Legend::default().position(Corner::RightTop))
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, move |p| {
+                p.line(Line::new("F1", PlotPoints::new(f1)).color(F1_COLOUR));
+                p.line(Line::new("Miou", PlotPoints::new(miou)).color(MIOU_COLOUR));
+                p.vline(
+                    VLine::new("current", threshold)
+                        .color(Color32::GRAY)
+                        .style(LineStyle::dashed_loose()),
+                );
+                if let Some((t, v)) = best_f1 {
+                    p.points(
+                        Points::new("best F1", PlotPoints::new(vec![[f64::from(t), v]]))
+                            .color(F1_COLOUR)
+                            .radius(5.0),
+                    );
+                }
+                if let Some((t, v)) = best_miou {
+                    p.points(
+                        Points::new("best Miou", PlotPoints::new(vec![[f64::from(t), v]]))
+                            .color(MIOU_COLOUR)
+                            .radius(5.0),
+                    );
+                }
+            });
+        ui.horizontal_wrapped(|ui| {
+            if let Some((t, v)) = best_f1 {
+                ui.label(format!("best F1 {} at {t:.2}", format_metric(v)));
+                if ui
+                    .small_button("use")
+                    .on_hover_text("Set the threshold here")
+                    .clicked()
+                {
+                    actions.push(Action::SetThreshold(t));
+                }
+            }
+            if let Some((t, v)) = best_miou {
+                ui.label(format!("best Miou {} at {t:.2}", format_metric(v)));
+                if ui
+                    .small_button("use ")
+                    .on_hover_text("Set the threshold here")
+                    .clicked()
+                {
+                    actions.push(Action::SetThreshold(t));
+                }
+            }
+        });
+    }
+}
+
+/// Table rows: name, all-movie value, selected-movie value (a single movie's mAP is its AP).
+fn rows(
+    all: &Metrics,
+    one: Option<&crate::eval::MovieMetrics>,
+) -> [(&'static str, f64, Option<f64>); 6] {
+    [
+        ("AP", all.ap, one.map(|m| m.ap)),
+        ("mAP", all.map, one.map(|m| m.ap)),
+        ("Miou", all.miou, one.map(|m| m.miou)),
+        ("Precision", all.precision, one.map(|m| m.precision)),
+        ("Recall", all.recall, one.map(|m| m.recall)),
+        ("F1", all.f1, one.map(|m| m.f1)),
+    ]
+}

@@ -1,0 +1,282 @@
+//! The movie list: one row per movie with its size and scores, sortable and filterable,
+//! and the files that could not be read listed apart.
+
+use super::loader::LoadedFolder;
+use super::{Action, AppState};
+use eframe::egui;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Movie,
+    Shots,
+    Scenes,
+    Ap,
+    Miou,
+}
+
+impl Column {
+    const ALL: [Column; 5] = [
+        Column::Movie,
+        Column::Shots,
+        Column::Scenes,
+        Column::Ap,
+        Column::Miou,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Movie => "Movie",
+            Column::Shots => "Shots",
+            Column::Scenes => "Scenes",
+            Column::Ap => "AP",
+            Column::Miou => "Miou",
+        }
+    }
+}
+
+/// What a row shows; sizes computed once per folder, scores from the newest metrics.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    index: usize,
+    shots: usize,
+    scenes: Option<usize>,
+}
+
+pub struct MovieList {
+    rows: Vec<Row>,
+    filter: String,
+    sort: Column,
+    descending: bool,
+    /// Movie indices as shown last frame (what up/down walk through).
+    order: Vec<usize>,
+    /// The selection the list last scrolled to, so it follows keyboard moves only.
+    scrolled_to: Option<usize>,
+}
+
+impl Default for MovieList {
+    fn default() -> Self {
+        MovieList {
+            rows: Vec::new(),
+            filter: String::new(),
+            sort: Column::Movie,
+            descending: false,
+            order: Vec::new(),
+            scrolled_to: None,
+        }
+    }
+}
+
+impl MovieList {
+    /// A new folder: recompute row sizes, keep sort and filter.
+    pub fn reset(&mut self, folder: &LoadedFolder) {
+        self.rows = folder
+            .movies
+            .iter()
+            .enumerate()
+            .map(|(index, m)| Row {
+                index,
+                shots: m.n_shots,
+                scenes: m.n_scenes(),
+            })
+            .collect();
+        self.order = (0..self.rows.len()).collect();
+    }
+
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The first movie in list order, once the list is sorted for `state`.
+    pub fn first_listed(&mut self, state: &AppState) -> Option<usize> {
+        self.update_order(state);
+        self.order.first().copied()
+    }
+
+    fn update_order(&mut self, state: &AppState) {
+        let movies = state.movies();
+        let scores = per_movie_scores(state);
+        let needle = self.filter.trim().to_lowercase();
+        self.order.clear();
+        self.order.extend(
+            self.rows
+                .iter()
+                .filter(|r| {
+                    needle.is_empty()
+                        || movies
+                            .get(r.index)
+                            .is_some_and(|m| m.imdb_id.to_lowercase().contains(&needle))
+                })
+                .map(|r| r.index),
+        );
+        let key = |i: &usize| -> SortKey {
+            let row = &self.rows[*i];
+            match self.sort {
+                Column::Movie => SortKey::Text(movies.get(*i).map_or("", |m| m.imdb_id.as_str())),
+                Column::Shots => SortKey::Num(row.shots as f64),
+                Column::Scenes => SortKey::Num(row.scenes.map_or(f64::NAN, |s| s as f64)),
+                Column::Ap => {
+                    SortKey::Num(scores.get(*i).copied().flatten().map_or(f64::NAN, |s| s.0))
+                }
+                Column::Miou => {
+                    SortKey::Num(scores.get(*i).copied().flatten().map_or(f64::NAN, |s| s.1))
+                }
+            }
+        };
+        let desc = self.descending;
+        self.order.sort_by(|a, b| {
+            let o = key(a).cmp(&key(b));
+            if desc { o.reverse() } else { o }
+        });
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        self.update_order(state);
+        let Some(folder) = &state.folder else {
+            return;
+        };
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let label = ui.label("Filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.filter)
+                    .hint_text("imdb id")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        });
+        ui.label(format!(
+            "{} of {} movies",
+            self.order.len(),
+            folder.movies.len()
+        ));
+        let scores = per_movie_scores(state);
+        let bad_height = if folder.bad.is_empty() { 0.0 } else { 160.0 };
+        egui::ScrollArea::vertical()
+            .id_salt("movie_rows")
+            .max_height((ui.available_height() - bad_height).max(80.0))
+            .show(ui, |ui| {
+                egui::Grid::new("movie_grid")
+                    .striped(true)
+                    .num_columns(5)
+                    .spacing([12.0, 4.0])
+                    .show(ui, |ui| {
+                        for col in Column::ALL {
+                            let mark = if self.sort == col {
+                                if self.descending { " v" } else { " ^" }
+                            } else {
+                                ""
+                            };
+                            if ui
+                                .selectable_label(
+                                    self.sort == col,
+                                    format!("{}{mark}", col.title()),
+                                )
+                                .on_hover_text("Sort by this column; click again to reverse")
+                                .clicked()
+                            {
+                                if self.sort == col {
+                                    self.descending = !self.descending;
+                                } else {
+                                    self.sort = col;
+                                    self.descending = matches!(col, Column::Ap | Column::Miou);
+                                }
+                            }
+                        }
+                        ui.end_row();
+                        for &i in &self.order {
+                            let (Some(movie), Some(row)) = (folder.movies.get(i), self.rows.get(i))
+                            else {
+                                continue;
+                            };
+                            let selected = state.selected_movie == Some(i);
+                            let r = ui.selectable_label(selected, &movie.imdb_id);
+                            if r.clicked() {
+                                actions.push(Action::SelectMovie(i));
+                            }
+                            if selected && self.scrolled_to != Some(i) {
+                                // Follow the selection once (it may come from the keyboard).
+                                r.scroll_to_me(None);
+                                self.scrolled_to = Some(i);
+                            }
+                            ui.label(row.shots.to_string());
+                            ui.label(row.scenes.map_or("-".into(), |s| s.to_string()));
+                            match scores.get(i).copied().flatten() {
+                                Some((ap, miou)) => {
+                                    ui.label(format!("{ap:.4}"));
+                                    ui.label(format!("{miou:.4}"));
+                                }
+                                None => {
+                                    ui.label("-");
+                                    ui.label("-");
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if !folder.bad.is_empty() {
+            ui.separator();
+            egui::CollapsingHeader::new(format!("{} files could not be read", folder.bad.len()))
+                .id_salt("bad_files")
+                .default_open(true)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("bad_rows")
+                        .max_height(130.0)
+                        .show(ui, |ui| {
+                            for b in &folder.bad {
+                                ui.label(egui::RichText::new(b.file_name()).strong());
+                                ui.colored_label(ui.visuals().error_fg_color, &b.error);
+                            }
+                        });
+                });
+        }
+    }
+}
+
+/// (AP, Miou) per movie index from the newest metrics.
+fn per_movie_scores(state: &AppState) -> Vec<Option<(f64, f64)>> {
+    let mut out = vec![None; state.movies().len()];
+    if let Some(m) = &state.metrics
+        && let Ok(metrics) = &m.result
+    {
+        for (&i, mm) in m.scored.iter().zip(&metrics.per_movie) {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some((mm.ap, mm.miou));
+            }
+        }
+    }
+    out
+}
+
+/// Sort key where a missing number (NaN) sorts after every number.
+#[derive(PartialEq)]
+enum SortKey<'a> {
+    Text(&'a str),
+    Num(f64),
+}
+
+impl Eq for SortKey<'_> {}
+
+impl PartialOrd for SortKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SortKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self, other) {
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+            (SortKey::Num(a), SortKey::Num(b)) => match (a.is_nan(), b.is_nan()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) => a.total_cmp(b),
+            },
+            (SortKey::Text(_), SortKey::Num(_)) => Ordering::Less,
+            (SortKey::Num(_), SortKey::Text(_)) => Ordering::Greater,
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Choosing a folder: the native dialog in the app, a replacement in tests.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What came of asking the user for a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickOutcome {
+    Picked(PathBuf),
+    /// The user closed the dialog without choosing.
+    Cancelled,
+    /// No dialog could open here; the message says why.
+    Unavailable(String),
+}
+
+/// Something that asks the user for a folder. Called off the UI thread: it may block.
+pub trait FolderPicker: Send + Sync + 'static {
+    fn pick_folder(&self, start: Option<&Path>) -> PickOutcome;
+}
+
+/// Closures are pickers, so tests can answer with a fixed folder.
+impl<F> FolderPicker for F
+where
+    F: Fn(Option<&Path>) -> PickOutcome + Send + Sync + 'static,
+{
+    fn pick_folder(&self, start: Option<&Path>) -> PickOutcome {
+        self(start)
+    }
+}
+
+/// The system's folder dialog through rfd (xdg desktop portal, else zenity).
+pub struct NativePicker;
+
+/// A dialog a person cancels takes longer than this; an answer sooner means none opened.
+const NO_DIALOG_WITHIN: Duration = Duration::from_millis(300);
+
+impl FolderPicker for NativePicker {
+    fn pick_folder(&self, start: Option<&Path>) -> PickOutcome {
+        let has_portal = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+        if !has_portal && !on_path("zenity") {
+            return PickOutcome::Unavailable(unavailable_message());
+        }
+        let mut dialog = rfd::FileDialog::new().set_title("Open a folder of tt*.pkl movies");
+        if let Some(dir) = start.filter(|d| d.is_dir()) {
+            dialog = dialog.set_directory(dir);
+        }
+        let asked = Instant::now();
+        match dialog.pick_folder() {
+            Some(dir) => PickOutcome::Picked(dir),
+            None if asked.elapsed() < NO_DIALOG_WITHIN => {
+                PickOutcome::Unavailable(unavailable_message())
+            }
+            None => PickOutcome::Cancelled,
+        }
+    }
+}
+
+fn unavailable_message() -> String {
+    "No folder dialog can open here (no desktop portal or zenity). Type the folder's path instead."
+        .to_string()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closure_is_a_picker() {
+        let p = |_: Option<&Path>| PickOutcome::Picked(PathBuf::from("/x"));
+        assert_eq!(
+            p.pick_folder(None),
+            PickOutcome::Picked(PathBuf::from("/x"))
+        );
+    }
+}

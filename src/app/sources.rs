@@ -1,0 +1,192 @@
+//! Prediction sources: every set of per-transition scores the app can show and score.
+//!
+//! The file's own `scene_transition_boundary_prediction` is the first source; trained and
+//! loaded models add theirs through [`SourceRegistry::add`].
+
+use eframe::egui;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use egui::Color32;
+
+use crate::data::Movie;
+
+/// Name of the source holding each file's own predictions.
+pub const PROVIDED: &str = "provided";
+
+/// One set of scores: a name, a colour, and per movie id one score per transition.
+#[derive(Debug, Clone)]
+pub struct PredictionSource {
+    pub name: String,
+    pub colour: Color32,
+    /// Keyed by imdb id. Shared with the metric workers without copying.
+    pub scores: HashMap<String, Arc<[f32]>>,
+    /// Drawn in the timeline (the plot legend toggles it).
+    pub visible: bool,
+}
+
+impl PredictionSource {
+    pub fn new(name: impl Into<String>, colour: Color32) -> Self {
+        PredictionSource {
+            name: name.into(),
+            colour,
+            scores: HashMap::new(),
+            visible: true,
+        }
+    }
+
+    /// The file's own predictions of each movie that has them.
+    pub fn provided(movies: &[Movie]) -> Self {
+        let mut s = PredictionSource::new(PROVIDED, palette(0));
+        for m in movies {
+            if let Some(p) = &m.prediction {
+                s.scores.insert(m.imdb_id.clone(), Arc::from(p.as_slice()));
+            }
+        }
+        s
+    }
+
+    pub fn scores_for(&self, imdb_id: &str) -> Option<&Arc<[f32]>> {
+        self.scores.get(imdb_id)
+    }
+}
+
+/// Distinct, readable colours on a dark background, in the order sources are added.
+pub fn palette(i: usize) -> Color32 {
+    const COLOURS: [Color32; 8] = [
+        Color32::from_rgb(80, 160, 255),
+        Color32::from_rgb(230, 120, 230),
+        Color32::from_rgb(250, 200, 60),
+        Color32::from_rgb(90, 220, 210),
+        Color32::from_rgb(255, 140, 90),
+        Color32::from_rgb(170, 150, 255),
+        Color32::from_rgb(200, 230, 120),
+        Color32::from_rgb(240, 240, 240),
+    ];
+    COLOURS[i % COLOURS.len()]
+}
+
+/// All sources, and which one the metrics and the predicted boundaries use.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRegistry {
+    sources: Vec<PredictionSource>,
+    /// Index of the source that metrics, predicted scenes and boundary classes use.
+    pub selected: usize,
+    /// Bumped on every change, so caches keyed on it know to rebuild.
+    generation: u64,
+}
+
+impl SourceRegistry {
+    /// A registry holding the provided predictions of `movies` (if any movie has them).
+    pub fn for_movies(movies: &[Movie]) -> Self {
+        let mut r = SourceRegistry::default();
+        let provided = PredictionSource::provided(movies);
+        if !provided.scores.is_empty() {
+            r.add(provided);
+        }
+        r
+    }
+
+    /// Add a source, or replace the one with the same name. Returns its index.
+    pub fn add(&mut self, source: PredictionSource) -> usize {
+        self.generation += 1;
+        if let Some(i) = self.sources.iter().position(|s| s.name == source.name) {
+            self.sources[i] = source;
+            i
+        } else {
+            self.sources.push(source);
+            self.sources.len() - 1
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&PredictionSource> {
+        self.sources.get(i)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &PredictionSource> {
+        self.sources.iter()
+    }
+
+    pub fn selected_source(&self) -> Option<&PredictionSource> {
+        self.sources.get(self.selected)
+    }
+
+    pub fn select(&mut self, i: usize) {
+        if i < self.sources.len() && i != self.selected {
+            self.selected = i;
+            self.generation += 1;
+        }
+    }
+
+    pub fn set_visible(&mut self, i: usize, visible: bool) {
+        if let Some(s) = self.sources.get_mut(i) {
+            s.visible = visible;
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Index of the source named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.sources.iter().position(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn movie(id: &str, prediction: Option<Vec<f32>>) -> Movie {
+        let n = prediction.as_ref().map_or(3, |p| p.len() + 1);
+        Movie {
+            imdb_id: id.into(),
+            n_shots: n,
+            features: Default::default(),
+            ground_truth: Some(vec![false; n - 1]),
+            prediction,
+            shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+        }
+    }
+
+    #[test]
+    fn provided_source_holds_each_movie_with_predictions() {
+        let movies = [
+            movie("tt1", Some(vec![0.1, 0.9])),
+            movie("tt2", None),
+            movie("tt3", Some(vec![0.5])),
+        ];
+        let r = SourceRegistry::for_movies(&movies);
+        assert_eq!(r.len(), 1);
+        let s = r.selected_source().unwrap();
+        assert_eq!(s.name, PROVIDED);
+        assert_eq!(&*s.scores["tt1"], &[0.1, 0.9]);
+        assert!(s.scores_for("tt2").is_none());
+        assert_eq!(s.scores.len(), 2);
+    }
+
+    #[test]
+    fn adding_a_source_with_the_same_name_replaces_it_and_bumps_generation() {
+        let mut r = SourceRegistry::default();
+        let g0 = r.generation();
+        assert_eq!(r.add(PredictionSource::new("a", palette(0))), 0);
+        assert_eq!(r.add(PredictionSource::new("b", palette(1))), 1);
+        assert_eq!(r.add(PredictionSource::new("a", palette(2))), 0);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.get(0).unwrap().colour, palette(2));
+        assert!(r.generation() > g0);
+        r.select(1);
+        assert_eq!(r.selected_source().unwrap().name, "b");
+        r.select(7);
+        assert_eq!(r.selected, 1);
+    }
+}

@@ -1,0 +1,193 @@
+//! The top bar: folder actions, the scored source and threshold, the status line with
+//! progress, the path field, and the error area.
+
+use super::jobs::Jobs;
+use super::{Action, AppState};
+use eframe::egui;
+
+#[derive(Default)]
+pub struct TopBar {
+    path_input: String,
+}
+
+impl TopBar {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        jobs: &Jobs,
+        actions: &mut Vec<Action>,
+    ) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.heading("SceneLab");
+            ui.separator();
+            if ui
+                .button("Open folder…")
+                .on_hover_text("Choose a folder of tt*.pkl movies")
+                .clicked()
+            {
+                actions.push(Action::PickFolder);
+            }
+            if ui
+                .button("Path…")
+                .on_hover_text("Type a folder's path")
+                .clicked()
+            {
+                actions.push(Action::ShowPathInput(!state.show_path_input));
+            }
+            if ui
+                .button("Make demo data")
+                .on_hover_text("Write synthetic movies and open them")
+                .clicked()
+            {
+                actions.push(Action::MakeDemo(None));
+            }
+            let can_score = state.metrics_key().is_some();
+            if ui
+                .add_enabled(can_score, egui::Button::new("Evaluate"))
+                .on_hover_text("Compute the metrics and curves again")
+                .clicked()
+            {
+                actions.push(Action::Evaluate);
+            }
+            // Train / Load model / Export go here (issue 5).
+            ui.separator();
+            self.source_and_threshold(ui, state, actions);
+        });
+        // Without a folder the empty state has its own path field.
+        if state.show_path_input && state.folder.is_some() {
+            self.path_row(ui, state, actions);
+        }
+        status_line(ui, state, jobs);
+        error_area(ui, state, actions);
+        ui.add_space(2.0);
+    }
+
+    fn source_and_threshold(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        actions: &mut Vec<Action>,
+    ) {
+        if state.sources.is_empty() {
+            return;
+        }
+        let current = state
+            .sources
+            .selected_source()
+            .map_or("", |s| s.name.as_str());
+        egui::ComboBox::from_label("Source")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (i, s) in state.sources.iter().enumerate() {
+                    if ui
+                        .selectable_label(i == state.sources.selected, &s.name)
+                        .clicked()
+                    {
+                        actions.push(Action::SelectSource(i));
+                    }
+                }
+            });
+        let mut t = state.threshold;
+        let label = ui.label("Threshold");
+        let r = ui
+            .add(
+                egui::Slider::new(&mut t, 0.0..=1.0)
+                    .fixed_decimals(3)
+                    .step_by(0.001),
+            )
+            .labelled_by(label.id);
+        if r.changed() {
+            actions.push(Action::SetThreshold(t));
+        }
+    }
+
+    fn path_row(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        if let Some(notice) = &state.notice {
+            ui.colored_label(ui.visuals().warn_fg_color, notice);
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label("Folder path");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.path_input)
+                        .hint_text("/path/to/folder/of/pkl/files")
+                        .desired_width(500.0),
+                )
+                .labelled_by(label.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Open").clicked() || enter) && !self.path_input.trim().is_empty() {
+                actions.push(Action::OpenFolder(self.path_input.trim().into()));
+            }
+        });
+    }
+}
+
+fn status_line(ui: &mut egui::Ui, state: &AppState, jobs: &Jobs) {
+    ui.horizontal(|ui| {
+        let running = jobs.running();
+        let metrics_pending = state.metrics_key().is_some() && state.current_metrics().is_none();
+        if running.is_empty() && !metrics_pending {
+            let text = match &state.folder {
+                Some(f) => format!(
+                    "Ready: {} movies{} in {}",
+                    f.movies.len(),
+                    if f.bad.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} unreadable files", f.bad.len())
+                    },
+                    f.dir.display()
+                ),
+                None => "No folder open".to_string(),
+            };
+            ui.label(text);
+            return;
+        }
+        ui.spinner();
+        if let Some(job) = running.first() {
+            let mut text = job.label.clone();
+            if !job.note.is_empty() {
+                text.push_str(": ");
+                text.push_str(&job.note);
+            }
+            ui.label(text);
+            if let Some(f) = job.fraction() {
+                ui.add(
+                    egui::ProgressBar::new(f)
+                        .desired_width(240.0)
+                        .show_percentage(),
+                );
+            }
+            if running.len() > 1 {
+                ui.label(format!("(+{} more)", running.len() - 1));
+            }
+        } else {
+            ui.label("Computing metrics…");
+        }
+    });
+}
+
+fn error_area(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    if state.errors.is_empty() {
+        return;
+    }
+    egui::Frame::new()
+        .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
+        .inner_margin(6.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            for (i, e) in state.errors.iter().enumerate().rev().take(5) {
+                ui.horizontal(|ui| {
+                    if ui.small_button("Dismiss").clicked() {
+                        actions.push(Action::DismissError(i));
+                    }
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                });
+            }
+            if state.errors.len() > 1 && ui.small_button("Dismiss all").clicked() {
+                actions.push(Action::DismissAllErrors);
+            }
+        });
+}

@@ -1,0 +1,335 @@
+//! The decision step: from boundary scores to boundaries, tuned on validation movies.
+//!
+//! A [`Decision`] is a threshold plus optional peak picking: non-maximum suppression (a
+//! boundary survives only if its score is the largest within ±`nms_window` transitions) and a
+//! minimum scene length in shots (boundaries are accepted by decreasing score while both scenes
+//! they would create stay at least `min_scene_len` shots long). [`tune`] searches a small grid
+//! on validation predictions for the decision that maximises the reference's Miou (or F1).
+//!
+//! The reference evaluator reads one score per transition and always cuts at `>= 0.5`, so a
+//! decision travels inside the scores: [`Decision::apply`] maps them so that `>= 0.5` gives
+//! exactly the decision's boundaries. The map is built to keep ranking metrics honest: it is
+//! increasing within three bands (kept boundaries → [0.5, 1], suppressed candidates →
+//! [0.25, 0.5), scores under the threshold → [0, 0.25), or [0, 0.5) when nothing can be
+//! suppressed). So a pure threshold change leaves every score's rank, and thus AP and mAP,
+//! as they were (up to f32 rounding ties), and the default decision is the identity. Peak
+//! picking moves only the suppressed candidates below the kept ones; AP on applied scores then
+//! measures the decided ranking. SceneLab reports AP and mAP on the raw scores and the
+//! threshold metrics (Miou, precision, recall, F1) on the decided ones.
+
+use std::collections::BTreeSet;
+
+use crate::eval::{EvalError, MovieInput, evaluate};
+
+/// What the decision is tuned for.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// The reference's mean IoU of scenes.
+    #[default]
+    Miou,
+    /// The reference's mean F1 of boundaries.
+    F1,
+}
+
+impl Objective {
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Miou => "Miou",
+            Objective::F1 => "F1",
+        }
+    }
+}
+
+/// How boundary scores become boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Decision {
+    /// A transition is a candidate when its score is `>= threshold`.
+    pub threshold: f32,
+    /// Half-width, in transitions, of the non-maximum suppression; 0 turns it off.
+    pub nms_window: usize,
+    /// Fewest shots a scene may have; 0 or 1 turns it off.
+    pub min_scene_len: usize,
+    /// What the decision was tuned for (informational).
+    pub objective: Objective,
+}
+
+impl Default for Decision {
+    /// The reference's rule: every score `>= 0.5` is a boundary.
+    fn default() -> Self {
+        Decision {
+            threshold: 0.5,
+            nms_window: 0,
+            min_scene_len: 1,
+            objective: Objective::Miou,
+        }
+    }
+}
+
+/// Lower edge of the band suppressed candidates are mapped into.
+const SUPPRESSED_FLOOR: f64 = 0.25;
+
+/// `s` from `[lo, hi]` linearly onto `[a, b]` (a single point maps to `a`).
+fn band(s: f32, lo: f32, hi: f32, a: f64, b: f64) -> f64 {
+    let span = f64::from(hi) - f64::from(lo);
+    if span <= 0.0 {
+        return a;
+    }
+    a + (f64::from(s) - f64::from(lo)) / span * (b - a)
+}
+
+impl Decision {
+    /// Whether the decision can suppress a candidate (peak picking on).
+    pub fn suppresses(&self) -> bool {
+        self.nms_window > 0 || self.min_scene_len > 1
+    }
+
+    /// Whether this is the reference's rule (`>= 0.5`, no peak picking).
+    pub fn is_reference(&self) -> bool {
+        self.threshold == 0.5 && !self.suppresses()
+    }
+
+    /// The boundary after each transition of one movie (NaN scores are never boundaries).
+    pub fn boundaries(&self, scores: &[f32]) -> Vec<bool> {
+        let n = scores.len();
+        let mut keep: Vec<bool> = scores.iter().map(|&s| s >= self.threshold).collect();
+        if self.nms_window > 0 {
+            let w = self.nms_window;
+            let peak = |t: usize| {
+                let s = scores[t];
+                (t.saturating_sub(w)..=(t + w).min(n - 1))
+                    .filter(|&j| j != t)
+                    // Ties go to the earlier transition, so a flat run keeps one boundary.
+                    .all(|j| !(scores[j] > s || (scores[j] == s && j < t)))
+            };
+            let peaks: Vec<bool> = (0..n).map(|t| keep[t] && peak(t)).collect();
+            keep = peaks;
+        }
+        if self.min_scene_len > 1 {
+            let len = self.min_scene_len;
+            let mut order: Vec<usize> = (0..n).filter(|&t| keep[t]).collect();
+            order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+            // Transition t separates shot t from shot t + 1; a movie has n + 1 shots.
+            let mut accepted = BTreeSet::new();
+            for t in order {
+                let left = accepted.range(..t).next_back().map_or(t + 1, |&p| t - p);
+                let right = accepted.range(t + 1..).next().map_or(n - t, |&q| q - t);
+                if left >= len && right >= len {
+                    accepted.insert(t);
+                }
+            }
+            keep = (0..n).map(|t| accepted.contains(&t)).collect();
+        }
+        keep
+    }
+
+    /// Scores mapped so that `>= 0.5` reproduces [`Decision::boundaries`] (see the module
+    /// docs for the bands). The reference decision returns the scores unchanged; NaN stays NaN.
+    pub fn apply(&self, scores: &[f32]) -> Vec<f32> {
+        if self.is_reference() {
+            return scores.to_vec();
+        }
+        let keep = self.boundaries(scores);
+        let below_top = if self.suppresses() {
+            SUPPRESSED_FLOOR
+        } else {
+            0.5
+        };
+        let under = |v: f64, top: f64| (v as f32).min((top as f32).next_down());
+        let thr = self.threshold;
+        scores
+            .iter()
+            .zip(keep)
+            .map(|(&s, kept)| {
+                if s.is_nan() {
+                    s
+                } else if kept {
+                    (band(s, thr, 1.0, 0.5, 1.0) as f32).max(0.5)
+                } else if s >= thr {
+                    under(band(s, thr, 1.0, SUPPRESSED_FLOOR, 0.5), 0.5).max(SUPPRESSED_FLOOR as f32)
+                } else {
+                    under(band(s, 0.0, thr, 0.0, below_top), below_top)
+                }
+            })
+            .collect()
+    }
+}
+
+/// The values [`tune`] tries.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DecisionGrid {
+    pub thresholds: Vec<f32>,
+    pub nms_windows: Vec<usize>,
+    pub min_scene_lens: Vec<usize>,
+}
+
+impl Default for DecisionGrid {
+    fn default() -> Self {
+        DecisionGrid {
+            // 0.05 steps, 0.5 exact.
+            thresholds: (1..20).map(|k| k as f32 / 20.0).collect(),
+            nms_windows: vec![0, 1, 2, 4],
+            min_scene_lens: vec![1, 2, 3, 5],
+        }
+    }
+}
+
+impl DecisionGrid {
+    /// Thresholds only: no peak picking.
+    pub fn thresholds_only() -> Self {
+        DecisionGrid {
+            nms_windows: vec![0],
+            min_scene_lens: vec![1],
+            ..DecisionGrid::default()
+        }
+    }
+}
+
+/// The best decision found and how it compares with the reference's rule.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TunedDecision {
+    pub decision: Decision,
+    /// The objective with `decision` on the validation movies.
+    pub value: f64,
+    /// The objective with the reference's `>= 0.5` on the same movies.
+    pub reference_value: f64,
+    /// Grid points evaluated.
+    pub evaluated: usize,
+}
+
+/// The objective of `decision` on `movies` (NaN F1 counts as no value).
+pub fn objective_value(
+    movies: &[MovieInput<'_>],
+    decision: &Decision,
+    objective: Objective,
+) -> Result<f64, EvalError> {
+    let applied: Vec<Vec<f32>> = movies.iter().map(|m| decision.apply(m.scores)).collect();
+    let inputs: Vec<MovieInput> = movies
+        .iter()
+        .zip(&applied)
+        .map(|(m, s)| MovieInput { scores: s, ..*m })
+        .collect();
+    let metrics = evaluate(&inputs, 0.5)?;
+    Ok(match objective {
+        Objective::Miou => metrics.miou,
+        Objective::F1 => metrics.f1,
+    })
+}
+
+/// The decision of `grid` that maximises `objective` on `movies` (validation movies only:
+/// tuning on test movies would make their scores optimistic). The reference's rule is tried
+/// first and replaced only by a strictly better one, so the result never scores below it.
+pub fn tune(
+    movies: &[MovieInput<'_>],
+    objective: Objective,
+    grid: &DecisionGrid,
+) -> Result<TunedDecision, EvalError> {
+    let reference = Decision {
+        objective,
+        ..Decision::default()
+    };
+    let score = |d: &Decision| -> Result<f64, EvalError> {
+        let v = objective_value(movies, d, objective)?;
+        Ok(if v.is_nan() { f64::NEG_INFINITY } else { v })
+    };
+    let reference_value = score(&reference)?;
+    let mut best = (reference, reference_value);
+    let mut evaluated = 1;
+    // Simplest first (no peak picking, then wider windows), so ties keep the simpler rule.
+    for &nms_window in &grid.nms_windows {
+        for &min_scene_len in &grid.min_scene_lens {
+            for &threshold in &grid.thresholds {
+                let d = Decision {
+                    threshold,
+                    nms_window,
+                    min_scene_len,
+                    objective,
+                };
+                if d == reference {
+                    continue;
+                }
+                let v = score(&d)?;
+                evaluated += 1;
+                if v > best.1 + 1e-12 {
+                    best = (d, v);
+                }
+            }
+        }
+    }
+    Ok(TunedDecision {
+        decision: best.0,
+        value: best.1,
+        reference_value,
+        evaluated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nms_keeps_local_peaks_only() {
+        let d = Decision {
+            threshold: 0.3,
+            nms_window: 2,
+            ..Decision::default()
+        };
+        let s = [0.1, 0.6, 0.7, 0.2, 0.1, 0.1, 0.4, 0.1];
+        let b = d.boundaries(&s);
+        assert_eq!(b, [false, false, true, false, false, false, true, false]);
+    }
+
+    #[test]
+    fn min_scene_length_accepts_by_decreasing_score() {
+        let d = Decision {
+            threshold: 0.5,
+            min_scene_len: 3,
+            ..Decision::default()
+        };
+        // 9 transitions, 10 shots. 0.9 at t=4 first; t=5 (scene of 1 shot) refused; t=1 gives
+        // a first scene of 2 shots: refused; t=7 leaves 3 and 2 shots: refused.
+        let s = [0.1, 0.8, 0.1, 0.1, 0.9, 0.7, 0.1, 0.6, 0.1];
+        let b = d.boundaries(&s);
+        let kept: Vec<usize> = (0..s.len()).filter(|&t| b[t]).collect();
+        assert_eq!(kept, [4]);
+        let d2 = Decision {
+            min_scene_len: 2,
+            ..d
+        };
+        let b2 = d2.boundaries(&s);
+        let kept2: Vec<usize> = (0..s.len()).filter(|&t| b2[t]).collect();
+        assert_eq!(kept2, [1, 4, 7]);
+    }
+
+    #[test]
+    fn apply_reproduces_the_decision_at_one_half() {
+        let s: Vec<f32> = (0..200)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
+        for d in [
+            Decision {
+                threshold: 0.3,
+                ..Decision::default()
+            },
+            Decision {
+                threshold: 0.8,
+                nms_window: 3,
+                min_scene_len: 4,
+                ..Decision::default()
+            },
+            Decision {
+                threshold: 0.05,
+                nms_window: 1,
+                ..Decision::default()
+            },
+        ] {
+            let applied = d.apply(&s);
+            let at_half: Vec<bool> = applied.iter().map(|&x| x >= 0.5).collect();
+            assert_eq!(at_half, d.boundaries(&s), "{d:?}");
+        }
+    }
+}

@@ -1,0 +1,777 @@
+//! Random hyperparameter search with movie-level cross-validation, kept honest:
+//!
+//! 1. The test movies are chosen first, with `scenelab train`'s rule
+//!    (`Split::by_count(ids, 0, test_movies, seed)`), and are not read again until the end.
+//! 2. Trial `i` draws its configuration from [`space::trial_config`] (a pure function of the
+//!    seed) and trains once per fold of the training movies ([`Split::k_folds`]): fold `f`'s
+//!    movies are scored, the other folds train, with a tenth of them held out for early
+//!    stopping (as `train` does), so the fold's score never helped choose an epoch. A trial
+//!    scores the mean over folds of the validation mAP (Miou alongside); spread is the sample
+//!    standard deviation over folds.
+//! 3. Each finished trial is appended to `trials.jsonl` at once (its out-of-fold predictions
+//!    to `predictions/`), so a cancelled or killed search resumes where it stopped.
+//! 4. The best configuration is retrained on all training movies (a tenth validating early
+//!    stopping) and saved to `best/`; the decision step ([`decision::tune`]) is tuned on the
+//!    best trial's out-of-fold predictions, which are validation predictions of every training
+//!    movie; finally the test movies are scored once, with and without the tuned decision.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::time::Instant;
+
+use candle_core::Device;
+
+use super::decision::{self, Decision, DecisionGrid, Objective, TunedDecision};
+use super::space;
+use super::{TestMetrics, TrainConfig, TrainError, TrainEvent, TrainSettings, test_metrics};
+use crate::data::{Movie, Split, SplitError};
+use crate::eval::MovieInput;
+use crate::model::{ModelConfig, ModelKind};
+
+pub const TRIALS_FILE: &str = "trials.jsonl";
+pub const HEADER_FILE: &str = "search.json";
+pub const TABLE_CSV: &str = "results.csv";
+pub const TABLE_JSON: &str = "results.json";
+pub const SUMMARY_FILE: &str = "summary.json";
+pub const DECISION_FILE: &str = "decision.json";
+pub const BEST_DIR: &str = "best";
+pub const PREDICTIONS_DIR: &str = "predictions";
+/// Marks a `search.json` as ours.
+pub const FORMAT: &str = "scenelab-search";
+
+/// What to search and where to write it.
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    pub kind: ModelKind,
+    /// Trials wanted in total (finished ones found in `out_dir` count).
+    pub trials: usize,
+    pub folds: usize,
+    /// Seeds the test split, the folds, the configurations and the training.
+    pub seed: u64,
+    pub test_movies: usize,
+    /// Epochs, patience and batch size of every run; the space sets learning rate and weight
+    /// decay, and `seed` replaces its seed.
+    pub settings: TrainSettings,
+    pub objective: Objective,
+    pub grid: DecisionGrid,
+    /// Retrain the best configuration, tune the decision and score the test movies.
+    pub final_fit: bool,
+    pub out_dir: PathBuf,
+    pub device: Device,
+}
+
+impl SearchConfig {
+    /// A search of `kind` with the model's default epochs and the default decision grid.
+    pub fn new(kind: ModelKind, out_dir: PathBuf) -> SearchConfig {
+        SearchConfig {
+            kind,
+            trials: 8,
+            folds: 3,
+            seed: 0,
+            test_movies: 7,
+            settings: TrainSettings {
+                epochs: kind.default_epochs(),
+                ..TrainSettings::default()
+            },
+            objective: Objective::Miou,
+            grid: DecisionGrid::default(),
+            final_fit: true,
+            out_dir,
+            device: Device::Cpu,
+        }
+    }
+
+    fn base_settings(&self) -> TrainSettings {
+        TrainSettings {
+            seed: self.seed,
+            ..self.settings.clone()
+        }
+    }
+
+    /// Trial `index`'s configuration.
+    pub fn trial_config(&self, index: usize) -> TrainConfig {
+        space::trial_config(self.kind, self.seed, index, &self.base_settings())
+    }
+}
+
+/// What identifies a search in its folder (`search.json`): a rerun must agree to resume.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchHeader {
+    pub format: String,
+    pub kind: ModelKind,
+    pub seed: u64,
+    pub folds: usize,
+    pub settings: TrainSettings,
+    pub test_ids: Vec<String>,
+    pub train_ids: Vec<String>,
+}
+
+/// One fold of a trial.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FoldRecord {
+    pub fold: usize,
+    /// The fold's movies, scored with a model that never saw them.
+    pub validation_ids: Vec<String>,
+    pub map: f64,
+    pub miou: f64,
+    pub epochs_run: usize,
+    pub best_epoch: Option<usize>,
+    pub seconds: f64,
+}
+
+/// One finished trial: a line of `trials.jsonl`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrialRecord {
+    pub trial: usize,
+    pub model: ModelConfig,
+    pub settings: TrainSettings,
+    pub folds: Vec<FoldRecord>,
+    pub map_mean: f64,
+    pub map_std: f64,
+    pub miou_mean: f64,
+    pub miou_std: f64,
+    pub seconds: f64,
+}
+
+impl TrialRecord {
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            model: self.model.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// Mean and sample standard deviation (0 for a single value).
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (mean, var.sqrt())
+}
+
+/// The retrained best configuration and its single look at the test movies.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FinalResult {
+    pub trial: usize,
+    /// Where the checkpoint was saved.
+    pub model_dir: PathBuf,
+    /// Tuned on the best trial's out-of-fold predictions (training movies only).
+    pub decision: TunedDecision,
+    pub test_ids: Vec<String>,
+    /// Raw scores at the reference's `>= 0.5`.
+    pub test_raw: TestMetrics,
+    /// Scores written through the tuned decision ([`Decision::apply`]), at `>= 0.5`.
+    pub test_decided: TestMetrics,
+}
+
+/// A search's results: the table (best first) and, unless cancelled or skipped, the final model.
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub split: Split,
+    /// Finished trials sorted by mean validation mAP, best first.
+    pub trials: Vec<TrialRecord>,
+    /// Trials read back from `trials.jsonl`.
+    pub resumed: usize,
+    /// Trials trained by this call.
+    pub ran: usize,
+    pub cancelled: bool,
+    pub final_result: Option<FinalResult>,
+}
+
+/// Progress, sent while searching.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchEvent {
+    Started {
+        trials: usize,
+        resumed: usize,
+        folds: usize,
+        train_movies: usize,
+        test_movies: usize,
+        /// Training runs this call will do: unfinished trials × folds, plus the final fit.
+        runs: usize,
+    },
+    TrialStarted {
+        trial: usize,
+        config: TrainConfig,
+    },
+    /// A training run's own progress; `trial` and `fold` are `None` for the final fit.
+    Train {
+        trial: Option<usize>,
+        fold: Option<usize>,
+        event: TrainEvent,
+    },
+    FoldFinished {
+        trial: usize,
+        record: FoldRecord,
+        /// Seconds left, from the mean run time so far.
+        eta_seconds: f64,
+    },
+    TrialFinished {
+        record: TrialRecord,
+        eta_seconds: f64,
+    },
+    FinalFitStarted {
+        trial: usize,
+    },
+    DecisionTuned(TunedDecision),
+    Finished {
+        cancelled: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} belongs to another search ({what} differs): pass the same settings to resume it, or another --out"
+    )]
+    Mismatch { path: PathBuf, what: String },
+    #[error("{path} line {line} is not a trial record ({message}): fix or delete that line to resume")]
+    BadTrial {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("trial {trial}, fold {fold}: {source}")]
+    Train {
+        trial: usize,
+        fold: usize,
+        source: TrainError,
+    },
+    #[error("final fit of trial {trial}: {source}")]
+    FinalFit { trial: usize, source: TrainError },
+    #[error("scoring: {0}")]
+    Score(String),
+    #[error("saving the best model: {0}")]
+    Save(#[from] super::CheckpointError),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
+    move |source| SearchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SearchError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
+    std::fs::write(path, text).map_err(io_err(path))
+}
+
+/// The test movies, then the rest as training ids (sorted).
+pub fn test_split(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, SplitError> {
+    let mut split = Split::by_count(ids, 0, test_movies, seed)?;
+    split.train.sort();
+    Ok(split)
+}
+
+/// Fold `fold` of `folds`: its movies are scored (`test`), the rest train with a tenth held
+/// out for early stopping.
+pub fn fold_split(folds: &[Vec<String>], fold: usize, seed: u64) -> Result<Split, SplitError> {
+    let rest: Vec<String> = folds
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != fold)
+        .flat_map(|(_, f)| f.iter().cloned())
+        .collect();
+    let inner = Split::by_count(
+        &rest,
+        super::validation_count(rest.len()),
+        0,
+        seed.wrapping_add(fold as u64 + 1),
+    )?;
+    Ok(Split {
+        train: inner.train,
+        validation: inner.validation,
+        test: folds[fold].clone(),
+    })
+}
+
+/// Read `trials.jsonl`: finished trials by index. A torn last line (a killed write) is
+/// ignored; any other bad line is an error.
+pub fn read_trials(path: &Path) -> Result<Vec<TrialRecord>, SearchError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<TrialRecord>(line) {
+            Ok(r) => out.push(r),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(e) => {
+                return Err(SearchError::BadTrial {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn append_trial(path: &Path, record: &TrialRecord) -> Result<(), SearchError> {
+    let mut line = serde_json::to_string(record).map_err(|e| SearchError::Score(e.to_string()))?;
+    line.push('\n');
+    // A torn line from an earlier kill would glue onto this one: start on a fresh line.
+    let needs_newline = std::fs::read(path)
+        .map(|b| b.last().is_some_and(|&c| c != b'\n'))
+        .unwrap_or(false);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    if needs_newline {
+        line.insert(0, '\n');
+    }
+    file.write_all(line.as_bytes()).map_err(io_err(path))?;
+    file.sync_data().map_err(io_err(path))
+}
+
+fn predictions_path(out: &Path, trial: usize) -> PathBuf {
+    out.join(PREDICTIONS_DIR)
+        .join(format!("trial-{trial:04}.json"))
+}
+
+/// Sort best first: mean mAP, then trial index.
+fn rank(trials: &mut [TrialRecord]) {
+    trials.sort_by(|a, b| {
+        b.map_mean
+            .total_cmp(&a.map_mean)
+            .then(a.trial.cmp(&b.trial))
+    });
+}
+
+/// The results table as CSV: rank, trial, scores, then the searched hyperparameters.
+pub fn table_csv(trials: &[TrialRecord]) -> String {
+    let mut out = String::new();
+    let params = |t: &TrialRecord| space::describe(&t.config());
+    let names: Vec<String> = trials
+        .first()
+        .map(|t| params(t).into_iter().map(|(n, _)| n).collect())
+        .unwrap_or_default();
+    out.push_str("rank,trial,map_mean,map_std,miou_mean,miou_std,seconds");
+    for n in &names {
+        out.push(',');
+        out.push_str(n);
+    }
+    out.push('\n');
+    for (i, t) in trials.iter().enumerate() {
+        out.push_str(&format!(
+            "{},{},{:.6},{:.6},{:.6},{:.6},{:.1}",
+            i + 1,
+            t.trial,
+            t.map_mean,
+            t.map_std,
+            t.miou_mean,
+            t.miou_std,
+            t.seconds
+        ));
+        for (_, v) in params(t) {
+            out.push(',');
+            out.push_str(&v);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn write_tables(out: &Path, trials: &[TrialRecord]) -> Result<(), SearchError> {
+    let csv = out.join(TABLE_CSV);
+    std::fs::write(&csv, table_csv(trials)).map_err(io_err(&csv))?;
+    write_json(&out.join(TABLE_JSON), &trials)
+}
+
+/// Reference inputs for `scores` of `movies` (by id); movies need ground truth.
+fn movie_inputs<'a>(
+    by_id: &HashMap<&str, &'a Movie>,
+    scores: &'a [(String, Vec<f32>)],
+    frames: &'a [Vec<i64>],
+) -> Result<Vec<MovieInput<'a>>, SearchError> {
+    scores
+        .iter()
+        .zip(frames)
+        .map(|((id, s), f)| {
+            let m = by_id
+                .get(id.as_str())
+                .ok_or_else(|| SearchError::Score(format!("no movie '{id}'")))?;
+            let truth = m
+                .ground_truth
+                .as_deref()
+                .ok_or_else(|| SearchError::Score(format!("movie '{id}' has no ground truth")))?;
+            Ok(MovieInput {
+                imdb_id: id,
+                ground_truth: truth,
+                scores: s,
+                shot_end_frame: f,
+            })
+        })
+        .collect()
+}
+
+fn end_frames(by_id: &HashMap<&str, &Movie>, scores: &[(String, Vec<f32>)]) -> Vec<Vec<i64>> {
+    scores
+        .iter()
+        .map(|(id, _)| {
+            by_id.get(id.as_str()).map_or_else(Vec::new, |m| {
+                m.shot_end_frame
+                    .clone()
+                    .unwrap_or_else(|| (0..m.n_shots as i64).collect())
+            })
+        })
+        .collect()
+}
+
+/// Run `train` with its events forwarded as [`SearchEvent::Train`].
+fn train_forwarding(
+    movies: &[Movie],
+    split: &Split,
+    config: &TrainConfig,
+    device: &Device,
+    events: Option<&Sender<SearchEvent>>,
+    cancel: &AtomicBool,
+    (trial, fold): (Option<usize>, Option<usize>),
+) -> Result<super::TrainOutcome, TrainError> {
+    let Some(events) = events else {
+        return super::train(movies, split, config, device, None, cancel);
+    };
+    let (tx, rx) = mpsc::channel::<TrainEvent>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for event in rx {
+                let _ = events.send(SearchEvent::Train { trial, fold, event });
+            }
+        });
+        let result = super::train(movies, split, config, device, Some(&tx), cancel);
+        // Dropping the sender ends the forwarder, so the scope can join it.
+        drop(tx);
+        result
+    })
+}
+
+/// Search `config.kind`'s space on `movies` (which need ground truth and all features).
+pub fn run_search(
+    movies: &[Movie],
+    config: &SearchConfig,
+    events: Option<&Sender<SearchEvent>>,
+    cancel: &AtomicBool,
+) -> Result<SearchOutcome, SearchError> {
+    let send = |e: SearchEvent| {
+        if let Some(tx) = events {
+            let _ = tx.send(e);
+        }
+    };
+    if config.folds < 2 {
+        return Err(SearchError::Setup(
+            "--folds must be at least 2 (one fold validates while the others train)".into(),
+        ));
+    }
+    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    let split = test_split(&ids, config.test_movies, config.seed)?;
+    if split.train.len() < config.folds {
+        return Err(SearchError::Setup(format!(
+            "{} training movies cannot make {} folds: lower --folds or --test-movies",
+            split.train.len(),
+            config.folds
+        )));
+    }
+    let folds = Split::k_folds(&split.train, config.folds, config.seed);
+    let out = &config.out_dir;
+    std::fs::create_dir_all(out.join(PREDICTIONS_DIR)).map_err(io_err(out))?;
+
+    // The folder's identity: a rerun resumes only the same search.
+    let header = SearchHeader {
+        format: FORMAT.into(),
+        kind: config.kind,
+        seed: config.seed,
+        folds: config.folds,
+        settings: config.base_settings(),
+        test_ids: split.test.clone(),
+        train_ids: split.train.clone(),
+    };
+    let header_path = out.join(HEADER_FILE);
+    if header_path.is_file() {
+        let text = std::fs::read_to_string(&header_path).map_err(io_err(&header_path))?;
+        let found: SearchHeader =
+            serde_json::from_str(&text).map_err(|e| SearchError::Mismatch {
+                path: header_path.clone(),
+                what: format!("it is not a search header: {e}"),
+            })?;
+        let what = [
+            (found.format != header.format, "format"),
+            (found.kind != header.kind, "model kind"),
+            (found.seed != header.seed, "seed"),
+            (found.folds != header.folds, "folds"),
+            (found.settings != header.settings, "training settings (epochs, patience, batch)"),
+            (found.test_ids != header.test_ids, "test movies"),
+            (found.train_ids != header.train_ids, "training movies"),
+        ]
+        .into_iter()
+        .filter_map(|(differs, name)| differs.then_some(name))
+        .collect::<Vec<_>>();
+        if !what.is_empty() {
+            return Err(SearchError::Mismatch {
+                path: header_path,
+                what: what.join(", "),
+            });
+        }
+    } else {
+        write_json(&header_path, &header)?;
+    }
+
+    let trials_path = out.join(TRIALS_FILE);
+    let mut done: Vec<TrialRecord> = read_trials(&trials_path)?;
+    done.dedup_by_key(|r| r.trial);
+    for r in &done {
+        if r.config() != config.trial_config(r.trial) {
+            return Err(SearchError::Mismatch {
+                path: trials_path.clone(),
+                what: format!(
+                    "trial {}'s configuration is not what this SceneLab draws for it",
+                    r.trial
+                ),
+            });
+        }
+    }
+    let finished: std::collections::HashSet<usize> = done.iter().map(|r| r.trial).collect();
+    let todo: Vec<usize> = (0..config.trials)
+        .filter(|i| !finished.contains(i))
+        .collect();
+    let resumed = done.len();
+    let total_runs = todo.len() * config.folds + usize::from(config.final_fit);
+    send(SearchEvent::Started {
+        trials: config.trials,
+        resumed,
+        folds: config.folds,
+        train_movies: split.train.len(),
+        test_movies: split.test.len(),
+        runs: total_runs,
+    });
+
+    let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
+    let started = Instant::now();
+    let mut runs_done = 0usize;
+    // The final fit trains on all K folds, a fold run on K - 1 of them.
+    let final_weight = config.folds as f64 / (config.folds - 1) as f64;
+    let eta = |runs_done: usize| {
+        if runs_done == 0 {
+            return f64::NAN;
+        }
+        let per_run = started.elapsed().as_secs_f64() / runs_done as f64;
+        let left_folds = (todo.len() * config.folds).saturating_sub(runs_done) as f64;
+        per_run * (left_folds + if config.final_fit { final_weight } else { 0.0 })
+    };
+    let mut ran = 0;
+    let mut cancelled = false;
+    'trials: for &trial in &todo {
+        let trial_config = config.trial_config(trial);
+        send(SearchEvent::TrialStarted {
+            trial,
+            config: trial_config.clone(),
+        });
+        let t0 = Instant::now();
+        let mut records = Vec::new();
+        let mut predictions: Vec<(String, Vec<f32>)> = Vec::new();
+        for fold in 0..config.folds {
+            if cancel.load(Ordering::Relaxed) {
+                cancelled = true;
+                break 'trials;
+            }
+            let fold_split = fold_split(&folds, fold, config.seed)?;
+            let f0 = Instant::now();
+            let outcome = match train_forwarding(
+                movies,
+                &fold_split,
+                &trial_config,
+                &config.device,
+                events,
+                cancel,
+                (Some(trial), Some(fold)),
+            ) {
+                Ok(o) => o,
+                Err(TrainError::Cancelled) => {
+                    cancelled = true;
+                    break 'trials;
+                }
+                Err(source) => return Err(SearchError::Train { trial, fold, source }),
+            };
+            // A run cut short by a cancel is not a finished fold.
+            if cancel.load(Ordering::Relaxed) {
+                cancelled = true;
+                break 'trials;
+            }
+            let scores =
+                test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
+            let record = FoldRecord {
+                fold,
+                validation_ids: fold_split.test.clone(),
+                map: scores.map,
+                miou: scores.miou,
+                epochs_run: outcome.model.meta.curve.len(),
+                best_epoch: outcome.model.meta.best_epoch,
+                seconds: f0.elapsed().as_secs_f64(),
+            };
+            runs_done += 1;
+            send(SearchEvent::FoldFinished {
+                trial,
+                record: record.clone(),
+                eta_seconds: eta(runs_done),
+            });
+            records.push(record);
+            predictions.extend(outcome.test_scores);
+        }
+        let maps: Vec<f64> = records.iter().map(|r| r.map).collect();
+        let mious: Vec<f64> = records.iter().map(|r| r.miou).collect();
+        let (map_mean, map_std) = mean_std(&maps);
+        let (miou_mean, miou_std) = mean_std(&mious);
+        let record = TrialRecord {
+            trial,
+            model: trial_config.model.clone(),
+            settings: trial_config.settings.clone(),
+            folds: records,
+            map_mean,
+            map_std,
+            miou_mean,
+            miou_std,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        predictions.sort_by(|a, b| a.0.cmp(&b.0));
+        // Predictions first: a trial line always has its predictions on disk.
+        write_json(&predictions_path(out, trial), &predictions)?;
+        append_trial(&trials_path, &record)?;
+        ran += 1;
+        done.push(record.clone());
+        let mut table = done.clone();
+        rank(&mut table);
+        write_tables(out, &table)?;
+        send(SearchEvent::TrialFinished {
+            record,
+            eta_seconds: eta(runs_done),
+        });
+    }
+
+    let mut table = done;
+    rank(&mut table);
+    write_tables(out, &table)?;
+    let mut outcome = SearchOutcome {
+        split: split.clone(),
+        trials: table,
+        resumed,
+        ran,
+        cancelled,
+        final_result: None,
+    };
+    if cancelled || !config.final_fit || outcome.trials.is_empty() {
+        send(SearchEvent::Finished { cancelled });
+        return Ok(outcome);
+    }
+
+    // The best configuration on all training movies, early stopping on a tenth of them.
+    let best = outcome.trials[0].clone();
+    send(SearchEvent::FinalFitStarted { trial: best.trial });
+    let final_split = Split::with_test_ids(
+        &ids,
+        &split.test,
+        super::validation_count(split.train.len()),
+        config.seed,
+    )?;
+    let trained = match train_forwarding(
+        movies,
+        &final_split,
+        &best.config(),
+        &config.device,
+        events,
+        cancel,
+        (None, None),
+    ) {
+        Ok(o) if !cancel.load(Ordering::Relaxed) => o,
+        Ok(_) | Err(TrainError::Cancelled) => {
+            outcome.cancelled = true;
+            send(SearchEvent::Finished { cancelled: true });
+            return Ok(outcome);
+        }
+        Err(source) => {
+            return Err(SearchError::FinalFit {
+                trial: best.trial,
+                source,
+            });
+        }
+    };
+
+    // The decision, tuned on validation predictions only: the best trial's out-of-fold scores
+    // (each training movie scored by the fold model that did not train on it).
+    let oof_path = predictions_path(out, best.trial);
+    let oof_text = std::fs::read_to_string(&oof_path).map_err(io_err(&oof_path))?;
+    let oof: Vec<(String, Vec<f32>)> = serde_json::from_str(&oof_text)
+        .map_err(|e| SearchError::Score(format!("{}: {e}", oof_path.display())))?;
+    let oof_frames = end_frames(&by_id, &oof);
+    let oof_inputs = movie_inputs(&by_id, &oof, &oof_frames)?;
+    let tuned = decision::tune(&oof_inputs, config.objective, &config.grid)
+        .map_err(|e| SearchError::Score(e.to_string()))?;
+    send(SearchEvent::DecisionTuned(tuned));
+
+    // The one look at the test movies.
+    let test_raw =
+        test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
+    let decided: Vec<(String, Vec<f32>)> = trained
+        .test_scores
+        .iter()
+        .map(|(id, s)| (id.clone(), tuned.decision.apply(s)))
+        .collect();
+    let test_decided = test_metrics(movies, &decided).map_err(SearchError::Score)?;
+
+    let mut model = trained.model;
+    model.meta.final_metrics = Some(test_raw);
+    let model_dir = out.join(BEST_DIR);
+    model.save(&model_dir)?;
+    write_json(&model_dir.join(DECISION_FILE), &tuned.decision)?;
+    let result = FinalResult {
+        trial: best.trial,
+        model_dir,
+        decision: tuned,
+        test_ids: split.test.clone(),
+        test_raw,
+        test_decided,
+    };
+    write_json(&out.join(SUMMARY_FILE), &result)?;
+    outcome.final_result = Some(result);
+    send(SearchEvent::Finished { cancelled: false });
+    Ok(outcome)
+}
+
+/// Decision-aware reading of `decision.json` next to a checkpoint (the reference rule when
+/// the file is absent).
+pub fn load_decision(model_dir: &Path) -> Result<Decision, SearchError> {
+    let path = model_dir.join(DECISION_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| SearchError::Score(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Decision::default()),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}

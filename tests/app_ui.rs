@@ -1,0 +1,296 @@
+//! The app's interactions on movies built in code: selection by click and keyboard, the
+//! threshold slider, toggling a source in the legend, boundary jumps, the empty state and an
+//! injected folder picker. No display or GPU needed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use scenelab::app::loader::LoadedFolder;
+use scenelab::app::picker::PickOutcome;
+use scenelab::app::{App, AppOptions, first_run_demo};
+use scenelab::data::Movie;
+
+/// A movie of `n` shots with a boundary every 7-16 shots and scores that mostly agree.
+fn synthetic_movie(id: &str, n: usize, seed: u64) -> Movie {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 33) as f64) / f64::from(1u32 << 31)
+    };
+    let mut gt = vec![false; n - 1];
+    let mut i = 7 + (next() * 9.0) as usize;
+    while i < n - 1 {
+        gt[i] = true;
+        i += 7 + (next() * 9.0) as usize;
+    }
+    let prediction = gt
+        .iter()
+        .map(|&b| {
+            let base = if b { 0.65 } else { 0.15 };
+            (base + (next() - 0.5) * 0.6).clamp(0.0, 1.0) as f32
+        })
+        .collect();
+    let mut frame = -1i64;
+    let ends = (0..n)
+        .map(|_| {
+            frame += 20 + (next() * 150.0) as i64;
+            frame
+        })
+        .collect();
+    Movie {
+        imdb_id: id.into(),
+        n_shots: n,
+        features: Default::default(),
+        ground_truth: Some(gt),
+        prediction: Some(prediction),
+        shot_end_frame: Some(ends),
+    }
+}
+
+fn options(picker: impl Fn(Option<&Path>) -> PickOutcome + Send + Sync + 'static) -> AppOptions {
+    AppOptions {
+        picker: Arc::new(picker),
+        settings_path: None,
+        default_dir: PathBuf::from("/nonexistent/scenelab-test-default"),
+        demo: first_run_demo(),
+    }
+}
+
+fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app)
+}
+
+/// Step until background work is done and the UI shows its result.
+fn settle(h: &mut Harness<'_, App>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if h.state().is_settled() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the app did not settle"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    h.step();
+}
+
+fn three_movies() -> LoadedFolder {
+    LoadedFolder::new(
+        PathBuf::from("/in/memory"),
+        vec![
+            synthetic_movie("tt0000003", 300, 3),
+            synthetic_movie("tt0000001", 250, 1),
+            synthetic_movie("tt0000002", 400, 2),
+        ],
+        Vec::new(),
+    )
+}
+
+#[test]
+fn selection_follows_clicks_and_arrow_keys_in_list_order() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    // The list sorts by id, and the first listed movie is shown at once.
+    assert_eq!(h.state().listed_movies(), &[1, 2, 0]);
+    assert_eq!(h.state().state.selected_movie, Some(1));
+
+    h.get_by_label("tt0000003").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.selected_movie, Some(0));
+
+    h.key_press(egui::Key::ArrowUp);
+    h.step();
+    h.step();
+    assert_eq!(
+        h.state().state.selected_movie,
+        Some(2),
+        "up goes to tt0000002"
+    );
+    h.key_press(egui::Key::ArrowUp);
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.selected_movie, Some(1));
+    h.key_press(egui::Key::ArrowUp);
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.selected_movie, Some(1), "stays at the top");
+    h.key_press(egui::Key::ArrowDown);
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.selected_movie, Some(2));
+}
+
+#[test]
+fn arrow_keys_jump_between_boundaries() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    let events = h.state().state.view.events.clone();
+    assert!(events.len() > 3);
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(h.state().timeline_cursor(), Some(events[0]));
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(h.state().timeline_cursor(), Some(events[1]));
+    h.key_press(egui::Key::ArrowLeft);
+    h.step();
+    assert_eq!(h.state().timeline_cursor(), Some(events[0]));
+}
+
+#[test]
+fn the_threshold_slider_moves_predicted_boundaries() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    let before = h.state().state.view.predicted.len();
+    h.get_by_role_and_label(Role::Slider, "Threshold")
+        .set_value_accesskit(0.3);
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.threshold, 0.3f32);
+    let movie = h.state().state.selected().unwrap().clone();
+    let expected = movie
+        .prediction
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|&&p| p >= 0.3)
+        .count();
+    assert_eq!(h.state().state.view.predicted.len(), expected);
+    assert!(
+        expected > before,
+        "a lower threshold predicts more boundaries"
+    );
+}
+
+#[test]
+fn the_legend_toggles_a_source() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.state().state.sources.get(0).unwrap().visible);
+    h.get_by_role_and_label(Role::CheckBox, "provided").click();
+    h.step();
+    h.step();
+    assert!(!h.state().state.sources.get(0).unwrap().visible);
+    h.get_by_role_and_label(Role::CheckBox, "provided").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.sources.get(0).unwrap().visible);
+}
+
+#[test]
+fn empty_state_offers_actions_and_a_missing_dialog_shows_the_path_field() {
+    let app = App::new(options(|_| {
+        PickOutcome::Unavailable("No folder dialog can open here".into())
+    }));
+    let mut h = harness(app);
+    h.step();
+    h.get_by_label("No movies open");
+    assert!(h.query_all_by_label("Make demo data").count() >= 1);
+    h.get_all_by_label("Open folder…").next().unwrap().click();
+    settle(&mut h);
+    assert!(h.state().state.show_path_input);
+    assert!(
+        h.query_by_label_contains("No folder dialog can open here")
+            .is_some()
+    );
+    assert!(h.state().state.folder.is_none());
+}
+
+#[test]
+fn a_folder_that_cannot_be_read_shows_an_error_not_a_crash() {
+    let app = App::new(options(|_| {
+        PickOutcome::Picked(PathBuf::from("/nonexistent/scenelab/folder"))
+    }));
+    let mut h = harness(app);
+    h.step();
+    h.get_all_by_label("Open folder…").next().unwrap().click();
+    settle(&mut h);
+    assert!(h.state().state.folder.is_none());
+    assert_eq!(h.state().state.errors.len(), 1);
+    assert!(h.query_by_label_contains("cannot read folder").is_some());
+    h.get_by_label("Dismiss").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.errors.is_empty());
+}
+
+#[test]
+fn dragging_the_threshold_line_sets_the_threshold_and_hover_names_the_shot() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    let t = h.state().timeline_transform().expect("the plot was drawn");
+    let x = t.frame().center().x;
+    let at = |v: f64| egui::pos2(x, t.position_from_point_y(v));
+    let press = |pos: egui::Pos2, pressed: bool| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    let bounds_before = *t.bounds();
+
+    h.event(egui::Event::PointerMoved(at(0.5)));
+    h.step();
+    h.event(press(at(0.5), true));
+    h.step();
+    for v in [0.45, 0.35, 0.25] {
+        h.event(egui::Event::PointerMoved(at(v)));
+        h.step();
+    }
+    h.event(press(at(0.25), false));
+    h.step();
+    h.step();
+    let threshold = h.state().state.threshold;
+    assert!((threshold - 0.25).abs() < 0.01, "threshold {threshold}");
+    assert_eq!(
+        threshold,
+        (threshold * 1000.0).round() / 1000.0,
+        "rounded to 0.001"
+    );
+    let bounds_after = *h.state().timeline_transform().unwrap().bounds();
+    assert_eq!(
+        bounds_before.min()[0],
+        bounds_after.min()[0],
+        "the plot did not pan"
+    );
+
+    // Hovering names the shot under the pointer and every source's score.
+    h.event(egui::Event::PointerMoved(at(0.8)));
+    h.step();
+    h.step();
+    let x_value = t.value_from_position(at(0.8)).x;
+    let shot = h.state().state.view.shot_at(x_value).unwrap();
+    assert!(
+        h.query_all_by_label_contains(&format!("Shot {shot} "))
+            .count()
+            >= 1,
+        "no hover text for shot {shot}"
+    );
+    assert!(h.query_all_by_label_contains("provided: ").count() >= 1);
+}
