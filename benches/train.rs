@@ -5,14 +5,17 @@
 //! `cargo bench --bench train -- [MODEL,...] [--epochs N] [--movies N]`
 
 use candle_core::Device;
-use rayon::prelude::*;
-use scenelab::data::Split;
-use scenelab::data::demo::{DemoConfig, generate_movie};
 use scenelab::model::ModelKind;
-use scenelab::train::bench::{bench_training, format_table};
-use scenelab::train::validation_count;
+use scenelab::train::bench::{demo_benchmark, format_table};
 
 fn main() -> anyhow::Result<()> {
+    // RUST_LOG=info shows every epoch.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut kinds: Vec<ModelKind> = ModelKind::ALL.to_vec();
     let mut epochs = None;
     let mut n_movies = 64;
@@ -33,35 +36,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let config = DemoConfig {
-        movies: n_movies,
-        ..DemoConfig::default()
-    };
-    let t0 = std::time::Instant::now();
-    let movies: Vec<_> = (0..config.movies)
-        .into_par_iter()
-        .map(|i| generate_movie(&config, i))
-        .collect();
-    let shots: usize = movies.iter().map(|m| m.n_shots).sum();
-    println!(
-        "{} demo movies, {shots} shots, generated in {:.1} s",
-        movies.len(),
-        t0.elapsed().as_secs_f64()
-    );
-    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
-    let n_test = 7.min(movies.len().saturating_sub(2));
-    let split = Split::by_count(&ids, validation_count(movies.len() - n_test), n_test, 42)?;
-    println!(
-        "split: {} train, {} validation, {} test",
-        split.train.len(),
-        split.validation.len(),
-        split.test.len()
-    );
-    let rows = bench_training(&movies, &split, &kinds, epochs, 0, &Device::Cpu, &mut |r| {
-        println!(
-            "{}: {:.1} s/epoch, {} epochs, test mAP {:.4}",
-            r.model, r.seconds_per_epoch, r.epochs_run, r.test_scores.map
-        );
+    let rows = demo_benchmark(n_movies, &kinds, epochs, &Device::Cpu, &mut |line| {
+        println!("{line}")
     })?;
     print!("{}", format_table(&rows));
     Ok(())

@@ -150,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         model: args.model.default_config(),
         settings: TrainSettings {
             epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
+            batch_movies: args.model.default_batch_movies(),
             seed: args.seed,
             ..TrainSettings::default()
         },

@@ -125,6 +125,15 @@ impl ModelKind {
         }
     }
 
+    /// Whole movies per optimisation step. LGSS holds several `[windows, 2560]` sequences and
+    /// their LSTM graph per movie: four full-length movies at once exceeded 15 GB.
+    pub fn default_batch_movies(self) -> usize {
+        match self {
+            ModelKind::Lgss => 1,
+            _ => 4,
+        }
+    }
+
     /// The published (or, for ours, measured) hyperparameters.
     pub fn default_config(self) -> ModelConfig {
         match self {

@@ -19,6 +19,7 @@
 
 use candle_core::{D, Result, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 
 use super::layers::{Dense, TemporalConv, left_box_sums, shift_time};
 use super::{BoundaryModel, FEATURE_DIM, ShotBatch, modality_range};
@@ -65,6 +66,65 @@ pub struct MultiScale {
     out: Dense,
 }
 
+/// For one movie's `rows` (`[t, f]`, `n` real) and one modality's columns: per transition
+/// `i < n - 1` and width `w`, the cosine similarity of the sums of the unit-length rows
+/// `i-w+1..=i` and `i+1..=i+w` (clipped to the movie). Returns `[t, widths]`, zero elsewhere.
+fn window_cosines(
+    rows: &[f32],
+    f: usize,
+    cols: std::ops::Range<usize>,
+    n: usize,
+    widths: &[usize],
+) -> Vec<f32> {
+    let d = cols.len();
+    let t = rows.len() / f.max(1);
+    let max_w = widths.iter().copied().max().unwrap_or(1);
+    // Unit rows, then zero rows after the movie so right-hand windows can run past its end.
+    let len = n + max_w;
+    let mut unit = vec![0f32; len * d];
+    for i in 0..n {
+        let src = &rows[i * f + cols.start..i * f + cols.end];
+        let norm = src.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (u, v) in unit[i * d..(i + 1) * d].iter_mut().zip(src) {
+                *u = v / norm;
+            }
+        }
+    }
+    // sums[k][i] = unit[i - 2^k + 1] + ... + unit[i], by doubling.
+    let mut sums = vec![unit];
+    let mut w = 1;
+    while w * 2 <= max_w {
+        let last = sums.last().map(Vec::as_slice).unwrap_or(&[]);
+        let mut next = last.to_vec();
+        for i in w..len {
+            let (lo, hi) = (i - w, i);
+            for j in 0..d {
+                next[hi * d + j] += last[lo * d + j];
+            }
+        }
+        sums.push(next);
+        w *= 2;
+    }
+    let mut out = vec![0f32; t * widths.len()];
+    for i in 0..n.saturating_sub(1) {
+        for (wi, &w) in widths.iter().enumerate() {
+            let s = &sums[w.trailing_zeros() as usize];
+            let left = &s[i * d..(i + 1) * d];
+            let right = &s[(i + w) * d..(i + w + 1) * d];
+            let (mut dot, mut ll, mut rr) = (0f32, 0f32, 0f32);
+            for (a, b) in left.iter().zip(right) {
+                dot += a * b;
+                ll += a * a;
+                rr += b * b;
+            }
+            let denom = (ll * rr).sqrt();
+            out[i * widths.len() + wi] = if denom > 0.0 { dot / denom } else { 0.0 };
+        }
+    }
+    out
+}
+
 fn check_widths(name: &str, widths: &[usize]) -> Result<()> {
     if widths.is_empty() || widths.iter().any(|w| !w.is_power_of_two()) {
         candle_core::bail!("{name} must be non-empty powers of two, got {widths:?}");
@@ -107,42 +167,36 @@ impl MultiScale {
     }
 
     /// Cosine similarity of left and right window means, per modality and width:
-    /// `[batch, shots, modalities * widths]`, row `t` for the transition after shot `t`.
+    /// `[batch, shots, widths * modalities]`, row `t` for the transition after shot `t`.
+    /// These have no parameters, so they are computed outside the autograd graph in plain
+    /// Rust (window sums by doubling, one pass per movie and modality): the tensor version
+    /// streamed the whole `[batch, shots, 3584]` input some forty times per batch.
     fn similarities(&self, batch: &ShotBatch) -> Result<Tensor> {
-        let x = batch.x.detach();
-        // Each shot's modality vector at unit length, so that the window mean weighs shots
-        // equally; padding stays zero.
-        let mut parts = Vec::new();
-        for m in Modality::ALL {
-            let r = modality_range(m);
-            let xm = x.narrow(2, r.start, r.len())?;
-            let norm = (xm.sqr()?.sum_keepdim(2)? + 1e-12)?.sqrt()?;
-            parts.push(xm.broadcast_div(&norm)?);
-        }
-        let unit = Tensor::cat(&parts, 2)?;
-        let max_width = self
-            .cfg
-            .similarity_widths
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(1);
-        let sums = left_box_sums(&unit, max_width)?;
-        let mut cols = Vec::new();
-        for &w in &self.cfg.similarity_widths {
-            let left = &sums[w.trailing_zeros() as usize];
-            let right = shift_time(left, w as isize)?;
-            let dot = (left * &right)?;
-            let ll = left.sqr()?;
-            let rr = right.sqr()?;
-            for m in Modality::ALL {
-                let r = modality_range(m);
-                let sum = |t: &Tensor| t.narrow(2, r.start, r.len())?.sum_keepdim(2);
-                let denom = ((sum(&ll)? * sum(&rr)?)? + 1e-12)?.sqrt()?;
-                cols.push((sum(&dot)? / denom)?);
+        let (b, t, f) = batch.x.dims3()?;
+        let x = batch.x.flatten_all()?.to_vec1::<f32>()?;
+        let widths = &self.cfg.similarity_widths;
+        let n_cols = widths.len() * Modality::ALL.len();
+        let jobs: Vec<(usize, Modality)> = (0..b)
+            .flat_map(|bi| Modality::ALL.map(|m| (bi, m)))
+            .collect();
+        let columns: Vec<Vec<f32>> = jobs
+            .par_iter()
+            .map(|&(bi, m)| {
+                let rows = &x[bi * t * f..(bi + 1) * t * f];
+                window_cosines(rows, f, modality_range(m), batch.lengths[bi].min(t), widths)
+            })
+            .collect();
+        let mut out = vec![0f32; b * t * n_cols];
+        for ((bi, m), col) in jobs.iter().zip(columns) {
+            // col is [t, widths]; column index = width * modalities + modality.
+            for ti in 0..t {
+                for wi in 0..widths.len() {
+                    out[(bi * t + ti) * n_cols + wi * Modality::ALL.len() + m.index()] =
+                        col[ti * widths.len() + wi];
+                }
             }
         }
-        Tensor::cat(&cols, 2)
+        Tensor::from_vec(out, (b, t, n_cols), batch.x.device())
     }
 
     /// Left-minus-right differences of projected window means: `[batch, shots, proj * widths]`.

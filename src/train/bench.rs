@@ -41,6 +41,7 @@ pub fn bench_training(
             model: kind.default_config(),
             settings: TrainSettings {
                 epochs: epochs.unwrap_or_else(|| kind.default_epochs()),
+                batch_movies: kind.default_batch_movies(),
                 seed,
                 ..TrainSettings::default()
             },
@@ -79,6 +80,59 @@ pub fn bench_training(
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// The standard benchmark: `n_movies` full-size demo movies generated in memory (the demo
+/// generator's defaults, as `scenelab demo` writes them), 7 test movies, a tenth of the rest
+/// validating, split seed 42; then [`bench_training`]. `say` hears progress lines.
+pub fn demo_benchmark(
+    n_movies: usize,
+    kinds: &[ModelKind],
+    epochs: Option<usize>,
+    device: &Device,
+    say: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<BenchRow>> {
+    use rayon::prelude::*;
+    let config = crate::data::demo::DemoConfig {
+        movies: n_movies,
+        ..crate::data::demo::DemoConfig::default()
+    };
+    config.validate()?;
+    let t0 = Instant::now();
+    let movies: Vec<Movie> = (0..config.movies)
+        .into_par_iter()
+        .map(|i| crate::data::demo::generate_movie(&config, i))
+        .collect();
+    let shots: usize = movies.iter().map(|m| m.n_shots).sum();
+    say(format!(
+        "{} demo movies, {shots} shots, generated in {:.1} s",
+        movies.len(),
+        t0.elapsed().as_secs_f64()
+    ));
+    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    let n_test = 7.min(movies.len().saturating_sub(2));
+    let split = Split::by_count(
+        &ids,
+        super::validation_count(movies.len() - n_test),
+        n_test,
+        42,
+    )?;
+    say(format!(
+        "split: {} train, {} validation, {} test",
+        split.train.len(),
+        split.validation.len(),
+        split.test.len()
+    ));
+    bench_training(&movies, &split, kinds, epochs, 0, device, &mut |r| {
+        say(format!(
+            "{}: {:.1} s/epoch, {} epochs (best {}), test mAP {:.4}",
+            r.model,
+            r.seconds_per_epoch,
+            r.epochs_run,
+            r.best_epoch.map_or("-".into(), |e| e.to_string()),
+            r.test_scores.map
+        ))
+    })
 }
 
 /// The rows as an aligned text table.

@@ -479,6 +479,13 @@ fn train_inner(
             Some(_) => since_best += 1,
             None => {}
         }
+        tracing::info!(
+            epoch,
+            train_loss = record.train_loss,
+            validation_map = validation.map(|v| v.map),
+            seconds = record.seconds,
+            "epoch done"
+        );
         let per_epoch = started.elapsed().as_secs_f64() / epoch as f64;
         send(TrainEvent::Epoch {
             record: record.clone(),
