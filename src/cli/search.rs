@@ -87,6 +87,16 @@ fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
         .collect())
 }
 
+/// A line above the progress bar, or plain to stderr when the bar is hidden (not a terminal:
+/// a log file still gets every line).
+fn say(bar: &ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line);
+    }
+}
+
 fn duration(seconds: f64) -> String {
     if !seconds.is_finite() {
         return "?".into();
@@ -264,7 +274,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     runs,
                 } => {
                     bar.set_length(runs as u64);
-                    bar.println(format!(
+                    say(&bar, format!(
                         "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
                         config.kind,
                         out.display()
@@ -275,7 +285,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         .into_iter()
                         .map(|(n, v)| format!("{n}={v}"))
                         .collect();
-                    bar.println(format!("trial {trial}: {}", params.join(" ")));
+                    say(&bar, format!("trial {trial}: {}", params.join(" ")));
                 }
                 SearchEvent::Train { trial, fold, event } => {
                     place = match (trial, fold) {
@@ -300,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 } => {
                     eta = eta_seconds;
                     bar.inc(1);
-                    bar.println(format!(
+                    say(&bar, format!(
                         "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
                         record.fold,
                         record.map,
@@ -315,7 +325,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     eta_seconds,
                 } => {
                     eta = eta_seconds;
-                    bar.println(format!(
+                    say(&bar, format!(
                         "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
                         record.trial,
                         record.map_mean,
@@ -325,7 +335,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     ));
                 }
                 SearchEvent::FinalFitStarted { trial } => {
-                    bar.println(format!(
+                    say(&bar, format!(
                         "retraining trial {trial} on all training movies"
                     ));
                 }
