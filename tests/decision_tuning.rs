@@ -71,18 +71,19 @@ fn a_low_threshold_wins_when_every_score_is_below_one_half() {
 
 #[test]
 fn peak_picking_wins_when_scores_spill_onto_neighbours() {
-    // Each boundary's neighbours also score above 0.5, a little below the boundary itself.
+    // Boundaries score 0.55 to 0.95 and their neighbours 0.60 to 0.65: no threshold separates
+    // them, but a boundary is usually the peak of its neighbourhood.
     let cases = cases(5, |t, b, d| match (b, d) {
-        (true, _) => 0.8 + wobble(t),
-        (false, 1) => 0.6 + wobble(t),
+        (true, _) => 0.55 + ((t * 13) % 9) as f32 / 20.0,
+        (false, 1) => 0.6 + wobble(t) / 2.0,
         _ => 0.1 + wobble(t),
     });
     let inputs: Vec<MovieInput> = cases.iter().map(Case::input).collect();
     let thresholds = tune(&inputs, Objective::Miou, &DecisionGrid::thresholds_only()).unwrap();
     let full = tune(&inputs, Objective::Miou, &DecisionGrid::default()).unwrap();
-    assert!(full.value >= thresholds.value);
+    assert!(full.value > thresholds.value + 0.02, "{full:?} vs {thresholds:?}");
+    assert!(full.decision.suppresses(), "{full:?}");
     assert!(full.value > full.reference_value + 0.05, "{full:?}");
-    assert!(full.decision.suppresses() || full.decision.threshold > 0.7, "{full:?}");
 
     // F1 can be chosen instead, and also never loses to 0.5.
     let f1 = tune(&inputs, Objective::F1, &DecisionGrid::default()).unwrap();
