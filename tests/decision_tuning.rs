@@ -35,7 +35,11 @@ fn cases(n_movies: usize, score: impl Fn(usize, bool, usize) -> f32) -> Vec<Case
             let boundaries: Vec<usize> = (0..transitions).filter(|&t| truth[t]).collect();
             let scores = (0..transitions)
                 .map(|t| {
-                    let d = boundaries.iter().map(|&b| b.abs_diff(t)).min().unwrap_or(99);
+                    let d = boundaries
+                        .iter()
+                        .map(|&b| b.abs_diff(t))
+                        .min()
+                        .unwrap_or(99);
                     score(t + k, truth[t], d)
                 })
                 .collect();
@@ -56,7 +60,13 @@ fn wobble(t: usize) -> f32 {
 #[test]
 fn a_low_threshold_wins_when_every_score_is_below_one_half() {
     // Boundaries score about 0.35, the rest about 0.1: nothing reaches 0.5.
-    let cases = cases(5, |t, b, _| if b { 0.33 + wobble(t) } else { 0.08 + wobble(t) });
+    let cases = cases(5, |t, b, _| {
+        if b {
+            0.33 + wobble(t)
+        } else {
+            0.08 + wobble(t)
+        }
+    });
     let inputs: Vec<MovieInput> = cases.iter().map(Case::input).collect();
     let tuned = tune(&inputs, Objective::Miou, &DecisionGrid::thresholds_only()).unwrap();
     let at_half = evaluate(&inputs, 0.5).unwrap().miou;
@@ -81,7 +91,10 @@ fn peak_picking_wins_when_scores_spill_onto_neighbours() {
     let inputs: Vec<MovieInput> = cases.iter().map(Case::input).collect();
     let thresholds = tune(&inputs, Objective::Miou, &DecisionGrid::thresholds_only()).unwrap();
     let full = tune(&inputs, Objective::Miou, &DecisionGrid::default()).unwrap();
-    assert!(full.value > thresholds.value + 0.02, "{full:?} vs {thresholds:?}");
+    assert!(
+        full.value > thresholds.value + 0.02,
+        "{full:?} vs {thresholds:?}"
+    );
     assert!(full.decision.suppresses(), "{full:?}");
     assert!(full.value > full.reference_value + 0.05, "{full:?}");
 

@@ -22,7 +22,9 @@ fn movies(seed: u64) -> Vec<Movie> {
         min_shots: 60,
         max_shots: 120,
     };
-    (0..config.movies).map(|i| generate_movie(&config, i)).collect()
+    (0..config.movies)
+        .map(|i| generate_movie(&config, i))
+        .collect()
 }
 
 fn tiny(kind: ModelKind, dir: &Path, trials: usize, final_fit: bool) -> SearchConfig {
@@ -80,10 +82,16 @@ fn folds_are_whole_movies_and_never_hold_a_test_movie() {
     for f in 0..3 {
         let s = fold_split(&folds, f, 5).unwrap();
         for id in s.train.iter().chain(&s.validation) {
-            assert!(!s.test.contains(id), "fold {f} trains on its own movie {id}");
+            assert!(
+                !s.test.contains(id),
+                "fold {f} trains on its own movie {id}"
+            );
             assert!(!test.contains(id), "fold {f} trains on test movie {id}");
         }
-        assert_eq!(s.train.len() + s.validation.len() + s.test.len(), train.len());
+        assert_eq!(
+            s.train.len() + s.validation.len() + s.test.len(),
+            train.len()
+        );
     }
 }
 
@@ -91,13 +99,22 @@ fn folds_are_whole_movies_and_never_hold_a_test_movie() {
 fn the_same_seed_draws_the_same_trials() {
     let base = scenelab::train::TrainSettings::default();
     for kind in ModelKind::ALL {
-        let a: Vec<_> = (0..6).map(|i| space::trial_config(kind, 9, i, &base)).collect();
-        let b: Vec<_> = (0..6).map(|i| space::trial_config(kind, 9, i, &base)).collect();
+        let a: Vec<_> = (0..6)
+            .map(|i| space::trial_config(kind, 9, i, &base))
+            .collect();
+        let b: Vec<_> = (0..6)
+            .map(|i| space::trial_config(kind, 9, i, &base))
+            .collect();
         assert_eq!(a, b, "{kind}");
-        let other: Vec<_> = (0..6).map(|i| space::trial_config(kind, 10, i, &base)).collect();
+        let other: Vec<_> = (0..6)
+            .map(|i| space::trial_config(kind, 10, i, &base))
+            .collect();
         assert_ne!(a, other, "{kind}: another seed should draw other trials");
         let distinct: HashSet<String> = a.iter().map(|c| format!("{c:?}")).collect();
-        assert!(distinct.len() > 1, "{kind}: trials of one seed should differ");
+        assert!(
+            distinct.len() > 1,
+            "{kind}: trials of one seed should differ"
+        );
     }
 
     // And two searches with one seed train the same configurations.
@@ -143,11 +160,13 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
     assert_eq!(after_first.lines().count(), 2);
 
     // Asking for one more trial trains only that one.
-    let (second, runs) =
-        search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 3, false));
+    let (second, runs) = search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 3, false));
     assert_eq!((second.ran, second.resumed, runs), (1, 2, 3));
     let after_second = std::fs::read_to_string(&trials_file).unwrap();
-    assert!(after_second.starts_with(&after_first), "finished trials were rewritten");
+    assert!(
+        after_second.starts_with(&after_first),
+        "finished trials were rewritten"
+    );
     assert_eq!(after_second.lines().count(), 3);
     let mut trials: Vec<usize> = second.trials.iter().map(|t| t.trial).collect();
     trials.sort();
@@ -166,7 +185,12 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
     assert_eq!(std::fs::read_to_string(&trials_file).unwrap(), after_second);
 
     // The table is sorted by mean validation mAP.
-    assert!(third.trials.windows(2).all(|w| w[0].map_mean >= w[1].map_mean));
+    assert!(
+        third
+            .trials
+            .windows(2)
+            .all(|w| w[0].map_mean >= w[1].map_mean)
+    );
     let csv = std::fs::read_to_string(dir.path().join(search::TABLE_CSV)).unwrap();
     assert_eq!(csv.lines().count(), 4);
 
@@ -219,7 +243,12 @@ fn cancelling_keeps_finished_trials_only() {
     assert!(outcome.cancelled);
     assert_eq!(outcome.trials.len(), 1);
     assert!(outcome.final_result.is_none());
-    assert_eq!(search::read_trials(&dir.path().join(search::TRIALS_FILE)).unwrap().len(), 1);
+    assert_eq!(
+        search::read_trials(&dir.path().join(search::TRIALS_FILE))
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -230,18 +259,35 @@ fn the_final_fit_saves_a_model_and_scores_the_test_movies_once() {
     let f = outcome.final_result.expect("a final result");
     assert_eq!(f.trial, outcome.trials[0].trial);
     assert_eq!(f.test_ids, outcome.split.test);
-    let model = TrainedModel::load(&f.model_dir, Some(ModelKind::Default), &candle_core::Device::Cpu)
-        .unwrap();
+    let model = TrainedModel::load(
+        &f.model_dir,
+        Some(ModelKind::Default),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
     // Trained on the training movies only, with the search's test movies as its test split.
     assert_eq!(model.meta.split.test, outcome.split.test);
-    assert!(model.meta.split.train.iter().all(|id| !f.test_ids.contains(id)));
+    assert!(
+        model
+            .meta
+            .split
+            .train
+            .iter()
+            .all(|id| !f.test_ids.contains(id))
+    );
     if f.test_raw.f1.is_finite() {
         assert_eq!(model.meta.final_metrics, Some(f.test_raw));
     }
-    assert_eq!(search::load_decision(&f.model_dir).unwrap(), f.decision.decision);
+    assert_eq!(
+        search::load_decision(&f.model_dir).unwrap(),
+        f.decision.decision
+    );
     assert!(f.decision.value >= f.decision.reference_value);
     for m in [f.test_raw, f.test_decided] {
-        assert!((0.0..=1.0).contains(&m.map) && (0.0..=1.0).contains(&m.miou), "{m:?}");
+        assert!(
+            (0.0..=1.0).contains(&m.map) && (0.0..=1.0).contains(&m.miou),
+            "{m:?}"
+        );
     }
     assert!(dir.path().join(search::SUMMARY_FILE).is_file());
 }

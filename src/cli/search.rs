@@ -274,11 +274,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     runs,
                 } => {
                     bar.set_length(runs as u64);
-                    say(&bar, format!(
-                        "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
-                        config.kind,
-                        out.display()
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
+                            config.kind,
+                            out.display()
+                        ),
+                    );
                 }
                 SearchEvent::TrialStarted { trial, config: c } => {
                     let params: Vec<String> = space::describe(&c)
@@ -310,14 +313,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 } => {
                     eta = eta_seconds;
                     bar.inc(1);
-                    say(&bar, format!(
-                        "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
-                        record.fold,
-                        record.map,
-                        record.miou,
-                        record.epochs_run,
-                        duration(record.seconds)
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
+                            record.fold,
+                            record.map,
+                            record.miou,
+                            record.epochs_run,
+                            duration(record.seconds)
+                        ),
+                    );
                     bar.set_message(format!("{place} done | ETA {}", duration(eta)));
                 }
                 SearchEvent::TrialFinished {
@@ -325,19 +331,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     eta_seconds,
                 } => {
                     eta = eta_seconds;
-                    say(&bar, format!(
-                        "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
-                        record.trial,
-                        record.map_mean,
-                        record.map_std,
-                        record.miou_mean,
-                        record.miou_std
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
+                            record.trial,
+                            record.map_mean,
+                            record.map_std,
+                            record.miou_mean,
+                            record.miou_std
+                        ),
+                    );
                 }
                 SearchEvent::FinalFitStarted { trial } => {
-                    say(&bar, format!(
-                        "retraining trial {trial} on all training movies"
-                    ));
+                    say(
+                        &bar,
+                        format!("retraining trial {trial} on all training movies"),
+                    );
                 }
                 SearchEvent::DecisionTuned(_) => bar.inc(1),
                 SearchEvent::Finished { .. } => {}

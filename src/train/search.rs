@@ -244,7 +244,9 @@ pub enum SearchError {
         "{path} belongs to another search ({what} differs): pass the same settings to resume it, or another --out"
     )]
     Mismatch { path: PathBuf, what: String },
-    #[error("{path} line {line} is not a trial record ({message}): fix or delete that line to resume")]
+    #[error(
+        "{path} line {line} is not a trial record ({message}): fix or delete that line to resume"
+    )]
     BadTrial {
         path: PathBuf,
         line: usize,
@@ -272,7 +274,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SearchError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
     std::fs::write(path, text).map_err(io_err(path))
 }
 
@@ -533,7 +536,10 @@ pub fn run_search(
             (found.kind != header.kind, "model kind"),
             (found.seed != header.seed, "seed"),
             (found.folds != header.folds, "folds"),
-            (found.settings != header.settings, "training settings (epochs, patience, batch)"),
+            (
+                found.settings != header.settings,
+                "training settings (epochs, patience, batch)",
+            ),
             (found.test_ids != header.test_ids, "test movies"),
             (found.train_ids != header.train_ids, "training movies"),
         ]
@@ -625,15 +631,20 @@ pub fn run_search(
                     cancelled = true;
                     break 'trials;
                 }
-                Err(source) => return Err(SearchError::Train { trial, fold, source }),
+                Err(source) => {
+                    return Err(SearchError::Train {
+                        trial,
+                        fold,
+                        source,
+                    });
+                }
             };
             // A run cut short by a cancel is not a finished fold.
             if cancel.load(Ordering::Relaxed) {
                 cancelled = true;
                 break 'trials;
             }
-            let scores =
-                test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
+            let scores = test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
             let record = FoldRecord {
                 fold,
                 validation_ids: fold_split.test.clone(),
@@ -743,8 +754,7 @@ pub fn run_search(
     send(SearchEvent::DecisionTuned(tuned));
 
     // The one look at the test movies.
-    let test_raw =
-        test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
+    let test_raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
     let decided: Vec<(String, Vec<f32>)> = trained
         .test_scores
         .iter()
@@ -755,9 +765,16 @@ pub fn run_search(
     let mut model = trained.model;
     // A NaN (the reference's F1 is 0/0 when a movie gets no hit) is written as JSON null,
     // which the checkpoint loader refuses: keep such metrics in summary.json only.
-    let finite = [test_raw.ap, test_raw.map, test_raw.miou, test_raw.precision, test_raw.recall, test_raw.f1]
-        .iter()
-        .all(|v| v.is_finite());
+    let finite = [
+        test_raw.ap,
+        test_raw.map,
+        test_raw.miou,
+        test_raw.precision,
+        test_raw.recall,
+        test_raw.f1,
+    ]
+    .iter()
+    .all(|v| v.is_finite());
     model.meta.final_metrics = finite.then_some(test_raw);
     let model_dir = out.join(BEST_DIR);
     model.save(&model_dir)?;
