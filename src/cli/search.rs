@@ -87,6 +87,16 @@ fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
         .collect())
 }
 
+/// A line above the progress bar, or plain to stderr when the bar is hidden (not a terminal:
+/// a log file still gets every line).
+fn say(bar: &ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line);
+    }
+}
+
 fn duration(seconds: f64) -> String {
     if !seconds.is_finite() {
         return "?".into();
@@ -264,18 +274,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     runs,
                 } => {
                     bar.set_length(runs as u64);
-                    bar.println(format!(
-                        "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
-                        config.kind,
-                        out.display()
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
+                            config.kind,
+                            out.display()
+                        ),
+                    );
                 }
                 SearchEvent::TrialStarted { trial, config: c } => {
                     let params: Vec<String> = space::describe(&c)
                         .into_iter()
                         .map(|(n, v)| format!("{n}={v}"))
                         .collect();
-                    bar.println(format!("trial {trial}: {}", params.join(" ")));
+                    say(&bar, format!("trial {trial}: {}", params.join(" ")));
                 }
                 SearchEvent::Train { trial, fold, event } => {
                     place = match (trial, fold) {
@@ -300,14 +313,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 } => {
                     eta = eta_seconds;
                     bar.inc(1);
-                    bar.println(format!(
-                        "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
-                        record.fold,
-                        record.map,
-                        record.miou,
-                        record.epochs_run,
-                        duration(record.seconds)
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
+                            record.fold,
+                            record.map,
+                            record.miou,
+                            record.epochs_run,
+                            duration(record.seconds)
+                        ),
+                    );
                     bar.set_message(format!("{place} done | ETA {}", duration(eta)));
                 }
                 SearchEvent::TrialFinished {
@@ -315,19 +331,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     eta_seconds,
                 } => {
                     eta = eta_seconds;
-                    bar.println(format!(
-                        "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
-                        record.trial,
-                        record.map_mean,
-                        record.map_std,
-                        record.miou_mean,
-                        record.miou_std
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
+                            record.trial,
+                            record.map_mean,
+                            record.map_std,
+                            record.miou_mean,
+                            record.miou_std
+                        ),
+                    );
                 }
                 SearchEvent::FinalFitStarted { trial } => {
-                    bar.println(format!(
-                        "retraining trial {trial} on all training movies"
-                    ));
+                    say(
+                        &bar,
+                        format!("retraining trial {trial} on all training movies"),
+                    );
                 }
                 SearchEvent::DecisionTuned(_) => bar.inc(1),
                 SearchEvent::Finished { .. } => {}

@@ -23,7 +23,15 @@ use crate::eval::{EvalError, MovieInput, evaluate};
 
 /// What the decision is tuned for.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
@@ -149,7 +157,8 @@ impl Decision {
                 } else if kept {
                     (band(s, thr, 1.0, 0.5, 1.0) as f32).max(0.5)
                 } else if s >= thr {
-                    under(band(s, thr, 1.0, SUPPRESSED_FLOOR, 0.5), 0.5).max(SUPPRESSED_FLOOR as f32)
+                    under(band(s, thr, 1.0, SUPPRESSED_FLOOR, 0.5), 0.5)
+                        .max(SUPPRESSED_FLOOR as f32)
                 } else {
                     under(band(s, 0.0, thr, 0.0, below_top), below_top)
                 }

@@ -244,7 +244,9 @@ pub enum SearchError {
         "{path} belongs to another search ({what} differs): pass the same settings to resume it, or another --out"
     )]
     Mismatch { path: PathBuf, what: String },
-    #[error("{path} line {line} is not a trial record ({message}): fix or delete that line to resume")]
+    #[error(
+        "{path} line {line} is not a trial record ({message}): fix or delete that line to resume"
+    )]
     BadTrial {
         path: PathBuf,
         line: usize,
@@ -272,7 +274,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SearchError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
     std::fs::write(path, text).map_err(io_err(path))
 }
 
@@ -337,20 +340,26 @@ pub fn read_trials(path: &Path) -> Result<Vec<TrialRecord>, SearchError> {
 fn append_trial(path: &Path, record: &TrialRecord) -> Result<(), SearchError> {
     let mut line = serde_json::to_string(record).map_err(|e| SearchError::Score(e.to_string()))?;
     line.push('\n');
-    // A torn line from an earlier kill would glue onto this one: start on a fresh line.
-    let needs_newline = std::fs::read(path)
-        .map(|b| b.last().is_some_and(|&c| c != b'\n'))
-        .unwrap_or(false);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(io_err(path))?;
-    if needs_newline {
-        line.insert(0, '\n');
-    }
     file.write_all(line.as_bytes()).map_err(io_err(path))?;
     file.sync_data().map_err(io_err(path))
+}
+
+/// Cut a torn last line (a write killed halfway) so the next trial starts on a fresh line;
+/// [`read_trials`] has already skipped it.
+fn drop_torn_line(path: &Path) -> Result<(), SearchError> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(());
+    };
+    if bytes.last().is_none_or(|&c| c == b'\n') {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    std::fs::write(path, &bytes[..keep]).map_err(io_err(path))
 }
 
 fn predictions_path(out: &Path, trial: usize) -> PathBuf {
@@ -527,7 +536,10 @@ pub fn run_search(
             (found.kind != header.kind, "model kind"),
             (found.seed != header.seed, "seed"),
             (found.folds != header.folds, "folds"),
-            (found.settings != header.settings, "training settings (epochs, patience, batch)"),
+            (
+                found.settings != header.settings,
+                "training settings (epochs, patience, batch)",
+            ),
             (found.test_ids != header.test_ids, "test movies"),
             (found.train_ids != header.train_ids, "training movies"),
         ]
@@ -546,6 +558,7 @@ pub fn run_search(
 
     let trials_path = out.join(TRIALS_FILE);
     let mut done: Vec<TrialRecord> = read_trials(&trials_path)?;
+    drop_torn_line(&trials_path)?;
     done.dedup_by_key(|r| r.trial);
     for r in &done {
         if r.config() != config.trial_config(r.trial) {
@@ -618,15 +631,20 @@ pub fn run_search(
                     cancelled = true;
                     break 'trials;
                 }
-                Err(source) => return Err(SearchError::Train { trial, fold, source }),
+                Err(source) => {
+                    return Err(SearchError::Train {
+                        trial,
+                        fold,
+                        source,
+                    });
+                }
             };
             // A run cut short by a cancel is not a finished fold.
             if cancel.load(Ordering::Relaxed) {
                 cancelled = true;
                 break 'trials;
             }
-            let scores =
-                test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
+            let scores = test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
             let record = FoldRecord {
                 fold,
                 validation_ids: fold_split.test.clone(),
@@ -736,8 +754,7 @@ pub fn run_search(
     send(SearchEvent::DecisionTuned(tuned));
 
     // The one look at the test movies.
-    let test_raw =
-        test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
+    let test_raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
     let decided: Vec<(String, Vec<f32>)> = trained
         .test_scores
         .iter()
@@ -746,7 +763,19 @@ pub fn run_search(
     let test_decided = test_metrics(movies, &decided).map_err(SearchError::Score)?;
 
     let mut model = trained.model;
-    model.meta.final_metrics = Some(test_raw);
+    // A NaN (the reference's F1 is 0/0 when a movie gets no hit) is written as JSON null,
+    // which the checkpoint loader refuses: keep such metrics in summary.json only.
+    let finite = [
+        test_raw.ap,
+        test_raw.map,
+        test_raw.miou,
+        test_raw.precision,
+        test_raw.recall,
+        test_raw.f1,
+    ]
+    .iter()
+    .all(|v| v.is_finite());
+    model.meta.final_metrics = finite.then_some(test_raw);
     let model_dir = out.join(BEST_DIR);
     model.save(&model_dir)?;
     write_json(&model_dir.join(DECISION_FILE), &tuned.decision)?;

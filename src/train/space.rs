@@ -36,7 +36,14 @@ fn optimiser(rng: &mut impl Rng, base: &TrainSettings, learning_rate: f64) -> Tr
 pub fn default_model(rng: &mut impl Rng, base: &TrainSettings) -> TrainConfig {
     let learning_rate = log_uniform(rng, 5e-4, 5e-3);
     let model = multiscale::Config {
-        similarity_widths: pick(rng, &[vec![1, 2, 4, 8], vec![1, 2, 4, 8, 16], vec![1, 2, 4, 8, 16, 32]]),
+        similarity_widths: pick(
+            rng,
+            &[
+                vec![1, 2, 4, 8],
+                vec![1, 2, 4, 8, 16],
+                vec![1, 2, 4, 8, 16, 32],
+            ],
+        ),
         projection_dim: pick(rng, &[16, 32, 64, 128]),
         difference_widths: pick(rng, &[vec![2], vec![2, 8], vec![1, 4, 16]]),
         hidden: pick(rng, &[16, 32, 48, 64, 96]),

@@ -1,0 +1,293 @@
+//! Random search on tiny synthetic movies: folds are whole movies, the test movies stay out,
+//! trials are a pure function of the seed, and a rerun resumes instead of retraining.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+
+use scenelab::data::demo::{DemoConfig, generate_movie};
+use scenelab::data::{Movie, Split};
+use scenelab::model::ModelKind;
+use scenelab::train::TrainedModel;
+use scenelab::train::search::{
+    self, SearchConfig, SearchError, SearchEvent, SearchOutcome, fold_split, run_search,
+};
+use scenelab::train::space;
+
+fn movies(seed: u64) -> Vec<Movie> {
+    let config = DemoConfig {
+        movies: 8,
+        seed,
+        min_shots: 60,
+        max_shots: 120,
+    };
+    (0..config.movies)
+        .map(|i| generate_movie(&config, i))
+        .collect()
+}
+
+fn tiny(kind: ModelKind, dir: &Path, trials: usize, final_fit: bool) -> SearchConfig {
+    let mut c = SearchConfig::new(kind, dir.to_path_buf());
+    c.trials = trials;
+    c.folds = 3;
+    c.seed = 5;
+    c.test_movies = 2;
+    c.settings.epochs = 1;
+    c.settings.batch_movies = 2;
+    c.final_fit = final_fit;
+    c
+}
+
+/// Run a search and count the training runs it finished (one per fold).
+fn search_counting(movies: &[Movie], config: &SearchConfig) -> (SearchOutcome, usize) {
+    let (tx, rx) = mpsc::channel();
+    let outcome = run_search(movies, config, Some(&tx), &AtomicBool::new(false)).unwrap();
+    drop(tx);
+    let folds = rx
+        .iter()
+        .filter(|e| matches!(e, SearchEvent::FoldFinished { .. }))
+        .count();
+    (outcome, folds)
+}
+
+#[test]
+fn folds_are_whole_movies_and_never_hold_a_test_movie() {
+    let movies = movies(11);
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny(ModelKind::Wavenet, dir.path(), 1, false);
+    let (outcome, _) = search_counting(&movies, &config);
+
+    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    // The same test movies as `scenelab train` holds out.
+    let expected_test = Split::by_count(&ids, 0, 2, 5).unwrap().test;
+    let test: HashSet<&String> = outcome.split.test.iter().collect();
+    assert_eq!(test, expected_test.iter().collect());
+
+    let trial = &outcome.trials[0];
+    assert_eq!(trial.folds.len(), 3);
+    let mut seen = HashSet::new();
+    for fold in &trial.folds {
+        for id in &fold.validation_ids {
+            assert!(!test.contains(id), "test movie {id} in fold {}", fold.fold);
+            assert!(seen.insert(id.clone()), "movie {id} is in two folds");
+        }
+    }
+    let train: HashSet<String> = outcome.split.train.iter().cloned().collect();
+    assert_eq!(seen, train, "the folds cover exactly the training movies");
+
+    // Each fold's training side (train + early-stopping validation) avoids the fold and the
+    // test movies.
+    let folds = Split::k_folds(&outcome.split.train, 3, 5);
+    for f in 0..3 {
+        let s = fold_split(&folds, f, 5).unwrap();
+        for id in s.train.iter().chain(&s.validation) {
+            assert!(
+                !s.test.contains(id),
+                "fold {f} trains on its own movie {id}"
+            );
+            assert!(!test.contains(id), "fold {f} trains on test movie {id}");
+        }
+        assert_eq!(
+            s.train.len() + s.validation.len() + s.test.len(),
+            train.len()
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_draws_the_same_trials() {
+    let base = scenelab::train::TrainSettings::default();
+    for kind in ModelKind::ALL {
+        let a: Vec<_> = (0..6)
+            .map(|i| space::trial_config(kind, 9, i, &base))
+            .collect();
+        let b: Vec<_> = (0..6)
+            .map(|i| space::trial_config(kind, 9, i, &base))
+            .collect();
+        assert_eq!(a, b, "{kind}");
+        let other: Vec<_> = (0..6)
+            .map(|i| space::trial_config(kind, 10, i, &base))
+            .collect();
+        assert_ne!(a, other, "{kind}: another seed should draw other trials");
+        let distinct: HashSet<String> = a.iter().map(|c| format!("{c:?}")).collect();
+        assert!(
+            distinct.len() > 1,
+            "{kind}: trials of one seed should differ"
+        );
+    }
+
+    // And two searches with one seed train the same configurations.
+    let movies = movies(12);
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (o1, _) = search_counting(&movies, &tiny(ModelKind::Default, d1.path(), 2, false));
+    let (o2, _) = search_counting(&movies, &tiny(ModelKind::Default, d2.path(), 2, false));
+    let configs = |o: &SearchOutcome| {
+        let mut v: Vec<_> = o.trials.iter().map(|t| (t.trial, t.config())).collect();
+        v.sort_by_key(|p| p.0);
+        v
+    };
+    assert_eq!(configs(&o1), configs(&o2));
+}
+
+#[test]
+fn wavenet_space_stays_in_its_declared_ranges() {
+    let base = scenelab::train::TrainSettings::default();
+    for i in 0..50 {
+        let c = space::trial_config(ModelKind::Wavenet, 3, i, &base);
+        let scenelab::model::ModelConfig::Wavenet(w) = &c.model else {
+            panic!("not a WaveNet config");
+        };
+        assert!((2..=3).contains(&w.num_blocks));
+        assert!((4..=10).contains(&w.num_layers));
+        assert!((10..=20).contains(&w.filters));
+        assert!((2..=10).contains(&w.last_filters));
+        let lr = c.settings.learning_rate.unwrap();
+        assert!((3e-4..=3e-3).contains(&lr), "{lr}");
+        assert!((1e-4..=1e-1).contains(&c.settings.weight_decay));
+    }
+}
+
+#[test]
+fn a_rerun_resumes_without_retraining_finished_trials() {
+    let movies = movies(13);
+    let dir = tempfile::tempdir().unwrap();
+    let trials_file = dir.path().join(search::TRIALS_FILE);
+
+    let (first, runs) = search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 2, false));
+    assert_eq!((first.ran, first.resumed, runs), (2, 0, 6));
+    let after_first = std::fs::read_to_string(&trials_file).unwrap();
+    assert_eq!(after_first.lines().count(), 2);
+
+    // Asking for one more trial trains only that one.
+    let (second, runs) = search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 3, false));
+    assert_eq!((second.ran, second.resumed, runs), (1, 2, 3));
+    let after_second = std::fs::read_to_string(&trials_file).unwrap();
+    assert!(
+        after_second.starts_with(&after_first),
+        "finished trials were rewritten"
+    );
+    assert_eq!(after_second.lines().count(), 3);
+    let mut trials: Vec<usize> = second.trials.iter().map(|t| t.trial).collect();
+    trials.sort();
+    assert_eq!(trials, [0, 1, 2]);
+    // The resumed trials carry their recorded scores.
+    for t in &first.trials {
+        let again = second.trials.iter().find(|r| r.trial == t.trial).unwrap();
+        assert_eq!(again.config(), t.config());
+        assert!((again.map_mean - t.map_mean).abs() < 1e-12);
+        assert_eq!(again.folds.len(), t.folds.len());
+    }
+
+    // Everything finished: nothing to train.
+    let (third, runs) = search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 3, false));
+    assert_eq!((third.ran, third.resumed, runs), (0, 3, 0));
+    assert_eq!(std::fs::read_to_string(&trials_file).unwrap(), after_second);
+
+    // The table is sorted by mean validation mAP.
+    assert!(
+        third
+            .trials
+            .windows(2)
+            .all(|w| w[0].map_mean >= w[1].map_mean)
+    );
+    let csv = std::fs::read_to_string(dir.path().join(search::TABLE_CSV)).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+
+    // Another seed in the same folder is refused, not mixed in.
+    let mut other = tiny(ModelKind::Wavenet, dir.path(), 3, false);
+    other.seed = 6;
+    let err = run_search(&movies, &other, None, &AtomicBool::new(false)).unwrap_err();
+    assert!(matches!(err, SearchError::Mismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_torn_last_line_is_ignored_and_the_trial_redone() {
+    let movies = movies(14);
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny(ModelKind::Wavenet, dir.path(), 2, false);
+    search_counting(&movies, &config);
+    let trials_file = dir.path().join(search::TRIALS_FILE);
+    let text = std::fs::read_to_string(&trials_file).unwrap();
+    let first_line_end = text.find('\n').unwrap() + 1;
+    // Keep the first trial and half of the second, as a kill mid-write would.
+    let torn = &text[..first_line_end + (text.len() - first_line_end) / 2];
+    std::fs::write(&trials_file, torn).unwrap();
+    let (outcome, runs) = search_counting(&movies, &config);
+    assert_eq!((outcome.resumed, outcome.ran, runs), (1, 1, 3));
+    assert_eq!(search::read_trials(&trials_file).unwrap().len(), 2);
+    let text = std::fs::read_to_string(&trials_file).unwrap();
+    assert!(text.ends_with('\n') && text.lines().count() == 2, "{text}");
+}
+
+#[test]
+fn cancelling_keeps_finished_trials_only() {
+    let movies = movies(15);
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny(ModelKind::Wavenet, dir.path(), 3, true);
+    let cancel = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    let outcome = std::thread::scope(|s| {
+        let h = s.spawn(|| run_search(&movies, &config, Some(&tx), &cancel));
+        for e in rx.iter() {
+            if matches!(e, SearchEvent::TrialFinished { .. }) {
+                cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if matches!(e, SearchEvent::Finished { .. }) {
+                break;
+            }
+        }
+        h.join().unwrap()
+    })
+    .unwrap();
+    assert!(outcome.cancelled);
+    assert_eq!(outcome.trials.len(), 1);
+    assert!(outcome.final_result.is_none());
+    assert_eq!(
+        search::read_trials(&dir.path().join(search::TRIALS_FILE))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn the_final_fit_saves_a_model_and_scores_the_test_movies_once() {
+    let movies = movies(16);
+    let dir = tempfile::tempdir().unwrap();
+    let (outcome, _) = search_counting(&movies, &tiny(ModelKind::Default, dir.path(), 2, true));
+    let f = outcome.final_result.expect("a final result");
+    assert_eq!(f.trial, outcome.trials[0].trial);
+    assert_eq!(f.test_ids, outcome.split.test);
+    let model = TrainedModel::load(
+        &f.model_dir,
+        Some(ModelKind::Default),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    // Trained on the training movies only, with the search's test movies as its test split.
+    assert_eq!(model.meta.split.test, outcome.split.test);
+    assert!(
+        model
+            .meta
+            .split
+            .train
+            .iter()
+            .all(|id| !f.test_ids.contains(id))
+    );
+    if f.test_raw.f1.is_finite() {
+        assert_eq!(model.meta.final_metrics, Some(f.test_raw));
+    }
+    assert_eq!(
+        search::load_decision(&f.model_dir).unwrap(),
+        f.decision.decision
+    );
+    assert!(f.decision.value >= f.decision.reference_value);
+    for m in [f.test_raw, f.test_decided] {
+        assert!(
+            (0.0..=1.0).contains(&m.map) && (0.0..=1.0).contains(&m.miou),
+            "{m:?}"
+        );
+    }
+    assert!(dir.path().join(search::SUMMARY_FILE).is_file());
+}
