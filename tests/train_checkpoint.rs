@@ -124,3 +124,22 @@ fn damaged_files_are_refused() {
         .unwrap();
     assert!(matches!(err, CheckpointError::NotAModel(_)), "{err}");
 }
+
+/// The reference's F1 is NaN when a movie gets no correct boundary; serde_json writes it as
+/// null, and the checkpoint must still load.
+#[test]
+fn nan_metrics_survive_a_json_round_trip() {
+    let m = scenelab::train::TestMetrics {
+        ap: 0.1,
+        map: 0.2,
+        miou: 0.3,
+        precision: 0.0,
+        recall: 0.0,
+        f1: f64::NAN,
+    };
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(json.contains("\"f1\":null"), "{json}");
+    let back: scenelab::train::TestMetrics = serde_json::from_str(&json).unwrap();
+    assert!(back.f1.is_nan());
+    assert_eq!(back.miou, 0.3);
+}

@@ -39,7 +39,9 @@ pub fn average_precision(truth: &[bool], scores: &[f32]) -> Option<f64> {
 /// transitions pooled.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValidationScores {
+    #[serde(deserialize_with = "super::f64_or_nan")]
     pub map: f64,
+    #[serde(deserialize_with = "super::f64_or_nan")]
     pub ap: f64,
 }
 

@@ -30,6 +30,13 @@ pub use normalize::{FeatureError, Normalization};
 use crate::data::{Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, SeededVarMap, ShotBatch};
 
+/// Reads a JSON number, or `null` as NaN: serde_json writes NaN (the reference's F1 when a
+/// movie has no correct boundary) as `null`, and a checkpoint must load back what it saved.
+pub(crate) fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize as _;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// Optimisation settings (the model's own hyperparameters live in its config).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -79,11 +86,14 @@ pub struct TrainConfig {
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub train_loss: f64,
     /// `None` when there are no validation movies.
     pub validation_loss: Option<f64>,
     pub validation: Option<ValidationScores>,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub learning_rate: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub seconds: f64,
 }
 
@@ -99,11 +109,17 @@ pub enum StopReason {
 /// The challenge's six scores on the test movies.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestMetrics {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ap: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub map: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub miou: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub precision: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub recall: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub f1: f64,
 }
 
