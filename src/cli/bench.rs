@@ -24,11 +24,44 @@ pub enum Bench {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Train each model on full-size demo movies (57 train, 7 test) and print seconds per
+    /// epoch, epochs run and test metrics from SceneLab's evaluator.
+    Train {
+        /// Models to measure (default: all).
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<crate::model::ModelKind>,
+        /// Demo movies to generate.
+        #[arg(long, default_value_t = 64)]
+        movies: usize,
+        /// Epoch cap (default: each model's own).
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         Bench::Load { dir, threads } => bench_load(dir, threads),
+        Bench::Train {
+            models,
+            movies,
+            epochs,
+        } => {
+            let kinds = if models.is_empty() {
+                crate::model::ModelKind::ALL.to_vec()
+            } else {
+                models
+            };
+            let rows = crate::train::bench::demo_benchmark(
+                movies,
+                &kinds,
+                epochs,
+                &candle_core::Device::Cpu,
+                &mut |line| eprintln!("{line}"),
+            )?;
+            println!("{}", crate::train::bench::format_table(&rows));
+            Ok(())
+        }
     }
 }
 
