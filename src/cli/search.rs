@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{Dataset, Movie};
+use crate::data::Movie;
 use crate::model::ModelKind;
 use crate::train::TestMetrics;
 use crate::train::decision::{DecisionGrid, Objective};
@@ -58,19 +58,7 @@ pub struct Args {
 }
 
 fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("loading {bar:30} {pos}/{len} files")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let data = Dataset::load_dir(dir, &|p| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.done as u64);
-    })
-    .with_context(|| format!("cannot load movies from {}", dir.display()))?;
-    bar.finish_and_clear();
-    for f in &data.failures {
-        eprintln!("warning: skipped {}: {}", f.path.display(), f.error);
-    }
+    let data = super::train::load_folder(dir)?;
     Ok(data
         .movies
         .into_iter()
