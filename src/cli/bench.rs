@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use crate::data::Dataset;
 
 /// Arguments of `scenelab bench`.
@@ -24,13 +26,24 @@ pub enum Bench {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Train each model on full-size demo movies (57 train, 7 test) and print seconds per
-    /// epoch, epochs run and test metrics from SceneLab's evaluator.
+    /// Train each model on full-size demo movies (57 train, 7 test), or on a folder, and print
+    /// seconds per epoch, epochs run and test metrics from SceneLab's evaluator.
     Train {
+        /// Train on this folder of tt*.pkl movies instead of generating demo movies (use the
+        /// folder `torch_baselines.py` reads to compare side by side).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// File of test imdb ids, one per line (for example the `test` list that
+        /// `torch_baselines.py` prints first); 7 movies drawn with seed 42 if omitted.
+        #[arg(long)]
+        test_ids: Option<PathBuf>,
+        /// Write the rows as JSON to this file too.
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Models to measure (default: all).
         #[arg(long, value_delimiter = ',')]
         models: Vec<crate::model::ModelKind>,
-        /// Demo movies to generate.
+        /// Demo movies to generate (without --dir).
         #[arg(long, default_value_t = 64)]
         movies: usize,
         /// Epoch cap (default: each model's own).
@@ -43,23 +56,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         Bench::Load { dir, threads } => bench_load(dir, threads),
         Bench::Train {
+            dir,
+            test_ids,
+            json,
             models,
             movies,
             epochs,
         } => {
+            use crate::train::bench;
             let kinds = if models.is_empty() {
                 crate::model::ModelKind::ALL.to_vec()
             } else {
                 models
             };
-            let rows = crate::train::bench::demo_benchmark(
-                movies,
+            let say = &mut |line: String| eprintln!("{line}");
+            let movies = match &dir {
+                Some(dir) => super::train::load_folder(dir)?.movies,
+                None => bench::demo_movies(movies, say)?,
+            };
+            let test_ids = test_ids
+                .as_deref()
+                .map(super::train::read_test_ids)
+                .transpose()?;
+            let split = bench::benchmark_split(&movies, test_ids.as_deref())?;
+            let rows = bench::run_benchmark(
+                &movies,
+                &split,
                 &kinds,
                 epochs,
                 &candle_core::Device::Cpu,
-                &mut |line| eprintln!("{line}"),
+                say,
             )?;
-            println!("{}", crate::train::bench::format_table(&rows));
+            println!("{}", bench::format_table(&rows));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
             Ok(())
         }
     }

@@ -79,7 +79,7 @@ pub fn load_folder(dir: &Path) -> anyhow::Result<Dataset> {
     Ok(data)
 }
 
-fn read_test_ids(path: &Path) -> anyhow::Result<Vec<String>> {
+pub(crate) fn read_test_ids(path: &Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read test ids from {}", path.display()))?;
     let ids: Vec<String> = text
@@ -150,9 +150,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         model: args.model.default_config(),
         settings: TrainSettings {
             epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
-            batch_movies: args.model.default_batch_movies(),
             seed: args.seed,
-            ..TrainSettings::default()
+            ..TrainSettings::for_kind(args.model)
         },
     };
     println!(

@@ -134,6 +134,15 @@ impl ModelKind {
         }
     }
 
+    /// Shots per training piece (see `TrainSettings::chunk_shots`): the BiLSTM, whose cost is
+    /// one step per shot of the longest sequence, trains on pieces; the others on whole movies.
+    pub fn default_chunk_shots(self) -> Option<usize> {
+        match self {
+            ModelKind::Bilstm => Some(128),
+            _ => None,
+        }
+    }
+
     /// The published (or, for ours, measured) hyperparameters.
     pub fn default_config(self) -> ModelConfig {
         match self {

@@ -41,9 +41,8 @@ pub fn bench_training(
             model: kind.default_config(),
             settings: TrainSettings {
                 epochs: epochs.unwrap_or_else(|| kind.default_epochs()),
-                batch_movies: kind.default_batch_movies(),
                 seed,
-                ..TrainSettings::default()
+                ..TrainSettings::for_kind(kind)
             },
         };
         let t0 = Instant::now();
@@ -82,16 +81,9 @@ pub fn bench_training(
     Ok(rows)
 }
 
-/// The standard benchmark: `n_movies` full-size demo movies generated in memory (the demo
-/// generator's defaults, as `scenelab demo` writes them), 7 test movies, a tenth of the rest
-/// validating, split seed 42; then [`bench_training`]. `say` hears progress lines.
-pub fn demo_benchmark(
-    n_movies: usize,
-    kinds: &[ModelKind],
-    epochs: Option<usize>,
-    device: &Device,
-    say: &mut dyn FnMut(String),
-) -> anyhow::Result<Vec<BenchRow>> {
+/// `n_movies` full-size demo movies generated in memory (the demo generator's defaults, as
+/// `scenelab demo` writes them).
+pub fn demo_movies(n_movies: usize, say: &mut dyn FnMut(String)) -> anyhow::Result<Vec<Movie>> {
     use rayon::prelude::*;
     let config = crate::data::demo::DemoConfig {
         movies: n_movies,
@@ -109,21 +101,49 @@ pub fn demo_benchmark(
         movies.len(),
         t0.elapsed().as_secs_f64()
     ));
+    Ok(movies)
+}
+
+/// The benchmark's split: `test_ids` (for example the ones `torch_baselines.py` prints, to
+/// compare on the same movies) or 7 movies drawn with seed 42; a tenth of the rest validates.
+pub fn benchmark_split(movies: &[Movie], test_ids: Option<&[String]>) -> anyhow::Result<Split> {
     let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
-    let n_test = 7.min(movies.len().saturating_sub(2));
-    let split = Split::by_count(
-        &ids,
-        super::validation_count(movies.len() - n_test),
-        n_test,
-        42,
-    )?;
+    let split = match test_ids {
+        Some(test) => Split::with_test_ids(
+            &ids,
+            test,
+            super::validation_count(ids.len().saturating_sub(test.len())),
+            42,
+        )?,
+        None => {
+            let n_test = 7.min(ids.len().saturating_sub(2));
+            Split::by_count(
+                &ids,
+                super::validation_count(ids.len() - n_test),
+                n_test,
+                42,
+            )?
+        }
+    };
+    Ok(split)
+}
+
+/// [`bench_training`] with seed 0, telling `say` about the split and each finished model.
+pub fn run_benchmark(
+    movies: &[Movie],
+    split: &Split,
+    kinds: &[ModelKind],
+    epochs: Option<usize>,
+    device: &Device,
+    say: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<BenchRow>> {
     say(format!(
         "split: {} train, {} validation, {} test",
         split.train.len(),
         split.validation.len(),
         split.test.len()
     ));
-    bench_training(&movies, &split, kinds, epochs, 0, device, &mut |r| {
+    bench_training(movies, split, kinds, epochs, 0, device, &mut |r| {
         say(format!(
             "{}: {:.1} s/epoch, {} epochs (best {}), test mAP {:.4}",
             r.model,
@@ -133,6 +153,20 @@ pub fn demo_benchmark(
             r.test_scores.map
         ))
     })
+}
+
+/// The standard benchmark: [`demo_movies`], [`benchmark_split`] without given test ids, then
+/// [`run_benchmark`].
+pub fn demo_benchmark(
+    n_movies: usize,
+    kinds: &[ModelKind],
+    epochs: Option<usize>,
+    device: &Device,
+    say: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<BenchRow>> {
+    let movies = demo_movies(n_movies, say)?;
+    let split = benchmark_split(&movies, None)?;
+    run_benchmark(&movies, &split, kinds, epochs, device, say)
 }
 
 /// The rows as an aligned text table.

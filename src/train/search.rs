@@ -64,7 +64,7 @@ pub struct SearchConfig {
 }
 
 impl SearchConfig {
-    /// A search of `kind` with the model's default epochs and the default decision grid.
+    /// A search of `kind` with the model's default training settings and decision grid.
     pub fn new(kind: ModelKind, out_dir: PathBuf) -> SearchConfig {
         SearchConfig {
             kind,
@@ -72,10 +72,7 @@ impl SearchConfig {
             folds: 3,
             seed: 0,
             test_movies: 7,
-            settings: TrainSettings {
-                epochs: kind.default_epochs(),
-                ..TrainSettings::default()
-            },
+            settings: TrainSettings::for_kind(kind),
             objective: Objective::Miou,
             grid: DecisionGrid::default(),
             final_fit: true,
