@@ -1,12 +1,13 @@
 //! Model folders: `model.safetensors` (the weights, as candle's `VarMap` saves them) and
 //! `config.json` (kind, hyperparameters, normalisation, split, training curve, final
-//! metrics, SceneLab version). Loading checks each part and says which one is wrong.
+//! metrics, the decision step tuned on the validation movies, SceneLab version). Loading checks each part and says which one is wrong.
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 
+use super::decision::Decision;
 use super::normalize::{Normalization, concat_features};
 use super::{EpochRecord, StopReason, TestMetrics, TrainSettings};
 use crate::data::{Movie, Split};
@@ -30,6 +31,10 @@ pub struct CheckpointMeta {
     pub best_epoch: Option<usize>,
     pub stop: StopReason,
     pub final_metrics: Option<TestMetrics>,
+    /// How scores become boundaries, tuned on the validation movies; `None` in checkpoints
+    /// written before decisions were stored (and then the reference's `>= 0.5` applies).
+    #[serde(default)]
+    pub decision: Option<Decision>,
 }
 
 #[derive(Debug, thiserror::Error)]
