@@ -19,6 +19,7 @@ use super::{Action, AppState};
 use crate::cli::train::DeviceArg;
 use crate::data::{Dataset, Movie, Split};
 use crate::model::{ModelConfig, ModelKind};
+use crate::train::decision::{self, Objective};
 use crate::train::{
     EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel, validation_count,
 };
@@ -34,6 +35,10 @@ pub struct TrainingForm {
     /// Movies held out for the final test (capped so that two remain to train and validate).
     pub test_movies: usize,
     pub device: DeviceArg,
+    /// What the decision step, tuned on the validation movies after training, maximises.
+    pub objective: Objective,
+    /// Tune peak picking (NMS window, minimum scene length) too, not only the threshold.
+    pub peak_picking: bool,
 }
 
 impl Default for TrainingForm {
@@ -55,6 +60,8 @@ impl TrainingForm {
             model,
             test_movies: DEFAULT_TEST_MOVIES,
             device: DeviceArg::Cpu,
+            objective: Objective::Miou,
+            peak_picking: false,
         }
     }
 
@@ -69,6 +76,8 @@ impl TrainingForm {
         next.settings.batch_movies = self.settings.batch_movies;
         next.settings.patience = self.settings.patience;
         next.device = self.device;
+        next.objective = self.objective;
+        next.peak_picking = self.peak_picking;
         *self = next;
     }
 
@@ -242,8 +251,8 @@ pub fn predict_all(
     ))
 }
 
-/// The training job: train on the usable movies, forwarding progress, then score every
-/// loaded movie with the result.
+/// The training job: train on the usable movies, forwarding progress, tune the decision on
+/// the validation movies (as `scenelab train` does), then score every loaded movie.
 pub fn run_training(
     r: &Reporter,
     movies: Arc<Vec<Movie>>,
@@ -299,6 +308,15 @@ pub fn run_training(
     {
         model.meta.final_metrics = Some(m);
     }
+    r.progress(0, 0, "tuning the decision on the validation movies");
+    let tuned = decision::tune_on_validation(
+        &model,
+        &usable,
+        form.objective,
+        &decision::grid_for(form.peak_picking),
+    )
+    .map_err(|e| format!("cannot tune the decision on the validation movies: {e}"))?;
+    model.meta.decision = tuned.map(|t| t.decision);
     r.progress(0, 0, "scoring the movies");
     let (scores, skipped) = predict_all(&model, &movies).map_err(|e| format!("{e:#}"))?;
     Ok(ModelScores {
@@ -443,6 +461,16 @@ impl TrainingPanel {
                                 ui.selectable_value(&mut form.device, DeviceArg::Cuda, "CUDA");
                             }
                         });
+                    ui.end_row();
+                    ui.label("Decision tuned for")
+                        .on_hover_text("Tuned on the validation movies after training");
+                    ui.horizontal(|ui| {
+                        for o in [Objective::Miou, Objective::F1] {
+                            ui.selectable_value(&mut form.objective, o, o.name());
+                        }
+                        ui.checkbox(&mut form.peak_picking, "peak picking")
+                            .on_hover_text("Also tune the NMS window and minimum scene length");
+                    });
                     ui.end_row();
                 });
         });
