@@ -275,4 +275,32 @@ mod tests {
         r.select(7);
         assert_eq!(r.selected, 1);
     }
+
+    #[test]
+    fn an_applied_decision_of_the_selected_source_follows_the_threshold() {
+        let mut r = SourceRegistry::default();
+        r.add(PredictionSource::new("a", palette(0)));
+        r.add(PredictionSource::new("b", palette(1)));
+        let d = Decision {
+            threshold: 0.3,
+            nms_window: 2,
+            ..Decision::default()
+        };
+        r.set_decision(0, Some(SourceDecision::tuned(d)));
+        assert_eq!(r.selected_decision(), Some(&d));
+        r.follow_threshold(0.7);
+        assert_eq!(r.selected_decision().unwrap().threshold, 0.7);
+        assert_eq!(r.get(0).unwrap().decision.unwrap().tuned, Some(d));
+        // Not applied: the threshold is the app's alone.
+        let mut off = r.get(0).unwrap().decision.unwrap();
+        off.applied = false;
+        r.set_decision(0, Some(off));
+        assert_eq!(r.selected_decision(), None);
+        r.follow_threshold(0.2);
+        assert_eq!(r.get(0).unwrap().decision.unwrap().decision.threshold, 0.7);
+        // Another source's change bumps the generation (comparisons recompute).
+        let g = r.generation();
+        r.set_decision(1, Some(SourceDecision::tuned(d)));
+        assert!(r.generation() > g);
+    }
 }
