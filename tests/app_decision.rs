@@ -62,6 +62,12 @@ fn settle(h: &mut Harness<'_, App>) {
     h.step();
 }
 
+/// Exact equality of metrics, NaN (the reference's F1 of a movie without a hit) included:
+/// `Debug` writes every f64 so that it reads back to the same bits.
+fn assert_same(shown: &Metrics, want: &Metrics) {
+    assert_eq!(format!("{shown:?}"), format!("{want:?}"));
+}
+
 fn assert_label(h: &Harness<'_, App>, text: &str) {
     assert!(
         h.query_all_by_label(text).count() >= 1,
@@ -182,7 +188,7 @@ fn the_decision_box_moves_boundaries_and_metrics() {
             .clone()
             .unwrap()
     };
-    assert_eq!(shown(&h), expected(&movies, &scores, Some(&stored), 0.5));
+    assert_same(&shown(&h), &expected(&movies, &scores, Some(&stored), 0.5));
 
     // Change the threshold and the NMS window in the decision box.
     let threshold = quantile(&scores, 0.8);
@@ -202,7 +208,12 @@ fn the_decision_box_moves_boundaries_and_metrics() {
     // One threshold on screen: the app's follows the decision's.
     assert_eq!(state.threshold, threshold);
     let want = expected(&movies, &scores, Some(&decision), 0.5);
-    assert_eq!(shown(&h), want);
+    assert_ne!(
+        format!("{want:?}"),
+        format!("{:?}", expected(&movies, &scores, None, threshold)),
+        "the minimum scene length must change something for this test to mean anything"
+    );
+    assert_same(&shown(&h), &want);
     assert_ne!(
         want.miou,
         expected(&movies, &scores, Some(&stored), 0.5).miou,
@@ -235,7 +246,7 @@ fn the_decision_box_moves_boundaries_and_metrics() {
         ..decision
     };
     assert_eq!(h.state().state.sources.selected_decision(), Some(&moved));
-    assert_eq!(shown(&h), expected(&movies, &scores, Some(&moved), 0.5));
+    assert_same(&shown(&h), &expected(&movies, &scores, Some(&moved), 0.5));
 
     // Off: raw scores at the threshold, as without a decision.
     h.get_by_role_and_label(Role::CheckBox, "Apply decision")
@@ -244,7 +255,7 @@ fn the_decision_box_moves_boundaries_and_metrics() {
     let state = &h.state().state;
     assert_eq!(state.sources.selected_decision(), None);
     let raw = expected(&movies, &scores, None, lower);
-    assert_eq!(shown(&h), raw);
+    assert_same(&shown(&h), &raw);
     assert_label(&h, &format_metric(raw.miou));
     let sel_scores = &scores[state.selected_movie.unwrap()];
     let at_threshold: Vec<usize> = (0..sel_scores.len())
@@ -257,4 +268,67 @@ fn the_decision_box_moves_boundaries_and_metrics() {
     settle(&mut h);
     let d = h.state().state.sources.selected_source().unwrap().decision;
     assert_eq!(d.map(|d| d.decision), Some(stored));
+}
+
+#[test]
+fn peak_picking_can_be_added_to_a_source_without_a_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("movies");
+    write_demo(&dir, &tiny_demo(), &|_, _| {}).unwrap();
+    let mut app = App::new(options(tmp.path(), Arc::new(Mutex::new(None))));
+    app.queue(Action::OpenFolder(dir));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
+    settle(&mut h);
+    let state = &h.state().state;
+    assert_eq!(state.sources.selected_source().unwrap().name, "provided");
+    assert!(state.sources.selected_decision().is_none());
+    let movies: Vec<Movie> = state.movies().to_vec();
+    let scores: Vec<Vec<f32>> = movies
+        .iter()
+        .map(|m| m.prediction.clone().unwrap())
+        .collect();
+    let threshold = state.threshold;
+    let before = h.state().state.current_metrics().unwrap().result.clone();
+    assert_same(
+        &before.unwrap(),
+        &expected(&movies, &scores, None, threshold),
+    );
+
+    h.get_by_label("Add peak picking").click();
+    settle(&mut h);
+    h.get_by_role_and_label(Role::SpinButton, "Minimum scene length")
+        .set_value_accesskit(4.0);
+    settle(&mut h);
+    let decision = Decision {
+        threshold,
+        min_scene_len: 4,
+        ..Decision::default()
+    };
+    let state = &h.state().state;
+    assert_eq!(state.sources.selected_decision(), Some(&decision));
+    let want = expected(&movies, &scores, Some(&decision), 0.5);
+    assert_ne!(
+        format!("{want:?}"),
+        format!("{:?}", expected(&movies, &scores, None, threshold)),
+        "the minimum scene length must change something for this test to mean anything"
+    );
+    assert_same(
+        state.current_metrics().unwrap().result.as_ref().unwrap(),
+        &want,
+    );
+    assert_label(&h, &format_metric(want.miou));
+
+    h.get_by_label("Remove").click();
+    settle(&mut h);
+    assert!(
+        h.state()
+            .state
+            .sources
+            .selected_source()
+            .unwrap()
+            .decision
+            .is_none()
+    );
 }

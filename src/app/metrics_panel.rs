@@ -201,6 +201,13 @@ impl MetricsPanel {
 
         ui.add_space(6.0);
         ui.strong("F1 and Miou against threshold");
+        if state
+            .sources
+            .selected_decision()
+            .is_some_and(|d| d.suppresses())
+        {
+            ui.weak("of the raw scores, without the decision's peak picking");
+        }
         let f1: Vec<[f64; 2]> = sweep
             .thresholds
             .iter()
