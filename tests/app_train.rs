@@ -185,7 +185,20 @@ fn saved_model_loads_back_and_exports_predictions() {
     let mut h = opened(tmp.path(), choice.clone(), 1);
     h.get_by_label("Train").click();
     settle(&mut h, Duration::from_secs(120));
-    assert!(h.state().state.sources.position("wavenet #1").is_some());
+    // Change the trained source's decision: Save model stores it as the user left it.
+    let trained_i = h.state().state.sources.position("wavenet #1").unwrap();
+    let mut edited = h
+        .state()
+        .state
+        .sources
+        .get(trained_i)
+        .unwrap()
+        .decision
+        .unwrap();
+    edited.decision.nms_window = 1;
+    h.state_mut()
+        .queue(Action::SetDecision(trained_i, Some(edited)));
+    settle(&mut h, Duration::from_secs(60));
 
     let model_dir = tmp.path().join("model");
     *choice.lock().unwrap() = Some(model_dir.clone());
@@ -213,7 +226,10 @@ fn saved_model_loads_back_and_exports_predictions() {
     assert!(h.query_all_by_label("wavenet (model)").count() >= 1);
     // The decision came back with the model, and Export writes scores through it (as
     // `scenelab predict` does).
-    assert_eq!(loaded.decision, trained.decision);
+    let loaded_decision = loaded.decision.unwrap();
+    assert_eq!(loaded_decision.decision, edited.decision);
+    assert_eq!(loaded_decision.tuned, Some(edited.decision));
+    assert_eq!(trained.decision, Some(edited));
     assert!(loaded.applied_decision().is_some());
     let expected = scenelab::app::decision_box::scores_to_write(loaded);
 

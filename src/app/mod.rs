@@ -507,6 +507,7 @@ impl App {
                             self.state.training.trained_count
                         );
                         self.state.training.last_model = Some(scores.model.clone());
+                        self.state.training.last_source = Some(name.clone());
                         self.add_model_source(name, scores);
                     }
                     Err(e) => {
@@ -660,9 +661,10 @@ impl App {
                         .push_error("No trained model to save yet: train one first.".into());
                     return;
                 };
+                let decision = self.state.training.decision_to_save(&self.state.sources);
                 self.jobs.spawn(SAVE_JOB, move |r| {
                     r.send(JobEvent::ModelSaved(training_panel::save_model(
-                        &model, &dir,
+                        &model, &dir, decision,
                     )));
                 });
             }

@@ -15,13 +15,15 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::jobs::{JobEvent, Reporter};
+use super::sources::SourceRegistry;
 use super::{Action, AppState};
 use crate::cli::train::DeviceArg;
 use crate::data::{Dataset, Movie, Split};
 use crate::model::{ModelConfig, ModelKind};
-use crate::train::decision::{self, Objective};
+use crate::train::decision::{self, Decision, Objective};
 use crate::train::{
-    EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel, validation_count,
+    CheckpointMeta, EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel,
+    validation_count,
 };
 
 /// Test movies held out by default, as `scenelab train` does.
@@ -205,11 +207,21 @@ pub struct TrainingState {
     pub last_model: Option<Arc<TrainedModel>>,
     /// Models trained so far, for naming ("wavenet #2").
     pub trained_count: usize,
+    /// The name of the source the newest trained model became.
+    pub last_source: Option<String>,
     /// The last message of a finished model job (saved, exported, skipped movies).
     pub note: Option<String>,
 }
 
 impl TrainingState {
+    /// The decision Save model stores: the newest trained model's source's decision as the
+    /// user left it when applied, else the tuned one.
+    pub fn decision_to_save(&self, sources: &SourceRegistry) -> Option<Decision> {
+        let tuned = self.last_model.as_ref()?.meta.decision;
+        let source = sources.get(sources.position(self.last_source.as_deref()?)?)?;
+        source.applied_decision().copied().or(tuned)
+    }
+
     pub fn is_running(&self) -> bool {
         self.cancel.is_some()
     }
@@ -383,9 +395,17 @@ pub fn export_predictions(
     Ok((written, without))
 }
 
-/// The Save model job.
-pub fn save_model(model: &TrainedModel, dir: &Path) -> Result<PathBuf, String> {
-    model.save(dir).map_err(|e| e.to_string())?;
+/// The Save model job: the model with `decision` (see [`TrainingState::decision_to_save`]).
+pub fn save_model(
+    model: &TrainedModel,
+    dir: &Path,
+    decision: Option<Decision>,
+) -> Result<PathBuf, String> {
+    let meta = CheckpointMeta {
+        decision,
+        ..model.meta.clone()
+    };
+    model.save_as(dir, &meta).map_err(|e| e.to_string())?;
     Ok(dir.to_path_buf())
 }
 

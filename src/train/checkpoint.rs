@@ -131,6 +131,12 @@ impl TrainedModel {
 
     /// Write `model.safetensors` and `config.json` into `dir` (created if needed).
     pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+        self.save_as(dir, &self.meta)
+    }
+
+    /// [`TrainedModel::save`] with another `config.json` (e.g. a decision the user changed);
+    /// `meta` must describe these weights.
+    pub fn save_as(&self, dir: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CheckpointError::Io { path, source }
@@ -141,7 +147,7 @@ impl TrainedModel {
             .save(&weights)
             .map_err(|e| CheckpointError::Model(format!("{}: {e}", weights.display())))?;
         let config = dir.join(CONFIG_FILE);
-        let json = serde_json::to_string_pretty(&self.meta)
+        let json = serde_json::to_string_pretty(meta)
             .map_err(|e| CheckpointError::Model(e.to_string()))?;
         std::fs::write(&config, json).map_err(io(&config))?;
         Ok(())
