@@ -1,7 +1,7 @@
 //! Training from the app on tiny demo movies: Train adds a prediction source on every
 //! timeline and in the comparison table, Cancel stops a run, a saved model loads back as a
-//! source with the same scores, and Export writes the selected source's scores into copies of
-//! the movie files (never into the source folder).
+//! source with the same scores and decision, and Export writes the selected source's scores
+//! (through its decision) into copies of the movie files (never into the source folder).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,7 @@ use scenelab::data::{Dataset, FIELD_PREDICTION};
 use scenelab::model::{ModelConfig, ModelKind};
 use scenelab::pickle::{ArrayData, Field, read_record_file};
 use scenelab::train::StopReason;
+use scenelab::train::decision::Objective;
 
 fn tiny_demo() -> DemoConfig {
     DemoConfig {
@@ -117,6 +118,16 @@ fn training_adds_a_source_with_curves_and_a_comparison_row() {
     for m in state.movies() {
         assert_eq!(source.scores[&m.imdb_id].len(), m.n_shots - 1);
     }
+    // The decision was tuned on the validation movie (threshold only, for Miou, by default),
+    // stored in the model and applied to the source.
+    let d = source.decision.expect("a tuned decision");
+    assert!(d.applied);
+    assert_eq!(d.tuned, Some(d.decision));
+    assert_eq!((d.decision.nms_window, d.decision.min_scene_len), (0, 1));
+    assert_eq!(d.decision.objective, Objective::Miou);
+    let model = state.training.last_model.as_ref().unwrap();
+    assert_eq!(model.meta.decision, Some(d.decision));
+    assert_eq!(state.threshold, d.decision.threshold);
     let table = state
         .current_comparison()
         .expect("a comparison at the threshold");
@@ -174,7 +185,20 @@ fn saved_model_loads_back_and_exports_predictions() {
     let mut h = opened(tmp.path(), choice.clone(), 1);
     h.get_by_label("Train").click();
     settle(&mut h, Duration::from_secs(120));
-    assert!(h.state().state.sources.position("wavenet #1").is_some());
+    // Change the trained source's decision: Save model stores it as the user left it.
+    let trained_i = h.state().state.sources.position("wavenet #1").unwrap();
+    let mut edited = h
+        .state()
+        .state
+        .sources
+        .get(trained_i)
+        .unwrap()
+        .decision
+        .unwrap();
+    edited.decision.nms_window = 1;
+    h.state_mut()
+        .queue(Action::SetDecision(trained_i, Some(edited)));
+    settle(&mut h, Duration::from_secs(60));
 
     let model_dir = tmp.path().join("model");
     *choice.lock().unwrap() = Some(model_dir.clone());
@@ -200,7 +224,14 @@ fn saved_model_loads_back_and_exports_predictions() {
         assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() < 1e-5));
     }
     assert!(h.query_all_by_label("wavenet (model)").count() >= 1);
-    let expected = loaded.scores.clone();
+    // The decision came back with the model, and Export writes scores through it (as
+    // `scenelab predict` does).
+    let loaded_decision = loaded.decision.unwrap();
+    assert_eq!(loaded_decision.decision, edited.decision);
+    assert_eq!(loaded_decision.tuned, Some(edited.decision));
+    assert_eq!(trained.decision, Some(edited));
+    assert!(loaded.applied_decision().is_some());
+    let expected = scenelab::app::decision_box::scores_to_write(loaded);
 
     // Export the selected (loaded) source.
     let out = tmp.path().join("scored");

@@ -278,6 +278,9 @@ fn the_final_fit_saves_a_model_and_scores_the_test_movies_once() {
     if f.test_raw.f1.is_finite() {
         assert_eq!(model.meta.final_metrics, Some(f.test_raw));
     }
+    // The tuned decision is in the checkpoint (what `predict` and the app apply) and, for
+    // scripts, in decision.json beside it.
+    assert_eq!(model.meta.decision, Some(f.decision.decision));
     assert_eq!(
         search::load_decision(&f.model_dir).unwrap(),
         f.decision.decision

@@ -143,3 +143,29 @@ fn nan_metrics_survive_a_json_round_trip() {
     assert!(back.f1.is_nan());
     assert_eq!(back.miou, 0.3);
 }
+
+/// Checkpoints written before decisions were stored have no "decision" key: they load, with
+/// no decision; one with a decision loads it back.
+#[test]
+fn the_decision_is_optional_and_round_trips() {
+    use scenelab::train::decision::{Decision, Objective};
+    let dir = saved_default();
+    let path = dir.path().join(CONFIG_FILE);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(json.as_object_mut().unwrap().remove("decision").is_some());
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let mut old = TrainedModel::load(dir.path(), None, &Device::Cpu).unwrap();
+    assert_eq!(old.meta.decision, None);
+
+    let d = Decision {
+        threshold: 0.35,
+        nms_window: 1,
+        min_scene_len: 2,
+        objective: Objective::F1,
+    };
+    old.meta.decision = Some(d);
+    old.save(dir.path()).unwrap();
+    let back = TrainedModel::load(dir.path(), None, &Device::Cpu).unwrap();
+    assert_eq!(back.meta.decision, Some(d));
+}

@@ -1,6 +1,9 @@
 //! Metrics off the UI thread: a worker that ranks the movies once per set of scores
 //! ([`Evaluator`]), sweeps thresholds for the curves, and then scores at the newest requested
-//! threshold (stale ones are skipped) with the same code as `scenelab evaluate`.
+//! threshold (stale ones are skipped) with the same code as `scenelab evaluate`. A source
+//! with an applied decision is scored on its decided scores ([`Decision::apply`]) at `>= 0.5`,
+//! exactly as `scenelab evaluate` scores what `scenelab predict` writes; the sweep and its
+//! curves stay on the raw scores.
 
 use eframe::egui;
 use std::panic::AssertUnwindSafe;
@@ -8,10 +11,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crate::data::Movie;
-use crate::eval::{Evaluator, Metrics, MovieInput, PrCurve, Sweep};
+use crate::eval::{Evaluator, Metrics, MovieInput, PrCurve, Sweep, evaluate};
+use crate::train::decision::Decision;
 
 use super::jobs::JobEvent;
-use super::sources::PredictionSource;
+use super::sources::{DecisionKey, PredictionSource};
 
 /// One source's scores lined up with the movies of a folder.
 #[derive(Clone)]
@@ -27,6 +31,18 @@ impl ScoreSet {
             .map(|m| source.scores_for(&m.imdb_id).cloned())
             .collect();
         ScoreSet { movies, scores }
+    }
+
+    /// The same movies with every score set passed through `decision`.
+    pub fn decided(&self, decision: &Decision) -> ScoreSet {
+        ScoreSet {
+            movies: self.movies.clone(),
+            scores: self
+                .scores
+                .iter()
+                .map(|s| s.as_ref().map(|s| Arc::from(decision.apply(s))))
+                .collect(),
+        }
     }
 
     /// The movies that can be scored (ground truth, end frames and scores present), as
@@ -55,6 +71,8 @@ pub struct MetricsKey {
     pub data: u64,
     pub sources: u64,
     pub threshold_bits: u32,
+    /// The selected source's applied decision, if any.
+    pub decision: Option<DecisionKey>,
 }
 
 impl MetricsKey {
@@ -71,6 +89,8 @@ impl MetricsKey {
 pub struct ThresholdMetrics {
     pub key: MetricsKey,
     pub threshold: f32,
+    /// The decision the scores went through (then `threshold` is its threshold).
+    pub decision: Option<Decision>,
     pub result: Result<Metrics, String>,
     /// Indices of the movies scored (the others lack ground truth, end frames or scores),
     /// in the order of `Metrics::per_movie`.
@@ -116,6 +136,8 @@ pub struct SourceRow {
     pub colour: egui::Color32,
     /// Movies scored (those with ground truth, end frames and this source's scores).
     pub scored: usize,
+    /// The source's applied decision, which its row is scored with instead of the threshold.
+    pub decision: Option<Decision>,
     pub result: Result<Metrics, String>,
 }
 
@@ -127,8 +149,9 @@ pub struct Comparison {
     pub rows: Vec<SourceRow>,
 }
 
-/// Score each source at `threshold` with the same [`Evaluator`] the metrics use. Slow for
-/// a large folder: run it off the UI thread.
+/// Score each source at `threshold` with the same [`Evaluator`] the metrics use (a source
+/// with an applied decision on its decided scores at 0.5). Slow for a large folder: run it
+/// off the UI thread.
 pub fn compare_sources(
     key: MetricsKey,
     movies: Arc<Vec<Movie>>,
@@ -138,12 +161,18 @@ pub fn compare_sources(
     let rows = sources
         .iter()
         .map(|source| {
-            let set = ScoreSet::new(movies.clone(), source);
+            let decision = source.applied_decision().copied();
+            let mut set = ScoreSet::new(movies.clone(), source);
+            let mut at = threshold;
+            if let Some(d) = &decision {
+                set = set.decided(d);
+                at = 0.5;
+            }
             let (inputs, scored) = set.inputs();
             let result = guarded(|| {
                 let mut m = Evaluator::new(&inputs)
                     .map_err(|e| e.to_string())?
-                    .metrics(threshold);
+                    .metrics(at);
                 // The table shows totals only.
                 m.per_movie = Vec::new();
                 Ok(m)
@@ -152,6 +181,7 @@ pub fn compare_sources(
                 name: source.name.clone(),
                 colour: source.colour,
                 scored: scored.len(),
+                decision,
                 result,
             }
         })
@@ -176,6 +206,12 @@ enum Request {
     Prepare { key: SweepKey, set: ScoreSet },
     /// Metrics at a threshold, from the prepared evaluator.
     Threshold { key: MetricsKey, threshold: f32 },
+    /// Metrics of `set` through `decision` (no prepared evaluator needed).
+    Decided {
+        key: MetricsKey,
+        set: ScoreSet,
+        decision: Decision,
+    },
 }
 
 struct Prepared {
@@ -209,6 +245,19 @@ impl MetricsWorker {
     pub fn request(&self, key: MetricsKey, threshold: f32, ctx: Option<egui::Context>) {
         let _ = self.tx.send((Request::Threshold { key, threshold }, ctx));
     }
+
+    /// Metrics of `set` passed through `decision`, at `>= 0.5` (replaces a pending threshold
+    /// request: only the newest scoring request is answered).
+    pub fn request_decided(
+        &self,
+        key: MetricsKey,
+        set: ScoreSet,
+        decision: Decision,
+        ctx: Option<egui::Context>,
+    ) {
+        let request = Request::Decided { key, set, decision };
+        let _ = self.tx.send((request, ctx));
+    }
 }
 
 fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<JobEvent>) {
@@ -223,7 +272,12 @@ fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<
                     prepare = Some((key, set));
                     threshold = None;
                 }
-                Request::Threshold { key, threshold: t } => threshold = Some((key, t)),
+                Request::Threshold { key, threshold: t } => {
+                    threshold = Some(Scoring::Threshold(key, t))
+                }
+                Request::Decided { key, set, decision } => {
+                    threshold = Some(Scoring::Decided(key, set, decision))
+                }
             }
         };
         take(first);
@@ -237,26 +291,52 @@ fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<
                 return;
             }
         }
-        if let (Some((key, t)), Some(p)) = (threshold, &current)
-            && p.key == key.sweep_key()
+        let answer = match threshold {
+            Some(Scoring::Threshold(key, t)) => current
+                .as_ref()
+                .filter(|p| p.key == key.sweep_key())
+                .map(|p| ThresholdMetrics {
+                    key,
+                    threshold: t,
+                    decision: None,
+                    result: match &p.evaluator {
+                        Ok(e) => guarded(|| Ok(e.metrics(t))),
+                        Err(e) => Err(e.clone()),
+                    },
+                    scored: p.scored.clone(),
+                }),
+            Some(Scoring::Decided(key, set, decision)) => Some(score_decided(key, &set, decision)),
+            None => None,
+        };
+        if let Some(m) = answer
+            && events.send(JobEvent::Metrics(m)).is_err()
         {
-            let result = match &p.evaluator {
-                Ok(e) => guarded(|| Ok(e.metrics(t))),
-                Err(e) => Err(e.clone()),
-            };
-            let m = ThresholdMetrics {
-                key,
-                threshold: t,
-                result,
-                scored: p.scored.clone(),
-            };
-            if events.send(JobEvent::Metrics(m)).is_err() {
-                return;
-            }
+            return;
         }
         if let Some(ctx) = &ctx {
             ctx.request_repaint();
         }
+    }
+}
+
+/// The newest scoring request of a batch.
+enum Scoring {
+    Threshold(MetricsKey, f32),
+    Decided(MetricsKey, ScoreSet, Decision),
+}
+
+/// `set` through `decision`, scored by [`evaluate`] at `>= 0.5` (what `scenelab evaluate`
+/// reports on `scenelab predict`'s output).
+pub fn score_decided(key: MetricsKey, set: &ScoreSet, decision: Decision) -> ThresholdMetrics {
+    let decided = set.decided(&decision);
+    let (inputs, scored) = decided.inputs();
+    let result = guarded(|| evaluate(&inputs, 0.5).map_err(|e| e.to_string()));
+    ThresholdMetrics {
+        key,
+        threshold: decision.threshold,
+        decision: Some(decision),
+        result,
+        scored,
     }
 }
 
@@ -382,6 +462,7 @@ mod tests {
                 data: 1,
                 sources: 1,
                 threshold_bits: t.to_bits(),
+                decision: None,
             };
             worker.request(key, t, None);
         }

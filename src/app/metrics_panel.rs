@@ -1,10 +1,13 @@
 //! Metrics of all movies and of the selected one at the current threshold (the same numbers
 //! `scenelab evaluate` prints), the precision-recall curve, and F1 / Miou against threshold.
+//! Above them, the selected source's decision step ([`DecisionBox`]); while it is applied the
+//! threshold metrics are those of the decided scores.
 
 use eframe::egui;
 use egui::Color32;
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
 
+use super::decision_box::DecisionBox;
 use super::{Action, AppState};
 use crate::eval::Metrics;
 
@@ -17,13 +20,18 @@ pub fn format_metric(v: f64) -> String {
 }
 
 #[derive(Default)]
-pub struct MetricsPanel;
+pub struct MetricsPanel {
+    decision_box: DecisionBox,
+}
 
 impl MetricsPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         egui::ScrollArea::vertical()
             .id_salt("metrics_scroll")
             .show(ui, |ui| {
+                ui.add_space(4.0);
+                self.decision_box.ui(ui, state, actions);
+                ui.separator();
                 self.table(ui, state);
                 ui.separator();
                 self.comparison(ui, state);
@@ -54,8 +62,12 @@ impl MetricsPanel {
                 }
                 ui.end_row();
                 for row in &c.rows {
+                    let how = row.decision.map_or_else(
+                        || format!("at threshold {:.3}", c.threshold),
+                        |d| format!("with its decision ({d})"),
+                    );
                     ui.colored_label(row.colour, &row.name)
-                        .on_hover_text(format!("{} movies scored", row.scored));
+                        .on_hover_text(format!("{} movies scored {how}", row.scored));
                     match &row.result {
                         Ok(m) => {
                             for v in [m.ap, m.map, m.miou, m.precision, m.recall, m.f1] {
@@ -79,7 +91,15 @@ impl MetricsPanel {
             .selected_source()
             .map_or("-", |s| s.name.as_str());
         ui.heading("Metrics");
-        ui.label(format!("source {source}, threshold {:.3}", state.threshold));
+        match state.sources.selected_decision() {
+            Some(d) => ui
+                .label(format!("source {source}, decision: {d}"))
+                .on_hover_text(
+                    "Scored on the decided scores at ≥ 0.5 (as `scenelab evaluate` scores \
+                     `scenelab predict`'s output); AP and mAP then rank the decided scores",
+                ),
+            None => ui.label(format!("source {source}, threshold {:.3}", state.threshold)),
+        };
         let Some(m) = &state.metrics else {
             if state.metrics_key().is_some() {
                 ui.horizontal(|ui| {
@@ -181,6 +201,13 @@ impl MetricsPanel {
 
         ui.add_space(6.0);
         ui.strong("F1 and Miou against threshold");
+        if state
+            .sources
+            .selected_decision()
+            .is_some_and(|d| d.suppresses())
+        {
+            ui.weak("of the raw scores, without the decision's peak picking");
+        }
         let f1: Vec<[f64; 2]> = sweep
             .thresholds
             .iter()

@@ -7,6 +7,7 @@
 //! background threads ([`jobs`], [`evaluation`]) so the window never stops drawing.
 
 use eframe::egui;
+pub mod decision_box;
 pub mod empty_state;
 pub mod evaluation;
 pub mod jobs;
@@ -33,7 +34,7 @@ use jobs::{JobEvent, Jobs};
 use loader::LoadedFolder;
 use picker::{FolderPicker, NativePicker, PickOutcome, PickPurpose};
 use settings::Settings;
-use sources::{PredictionSource, SourceRegistry};
+use sources::{DecisionKey, PredictionSource, SourceDecision, SourceRegistry};
 use training_panel::{ModelScores, TrainingForm, TrainingRun, TrainingState};
 use view::{MovieView, XAxis};
 
@@ -108,6 +109,8 @@ pub enum Action {
     SaveModel(PathBuf),
     /// Write the selected source's predictions into a folder of pkl files.
     ExportPredictions(PathBuf),
+    /// Set or remove a source's decision step.
+    SetDecision(usize, Option<SourceDecision>),
 }
 
 /// Everything the app knows, apart from how panels are scrolled or sorted.
@@ -177,6 +180,7 @@ impl AppState {
             data: self.data_generation,
             sources: self.sources.generation(),
             threshold_bits: self.threshold.to_bits(),
+            decision: self.sources.selected_decision().map(DecisionKey::from),
         })
     }
 
@@ -240,6 +244,7 @@ impl AppState {
             self.sources.generation(),
             scores.as_deref(),
             self.threshold,
+            self.sources.selected_decision(),
         );
     }
 }
@@ -283,7 +288,7 @@ impl App {
             top_bar: top_bar::TopBar::default(),
             movie_list: movie_list::MovieList::default(),
             timeline: timeline::Timeline::default(),
-            metrics_panel: metrics_panel::MetricsPanel,
+            metrics_panel: metrics_panel::MetricsPanel::default(),
             empty_state: empty_state::EmptyState::default(),
             training_panel: training_panel::TrainingPanel,
         }
@@ -421,7 +426,13 @@ impl App {
             self.requested_metrics = None;
         }
         if self.requested_metrics != Some(key) {
-            self.metrics_worker.request(key, self.state.threshold, ctx);
+            match (
+                self.state.sources.selected_decision(),
+                self.state.score_set(),
+            ) {
+                (Some(d), Some(set)) => self.metrics_worker.request_decided(key, set, *d, ctx),
+                _ => self.metrics_worker.request(key, self.state.threshold, ctx),
+            }
             self.requested_metrics = Some(key);
         }
         // One comparison at a time; when it lands the next frame asks for the newest key.
@@ -496,6 +507,7 @@ impl App {
                             self.state.training.trained_count
                         );
                         self.state.training.last_model = Some(scores.model.clone());
+                        self.state.training.last_source = Some(name.clone());
                         self.add_model_source(name, scores);
                     }
                     Err(e) => {
@@ -649,9 +661,10 @@ impl App {
                         .push_error("No trained model to save yet: train one first.".into());
                     return;
                 };
+                let decision = self.state.training.decision_to_save(&self.state.sources);
                 self.jobs.spawn(SAVE_JOB, move |r| {
                     r.send(JobEvent::ModelSaved(training_panel::save_model(
-                        &model, &dir,
+                        &model, &dir, decision,
                     )));
                 });
             }
@@ -693,9 +706,14 @@ impl App {
             Action::SetThreshold(t) => {
                 if t.is_finite() {
                     self.state.threshold = t.clamp(0.0, 1.0);
+                    self.state.sources.follow_threshold(self.state.threshold);
                 }
             }
-            Action::SelectSource(i) => self.state.sources.select(i),
+            Action::SelectSource(i) => {
+                self.state.sources.select(i);
+                self.state.take_decision_threshold();
+            }
+            Action::SetDecision(i, d) => self.state.set_decision(i, d),
             Action::SetSourceVisible(i, v) => self.state.sources.set_visible(i, v),
             Action::SetAxis(a) => {
                 if self.state.axis != a {
@@ -814,7 +832,7 @@ impl App {
             return;
         };
         let dir = folder.dir.clone();
-        let scores = source.scores.clone();
+        let scores = decision_box::scores_to_write(source);
         let label = format!("{EXPORT_JOB} {}", out.display());
         self.jobs.spawn(label, move |r| {
             let result = training_panel::export_predictions(r, &dir, &out, &scores)
@@ -829,8 +847,10 @@ impl App {
         for (id, s) in scores.scores {
             source.scores.insert(id, Arc::from(s));
         }
+        source.decision = scores.model.meta.decision.map(SourceDecision::tuned);
         let i = self.state.sources.add(source);
         self.state.sources.select(i);
+        self.state.take_decision_threshold();
         if !scores.skipped.is_empty() {
             self.state.training.note = Some(format!(
                 "{} movie(s) lack one of the four feature modalities and were not scored: {}",

@@ -1,7 +1,9 @@
 //! Prediction sources: every set of per-transition scores the app can show and score.
 //!
 //! The file's own `scene_transition_boundary_prediction` is the first source; trained and
-//! loaded models add theirs through [`SourceRegistry::add`].
+//! loaded models add theirs through [`SourceRegistry::add`]. A source may carry a decision
+//! step ([`SourceDecision`]): when applied, its boundaries and threshold metrics come from
+//! [`Decision::apply`], as `scenelab predict` writes them.
 
 use eframe::egui;
 use std::collections::HashMap;
@@ -10,6 +12,48 @@ use std::sync::Arc;
 use egui::Color32;
 
 use crate::data::Movie;
+use crate::train::decision::Decision;
+
+/// A source's decision step: how its scores become boundaries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceDecision {
+    /// The decision in use (the user may have changed it).
+    pub decision: Decision,
+    /// The decision as tuned on validation movies (what Reset goes back to); `None` for a
+    /// decision the user added.
+    pub tuned: Option<Decision>,
+    /// Off: plain `>= threshold` on the raw scores, as without a decision.
+    pub applied: bool,
+}
+
+impl SourceDecision {
+    /// A model's tuned decision, applied.
+    pub fn tuned(decision: Decision) -> Self {
+        SourceDecision {
+            decision,
+            tuned: Some(decision),
+            applied: true,
+        }
+    }
+}
+
+/// What a decision is, as a cache key (the threshold by its bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecisionKey {
+    pub threshold_bits: u32,
+    pub nms_window: usize,
+    pub min_scene_len: usize,
+}
+
+impl From<&Decision> for DecisionKey {
+    fn from(d: &Decision) -> Self {
+        DecisionKey {
+            threshold_bits: d.threshold.to_bits(),
+            nms_window: d.nms_window,
+            min_scene_len: d.min_scene_len,
+        }
+    }
+}
 
 /// Name of the source holding each file's own predictions.
 pub const PROVIDED: &str = "provided";
@@ -23,6 +67,8 @@ pub struct PredictionSource {
     pub scores: HashMap<String, Arc<[f32]>>,
     /// Drawn in the timeline (the plot legend toggles it).
     pub visible: bool,
+    /// The decision step, for a model that has one or when the user added one.
+    pub decision: Option<SourceDecision>,
 }
 
 impl PredictionSource {
@@ -32,7 +78,16 @@ impl PredictionSource {
             colour,
             scores: HashMap::new(),
             visible: true,
+            decision: None,
         }
+    }
+
+    /// The decision to score and draw with, when there is one and it is applied.
+    pub fn applied_decision(&self) -> Option<&Decision> {
+        self.decision
+            .as_ref()
+            .filter(|d| d.applied)
+            .map(|d| &d.decision)
     }
 
     /// The file's own predictions of each movie that has them.
@@ -136,6 +191,37 @@ impl SourceRegistry {
         self.generation
     }
 
+    /// The selected source's applied decision.
+    pub fn selected_decision(&self) -> Option<&Decision> {
+        self.selected_source()?.applied_decision()
+    }
+
+    /// Set (or remove) source `i`'s decision. Metric keys hold the selected source's
+    /// decision; another source's change bumps the generation so comparisons recompute.
+    pub fn set_decision(&mut self, i: usize, decision: Option<SourceDecision>) {
+        let Some(s) = self.sources.get_mut(i) else {
+            return;
+        };
+        if s.decision != decision {
+            s.decision = decision;
+            if i != self.selected {
+                self.generation += 1;
+            }
+        }
+    }
+
+    /// The threshold moved: an applied decision of the selected source moves with it (one
+    /// threshold on screen, whichever control set it).
+    pub fn follow_threshold(&mut self, threshold: f32) {
+        let i = self.selected;
+        if let Some(mut d) = self.get(i).and_then(|s| s.decision)
+            && d.applied
+        {
+            d.decision.threshold = threshold;
+            self.set_decision(i, Some(d));
+        }
+    }
+
     /// Index of the source named `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.sources.iter().position(|s| s.name == name)
@@ -188,5 +274,33 @@ mod tests {
         assert_eq!(r.selected_source().unwrap().name, "b");
         r.select(7);
         assert_eq!(r.selected, 1);
+    }
+
+    #[test]
+    fn an_applied_decision_of_the_selected_source_follows_the_threshold() {
+        let mut r = SourceRegistry::default();
+        r.add(PredictionSource::new("a", palette(0)));
+        r.add(PredictionSource::new("b", palette(1)));
+        let d = Decision {
+            threshold: 0.3,
+            nms_window: 2,
+            ..Decision::default()
+        };
+        r.set_decision(0, Some(SourceDecision::tuned(d)));
+        assert_eq!(r.selected_decision(), Some(&d));
+        r.follow_threshold(0.7);
+        assert_eq!(r.selected_decision().unwrap().threshold, 0.7);
+        assert_eq!(r.get(0).unwrap().decision.unwrap().tuned, Some(d));
+        // Not applied: the threshold is the app's alone.
+        let mut off = r.get(0).unwrap().decision.unwrap();
+        off.applied = false;
+        r.set_decision(0, Some(off));
+        assert_eq!(r.selected_decision(), None);
+        r.follow_threshold(0.2);
+        assert_eq!(r.get(0).unwrap().decision.unwrap().decision.threshold, 0.7);
+        // Another source's change bumps the generation (comparisons recompute).
+        let g = r.generation();
+        r.set_decision(1, Some(SourceDecision::tuned(d)));
+        assert!(r.generation() > g);
     }
 }

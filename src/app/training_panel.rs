@@ -15,12 +15,15 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::jobs::{JobEvent, Reporter};
+use super::sources::SourceRegistry;
 use super::{Action, AppState};
 use crate::cli::train::DeviceArg;
 use crate::data::{Dataset, Movie, Split};
 use crate::model::{ModelConfig, ModelKind};
+use crate::train::decision::{self, Decision, Objective};
 use crate::train::{
-    EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel, validation_count,
+    CheckpointMeta, EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel,
+    validation_count,
 };
 
 /// Test movies held out by default, as `scenelab train` does.
@@ -34,6 +37,10 @@ pub struct TrainingForm {
     /// Movies held out for the final test (capped so that two remain to train and validate).
     pub test_movies: usize,
     pub device: DeviceArg,
+    /// What the decision step, tuned on the validation movies after training, maximises.
+    pub objective: Objective,
+    /// Tune peak picking (NMS window, minimum scene length) too, not only the threshold.
+    pub peak_picking: bool,
 }
 
 impl Default for TrainingForm {
@@ -55,6 +62,8 @@ impl TrainingForm {
             model,
             test_movies: DEFAULT_TEST_MOVIES,
             device: DeviceArg::Cpu,
+            objective: Objective::Miou,
+            peak_picking: false,
         }
     }
 
@@ -69,6 +78,8 @@ impl TrainingForm {
         next.settings.batch_movies = self.settings.batch_movies;
         next.settings.patience = self.settings.patience;
         next.device = self.device;
+        next.objective = self.objective;
+        next.peak_picking = self.peak_picking;
         *self = next;
     }
 
@@ -196,11 +207,21 @@ pub struct TrainingState {
     pub last_model: Option<Arc<TrainedModel>>,
     /// Models trained so far, for naming ("wavenet #2").
     pub trained_count: usize,
+    /// The name of the source the newest trained model became.
+    pub last_source: Option<String>,
     /// The last message of a finished model job (saved, exported, skipped movies).
     pub note: Option<String>,
 }
 
 impl TrainingState {
+    /// The decision Save model stores: the newest trained model's source's decision as the
+    /// user left it when applied, else the tuned one.
+    pub fn decision_to_save(&self, sources: &SourceRegistry) -> Option<Decision> {
+        let tuned = self.last_model.as_ref()?.meta.decision;
+        let source = sources.get(sources.position(self.last_source.as_deref()?)?)?;
+        source.applied_decision().copied().or(tuned)
+    }
+
     pub fn is_running(&self) -> bool {
         self.cancel.is_some()
     }
@@ -242,8 +263,8 @@ pub fn predict_all(
     ))
 }
 
-/// The training job: train on the usable movies, forwarding progress, then score every
-/// loaded movie with the result.
+/// The training job: train on the usable movies, forwarding progress, tune the decision on
+/// the validation movies (as `scenelab train` does), then score every loaded movie.
 pub fn run_training(
     r: &Reporter,
     movies: Arc<Vec<Movie>>,
@@ -299,6 +320,15 @@ pub fn run_training(
     {
         model.meta.final_metrics = Some(m);
     }
+    r.progress(0, 0, "tuning the decision on the validation movies");
+    let tuned = decision::tune_on_validation(
+        &model,
+        &usable,
+        form.objective,
+        &decision::grid_for(form.peak_picking),
+    )
+    .map_err(|e| format!("cannot tune the decision on the validation movies: {e}"))?;
+    model.meta.decision = tuned.map(|t| t.decision);
     r.progress(0, 0, "scoring the movies");
     let (scores, skipped) = predict_all(&model, &movies).map_err(|e| format!("{e:#}"))?;
     Ok(ModelScores {
@@ -365,9 +395,17 @@ pub fn export_predictions(
     Ok((written, without))
 }
 
-/// The Save model job.
-pub fn save_model(model: &TrainedModel, dir: &Path) -> Result<PathBuf, String> {
-    model.save(dir).map_err(|e| e.to_string())?;
+/// The Save model job: the model with `decision` (see [`TrainingState::decision_to_save`]).
+pub fn save_model(
+    model: &TrainedModel,
+    dir: &Path,
+    decision: Option<Decision>,
+) -> Result<PathBuf, String> {
+    let meta = CheckpointMeta {
+        decision,
+        ..model.meta.clone()
+    };
+    model.save_as(dir, &meta).map_err(|e| e.to_string())?;
     Ok(dir.to_path_buf())
 }
 
@@ -443,6 +481,16 @@ impl TrainingPanel {
                                 ui.selectable_value(&mut form.device, DeviceArg::Cuda, "CUDA");
                             }
                         });
+                    ui.end_row();
+                    ui.label("Decision tuned for")
+                        .on_hover_text("Tuned on the validation movies after training");
+                    ui.horizontal(|ui| {
+                        for o in [Objective::Miou, Objective::F1] {
+                            ui.selectable_value(&mut form.objective, o, o.name());
+                        }
+                        ui.checkbox(&mut form.peak_picking, "peak picking")
+                            .on_hover_text("Also tune the NMS window and minimum scene length");
+                    });
                     ui.end_row();
                 });
         });

@@ -4,7 +4,9 @@
 
 use std::ops::Range;
 
+use super::sources::DecisionKey;
 use crate::data::Movie;
+use crate::train::decision::Decision;
 
 /// What the timeline's x axis measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,7 @@ struct GeometryKey {
 struct PredictionKey {
     sources: u64,
     threshold_bits: u32,
+    decision: Option<DecisionKey>,
 }
 
 /// The selected movie, ready to draw.
@@ -42,7 +45,8 @@ pub struct MovieView {
     /// (after shot `i`) sits at `edges[i + 1]`.
     pub edges: Vec<f64>,
     pub gt_boundaries: Vec<usize>,
-    /// Transitions whose selected-source score is at or above the threshold.
+    /// Transitions whose selected-source score is at or above the threshold (or, with a
+    /// decision, the decision's boundaries).
     pub predicted: Vec<usize>,
     /// Ground-truth boundaries that are predicted.
     pub correct: Vec<usize>,
@@ -57,7 +61,8 @@ pub struct MovieView {
 }
 
 impl MovieView {
-    /// Bring the cache up to date; cheap when nothing changed.
+    /// Bring the cache up to date; cheap when nothing changed. With `decision`, predicted
+    /// boundaries are [`Decision::boundaries`] of the scores and `threshold` is unused.
     #[allow(clippy::too_many_arguments)]
     pub fn refresh(
         &mut self,
@@ -69,6 +74,7 @@ impl MovieView {
         sources: u64,
         scores: Option<&[f32]>,
         threshold: f32,
+        decision: Option<&Decision>,
     ) {
         let gkey = GeometryKey {
             data,
@@ -84,9 +90,10 @@ impl MovieView {
         let pkey = PredictionKey {
             sources,
             threshold_bits: threshold.to_bits(),
+            decision: decision.map(DecisionKey::from),
         };
         if geometry_changed || self.prediction != Some(pkey) {
-            self.build_prediction(movie, scores, threshold);
+            self.build_prediction(movie, scores, threshold, decision);
             self.prediction = Some(pkey);
         }
     }
@@ -129,17 +136,27 @@ impl MovieView {
         });
     }
 
-    fn build_prediction(&mut self, movie: &Movie, scores: Option<&[f32]>, threshold: f32) {
+    fn build_prediction(
+        &mut self,
+        movie: &Movie,
+        scores: Option<&[f32]>,
+        threshold: f32,
+        decision: Option<&Decision>,
+    ) {
         self.rebuilds += 1;
         let scores = scores.filter(|s| s.len() == movie.n_transitions());
-        self.predicted = scores.map_or_else(Vec::new, |s| {
-            s.iter()
-                .enumerate()
-                .filter_map(|(i, &p)| (p >= threshold).then_some(i))
-                .collect()
-        });
+        let flags: Vec<bool> = match (scores, decision) {
+            (Some(s), Some(d)) => d.boundaries(s),
+            (Some(s), None) => s.iter().map(|&p| p >= threshold).collect(),
+            (None, _) => Vec::new(),
+        };
+        self.predicted = flags
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &b)| b.then_some(i))
+            .collect();
         let gt = movie.ground_truth.as_deref().unwrap_or(&[]);
-        let is_predicted = |i: usize| scores.is_some_and(|s| s[i] >= threshold);
+        let is_predicted = |i: usize| flags.get(i).copied().unwrap_or(false);
         self.correct.clear();
         self.missed.clear();
         for &i in &self.gt_boundaries {
@@ -317,7 +334,17 @@ mod tests {
     fn classes_follow_the_threshold() {
         let m = movie();
         let mut v = MovieView::default();
-        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, m.prediction.as_deref(), 0.5);
+        v.refresh(
+            1,
+            0,
+            &m,
+            XAxis::Shot,
+            24.0,
+            1,
+            m.prediction.as_deref(),
+            0.5,
+            None,
+        );
         assert_eq!(v.gt_boundaries, vec![1, 3]);
         assert_eq!(v.predicted, vec![1, 2]);
         assert_eq!(v.correct, vec![1]);
@@ -325,7 +352,17 @@ mod tests {
         assert_eq!(v.false_alarms, vec![2]);
         assert_eq!(v.events, vec![1, 2, 3]);
         let builds = v.rebuilds;
-        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, m.prediction.as_deref(), 0.5);
+        v.refresh(
+            1,
+            0,
+            &m,
+            XAxis::Shot,
+            24.0,
+            1,
+            m.prediction.as_deref(),
+            0.5,
+            None,
+        );
         assert_eq!(v.rebuilds, builds, "unchanged inputs must not rebuild");
         v.refresh(
             1,
@@ -336,6 +373,7 @@ mod tests {
             1,
             m.prediction.as_deref(),
             0.15,
+            None,
         );
         assert_eq!(
             v.rebuilds,
@@ -348,10 +386,33 @@ mod tests {
     }
 
     #[test]
+    fn a_decision_picks_the_predicted_boundaries() {
+        let m = movie();
+        let mut v = MovieView::default();
+        let d = Decision {
+            threshold: 0.15,
+            nms_window: 1,
+            ..Decision::default()
+        };
+        let s = m.prediction.as_deref();
+        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, s, 0.15, Some(&d));
+        // Peaks within ±1 of the candidates 1..=4: 0.9 at 1 and 0.3 at 4.
+        assert_eq!(v.predicted, vec![1, 4]);
+        assert_eq!(v.correct, vec![1]);
+        assert_eq!(v.missed, vec![3]);
+        assert_eq!(v.false_alarms, vec![4]);
+        let builds = v.rebuilds;
+        let wider = Decision { nms_window: 3, ..d };
+        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, s, 0.15, Some(&wider));
+        assert_eq!(v.rebuilds, builds + 1, "a decision change rebuilds");
+        assert_eq!(v.predicted, vec![1]);
+    }
+
+    #[test]
     fn time_axis_uses_end_frames_and_shot_lookup_inverts_it() {
         let m = movie();
         let mut v = MovieView::default();
-        v.refresh(1, 0, &m, XAxis::Time, 24.0, 1, None, 0.5);
+        v.refresh(1, 0, &m, XAxis::Time, 24.0, 1, None, 0.5, None);
         assert_eq!(v.axis, Some(XAxis::Time));
         assert_eq!(v.edges, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(v.transition_x(1), 2.0);
@@ -362,7 +423,7 @@ mod tests {
         assert_eq!(v.shot_at(-0.1), None);
         let mut no_frames = m.clone();
         no_frames.shot_end_frame = None;
-        v.refresh(2, 0, &no_frames, XAxis::Time, 24.0, 1, None, 0.5);
+        v.refresh(2, 0, &no_frames, XAxis::Time, 24.0, 1, None, 0.5, None);
         assert_eq!(v.axis, Some(XAxis::Shot));
     }
 
@@ -378,7 +439,17 @@ mod tests {
     fn neighbour_events_jump_in_both_directions() {
         let m = movie();
         let mut v = MovieView::default();
-        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, m.prediction.as_deref(), 0.5);
+        v.refresh(
+            1,
+            0,
+            &m,
+            XAxis::Shot,
+            24.0,
+            1,
+            m.prediction.as_deref(),
+            0.5,
+            None,
+        );
         // Transition i sits at x = i + 1.
         assert_eq!(v.neighbour_event(0.0, true), Some(1));
         assert_eq!(v.neighbour_event(2.0, true), Some(2));
@@ -402,7 +473,7 @@ mod tests {
         scores[4321] = 0.99;
         scores[777] = 0.0;
         let mut v = MovieView::default();
-        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, None, 0.5);
+        v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, None, 0.5, None);
         let all = v.visible_transitions(0.0, n as f64);
         assert_eq!(all, 0..n - 1);
         let c = v.curve(&scores, all, 1000);

@@ -2,6 +2,10 @@
 //! file back with every field kept and `scene_transition_boundary_prediction` replaced.
 //! The source folder is only changed with `--in-place`, which first copies the originals
 //! into a backup folder beside them.
+//!
+//! By default the scores written go through the checkpoint's decision ([`Decision::apply`]),
+//! so the reference evaluator's `>= 0.5` cut gives the decision's boundaries; `--raw-scores`
+//! writes the model's probabilities unchanged.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +16,7 @@ use super::train::DeviceArg;
 use crate::data::{Dataset, FIELD_PREDICTION, Movie};
 use crate::pickle::{ArrayData, Field, NdArray, Record};
 use crate::train::TrainedModel;
+use crate::train::decision::Decision;
 
 /// Arguments of `scenelab predict`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +35,19 @@ pub struct Args {
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Write the model's probabilities unchanged instead of applying the checkpoint's
+    /// decision (threshold and peak picking tuned on validation movies).
+    #[arg(long)]
+    pub raw_scores: bool,
+}
+
+/// The decision `predict` applies: the checkpoint's, unless raw scores are asked for or the
+/// checkpoint has none (or only the reference's `>= 0.5`, which changes nothing).
+pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decision> {
+    model
+        .meta
+        .decision
+        .filter(|d| !raw_scores && !d.is_reference())
 }
 
 /// `record` with its prediction field replaced by `scores` (appended if it had none).
@@ -52,14 +70,22 @@ fn same_folder(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Score one file and write it to `target`.
-fn predict_file(model: &TrainedModel, source: &Path, target: &Path) -> anyhow::Result<()> {
+/// Score one file (through `decision` if given) and write it to `target`.
+fn predict_file(
+    model: &TrainedModel,
+    decision: Option<&Decision>,
+    source: &Path,
+    target: &Path,
+) -> anyhow::Result<()> {
     let record = crate::pickle::read_record_file(source).context("cannot read it")?;
     let movie = Movie::from_record(record.clone())?;
-    let scores = model
+    let mut scores = model
         .predict(&[&movie])?
         .pop()
         .context("the model returned no scores")?;
+    if let Some(d) = decision {
+        scores = d.apply(&scores);
+    }
     crate::pickle::write_record_file(target, &with_prediction(record, &scores))
         .with_context(|| format!("cannot write {}", target.display()))?;
     Ok(())
@@ -109,6 +135,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         model.kind(),
         args.model.display()
     );
+    let decision = decision_to_apply(&model, args.raw_scores);
+    match (&decision, &model.meta.decision) {
+        (Some(d), _) => eprintln!(
+            "applying the model's decision ({d}): scores are mapped so that >= 0.5 gives its boundaries; pass --raw-scores for the probabilities"
+        ),
+        (None, Some(d)) if args.raw_scores => {
+            eprintln!(
+                "writing raw probabilities (--raw-scores): the model's decision ({d}) is not applied"
+            )
+        }
+        (None, Some(_)) => eprintln!(
+            "the model's tuned decision is the reference's >= 0.5: writing its probabilities unchanged"
+        ),
+        (None, None) => eprintln!(
+            "writing raw probabilities: this model has no tuned decision (it predates them); retrain to get one"
+        ),
+    }
     let bar = ProgressBar::new(files.len() as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -117,7 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for f in &files {
         let name = f.file_name().context("a movie file has no name")?;
         bar.set_message(name.to_string_lossy().into_owned());
-        if let Err(e) = predict_file(&model, f, &out_dir.join(name)) {
+        if let Err(e) = predict_file(&model, decision.as_ref(), f, &out_dir.join(name)) {
             bar.println(format!("error: {}: {e:#}", f.display()));
             failed += 1;
         }

@@ -1,5 +1,6 @@
-//! `scenelab train`: train a boundary model on a folder of movies, show progress, print the
-//! test metrics and save the model folder.
+//! `scenelab train`: train a boundary model on a folder of movies, show progress, tune the
+//! decision step on the validation movies, print the test metrics (with the reference's
+//! `>= 0.5` and with the decision) and save the model folder with its decision.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -11,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::{Dataset, Movie, Split};
 use crate::model::ModelKind;
+use crate::train::decision::{self, Objective, TunedDecision};
 use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings, validation_count};
 
 /// Arguments of `scenelab train`.
@@ -39,6 +41,13 @@ pub struct Args {
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// What the decision step (tuned on the validation movies) maximises.
+    #[arg(long, value_enum, default_value_t = Objective::Miou)]
+    pub objective: Objective,
+    /// Also tune peak picking (non-maximum suppression window, minimum scene length), not
+    /// only the threshold.
+    #[arg(long)]
+    pub peak_picking: bool,
 }
 
 /// `--device`.
@@ -108,6 +117,15 @@ pub fn metrics_table(m: &TestMetrics) -> String {
         m.precision,
         m.recall,
         m.f1
+    )
+}
+
+/// One line on a tuned decision: what it is and what it gained on the validation movies.
+pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
+    let name = t.decision.objective.name();
+    format!(
+        "decision tuned on {validation_movies} validation movie(s) for {name}: {}; validation {name} {:.4} (at >= 0.5: {:.4})",
+        t.decision, t.value, t.reference_value
     )
 }
 
@@ -219,12 +237,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     let mut model = outcome.model;
+    let tuned = decision::tune_on_validation(
+        &model,
+        &movies,
+        args.objective,
+        &decision::grid_for(args.peak_picking),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot tune the decision on the validation movies: {e}"))?;
+    match &tuned {
+        Some(t) => println!("{}", describe_tuned(t, split.validation.len())),
+        None => println!(
+            "no validation movie to tune the decision on: the model keeps the reference's >= 0.5"
+        ),
+    }
+    model.meta.decision = tuned.map(|t| t.decision);
     if !outcome.test_scores.is_empty() {
         let metrics = crate::train::test_metrics(&movies, &outcome.test_scores)
             .map_err(|e| anyhow::anyhow!("cannot score the test movies: {e}"))?;
         model.meta.final_metrics = Some(metrics);
-        println!("test metrics on {} movies:", outcome.test_scores.len());
+        println!(
+            "test metrics on {} movies (scores >= 0.5):",
+            outcome.test_scores.len()
+        );
         print!("{}", metrics_table(&metrics));
+        if let Some(d) = model.meta.decision.filter(|d| !d.is_reference()) {
+            let decided: Vec<(String, Vec<f32>)> = outcome
+                .test_scores
+                .iter()
+                .map(|(id, s)| (id.clone(), d.apply(s)))
+                .collect();
+            let metrics = crate::train::test_metrics(&movies, &decided)
+                .map_err(|e| anyhow::anyhow!("cannot score the test movies: {e}"))?;
+            println!("test metrics with the tuned decision ({d}):");
+            print!("{}", metrics_table(&metrics));
+        }
     }
     model.save(&args.out)?;
     println!("model saved to {}", args.out.display());

@@ -1,12 +1,13 @@
 //! Model folders: `model.safetensors` (the weights, as candle's `VarMap` saves them) and
 //! `config.json` (kind, hyperparameters, normalisation, split, training curve, final
-//! metrics, SceneLab version). Loading checks each part and says which one is wrong.
+//! metrics, the decision step tuned on the validation movies, SceneLab version). Loading checks each part and says which one is wrong.
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 
+use super::decision::Decision;
 use super::normalize::{Normalization, concat_features};
 use super::{EpochRecord, StopReason, TestMetrics, TrainSettings};
 use crate::data::{Movie, Split};
@@ -30,6 +31,10 @@ pub struct CheckpointMeta {
     pub best_epoch: Option<usize>,
     pub stop: StopReason,
     pub final_metrics: Option<TestMetrics>,
+    /// How scores become boundaries, tuned on the validation movies; `None` in checkpoints
+    /// written before decisions were stored (and then the reference's `>= 0.5` applies).
+    #[serde(default)]
+    pub decision: Option<Decision>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +131,12 @@ impl TrainedModel {
 
     /// Write `model.safetensors` and `config.json` into `dir` (created if needed).
     pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+        self.save_as(dir, &self.meta)
+    }
+
+    /// [`TrainedModel::save`] with another `config.json` (e.g. a decision the user changed);
+    /// `meta` must describe these weights.
+    pub fn save_as(&self, dir: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CheckpointError::Io { path, source }
@@ -136,7 +147,7 @@ impl TrainedModel {
             .save(&weights)
             .map_err(|e| CheckpointError::Model(format!("{}: {e}", weights.display())))?;
         let config = dir.join(CONFIG_FILE);
-        let json = serde_json::to_string_pretty(&self.meta)
+        let json = serde_json::to_string_pretty(meta)
             .map_err(|e| CheckpointError::Model(e.to_string()))?;
         std::fs::write(&config, json).map_err(io(&config))?;
         Ok(())

@@ -19,6 +19,8 @@
 
 use std::collections::BTreeSet;
 
+use super::TrainedModel;
+use crate::data::Movie;
 use crate::eval::{EvalError, MovieInput, evaluate};
 
 /// What the decision is tuned for.
@@ -274,6 +276,82 @@ pub fn tune(
         reference_value,
         evaluated,
     })
+}
+
+/// The grid `scenelab train` and the app's training tune on: thresholds only, or with
+/// peak picking too.
+pub fn grid_for(peak_picking: bool) -> DecisionGrid {
+    if peak_picking {
+        DecisionGrid::default()
+    } else {
+        DecisionGrid::thresholds_only()
+    }
+}
+
+/// Tune `model`'s decision on its own validation movies (`meta.split.validation`; a split
+/// never puts a test movie there), scoring them with the model. `None` when the split has
+/// no validation movie. `movies` must hold the split's movies.
+pub fn tune_on_validation(
+    model: &TrainedModel,
+    movies: &[Movie],
+    objective: Objective,
+    grid: &DecisionGrid,
+) -> Result<Option<TunedDecision>, String> {
+    let validation = &model.meta.split.validation;
+    if validation.is_empty() {
+        return Ok(None);
+    }
+    let chosen: Vec<&Movie> = validation
+        .iter()
+        .map(|id| {
+            movies
+                .iter()
+                .find(|m| &m.imdb_id == id)
+                .ok_or_else(|| format!("validation movie '{id}' is not among the loaded movies"))
+        })
+        .collect::<Result<_, _>>()?;
+    // The recurrent models need a deep stack to score long movies.
+    let scores = super::with_deep_stack(|| model.predict(&chosen)).map_err(|e| e.to_string())?;
+    let frames: Vec<Vec<i64>> = chosen
+        .iter()
+        .map(|m| {
+            m.shot_end_frame
+                .clone()
+                .unwrap_or_else(|| (0..m.n_shots as i64).collect())
+        })
+        .collect();
+    let inputs = chosen
+        .iter()
+        .zip(&scores)
+        .zip(&frames)
+        .map(|((m, s), f)| {
+            Ok(MovieInput {
+                imdb_id: &m.imdb_id,
+                ground_truth: m.ground_truth.as_deref().ok_or_else(|| {
+                    format!("validation movie '{}' has no ground truth", m.imdb_id)
+                })?,
+                scores: s,
+                shot_end_frame: f,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    tune(&inputs, objective, grid)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+impl std::fmt::Display for Decision {
+    /// `threshold 0.35, NMS ±2, scenes ≥ 3 shots` (peak picking only when on).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "threshold {:.3}", self.threshold)?;
+        if self.nms_window > 0 {
+            write!(f, ", NMS window ±{}", self.nms_window)?;
+        }
+        if self.min_scene_len > 1 {
+            write!(f, ", scenes of at least {} shots", self.min_scene_len)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

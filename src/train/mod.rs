@@ -604,6 +604,7 @@ fn train_inner(
             best_epoch,
             stop,
             final_metrics: None,
+            decision: None,
         },
         varmap,
         model,

@@ -13,7 +13,8 @@
 //! 4. The best configuration is retrained on all training movies (a tenth validating early
 //!    stopping) and saved to `best/`; the decision step ([`decision::tune`]) is tuned on the
 //!    best trial's out-of-fold predictions, which are validation predictions of every training
-//!    movie; finally the test movies are scored once, with and without the tuned decision.
+//!    movie, and stored in the checkpoint (and in `best/decision.json`); finally the test
+//!    movies are scored once, with and without the tuned decision.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -773,6 +774,7 @@ pub fn run_search(
     .iter()
     .all(|v| v.is_finite());
     model.meta.final_metrics = finite.then_some(test_raw);
+    model.meta.decision = Some(tuned.decision);
     let model_dir = out.join(BEST_DIR);
     model.save(&model_dir)?;
     write_json(&model_dir.join(DECISION_FILE), &tuned.decision)?;
@@ -790,8 +792,9 @@ pub fn run_search(
     Ok(outcome)
 }
 
-/// Decision-aware reading of `decision.json` next to a checkpoint (the reference rule when
-/// the file is absent).
+/// Reading of `decision.json` next to a checkpoint (the reference rule when the file is
+/// absent). The same decision is in the checkpoint's `config.json` (`CheckpointMeta::decision`),
+/// which is what `predict` and the app use; this file is kept for scripts.
 pub fn load_decision(model_dir: &Path) -> Result<Decision, SearchError> {
     let path = model_dir.join(DECISION_FILE);
     match std::fs::read_to_string(&path) {
