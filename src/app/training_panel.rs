@@ -50,14 +50,13 @@ impl Default for TrainingForm {
 }
 
 impl TrainingForm {
-    /// The kind's published config and epochs, with its own learning rate filled in.
+    /// The kind's published config and training settings, with its own learning rate filled in.
     pub fn for_kind(kind: ModelKind) -> Self {
         let model = kind.default_config();
         TrainingForm {
             settings: TrainSettings {
-                epochs: kind.default_epochs(),
                 learning_rate: Some(model.learning_rate()),
-                ..TrainSettings::default()
+                ..TrainSettings::for_kind(kind)
             },
             model,
             test_movies: DEFAULT_TEST_MOVIES,
@@ -75,7 +74,6 @@ impl TrainingForm {
         let mut next = TrainingForm::for_kind(kind);
         next.test_movies = self.test_movies;
         next.settings.seed = self.settings.seed;
-        next.settings.batch_movies = self.settings.batch_movies;
         next.settings.patience = self.settings.patience;
         next.device = self.device;
         next.objective = self.objective;
