@@ -125,8 +125,10 @@ impl ModelKind {
         }
     }
 
-    /// Whole movies per optimisation step. LGSS holds several `[windows, 2560]` sequences and
-    /// their LSTM graph per movie: four full-length movies at once exceeded 15 GB.
+    /// Whole movies per optimisation step, and per forward pass when validating and predicting
+    /// (candle keeps a forward pass's intermediates alive until its output is dropped). LGSS
+    /// holds several `[windows, 2560]` sequences and their LSTM graph per movie: four
+    /// full-length movies at once exceeded 15 GB.
     pub fn default_batch_movies(self) -> usize {
         match self {
             ModelKind::Lgss => 1,
@@ -207,6 +209,17 @@ impl Model {
             ModelConfig::Bilstm(c) => Model::Bilstm(bilstm::BiLstmModel::new(c, vb)?),
             ModelConfig::Lgss(c) => Model::Lgss(lgss::Lgss::new(c, vb)?),
         })
+    }
+}
+
+impl Model {
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Model::Default(_) => ModelKind::Default,
+            Model::Wavenet(_) => ModelKind::Wavenet,
+            Model::Bilstm(_) => ModelKind::Bilstm,
+            Model::Lgss(_) => ModelKind::Lgss,
+        }
     }
 }
 

@@ -246,10 +246,8 @@ impl TrainedModel {
     }
 }
 
-/// Movies per forward pass when scoring: whole movies, capped so memory stays moderate.
-const PREDICT_BATCH: usize = 4;
-
-/// Probabilities per transition for normalised rows, in input order.
+/// Probabilities per transition for normalised rows, in input order, as many movies per
+/// forward pass as the model trains with (memory stays what training needed).
 pub(crate) fn predict_rows(
     model: &Model,
     rows: &[&[f32]],
@@ -258,7 +256,7 @@ pub(crate) fn predict_rows(
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| rows[i].len());
     let mut out = vec![Vec::new(); rows.len()];
-    for chunk in order.chunks(PREDICT_BATCH) {
+    for chunk in order.chunks(model.kind().default_batch_movies()) {
         let batch_rows: Vec<&[f32]> = chunk.iter().map(|&i| rows[i]).collect();
         let batch = ShotBatch::from_rows(&batch_rows, device)?;
         let probs: Tensor = candle_nn::ops::sigmoid(&model.forward(&batch, false)?.detach())?;

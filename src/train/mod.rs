@@ -541,7 +541,7 @@ fn train_inner(
         let (validation_loss, validation) = if val_set.is_empty() {
             (None, None)
         } else {
-            let (loss, scores) = validate(&model, &val_set, pos_weight, device)?;
+            let (loss, scores) = validate(&model, &val_set, batch_movies, pos_weight, device)?;
             (Some(loss), Some(scores))
         };
         let record = EpochRecord {
@@ -633,6 +633,7 @@ fn train_inner(
 fn validate(
     model: &Model,
     set: &[Prepared<'_>],
+    batch_movies: usize,
     pos_weight: f64,
     device: &Device,
 ) -> candle_core::Result<(f64, ValidationScores)> {
@@ -640,7 +641,7 @@ fn validate(
     order.sort_by_key(|&i| set[i].shots());
     let mut scores = vec![Vec::new(); set.len()];
     let (mut loss_sum, mut weight) = (0.0, 0usize);
-    for chunk in order.chunks(4) {
+    for chunk in order.chunks(batch_movies.max(1)) {
         let members: Vec<Piece> = chunk.iter().map(|&i| set[i].whole()).collect();
         let (batch, y, mask) = make_batch(&members, device)?;
         let logits = model.forward(&batch, false)?.detach();
