@@ -14,6 +14,7 @@ pub mod loader;
 pub mod metrics_panel;
 pub mod movie_list;
 pub mod picker;
+pub mod search_panel;
 pub mod settings;
 pub mod sources;
 pub mod timeline;
@@ -108,6 +109,8 @@ pub enum Action {
     SaveModel(PathBuf),
     /// Write the selected source's predictions into a folder of pkl files.
     ExportPredictions(PathBuf),
+    /// The search window's requests.
+    Search(search_panel::SearchAction),
 }
 
 /// Everything the app knows, apart from how panels are scrolled or sorted.
@@ -131,6 +134,7 @@ pub struct AppState {
     /// Derived data of the selected movie.
     pub view: MovieView,
     pub training: TrainingState,
+    pub search: search_panel::SearchState,
     /// Every source scored at the threshold (the newest received).
     pub comparison: Option<Comparison>,
 }
@@ -152,6 +156,7 @@ impl AppState {
             show_path_input: false,
             view: MovieView::default(),
             training: TrainingState::default(),
+            search: search_panel::SearchState::default(),
             comparison: None,
         }
     }
@@ -260,6 +265,7 @@ pub struct App {
     metrics_panel: metrics_panel::MetricsPanel,
     empty_state: empty_state::EmptyState,
     training_panel: training_panel::TrainingPanel,
+    search_panel: search_panel::SearchPanel,
 }
 
 impl App {
@@ -286,6 +292,7 @@ impl App {
             metrics_panel: metrics_panel::MetricsPanel,
             empty_state: empty_state::EmptyState::default(),
             training_panel: training_panel::TrainingPanel,
+            search_panel: search_panel::SearchPanel,
         }
     }
 
@@ -367,6 +374,10 @@ impl App {
         }
         if self.state.training.open {
             self.training_panel.ui(ui.ctx(), &self.state, &mut actions);
+        }
+        if self.state.search.open {
+            self.search_panel
+                .window(ui.ctx(), &self.state, &mut actions);
         }
         self.actions.extend(actions);
         if !self.actions.is_empty() {
@@ -480,6 +491,7 @@ impl App {
                 }
             }
             JobEvent::Train(ev) => self.state.training.run.apply(&ev),
+            JobEvent::Search(ev) => self.handle_search(ev),
             JobEvent::Trained(result) => {
                 let cancelled = self
                     .state
@@ -656,6 +668,7 @@ impl App {
                 });
             }
             Action::ExportPredictions(out) => self.start_export(out),
+            Action::Search(a) => self.apply_search(a),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => {
                 let last = self
