@@ -475,15 +475,17 @@ pub fn run_search_job(
                     }
                 }
                 SearchEvent::Train {
-                    trial, fold, event, ..
+                    trial,
+                    fold,
+                    event: TrainEvent::Started { .. },
                 } => {
-                    if let TrainEvent::Started { .. } = event {
-                        place = match (trial, fold) {
-                            (Some(t), Some(f)) => format!("trial {t}, fold {}", f + 1),
-                            _ => "final fit".into(),
-                        };
-                        r.progress(done, total, place.clone());
-                    }
+                    place = match (trial, fold) {
+                        (Some(t), Some(f)) => {
+                            format!("trial {t}, fold {} of {}", f + 1, config.folds)
+                        }
+                        _ => "final fit".into(),
+                    };
+                    r.progress(done, total, place.clone());
                 }
                 SearchEvent::FoldFinished { .. } | SearchEvent::DecisionTuned(_) => {
                     done += 1;
@@ -617,8 +619,8 @@ impl SearchPanel {
         let mut open = state.search.open;
         egui::Window::new("Hyperparameter search")
             .open(&mut open)
-            .default_pos([380.0, 120.0])
-            .default_width(820.0)
+            .default_pos([330.0, 110.0])
+            .default_width(1040.0)
             .default_height(760.0)
             .resizable(true)
             .show(ctx, |ui| self.ui(ui, state, actions));
@@ -629,19 +631,27 @@ impl SearchPanel {
 
     /// The window's contents: form, buttons and progress, chart, table, final result.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            self.form(ui, state, actions);
-            ui.separator();
-            self.controls(ui, state, actions);
-            ui.separator();
-            self.chart(ui, &state.search.run);
-            ui.separator();
-            self.table(ui, &state.search.run);
-            if let Some(f) = &state.search.run.final_result {
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                self.form(ui, state, actions);
                 ui.separator();
-                final_result(ui, f);
-            }
-        });
+                self.controls(ui, state, actions);
+                ui.separator();
+                let s = &state.search;
+                let trials = if s.run.trials > 0 {
+                    s.run.trials
+                } else {
+                    s.form.trials
+                };
+                self.chart(ui, &s.run, trials);
+                ui.separator();
+                self.table(ui, &state.search.run);
+                if let Some(f) = &state.search.run.final_result {
+                    ui.separator();
+                    final_result(ui, f);
+                }
+            });
     }
 
     fn form(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -777,9 +787,9 @@ impl SearchPanel {
         if s.is_running() {
             let what = match (&run.current, run.final_fit) {
                 (Some(c), _) => format!(
-                    "Trial {} of {}, fold {} of {}",
-                    c.trial + 1,
-                    run.trials,
+                    "Training trial {} (trials 0 to {}), fold {} of {}",
+                    c.trial,
+                    run.trials.saturating_sub(1),
                     c.folds.len() + 1,
                     run.folds
                 ),
@@ -812,17 +822,20 @@ impl SearchPanel {
         }
     }
 
-    fn chart(&mut self, ui: &mut egui::Ui, run: &SearchRun) {
+    /// `trials` sets the x range: the run's, or the form's before any run.
+    fn chart(&mut self, ui: &mut egui::Ui, run: &SearchRun, trials: usize) {
         ui.label("Validation score per trial (mean over folds)");
         let series = run.chart();
+        // Scores autoscale to show small differences; with none yet, the whole range.
+        let top = if series.map.is_empty() { 1.0 } else { 0.0 };
         Plot::new("search_score_plot")
             .height(170.0)
             .legend(Legend::default())
             .x_axis_label("trial")
             .include_y(0.0)
-            .include_y(1.0)
+            .include_y(top)
             .include_x(-0.5)
-            .include_x(run.trials.max(1) as f64 - 0.5)
+            .include_x(trials.max(1) as f64 - 0.5)
             .show(ui, move |p| {
                 p.line(Line::new(
                     "best mAP so far",
