@@ -868,23 +868,17 @@ impl SearchPanel {
                     .striped(true)
                     .spacing([14.0, 4.0])
                     .show(ui, |ui| {
-                        for h in ["rank", "trial"] {
+                        for h in ["rank", "trial", "mAP", "Miou", "time", "status"] {
                             ui.strong(h);
                         }
                         for n in &names {
                             ui.strong(*n);
-                        }
-                        for h in ["mAP", "Miou", "time", "status"] {
-                            ui.strong(h);
                         }
                         ui.end_row();
                         for (i, row) in run.rows.iter().enumerate() {
                             let r = &row.record;
                             ui.label((i + 1).to_string());
                             ui.label(r.trial.to_string());
-                            for (_, v) in &row.params {
-                                ui.label(v);
-                            }
                             let map = format!("{:.4} ± {:.4}", r.map_mean, r.map_std);
                             if i == 0 {
                                 ui.strong(map);
@@ -894,14 +888,14 @@ impl SearchPanel {
                             ui.label(format!("{:.4} ± {:.4}", r.miou_mean, r.miou_std));
                             ui.label(format_seconds(r.seconds));
                             ui.label(if row.resumed { "resumed" } else { "finished" });
+                            for (_, v) in &row.params {
+                                ui.label(v);
+                            }
                             ui.end_row();
                         }
                         if let Some(c) = &run.current {
                             ui.label("");
                             ui.label(c.trial.to_string());
-                            for (_, v) in &c.params {
-                                ui.label(v);
-                            }
                             let maps: Vec<f64> = c.folds.iter().map(|f| f.map).collect();
                             let mious: Vec<f64> = c.folds.iter().map(|f| f.miou).collect();
                             ui.label(partial(&maps));
@@ -913,6 +907,9 @@ impl SearchPanel {
                                 c.folds.len() + 1,
                                 run.folds
                             ));
+                            for (_, v) in &c.params {
+                                ui.label(v);
+                            }
                             ui.end_row();
                         }
                     });
