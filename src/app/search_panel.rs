@@ -376,6 +376,8 @@ pub struct SearchState {
     pub cancel: Option<Arc<AtomicBool>>,
     /// The source name of the loaded best model, once loaded.
     pub loaded: Option<String>,
+    /// The best model is scoring the movies.
+    pub loading_best: bool,
 }
 
 impl SearchState {
@@ -533,15 +535,18 @@ impl App {
                     self.state.push_error(format!("Search: {e}"));
                 }
             }
-            SearchJobEvent::BestLoaded { name, result } => match result {
-                Ok(scores) => {
-                    search.loaded = Some(name.clone());
-                    self.add_model_source(name, scores);
+            SearchJobEvent::BestLoaded { name, result } => {
+                search.loading_best = false;
+                match result {
+                    Ok(scores) => {
+                        search.loaded = Some(name.clone());
+                        self.add_model_source(name, scores);
+                    }
+                    Err(e) => self
+                        .state
+                        .push_error(format!("Could not load the search's best model: {e}")),
                 }
-                Err(e) => self
-                    .state
-                    .push_error(format!("Could not load the search's best model: {e}")),
-            },
+            }
         }
     }
 
@@ -594,6 +599,7 @@ impl App {
         }
         let movies = folder.movies.clone();
         let dir = f.model_dir.clone();
+        self.state.search.loading_best = true;
         let label = format!("{BEST_JOB} {}", dir.display());
         self.jobs.spawn(label, move |r| {
             let result = training_panel::load_and_score(&dir, &movies);
@@ -756,7 +762,7 @@ impl SearchPanel {
             {
                 actions.push(Action::Search(SearchAction::Cancel));
             }
-            let can_load = run.final_result.is_some() && !s.is_running();
+            let can_load = run.final_result.is_some() && !s.is_running() && !s.loading_best;
             if ui
                 .add_enabled(can_load, egui::Button::new("Load best model"))
                 .on_hover_text(
@@ -766,7 +772,10 @@ impl SearchPanel {
             {
                 actions.push(Action::Search(SearchAction::LoadBest));
             }
-            if let Some(name) = &s.loaded {
+            if s.loading_best {
+                ui.spinner();
+                ui.label("scoring the movies…");
+            } else if let Some(name) = &s.loaded {
                 ui.label(format!("loaded as \"{name}\""));
             }
         });
