@@ -101,6 +101,8 @@ pub enum Action {
     /// Train what the form says on the open folder (on a background thread).
     StartTraining,
     CancelTraining,
+    /// The search window's requests.
+    Search(search_panel::SearchAction),
     /// Ask for a folder with the picker, for something other than opening movies.
     PickFor(PickPurpose),
     /// Load a model folder and add its predictions as a source.
@@ -109,8 +111,6 @@ pub enum Action {
     SaveModel(PathBuf),
     /// Write the selected source's predictions into a folder of pkl files.
     ExportPredictions(PathBuf),
-    /// The search window's requests.
-    Search(search_panel::SearchAction),
 }
 
 /// Everything the app knows, apart from how panels are scrolled or sorted.
@@ -654,6 +654,7 @@ impl App {
             }
             Action::StartTraining => self.start_training(),
             Action::CancelTraining => self.state.training.request_cancel(),
+            Action::Search(a) => self.apply_search(a),
             Action::LoadModel(dir) => self.start_model_load(dir),
             Action::SaveModel(dir) => {
                 let Some(model) = self.state.training.last_model.clone() else {
@@ -668,7 +669,6 @@ impl App {
                 });
             }
             Action::ExportPredictions(out) => self.start_export(out),
-            Action::Search(a) => self.apply_search(a),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => {
                 let last = self
