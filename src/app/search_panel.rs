@@ -988,3 +988,191 @@ fn number(ui: &mut egui::Ui, label: &str, v: &mut usize, range: std::ops::RangeI
     ui.add(egui::DragValue::new(v).range(range))
         .labelled_by(l.id);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(trial: usize, map_mean: f64) -> TrialRecord {
+        let config = space::trial_config(ModelKind::Wavenet, 0, trial, &TrainSettings::default());
+        TrialRecord {
+            trial,
+            model: config.model,
+            settings: config.settings,
+            folds: Vec::new(),
+            map_mean,
+            map_std: 0.01,
+            miou_mean: map_mean / 2.0,
+            miou_std: 0.02,
+            seconds: 1.0,
+        }
+    }
+
+    fn fold(fold: usize) -> FoldRecord {
+        FoldRecord {
+            fold,
+            validation_ids: vec![format!("tt{fold}")],
+            map: 0.3,
+            miou: 0.4,
+            epochs_run: 2,
+            best_epoch: Some(2),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn another_kind_takes_its_defaults_unless_the_user_changed_them() {
+        let mut f = SearchForm::default();
+        f.set_kind(ModelKind::Lgss);
+        assert_eq!(f.epochs, ModelKind::Lgss.default_epochs());
+        assert_eq!(f.out_dir, "runs/search-lgss");
+        f.epochs = 2;
+        f.out_dir = "mine".into();
+        f.set_kind(ModelKind::Wavenet);
+        assert_eq!((f.epochs, f.out_dir.as_str()), (2, "mine"));
+    }
+
+    #[test]
+    fn the_config_is_what_the_form_says() {
+        let mut f = SearchForm::default();
+        f.set_kind(ModelKind::Bilstm);
+        f.trials = 5;
+        f.folds = 4;
+        f.epochs = 3;
+        f.patience = 2;
+        f.seed = 9;
+        f.test_movies = 1;
+        f.objective = Objective::F1;
+        f.out_dir = " runs/x ".into();
+        let c = f.config();
+        assert_eq!(
+            (c.kind, c.trials, c.folds, c.seed),
+            (ModelKind::Bilstm, 5, 4, 9)
+        );
+        assert_eq!((c.test_movies, c.objective), (1, Objective::F1));
+        assert_eq!((c.settings.epochs, c.settings.patience), (3, 2));
+        assert_eq!(c.out_dir, PathBuf::from("runs/x"));
+        assert_eq!(c.grid, DecisionGrid::default());
+        f.peak_picking = false;
+        assert_eq!(f.config().grid, DecisionGrid::thresholds_only());
+    }
+
+    #[test]
+    fn events_build_the_progress_table_and_chart() {
+        let mut run = SearchRun::default();
+        run.apply(&SearchEvent::Started {
+            trials: 3,
+            resumed: 1,
+            folds: 2,
+            train_movies: 6,
+            test_movies: 2,
+            runs: 5,
+        });
+        run.add_resumed(vec![record(0, 0.2)]);
+        assert_eq!(run.fraction(), Some(0.0));
+        assert_eq!(run.eta_seconds(), None);
+
+        let r1 = record(1, 0.5);
+        run.apply(&SearchEvent::TrialStarted {
+            trial: 1,
+            config: r1.config(),
+        });
+        run.apply(&SearchEvent::Train {
+            trial: Some(1),
+            fold: Some(0),
+            event: TrainEvent::Started {
+                train_movies: 3,
+                validation_movies: 1,
+                test_movies: 2,
+                epochs: 2,
+                steps_per_epoch: 2,
+                pos_weight: 3.0,
+            },
+        });
+        run.apply(&SearchEvent::Train {
+            trial: Some(1),
+            fold: Some(0),
+            event: TrainEvent::Step {
+                epoch: 1,
+                step: 1,
+                steps_per_epoch: 2,
+                loss: 0.5,
+                learning_rate: 1e-3,
+            },
+        });
+        // Half of the first of five runs.
+        assert_eq!(run.fraction(), Some(0.1));
+        run.apply(&SearchEvent::FoldFinished {
+            trial: 1,
+            record: fold(0),
+            eta_seconds: 40.0,
+        });
+        assert_eq!(run.runs_done, 1);
+        assert_eq!(run.current.as_ref().unwrap().folds.len(), 1);
+        let eta = run.eta_seconds().unwrap();
+        assert!(eta > 39.0 && eta <= 40.0, "{eta}");
+
+        run.apply(&SearchEvent::FoldFinished {
+            trial: 1,
+            record: fold(1),
+            eta_seconds: f64::NAN,
+        });
+        run.apply(&SearchEvent::TrialFinished {
+            record: r1,
+            eta_seconds: 10.0,
+        });
+        assert!(run.current.is_none());
+        let order: Vec<(usize, bool)> = run
+            .rows
+            .iter()
+            .map(|r| (r.record.trial, r.resumed))
+            .collect();
+        assert_eq!(order, vec![(1, false), (0, true)]);
+        assert!(run.rows[0].params.iter().any(|(n, _)| n == "num_blocks"));
+
+        run.apply(&SearchEvent::TrialStarted {
+            trial: 2,
+            config: record(2, 0.0).config(),
+        });
+        run.apply(&SearchEvent::TrialFinished {
+            record: record(2, 0.3),
+            eta_seconds: 5.0,
+        });
+        let chart = run.chart();
+        assert_eq!(chart.map, vec![[0.0, 0.2], [1.0, 0.5], [2.0, 0.3]]);
+        assert_eq!(chart.miou, vec![[0.0, 0.1], [1.0, 0.25], [2.0, 0.15]]);
+        assert_eq!(chart.best_so_far, vec![[0.0, 0.2], [1.0, 0.5], [2.0, 0.5]]);
+
+        run.apply(&SearchEvent::Finished { cancelled: true });
+        assert!(run.cancelled);
+        assert_eq!(run.eta_seconds(), None);
+    }
+
+    #[test]
+    fn the_outcome_replaces_the_live_rows_and_keeps_which_were_resumed() {
+        let mut run = SearchRun::default();
+        run.add_resumed(vec![record(0, 0.2)]);
+        let outcome = SearchOutcome {
+            split: crate::data::Split {
+                train: Vec::new(),
+                validation: Vec::new(),
+                test: Vec::new(),
+            },
+            trials: vec![record(1, 0.4), record(0, 0.2)],
+            resumed: 1,
+            ran: 1,
+            cancelled: false,
+            final_result: None,
+        };
+        run.finish(&Ok(outcome));
+        assert!(run.ended && !run.cancelled);
+        let order: Vec<(usize, bool)> = run
+            .rows
+            .iter()
+            .map(|r| (r.record.trial, r.resumed))
+            .collect();
+        assert_eq!(order, vec![(1, false), (0, true)]);
+        run.finish(&Err("disk full".into()));
+        assert_eq!(run.error.as_deref(), Some("disk full"));
+    }
+}
