@@ -1,7 +1,7 @@
 //! Searching from the app on tiny demo movies: the Search window runs the search in the
 //! background with a row per finished trial, Load best model adds the retrained best
 //! configuration as a source, and Cancel then Start on the same folder resumes the finished
-//! trials instead of training them again.
+//! trials instead of training them again; Open results shows a folder's search without training.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -153,6 +153,42 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     assert_eq!(row.scored, 6);
     // On the timeline legend and in the comparison table.
     assert!(h.query_all_by_label(&name).count() >= 2);
+
+    // The folder's results read back without training: the same table and best model.
+    let expected: Vec<_> = run_rows(&h);
+    h.get_by_label("Open results").click();
+    settle(&mut h, Duration::from_secs(60));
+    let state = &h.state().state;
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    let run = &state.search.run;
+    let read = run_rows(&h);
+    assert_eq!(read.len(), expected.len());
+    for ((t0, m0), (t1, m1)) in read.iter().zip(&expected) {
+        // JSON keeps the scores to the last bit or two.
+        assert!(
+            t0 == t1 && (m0 - m1).abs() < 1e-12,
+            "{read:?} vs {expected:?}"
+        );
+    }
+    assert!(run.rows.iter().all(|r| r.resumed));
+    assert_eq!(run.kind, Some(ModelKind::Wavenet));
+    assert_eq!(
+        run.final_result.as_ref().map(|f| f.model_dir.clone()),
+        Some(out.join(BEST_DIR))
+    );
+    assert_eq!(h.query_all_by_label("earlier run").count(), 2);
+}
+
+/// `(trial, mean mAP)` of the table's rows, in order.
+fn run_rows(h: &Harness<'_, App>) -> Vec<(usize, f64)> {
+    h.state()
+        .state
+        .search
+        .run
+        .rows
+        .iter()
+        .map(|r| (r.record.trial, r.record.map_mean))
+        .collect()
 }
 
 #[test]
@@ -196,7 +232,7 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
     assert_eq!(run.rows.iter().filter(|r| r.resumed).count(), kept);
     // One trial × 2 folds, then the final fit.
     assert_eq!(run.runs_total, 3);
-    assert_eq!(h.query_all_by_label("resumed").count(), kept);
+    assert_eq!(h.query_all_by_label("earlier run").count(), kept);
     assert_eq!(h.query_all_by_label("finished").count(), 1);
     assert!(run.final_result.is_some());
 }

@@ -9,7 +9,7 @@
 //! [`JobEvent::Search`]; [`App::apply_search`] and [`App::handle_search`] are the app's side.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -414,6 +414,8 @@ pub enum SearchAction {
     Cancel,
     /// Score the movies with the last search's best model and add it as a source.
     LoadBest,
+    /// Show the results already in the output folder (of the app or `scenelab search`).
+    OpenResults,
 }
 
 /// What the search job tells the app.
@@ -422,10 +424,73 @@ pub enum SearchJobEvent {
     /// Trials the output folder already held.
     Resumed(Vec<TrialRecord>),
     Finished(Result<SearchOutcome, String>),
+    Opened(Result<SavedSearch, String>),
     BestLoaded {
         name: String,
         result: Result<ModelScores, String>,
     },
+}
+
+/// A finished (or cancelled) search read back from its folder.
+#[derive(Debug, Clone)]
+pub struct SavedSearch {
+    pub out_dir: PathBuf,
+    pub header: search::SearchHeader,
+    pub trials: Vec<TrialRecord>,
+    pub final_result: Option<FinalResult>,
+}
+
+/// Read what `run_search` wrote into `out`: its header, the finished trials and, if the best
+/// configuration was retrained, the summary (its model looked for in `out/best`, wherever the
+/// search ran from).
+pub fn read_saved_search(out: &Path) -> Result<SavedSearch, String> {
+    let header_path = out.join(search::HEADER_FILE);
+    let text = std::fs::read_to_string(&header_path).map_err(|e| {
+        format!(
+            "{}: {e}; choose the folder a search wrote (it holds {})",
+            header_path.display(),
+            search::HEADER_FILE
+        )
+    })?;
+    let header: search::SearchHeader = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a search header: {e}", header_path.display()))?;
+    let mut trials =
+        search::read_trials(&out.join(search::TRIALS_FILE)).map_err(|e| e.to_string())?;
+    trials.dedup_by_key(|r| r.trial);
+    let best = out.join(search::BEST_DIR);
+    let final_result = std::fs::read_to_string(out.join(search::SUMMARY_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<FinalResult>(&t).ok())
+        .filter(|_| best.is_dir())
+        .map(|f| FinalResult {
+            model_dir: best,
+            ..f
+        });
+    Ok(SavedSearch {
+        out_dir: out.to_path_buf(),
+        header,
+        trials,
+        final_result,
+    })
+}
+
+impl SearchRun {
+    /// The run as a saved search shows it: every trial read back, nothing running.
+    pub fn from_saved(saved: SavedSearch) -> Self {
+        let mut run = SearchRun {
+            kind: Some(saved.header.kind),
+            out_dir: saved.out_dir,
+            trials: saved.trials.len(),
+            folds: saved.header.folds,
+            train_movies: saved.header.train_ids.len(),
+            test_movies: saved.header.test_ids.len(),
+            ended: true,
+            final_result: saved.final_result,
+            ..SearchRun::default()
+        };
+        run.add_resumed(saved.trials);
+        run
+    }
 }
 
 /// The search job: search on the movies that have ground truth and all four modalities,
@@ -515,6 +580,18 @@ impl App {
             SearchAction::Start => self.start_search(),
             SearchAction::Cancel => self.state.search.request_cancel(),
             SearchAction::LoadBest => self.load_best(),
+            SearchAction::OpenResults => {
+                let search = &self.state.search;
+                if search.is_running() || self.jobs.is_running(OPEN_JOB) {
+                    return;
+                }
+                let out = PathBuf::from(search.form.out_dir.trim());
+                let label = format!("{OPEN_JOB} {}", out.display());
+                self.jobs.spawn(label, move |r| {
+                    let result = read_saved_search(&out);
+                    r.send(JobEvent::Search(SearchJobEvent::Opened(result)));
+                });
+            }
         }
     }
 
@@ -535,6 +612,17 @@ impl App {
                     self.state.push_error(format!("Search: {e}"));
                 }
             }
+            SearchJobEvent::Opened(result) => match result {
+                // A search started meanwhile owns the window.
+                Ok(_) if search.is_running() => {}
+                Ok(saved) => {
+                    search.run = SearchRun::from_saved(saved);
+                    search.loaded = None;
+                }
+                Err(e) => self
+                    .state
+                    .push_error(format!("Could not read the search results: {e}")),
+            },
             SearchJobEvent::BestLoaded { name, result } => {
                 search.loading_best = false;
                 match result {
@@ -614,6 +702,7 @@ impl App {
 /// Job labels (also what the status line says).
 const SEARCH_JOB: &str = "Searching";
 const BEST_JOB: &str = "Scoring the movies with the best model in";
+const OPEN_JOB: &str = "Reading the search results in";
 
 /// The search window.
 #[derive(Default)]
@@ -762,6 +851,15 @@ impl SearchPanel {
             {
                 actions.push(Action::Search(SearchAction::Cancel));
             }
+            if ui
+                .add_enabled(!s.is_running(), egui::Button::new("Open results"))
+                .on_hover_text(
+                    "Show the trials and best model already in the output folder, without training",
+                )
+                .clicked()
+            {
+                actions.push(Action::Search(SearchAction::OpenResults));
+            }
             let can_load = run.final_result.is_some() && !s.is_running() && !s.loading_best;
             if ui
                 .add_enabled(can_load, egui::Button::new("Load best model"))
@@ -811,7 +909,7 @@ impl SearchPanel {
         } else if run.ended && run.error.is_none() {
             let resumed = run.rows.iter().filter(|r| r.resumed).count();
             let mut text = format!(
-                "{} finished trials ({resumed} resumed) in {}",
+                "{} finished trials ({resumed} from earlier runs) in {}",
                 run.rows.len(),
                 run.out_dir.display()
             );
@@ -896,7 +994,11 @@ impl SearchPanel {
                             }
                             ui.label(format!("{:.4} ± {:.4}", r.miou_mean, r.miou_std));
                             ui.label(format_seconds(r.seconds));
-                            ui.label(if row.resumed { "resumed" } else { "finished" });
+                            ui.label(if row.resumed {
+                                "earlier run"
+                            } else {
+                                "finished"
+                            });
                             for (_, v) in &row.params {
                                 ui.label(v);
                             }
@@ -1018,6 +1120,13 @@ mod tests {
             best_epoch: Some(2),
             seconds: 1.0,
         }
+    }
+
+    #[test]
+    fn a_folder_without_a_search_says_what_to_choose() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = read_saved_search(tmp.path()).unwrap_err();
+        assert!(e.contains(search::HEADER_FILE), "{e}");
     }
 
     #[test]
