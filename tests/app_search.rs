@@ -156,6 +156,17 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
 
     // The folder's results read back without training: the same table and best model.
     let expected: Vec<_> = run_rows(&h);
+    let form = h.state().state.search.form.clone();
+    let mut changed = form.clone();
+    changed.set_kind(ModelKind::Lgss);
+    (
+        changed.folds,
+        changed.epochs,
+        changed.seed,
+        changed.test_movies,
+    ) = (5, 7, 8, 2);
+    changed.out_dir = out.display().to_string();
+    h.state_mut().state.search.form = changed;
     h.get_by_label("Open results").click();
     settle(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
@@ -177,6 +188,8 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
         Some(out.join(BEST_DIR))
     );
     assert_eq!(h.query_all_by_label("earlier run").count(), 2);
+    // The form takes the search's settings back, so Start would resume it.
+    assert_eq!(state.search.form, form);
 }
 
 /// `(trial, mean mAP)` of the table's rows, in order.

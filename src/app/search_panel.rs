@@ -89,6 +89,22 @@ impl SearchForm {
         self.kind = kind;
     }
 
+    /// The settings of a saved search, so that Start resumes it (with more trials if asked).
+    pub fn take_saved(&mut self, saved: &SavedSearch) {
+        let h = &saved.header;
+        self.kind = h.kind;
+        self.folds = h.folds;
+        self.seed = h.seed;
+        self.epochs = h.settings.epochs;
+        self.patience = h.settings.patience;
+        self.test_movies = h.test_ids.len();
+        self.trials = self.trials.max(saved.trials.len());
+        if let Some(f) = &saved.final_result {
+            self.objective = f.decision.decision.objective;
+        }
+        self.out_dir = saved.out_dir.display().to_string();
+    }
+
     /// The library's configuration, as `scenelab search` builds it from the same options.
     pub fn config(&self) -> SearchConfig {
         let mut config = SearchConfig::new(self.kind, PathBuf::from(self.out_dir.trim()));
@@ -616,6 +632,7 @@ impl App {
                 // A search started meanwhile owns the window.
                 Ok(_) if search.is_running() => {}
                 Ok(saved) => {
+                    search.form.take_saved(&saved);
                     search.run = SearchRun::from_saved(saved);
                     search.loaded = None;
                 }
