@@ -54,6 +54,8 @@ pub enum JobEvent {
         /// Files written and the movies the source has no scores for.
         result: Result<(usize, Vec<String>), String>,
     },
+    /// The search job's progress and results, and the best model's scores.
+    Search(super::search_panel::SearchJobEvent),
     /// The job's closure returned (after sending its result) or panicked (`Some(message)`).
     Finished {
         job: JobId,

@@ -15,6 +15,7 @@ pub mod loader;
 pub mod metrics_panel;
 pub mod movie_list;
 pub mod picker;
+pub mod search_panel;
 pub mod settings;
 pub mod sources;
 pub mod timeline;
@@ -101,6 +102,8 @@ pub enum Action {
     /// Train what the form says on the open folder (on a background thread).
     StartTraining,
     CancelTraining,
+    /// The search window's requests.
+    Search(search_panel::SearchAction),
     /// Ask for a folder with the picker, for something other than opening movies.
     PickFor(PickPurpose),
     /// Load a model folder and add its predictions as a source.
@@ -134,6 +137,7 @@ pub struct AppState {
     /// Derived data of the selected movie.
     pub view: MovieView,
     pub training: TrainingState,
+    pub search: search_panel::SearchState,
     /// Every source scored at the threshold (the newest received).
     pub comparison: Option<Comparison>,
 }
@@ -155,6 +159,7 @@ impl AppState {
             show_path_input: false,
             view: MovieView::default(),
             training: TrainingState::default(),
+            search: search_panel::SearchState::default(),
             comparison: None,
         }
     }
@@ -265,6 +270,7 @@ pub struct App {
     metrics_panel: metrics_panel::MetricsPanel,
     empty_state: empty_state::EmptyState,
     training_panel: training_panel::TrainingPanel,
+    search_panel: search_panel::SearchPanel,
 }
 
 impl App {
@@ -291,6 +297,7 @@ impl App {
             metrics_panel: metrics_panel::MetricsPanel::default(),
             empty_state: empty_state::EmptyState::default(),
             training_panel: training_panel::TrainingPanel,
+            search_panel: search_panel::SearchPanel,
         }
     }
 
@@ -372,6 +379,10 @@ impl App {
         }
         if self.state.training.open {
             self.training_panel.ui(ui.ctx(), &self.state, &mut actions);
+        }
+        if self.state.search.open {
+            self.search_panel
+                .window(ui.ctx(), &self.state, &mut actions);
         }
         self.actions.extend(actions);
         if !self.actions.is_empty() {
@@ -491,6 +502,7 @@ impl App {
                 }
             }
             JobEvent::Train(ev) => self.state.training.run.apply(&ev),
+            JobEvent::Search(ev) => self.handle_search(ev),
             JobEvent::Trained(result) => {
                 let cancelled = self
                     .state
@@ -654,6 +666,7 @@ impl App {
             }
             Action::StartTraining => self.start_training(),
             Action::CancelTraining => self.state.training.request_cancel(),
+            Action::Search(a) => self.apply_search(a),
             Action::LoadModel(dir) => self.start_model_load(dir),
             Action::SaveModel(dir) => {
                 let Some(model) = self.state.training.last_model.clone() else {

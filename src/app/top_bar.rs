@@ -115,6 +115,15 @@ impl TopBar {
             actions.push(Action::ShowTraining(!state.training.open));
         }
         if ui
+            .add_enabled(has_folder, egui::Button::new("Search…"))
+            .on_hover_text("Search hyperparameters with cross-validation on the open folder")
+            .clicked()
+        {
+            actions.push(Action::Search(super::search_panel::SearchAction::Show(
+                !state.search.open,
+            )));
+        }
+        if ui
             .add_enabled(has_folder, egui::Button::new("Load model…"))
             .on_hover_text(
                 "Score the movies with a model folder written by Train or `scenelab train`",
