@@ -55,7 +55,7 @@ pub enum JobEvent {
         result: Result<(usize, Vec<String>), String>,
     },
     /// The search job's progress and results, and the best model's scores.
-    Search(super::search_panel::SearchJobEvent),
+    Search(Box<super::search_panel::SearchJobEvent>),
     /// The job's closure returned (after sending its result) or panicked (`Some(message)`).
     Finished {
         job: JobId,

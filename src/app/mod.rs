@@ -502,7 +502,7 @@ impl App {
                 }
             }
             JobEvent::Train(ev) => self.state.training.run.apply(&ev),
-            JobEvent::Search(ev) => self.handle_search(ev),
+            JobEvent::Search(ev) => self.handle_search(*ev),
             JobEvent::Trained(result) => {
                 let cancelled = self
                     .state

@@ -554,7 +554,7 @@ pub fn run_search_job(
                         && let Ok(records) =
                             search::read_trials(&config.out_dir.join(search::TRIALS_FILE))
                     {
-                        r.send(JobEvent::Search(SearchJobEvent::Resumed(records)));
+                        r.send(JobEvent::Search(Box::new(SearchJobEvent::Resumed(records))));
                     }
                 }
                 SearchEvent::Train {
@@ -576,7 +576,7 @@ pub fn run_search_job(
                 }
                 _ => {}
             }
-            r.send(JobEvent::Search(SearchJobEvent::Progress(ev)));
+            r.send(JobEvent::Search(Box::new(SearchJobEvent::Progress(ev))));
         }
         handle.join()
     })
@@ -605,7 +605,7 @@ impl App {
                 let label = format!("{OPEN_JOB} {}", out.display());
                 self.jobs.spawn(label, move |r| {
                     let result = read_saved_search(&out);
-                    r.send(JobEvent::Search(SearchJobEvent::Opened(result)));
+                    r.send(JobEvent::Search(Box::new(SearchJobEvent::Opened(result))));
                 });
             }
         }
@@ -683,7 +683,7 @@ impl App {
         );
         self.jobs.spawn(label, move |r| {
             let result = run_search_job(r, movies, config, cancel);
-            r.send(JobEvent::Search(SearchJobEvent::Finished(result)));
+            r.send(JobEvent::Search(Box::new(SearchJobEvent::Finished(result))));
         });
     }
 
@@ -708,10 +708,10 @@ impl App {
         let label = format!("{BEST_JOB} {}", dir.display());
         self.jobs.spawn(label, move |r| {
             let result = training_panel::load_and_score(&dir, &movies);
-            r.send(JobEvent::Search(SearchJobEvent::BestLoaded {
+            r.send(JobEvent::Search(Box::new(SearchJobEvent::BestLoaded {
                 name,
                 result,
-            }));
+            })));
         });
     }
 }

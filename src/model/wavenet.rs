@@ -71,7 +71,10 @@ impl WaveNet {
                 // fan_in = channels × kernel; ReLU gain √2.
                 let std = (2.0 / (channels * 2) as f64).sqrt();
                 (
-                    candle_nn::Init::Randn { mean: 0.0, stdev: std },
+                    candle_nn::Init::Randn {
+                        mean: 0.0,
+                        stdev: std,
+                    },
                     candle_nn::Init::Const(0.0),
                 )
             } else {

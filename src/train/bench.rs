@@ -227,7 +227,8 @@ pub fn format_table(rows: &[BenchRow]) -> String {
             cell(m.map(|m| m.map)),
             cell(m.map(|m| m.miou)),
             cell(m.map(|m| m.f1)),
-            r.decision.map_or("none (no validation movies)".into(), |d| d.to_string()),
+            r.decision
+                .map_or("none (no validation movies)".into(), |d| d.to_string()),
         ));
     }
     s

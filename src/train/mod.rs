@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
-use rand::{Rng, SeedableRng};
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta, TrainedModel};
@@ -300,7 +300,8 @@ impl<'a> Prepared<'a> {
                 let end = cuts.get(k + 1).map_or(n, |&c| c + 1);
                 Piece {
                     rows: &self.rows[start * d..end * d],
-                    truth: &self.truth[start.min(self.truth.len())..(end - 1).min(self.truth.len())],
+                    truth: &self.truth
+                        [start.min(self.truth.len())..(end - 1).min(self.truth.len())],
                 }
             })
             .collect()
