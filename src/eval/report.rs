@@ -18,10 +18,7 @@ struct PreparedMovie {
     imdb_id: String,
     scores: Vec<f32>,
     shot_end_frame: Vec<i64>,
-    gt_scene_ends: Vec<i64>,
-    /// `gt_scene_of_shot[k]`: the ground-truth scene that contains shot `k`'s end frame
-    /// (the number of ground-truth boundaries before transition `k`).
-    gt_scene_of_shot: Vec<usize>,
+    gt: miou::GtScenes,
     ranking: Ranking,
     curve: PrCurve,
     ap: f64,
@@ -32,27 +29,12 @@ impl PreparedMovie {
         let ranking = Ranking::new(movie.ground_truth, movie.scores);
         let curve = ranking.pr_curve();
         let ap = curve.average_precision();
-        let t = movie.ground_truth.len();
-        let gt_scene_ends = miou::scene_ends(
-            (0..t).filter(|&k| movie.ground_truth[k]),
-            movie.shot_end_frame,
-            t,
-        );
-        let gt_scene_of_shot = movie
-            .ground_truth
-            .iter()
-            .scan(0, |before, &g| {
-                let here = *before;
-                *before += usize::from(g);
-                Some(here)
-            })
-            .collect();
+        let gt = miou::GtScenes::new(movie.ground_truth, movie.shot_end_frame);
         PreparedMovie {
             imdb_id: movie.imdb_id.to_owned(),
-            gt_scene_of_shot,
             scores: movie.scores.to_vec(),
             shot_end_frame: movie.shot_end_frame.to_vec(),
-            gt_scene_ends,
+            gt,
             ranking,
             curve,
             ap,
@@ -61,11 +43,11 @@ impl PreparedMovie {
 
     fn miou_at(&self, threshold: f32, pr_ends: &mut Vec<i64>, scratch: &mut MiouScratch) -> f64 {
         miou::predicted_scene_ends_into(&self.scores, &self.shot_end_frame, threshold, pr_ends);
-        miou::miou(&self.gt_scene_ends, pr_ends, scratch)
+        miou::miou(&self.gt.ends, pr_ends, scratch)
     }
 
     /// P/R/F1 and Miou at every threshold. Thresholds are visited by increasing number of
-    /// predicted boundaries, so the set of boundaries only grows: each threshold hands the
+    /// predicted boundaries, so the set of boundaries only grows: each new count hands the
     /// next transitions of the ranking to [`miou::IncrementalMiou`], which updates only the
     /// scenes they split, instead of re-scanning every score and re-walking every scene.
     fn sweep(&self, thresholds: &[f32]) -> MovieSweep {
@@ -87,27 +69,51 @@ impl PreparedMovie {
         }
         let mut visit: Vec<usize> = (0..k).collect();
         visit.sort_by_key(|&q| predicted[q]);
-        let frames = &self.shot_end_frame;
-        let mut state = miou::IncrementalMiou::new(&self.gt_scene_ends);
-        let mut fresh = Vec::new();
-        let mut added = 0;
+        let added = self.boundaries_in_position_order(visit.iter().map(|&q| predicted[q]));
+        let mut state = miou::IncrementalMiou::new(&self.gt, &self.shot_end_frame);
+        let mut done = 0;
         let mut value = state.value();
         for q in visit {
-            let upto = predicted[q].max(added);
-            if upto > added {
-                fresh.clear();
-                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| {
-                    let p = p as usize;
-                    (frames[p], self.gt_scene_of_shot[p])
-                }));
-                fresh.sort_unstable_by_key(|&(frame, _)| frame);
-                state.add_boundaries(&fresh);
+            let upto = predicted[q];
+            if upto > done {
+                state.add_boundaries(&added[done..upto]);
                 value = state.value();
-                added = upto;
+                done = upto;
             }
             s.miou[q] = value;
         }
         s
+    }
+
+    /// The transitions of the ranking, regrouped: for each count `c` of `counts` (increasing),
+    /// the transitions ranked between the previous count and `c` come out as
+    /// `result[previous..c]`, sorted by position. A counting sort by group instead of
+    /// sorting each group.
+    fn boundaries_in_position_order(&self, counts: impl Iterator<Item = usize>) -> Vec<u32> {
+        const NEVER: u32 = u32::MAX;
+        let order = &self.ranking.order;
+        let mut group_start = Vec::new();
+        let mut group_of = vec![NEVER; order.len()];
+        let mut lo = 0;
+        for c in counts {
+            if c > lo {
+                let group = group_start.len() as u32;
+                for &p in &order[lo..c] {
+                    group_of[p as usize] = group;
+                }
+                group_start.push(lo);
+                lo = c;
+            }
+        }
+        let mut out = vec![0u32; lo];
+        for (p, &group) in group_of.iter().enumerate() {
+            if group != NEVER {
+                let slot = &mut group_start[group as usize];
+                out[*slot] = p as u32;
+                *slot += 1;
+            }
+        }
+        out
     }
 
     fn metrics_at(&self, threshold: f32) -> MovieMetrics {
