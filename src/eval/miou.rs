@@ -1,6 +1,6 @@
 //! Maximum IoU of scenes (`calc_miou` of the reference), without the dense IoU table.
 
-use super::numeric::numpy_mean;
+use super::numeric::{numpy_mean, pairwise_sum_stream};
 
 /// Largest frame number accepted: int64 frames convert to float64 exactly up to 2^53.
 const MAX_FRAME: i64 = 1 << 53;
@@ -156,68 +156,8 @@ pub(crate) fn miou(gt_ends: &[i64], pr_ends: &[i64], scratch: &mut MiouScratch) 
     (numpy_mean(col_max) + numpy_mean(row_max)) / 2.0
 }
 
-/// The IoU of two overlapping scenes kept as the fraction `inter / union`, so that maxima are
-/// compared exactly and divided once. Division rounds monotonically, so the largest fraction
-/// gives the largest of the rounded quotients, i.e. the same float as taking the maximum of
-/// [`iou`] values. Cross products are taken in i128 and cannot overflow (frames < 2^53).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Fraction {
-    inter: i64,
-    union: i64,
-}
-
-impl Fraction {
-    /// Below every IoU of overlapping scenes (those are > 0).
-    const ZERO: Fraction = Fraction { inter: 0, union: 1 };
-
-    /// IoU of `[s0, e0]` and `[s1, e1]`, which overlap (frames passed [`check_end_frames`],
-    /// so both lengths are positive and nothing wraps).
-    #[inline]
-    fn iou(s0: i64, e0: i64, s1: i64, e1: i64) -> Self {
-        Fraction {
-            inter: e0.min(e1) - s0.max(s1) + 1,
-            union: e0.max(e1) - s0.min(s1) + 1,
-        }
-    }
-
-    #[inline]
-    fn greater_than(self, other: Fraction) -> bool {
-        i128::from(self.inter) * i128::from(other.union)
-            > i128::from(other.inter) * i128::from(self.union)
-    }
-
-    fn value(self) -> f64 {
-        self.inter as f64 / self.union as f64
-    }
-}
-
-/// A ground-truth scene's best IoU so far and the predicted scene (first and last shot) that
-/// gives it, so that splitting any other predicted scene cannot lower it.
-#[derive(Debug, Clone, Copy)]
-struct RowBest {
-    best: Fraction,
-    first: u32,
-    last: u32,
-}
-
-impl RowBest {
-    const NONE: RowBest = RowBest {
-        best: Fraction::ZERO,
-        first: u32::MAX,
-        last: u32::MAX,
-    };
-
-    #[inline]
-    fn offer(&mut self, iou: Fraction, first: usize, last: usize) {
-        if iou.greater_than(self.best) {
-            *self = RowBest {
-                best: iou,
-                first: first as u32,
-                last: last as u32,
-            };
-        }
-    }
-}
+/// `row_arg` of a row without a scene yet.
+const NO_SCENE: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// The ground-truth scenes of a movie, in the shapes [`IncrementalMiou`] looks them up by.
 #[derive(Debug, Clone)]
@@ -268,19 +208,19 @@ impl GtScenes {
 ///
 /// Keeps what the walk in [`miou`] ends with: the best IoU of each predicted scene (column
 /// maxima) and of each ground-truth scene (row maxima), where each is the maximum over the
-/// pairs of overlapping scenes, which are the cells the walk visits. Adding boundaries splits
-/// predicted scenes; only the pieces and the ground-truth scenes that overlap a split scene
-/// change:
+/// pairs of overlapping scenes, which are the cells the walk visits, each pair's IoU computed
+/// by the same [`iou`]. Adding boundaries splits predicted scenes; only the pieces and the
+/// ground-truth scenes that overlap a split scene change:
 /// - each piece's column maximum is taken over the ground-truth scenes it overlaps, and each
 ///   of those pairs is offered to the ground-truth scene's row maximum too;
-/// - a row maximum can only drop if its best pair was with the split scene itself (tracked
-///   as the row's `arg`); such a row starts over, from the pieces and, at the two ends of the
-///   split scene, the untouched predicted scenes beyond it that the row also overlaps.
+/// - a row maximum can only drop if it came from the split scene itself (the row remembers
+///   which scene gave it); such a row starts over, from the pieces and, at the two ends of
+///   the split scene, the untouched predicted scenes beyond it that the row also overlaps.
 ///
 /// Predicted scenes are stored as a bit set of their last shots and column maxima indexed by
 /// last shot, so a split costs nothing for the scenes around it. [`IncrementalMiou::value`]
-/// gathers the column maxima in scene order and takes the same pairwise means as [`miou`],
-/// so it equals [`miou`] bit for bit (tested at every threshold of random movies).
+/// reads the column maxima in scene order and takes the same pairwise means as [`miou`], so
+/// it equals [`miou`] bit for bit (tested at every threshold of random movies).
 #[derive(Debug)]
 pub(crate) struct IncrementalMiou<'a> {
     shot_end_frame: &'a [i64],
@@ -289,11 +229,13 @@ pub(crate) struct IncrementalMiou<'a> {
     ends_at: Vec<u64>,
     /// Column maximum of the predicted scene that ends at shot `k` (valid where `ends_at`).
     col: Vec<f64>,
-    rows: Vec<RowBest>,
-    /// `rows[i].best` as f64, the array whose mean is taken.
+    /// Row maxima: best IoU of each ground-truth scene so far.
     row_max: Vec<f64>,
-    /// Column maxima in scene order, gathered for the mean.
-    gathered: Vec<f64>,
+    /// The predicted scene (first and last shot) of each row's maximum, so that splitting
+    /// any other predicted scene cannot lower it.
+    row_arg: Vec<(u32, u32)>,
+    /// Number of predicted scenes (bits set in `ends_at`).
+    scenes: usize,
 }
 
 impl<'a> IncrementalMiou<'a> {
@@ -307,15 +249,12 @@ impl<'a> IncrementalMiou<'a> {
             gt,
             ends_at: vec![0; shots.div_ceil(64)],
             col: vec![0.0; shots],
-            rows: vec![RowBest::NONE; m],
             row_max: vec![0.0; m],
-            gathered: Vec::with_capacity(shots),
+            row_arg: vec![NO_SCENE; m],
+            scenes: 1,
         };
         state.set(last);
         state.add_piece(0, last);
-        for (v, r) in state.row_max.iter_mut().zip(&state.rows) {
-            *v = r.best.value();
-        }
         state
     }
 
@@ -368,8 +307,8 @@ impl<'a> IncrementalMiou<'a> {
 
     /// IoU of ground-truth scene `row` and the predicted scene of shots `first..=last`.
     #[inline]
-    fn pair(&self, row: usize, first: usize, last: usize) -> Fraction {
-        Fraction::iou(
+    fn pair(&self, row: usize, first: usize, last: usize) -> f64 {
+        iou(
             start(&self.gt.ends, row),
             self.gt.ends[row],
             self.shot_start(first),
@@ -377,20 +316,29 @@ impl<'a> IncrementalMiou<'a> {
         )
     }
 
+    /// Offer the IoU of `row` with the predicted scene `first..=last` to the row's maximum.
+    /// Strictly greater only: on equal values the row keeps its scene (either gives the
+    /// same maximum).
+    #[inline]
+    fn offer_row(&mut self, row: usize, iou: f64, first: usize, last: usize) {
+        if iou > self.row_max[row] {
+            self.row_max[row] = iou;
+            self.row_arg[row] = (first as u32, last as u32);
+        }
+    }
+
     /// A new predicted scene, shots `first..=last`: its column maximum over the ground-truth
     /// scenes it overlaps, each pair also offered to that scene's row maximum.
     fn add_piece(&mut self, first: usize, last: usize) {
         let (s, e) = (self.shot_start(first), self.shot_end_frame[last]);
-        let mut col = Fraction::ZERO;
+        let mut col = 0.0f64;
         let rows = self.gt.row_of_shot[first] as usize..=self.gt.row_of_shot[last] as usize;
         for i in rows {
-            let iou = Fraction::iou(start(&self.gt.ends, i), self.gt.ends[i], s, e);
-            if iou.greater_than(col) {
-                col = iou;
-            }
-            self.rows[i].offer(iou, first, last);
+            let v = iou(start(&self.gt.ends, i), self.gt.ends[i], s, e);
+            col = col.max(v);
+            self.offer_row(i, v, first, last);
         }
-        self.col[last] = col.value();
+        self.col[last] = col;
     }
 
     /// Add predicted boundaries: the shots `fresh` (increasing, none already a scene end, all
@@ -404,9 +352,12 @@ impl<'a> IncrementalMiou<'a> {
             let p = fresh[k] as usize;
             let first = self.scene_first(p);
             let last = self.next_end(p);
-            let inside = fresh[k..].partition_point(|&q| (q as usize) < last);
-            let cuts = &fresh[k..k + inside];
-            k += inside;
+            let from = k;
+            while k < fresh.len() && (fresh[k] as usize) < last {
+                k += 1;
+            }
+            let cuts = &fresh[from..k];
+            self.scenes += cuts.len();
 
             let c_row = gt.row_of_shot[first] as usize;
             let d_row = gt.row_of_shot[last] as usize;
@@ -414,8 +365,9 @@ impl<'a> IncrementalMiou<'a> {
             let mut restart_c = false;
             let mut restart_d = false;
             for i in c_row..=d_row {
-                if (self.rows[i].first, self.rows[i].last) == split {
-                    self.rows[i] = RowBest::NONE;
+                if self.row_arg[i] == split {
+                    self.row_max[i] = 0.0;
+                    self.row_arg[i] = NO_SCENE;
                     restart_c |= i == c_row;
                     restart_d |= i == d_row;
                 }
@@ -438,7 +390,7 @@ impl<'a> IncrementalMiou<'a> {
                 loop {
                     let f = self.scene_first(end);
                     let iou = self.pair(c_row, f, end);
-                    self.rows[c_row].offer(iou, f, end);
+                    self.offer_row(c_row, iou, f, end);
                     if f <= row_first {
                         break;
                     }
@@ -451,31 +403,32 @@ impl<'a> IncrementalMiou<'a> {
                 loop {
                     let end = self.next_end(f - 1);
                     let iou = self.pair(d_row, f, end);
-                    self.rows[d_row].offer(iou, f, end);
+                    self.offer_row(d_row, iou, f, end);
                     if end >= row_last {
                         break;
                     }
                     f = end + 1;
                 }
             }
-            for i in c_row..=d_row {
-                self.row_max[i] = self.rows[i].best.value();
-            }
         }
     }
 
     /// `(mean of column maxima + mean of row maxima) / 2`, as [`miou`] computes it.
-    pub fn value(&mut self) -> f64 {
-        self.gathered.clear();
-        for (w, &word) in self.ends_at.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                self.gathered
-                    .push(self.col[w * 64 + bits.trailing_zeros() as usize]);
-                bits &= bits - 1;
+    pub fn value(&self) -> f64 {
+        // numpy's mean of the column maxima in scene order, read straight out of the bit set.
+        let mut w = 0;
+        let mut bits = self.ends_at[0];
+        let mut next = || {
+            while bits == 0 {
+                w += 1;
+                bits = self.ends_at[w];
             }
-        }
-        (numpy_mean(&self.gathered) + numpy_mean(&self.row_max)) / 2.0
+            let k = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            self.col[k]
+        };
+        let col_mean = (0.0 + pairwise_sum_stream(self.scenes, &mut next)) / self.scenes as f64;
+        (col_mean + numpy_mean(&self.row_max)) / 2.0
     }
 }
 
