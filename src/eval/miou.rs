@@ -1,6 +1,6 @@
 //! Maximum IoU of scenes (`calc_miou` of the reference), without the dense IoU table.
 
-use super::numeric::{numpy_mean, pairwise_sum_stream};
+use super::numeric::numpy_mean;
 
 /// Largest frame number accepted: int64 frames convert to float64 exactly up to 2^53.
 const MAX_FRAME: i64 = 1 << 53;
@@ -217,25 +217,26 @@ impl GtScenes {
 ///   which scene gave it); such a row starts over, from the pieces and, at the two ends of
 ///   the split scene, the untouched predicted scenes beyond it that the row also overlaps.
 ///
-/// Predicted scenes are stored as a bit set of their last shots and column maxima indexed by
-/// last shot, so a split costs nothing for the scenes around it. [`IncrementalMiou::value`]
-/// reads the column maxima in scene order and takes the same pairwise means as [`miou`], so
-/// it equals [`miou`] bit for bit (tested at every threshold of random movies).
+/// Predicted scenes are found through a bit set of their last shots; the column maxima are
+/// kept in scene order (rebuilt by copying the runs between split scenes, as the means need
+/// them contiguous). [`IncrementalMiou::value`] takes the same pairwise means over the same
+/// arrays as [`miou`], so it equals [`miou`] bit for bit (tested at every threshold of
+/// random movies).
 #[derive(Debug)]
 pub(crate) struct IncrementalMiou<'a> {
     shot_end_frame: &'a [i64],
     gt: &'a GtScenes,
     /// Bit `k`: a predicted scene ends at shot `k` (the last shot's bit is always set).
     ends_at: Vec<u64>,
-    /// Column maximum of the predicted scene that ends at shot `k` (valid where `ends_at`).
+    /// Column maxima: best IoU of each predicted scene, in scene order.
     col: Vec<f64>,
+    /// The next `col`, built from it by each [`IncrementalMiou::add_boundaries`].
+    next_col: Vec<f64>,
     /// Row maxima: best IoU of each ground-truth scene so far.
     row_max: Vec<f64>,
     /// The predicted scene (first and last shot) of each row's maximum, so that splitting
     /// any other predicted scene cannot lower it.
     row_arg: Vec<(u32, u32)>,
-    /// Number of predicted scenes (bits set in `ends_at`).
-    scenes: usize,
 }
 
 impl<'a> IncrementalMiou<'a> {
@@ -248,13 +249,14 @@ impl<'a> IncrementalMiou<'a> {
             shot_end_frame,
             gt,
             ends_at: vec![0; shots.div_ceil(64)],
-            col: vec![0.0; shots],
+            col: Vec::with_capacity(shots),
+            next_col: Vec::with_capacity(shots),
             row_max: vec![0.0; m],
             row_arg: vec![NO_SCENE; m],
-            scenes: 1,
         };
         state.set(last);
-        state.add_piece(0, last);
+        let whole = state.add_piece(0, last);
+        state.col.push(whole);
         state
     }
 
@@ -328,8 +330,8 @@ impl<'a> IncrementalMiou<'a> {
     }
 
     /// A new predicted scene, shots `first..=last`: its column maximum over the ground-truth
-    /// scenes it overlaps, each pair also offered to that scene's row maximum.
-    fn add_piece(&mut self, first: usize, last: usize) {
+    /// scenes it overlaps (returned), each pair also offered to that scene's row maximum.
+    fn add_piece(&mut self, first: usize, last: usize) -> f64 {
         let (s, e) = (self.shot_start(first), self.shot_end_frame[last]);
         let mut col = 0.0f64;
         let rows = self.gt.row_of_shot[first] as usize..=self.gt.row_of_shot[last] as usize;
@@ -338,13 +340,22 @@ impl<'a> IncrementalMiou<'a> {
             col = col.max(v);
             self.offer_row(i, v, first, last);
         }
-        self.col[last] = col;
+        col
     }
 
     /// Add predicted boundaries: the shots `fresh` (increasing, none already a scene end, all
     /// before the last shot) now end a predicted scene.
     pub fn add_boundaries(&mut self, fresh: &[u32]) {
+        if fresh.is_empty() {
+            return;
+        }
         let gt = self.gt;
+        let mut next_col = std::mem::take(&mut self.next_col);
+        next_col.clear();
+        let mut copied = 0; // old scenes before this one are in `next_col`
+        let mut added = 0; // boundaries set so far in this call
+        // Bits set in words below `counted_words`, for the rank of split scenes.
+        let (mut counted_words, mut set_below) = (0, 0);
         let mut k = 0;
         while k < fresh.len() {
             // The predicted scene `first..=last` that fresh[k] splits, and the fresh
@@ -357,7 +368,18 @@ impl<'a> IncrementalMiou<'a> {
                 k += 1;
             }
             let cuts = &fresh[from..k];
-            self.scenes += cuts.len();
+
+            // Copy the column maxima of the scenes before the split one (its rank before
+            // this call: the set bits below its last shot, less those set by this call).
+            let last_word = last / 64;
+            while counted_words < last_word {
+                set_below += self.ends_at[counted_words].count_ones() as usize;
+                counted_words += 1;
+            }
+            let partial = self.ends_at[last_word] & ((1u64 << (last % 64)) - 1);
+            let rank = set_below + partial.count_ones() as usize - added;
+            next_col.extend_from_slice(&self.col[copied..rank]);
+            copied = rank + 1;
 
             let c_row = gt.row_of_shot[first] as usize;
             let d_row = gt.row_of_shot[last] as usize;
@@ -374,13 +396,15 @@ impl<'a> IncrementalMiou<'a> {
             }
             for &q in cuts {
                 self.set(q as usize);
+                set_below += usize::from((q as usize / 64) < counted_words);
             }
+            added += cuts.len();
             let mut s = first;
             for &q in cuts {
-                self.add_piece(s, q as usize);
+                next_col.push(self.add_piece(s, q as usize));
                 s = q as usize + 1;
             }
-            self.add_piece(s, last);
+            next_col.push(self.add_piece(s, last));
 
             // Rows that started over and reach beyond the split scene: the predicted scenes
             // there are unchanged, offer them again.
@@ -411,24 +435,13 @@ impl<'a> IncrementalMiou<'a> {
                 }
             }
         }
+        next_col.extend_from_slice(&self.col[copied..]);
+        self.next_col = std::mem::replace(&mut self.col, next_col);
     }
 
     /// `(mean of column maxima + mean of row maxima) / 2`, as [`miou`] computes it.
     pub fn value(&self) -> f64 {
-        // numpy's mean of the column maxima in scene order, read straight out of the bit set.
-        let mut w = 0;
-        let mut bits = self.ends_at[0];
-        let mut next = || {
-            while bits == 0 {
-                w += 1;
-                bits = self.ends_at[w];
-            }
-            let k = w * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            self.col[k]
-        };
-        let col_mean = (0.0 + pairwise_sum_stream(self.scenes, &mut next)) / self.scenes as f64;
-        (col_mean + numpy_mean(&self.row_max)) / 2.0
+        (numpy_mean(&self.col) + numpy_mean(&self.row_max)) / 2.0
     }
 }
 

@@ -90,40 +90,6 @@ pub fn pairwise_sum_by(start: usize, n: usize, term: &impl Fn(usize) -> f64) -> 
     }
 }
 
-/// [`pairwise_sum`] of `n` values taken in order from `next`, for arrays that are never
-/// stored (the sweep's column maxima, read straight out of a bit set). Same operations in the
-/// same order as [`pairwise_sum`] (tested against each other).
-pub fn pairwise_sum_stream(n: usize, next: &mut impl FnMut() -> f64) -> f64 {
-    if n < 8 {
-        let mut res = -0.0;
-        for _ in 0..n {
-            res += next();
-        }
-        res
-    } else if n <= PAIRWISE_BLOCK {
-        let mut r = [0.0; 8];
-        for acc in r.iter_mut() {
-            *acc = next();
-        }
-        let whole = n - n % 8;
-        for _ in (8..whole).step_by(8) {
-            for acc in r.iter_mut() {
-                *acc += next();
-            }
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for _ in whole..n {
-            res += next();
-        }
-        res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        let left = pairwise_sum_stream(n2, next);
-        left + pairwise_sum_stream(n - n2, next)
-    }
-}
-
 /// Python's builtin `sum(values)` over numpy float64 scalars: `0 + v0 + v1 + ...`, strictly
 /// left to right. (Python 3.12 compensates sums of exact `float`s, but the reference's
 /// values are `np.float64`, which take the plain `__add__` path.)
@@ -188,10 +154,6 @@ mod tests {
             assert_eq!(got.to_bits(), want.to_bits(), "n = {n}");
             let by = pairwise_sum_by(0, n, &|i| values[i]);
             assert_eq!(by.to_bits(), want.to_bits(), "n = {n}");
-            let mut it = values[..n].iter().copied();
-            let stream = pairwise_sum_stream(n, &mut || it.next().unwrap());
-            assert_eq!(stream.to_bits(), want.to_bits(), "n = {n}");
-            assert!(it.next().is_none());
         }
     }
 
