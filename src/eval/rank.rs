@@ -205,34 +205,77 @@ fn curve_from_runs(
     }
 }
 
-/// The curve of all movies' transitions together (`np.concatenate` of every movie), ranked
-/// in one radix sort with the label in the key's low bit.
+/// LSD radix sort of 32-bit keys, skipping byte passes where every key has the same byte.
+fn radix_sort_u32(keys: &mut Vec<u32>) {
+    let n = keys.len();
+    let mut counts = [[0usize; 256]; 4];
+    for &k in keys.iter() {
+        for (pass, count) in counts.iter_mut().enumerate() {
+            count[((k >> (8 * pass)) & 0xff) as usize] += 1;
+        }
+    }
+    let mut scratch = vec![0u32; n];
+    for (pass, count) in counts.iter().enumerate() {
+        if count.contains(&n) {
+            continue;
+        }
+        let mut offset = [0usize; 256];
+        let mut total = 0;
+        for (o, &c) in offset.iter_mut().zip(count) {
+            *o = total;
+            total += c;
+        }
+        let shift = 8 * pass;
+        for &k in keys.iter() {
+            let b = ((k >> shift) & 0xff) as usize;
+            scratch[offset[b]] = k;
+            offset[b] += 1;
+        }
+        std::mem::swap(keys, &mut scratch);
+    }
+}
+
+/// The curve of all movies' transitions together (`np.concatenate` of every movie). Only the
+/// score keys of positives and of negatives are sorted, separately (half the memory of
+/// sorting keys with labels), then merged run by run of equal scores.
 pub(crate) fn pooled_curve<'a>(
     movies: impl Iterator<Item = (&'a [bool], &'a [f32])> + Clone,
 ) -> PrCurve {
     let total: usize = movies.clone().map(|(l, _)| l.len()).sum();
-    let mut keys = Vec::with_capacity(total);
+    let positives: usize = movies
+        .clone()
+        .map(|(l, _)| l.iter().filter(|&&g| g).count())
+        .sum();
+    let mut pos = Vec::with_capacity(positives);
+    let mut neg = Vec::with_capacity(total - positives);
     for (labels, scores) in movies {
-        keys.extend(
-            labels
-                .iter()
-                .zip(scores)
-                .map(|(&l, &s)| (u64::from(descending_key(s)) << 32) | u64::from(l)),
-        );
+        for (&l, &s) in labels.iter().zip(scores) {
+            if l {
+                pos.push(descending_key(s));
+            } else {
+                neg.push(descending_key(s));
+            }
+        }
     }
-    radix_sort_upper(&mut keys);
-    let positives = keys.iter().map(|&k| (k & 1) as u32).sum();
-    let mut above = 0u32;
-    let mut counted = 0usize;
-    let runs = RunEnds::new(keys.len(), |a, b| keys[a] >> 32 == keys[b] >> 32).map(|end| {
-        above += keys[counted..end]
-            .iter()
-            .map(|&k| (k & 1) as u32)
-            .sum::<u32>();
-        counted = end;
-        (score_of_key((keys[end - 1] >> 32) as u32), above, end)
+    radix_sort_u32(&mut pos);
+    radix_sort_u32(&mut neg);
+    let (mut i, mut j) = (0, 0);
+    let runs = std::iter::from_fn(|| {
+        let key = match (pos.get(i), neg.get(j)) {
+            (Some(&p), Some(&q)) => p.min(q),
+            (Some(&p), None) => p,
+            (None, Some(&q)) => q,
+            (None, None) => return None,
+        };
+        while pos.get(i) == Some(&key) {
+            i += 1;
+        }
+        while neg.get(j) == Some(&key) {
+            j += 1;
+        }
+        Some((score_of_key(key), i as u32, i + j))
     });
-    curve_from_runs(runs, positives, total)
+    curve_from_runs(runs, positives as u32, total)
 }
 
 /// A precision-recall curve in scikit-learn's layout.
@@ -310,6 +353,56 @@ mod tests {
         want.sort_by_key(|k| k >> 32);
         radix_sort_upper(&mut keys);
         assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn radix_sort_u32_sorts() {
+        let mut x = 777u64;
+        for n in [0usize, 1, 2, 100, 5000] {
+            let mut keys: Vec<u32> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Few distinct values in the low bytes, all four bytes varying.
+                    (x as u32) & 0xff0f_f0ff
+                })
+                .collect();
+            let mut want = keys.clone();
+            want.sort_unstable();
+            radix_sort_u32(&mut keys);
+            assert_eq!(keys, want);
+        }
+    }
+
+    #[test]
+    fn pooled_curve_equals_the_curve_of_the_concatenation() {
+        let mut x = 4242u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..50 {
+            let movies: Vec<(Vec<bool>, Vec<f32>)> = (0..1 + next() % 5)
+                .map(|_| {
+                    let n = 1 + (next() % 200) as usize;
+                    let labels = (0..n).map(|_| next() % 4 == 0).collect();
+                    let scores = (0..n)
+                        .map(|_| {
+                            (next() % 30) as f32 / 29.0 - if next() % 9 == 0 { 0.5 } else { 0.0 }
+                        })
+                        .collect();
+                    (labels, scores)
+                })
+                .collect();
+            let labels: Vec<bool> = movies.iter().flat_map(|m| m.0.clone()).collect();
+            let scores: Vec<f32> = movies.iter().flat_map(|m| m.1.clone()).collect();
+            let want = Ranking::new(&labels, &scores).pr_curve();
+            let got = pooled_curve(movies.iter().map(|(l, s)| (l.as_slice(), s.as_slice())));
+            assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -18,10 +18,7 @@ struct PreparedMovie {
     imdb_id: String,
     scores: Vec<f32>,
     shot_end_frame: Vec<i64>,
-    gt_scene_ends: Vec<i64>,
-    /// `gt_scene_of_shot[k]`: the ground-truth scene that contains shot `k`'s end frame
-    /// (the number of ground-truth boundaries before transition `k`).
-    gt_scene_of_shot: Vec<usize>,
+    gt: miou::GtScenes,
     ranking: Ranking,
     curve: PrCurve,
     ap: f64,
@@ -32,27 +29,12 @@ impl PreparedMovie {
         let ranking = Ranking::new(movie.ground_truth, movie.scores);
         let curve = ranking.pr_curve();
         let ap = curve.average_precision();
-        let t = movie.ground_truth.len();
-        let gt_scene_ends = miou::scene_ends(
-            (0..t).filter(|&k| movie.ground_truth[k]),
-            movie.shot_end_frame,
-            t,
-        );
-        let gt_scene_of_shot = movie
-            .ground_truth
-            .iter()
-            .scan(0, |before, &g| {
-                let here = *before;
-                *before += usize::from(g);
-                Some(here)
-            })
-            .collect();
+        let gt = miou::GtScenes::new(movie.ground_truth, movie.shot_end_frame);
         PreparedMovie {
             imdb_id: movie.imdb_id.to_owned(),
-            gt_scene_of_shot,
             scores: movie.scores.to_vec(),
             shot_end_frame: movie.shot_end_frame.to_vec(),
-            gt_scene_ends,
+            gt,
             ranking,
             curve,
             ap,
@@ -61,11 +43,11 @@ impl PreparedMovie {
 
     fn miou_at(&self, threshold: f32, pr_ends: &mut Vec<i64>, scratch: &mut MiouScratch) -> f64 {
         miou::predicted_scene_ends_into(&self.scores, &self.shot_end_frame, threshold, pr_ends);
-        miou::miou(&self.gt_scene_ends, pr_ends, scratch)
+        miou::miou(&self.gt.ends, pr_ends, scratch)
     }
 
     /// P/R/F1 and Miou at every threshold. Thresholds are visited by increasing number of
-    /// predicted boundaries, so the set of boundaries only grows: each threshold hands the
+    /// predicted boundaries, so the set of boundaries only grows: each new count hands the
     /// next transitions of the ranking to [`miou::IncrementalMiou`], which updates only the
     /// scenes they split, instead of re-scanning every score and re-walking every scene.
     fn sweep(&self, thresholds: &[f32]) -> MovieSweep {
@@ -87,27 +69,51 @@ impl PreparedMovie {
         }
         let mut visit: Vec<usize> = (0..k).collect();
         visit.sort_by_key(|&q| predicted[q]);
-        let frames = &self.shot_end_frame;
-        let mut state = miou::IncrementalMiou::new(&self.gt_scene_ends);
-        let mut fresh = Vec::new();
-        let mut added = 0;
+        let added = self.boundaries_in_position_order(visit.iter().map(|&q| predicted[q]));
+        let mut state = miou::IncrementalMiou::new(&self.gt, &self.shot_end_frame);
+        let mut done = 0;
         let mut value = state.value();
         for q in visit {
-            let upto = predicted[q].max(added);
-            if upto > added {
-                fresh.clear();
-                fresh.extend(self.ranking.order[added..upto].iter().map(|&p| {
-                    let p = p as usize;
-                    (frames[p], self.gt_scene_of_shot[p])
-                }));
-                fresh.sort_unstable_by_key(|&(frame, _)| frame);
-                state.add_boundaries(&fresh);
+            let upto = predicted[q];
+            if upto > done {
+                state.add_boundaries(&added[done..upto]);
                 value = state.value();
-                added = upto;
+                done = upto;
             }
             s.miou[q] = value;
         }
         s
+    }
+
+    /// The transitions of the ranking, regrouped: for each count `c` of `counts` (increasing),
+    /// the transitions ranked between the previous count and `c` come out as
+    /// `result[previous..c]`, sorted by position. A counting sort by group instead of
+    /// sorting each group.
+    fn boundaries_in_position_order(&self, counts: impl Iterator<Item = usize>) -> Vec<u32> {
+        const NEVER: u32 = u32::MAX;
+        let order = &self.ranking.order;
+        let mut group_start = Vec::new();
+        let mut group_of = vec![NEVER; order.len()];
+        let mut lo = 0;
+        for c in counts {
+            if c > lo {
+                let group = group_start.len() as u32;
+                for &p in &order[lo..c] {
+                    group_of[p as usize] = group;
+                }
+                group_start.push(lo);
+                lo = c;
+            }
+        }
+        let mut out = vec![0u32; lo];
+        for (p, &group) in group_of.iter().enumerate() {
+            if group != NEVER {
+                let slot = &mut group_start[group as usize];
+                out[*slot] = p as u32;
+                *slot += 1;
+            }
+        }
+        out
     }
 
     fn metrics_at(&self, threshold: f32) -> MovieMetrics {
@@ -157,6 +163,34 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// Means over movies (in input order) of the per-movie sweeps, and the best thresholds.
+    fn from_movies(thresholds: &[f32], per_movie: Vec<MovieSweep>) -> Sweep {
+        let mean_at = |f: fn(&MovieSweep) -> &Vec<f64>| -> Vec<f64> {
+            let mut column = Vec::with_capacity(per_movie.len());
+            (0..thresholds.len())
+                .map(|k| {
+                    column.clear();
+                    column.extend(per_movie.iter().map(|s| f(s)[k]));
+                    python_mean(&column)
+                })
+                .collect()
+        };
+        let precision = mean_at(|s| &s.precision);
+        let recall = mean_at(|s| &s.recall);
+        let f1 = mean_at(|s| &s.f1);
+        let miou = mean_at(|s| &s.miou);
+        Sweep {
+            thresholds: thresholds.to_vec(),
+            best_f1: best(thresholds, &f1),
+            best_miou: best(thresholds, &miou),
+            precision,
+            recall,
+            f1,
+            miou,
+            per_movie,
+        }
+    }
+
     /// `count` evenly spaced thresholds from 0 to 1 (`count = 101` gives steps of 0.01,
     /// each `k as f32 / 100.0`, so 0.5 is exact).
     pub fn even_thresholds(count: usize) -> Vec<f32> {
@@ -219,21 +253,7 @@ pub struct Evaluator {
 impl Evaluator {
     /// Check and prepare the movies (see [`super::evaluate`] for what is refused).
     pub fn new(movies: &[MovieInput<'_>]) -> Result<Self, EvalError> {
-        if movies.is_empty() {
-            return Err(EvalError::Empty);
-        }
-        let mut seen = std::collections::HashSet::new();
-        for movie in movies {
-            let problem = check_movie(movie).or_else(|| {
-                (!seen.insert(movie.imdb_id)).then(|| "appears more than once".to_owned())
-            });
-            if let Some(problem) = problem {
-                return Err(EvalError::Movie {
-                    imdb_id: movie.imdb_id.to_owned(),
-                    problem,
-                });
-            }
-        }
+        check_movies(movies)?;
         let (prepared, (pooled_curve, pooled_ap)) = rayon::join(
             || {
                 movies
@@ -241,13 +261,7 @@ impl Evaluator {
                     .map(PreparedMovie::new)
                     .collect::<Vec<_>>()
             },
-            || {
-                // `np.concatenate` of all movies in input order; the ranking does not depend
-                // on the order anyway (ties are grouped).
-                let curve = rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
-                let ap = curve.average_precision();
-                (curve, ap)
-            },
+            || pooled(movies),
         );
         Ok(Evaluator {
             movies: prepared,
@@ -327,30 +341,7 @@ impl Evaluator {
             .par_iter()
             .map(|m| m.sweep(thresholds))
             .collect();
-        let mean_at = |f: fn(&MovieSweep) -> &Vec<f64>| -> Vec<f64> {
-            let mut column = Vec::with_capacity(per_movie.len());
-            (0..thresholds.len())
-                .map(|k| {
-                    column.clear();
-                    column.extend(per_movie.iter().map(|s| f(s)[k]));
-                    python_mean(&column)
-                })
-                .collect()
-        };
-        let precision = mean_at(|s| &s.precision);
-        let recall = mean_at(|s| &s.recall);
-        let f1 = mean_at(|s| &s.f1);
-        let miou = mean_at(|s| &s.miou);
-        Sweep {
-            thresholds: thresholds.to_vec(),
-            best_f1: best(thresholds, &f1),
-            best_miou: best(thresholds, &miou),
-            precision,
-            recall,
-            f1,
-            miou,
-            per_movie,
-        }
+        Sweep::from_movies(thresholds, per_movie)
     }
 
     /// Metrics at `threshold`, the per-movie table and a sweep over `sweep_thresholds`;
@@ -370,12 +361,72 @@ impl Evaluator {
     }
 }
 
+/// Refuse the movies if any cannot be scored or an imdb id repeats, naming the movie.
+fn check_movies(movies: &[MovieInput<'_>]) -> Result<(), EvalError> {
+    if movies.is_empty() {
+        return Err(EvalError::Empty);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for movie in movies {
+        let problem = check_movie(movie)
+            .or_else(|| (!seen.insert(movie.imdb_id)).then(|| "appears more than once".to_owned()));
+        if let Some(problem) = problem {
+            return Err(EvalError::Movie {
+                imdb_id: movie.imdb_id.to_owned(),
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The pooled curve and AP: `np.concatenate` of all movies in input order (the ranking does
+/// not depend on the order anyway, as ties are grouped).
+fn pooled(movies: &[MovieInput<'_>]) -> (PrCurve, f64) {
+    let curve = rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
+    let ap = curve.average_precision();
+    (curve, ap)
+}
+
 /// Score `movies` at `threshold` with curves, a sweep over `sweep_thresholds` and the
 /// per-movie table, in one pass over each movie's ranking.
+///
+/// Does what `Evaluator::new(movies)?.into_report(..)` does, but sweeps each movie right after
+/// preparing it (while its data is in cache) and lets the pooled curve, one long sequential
+/// sort, run alongside all of that instead of before the sweep.
 pub fn report(
     movies: &[MovieInput<'_>],
     threshold: f32,
     sweep_thresholds: &[f32],
 ) -> Result<Report, EvalError> {
-    Ok(Evaluator::new(movies)?.into_report(threshold, sweep_thresholds))
+    check_movies(movies)?;
+    let ((pooled_curve, pooled_ap), prepared) = rayon::join(
+        || pooled(movies),
+        || {
+            movies
+                .par_iter()
+                .map(|m| {
+                    let prepared = PreparedMovie::new(m);
+                    let sweep = prepared.sweep(sweep_thresholds);
+                    (prepared, sweep)
+                })
+                .collect::<Vec<_>>()
+        },
+    );
+    let (prepared, sweeps): (Vec<_>, Vec<_>) = prepared.into_iter().unzip();
+    let evaluator = Evaluator {
+        movies: prepared,
+        pooled_curve,
+        pooled_ap,
+    };
+    let metrics = evaluator.metrics(threshold);
+    let table = evaluator.table(threshold, &metrics);
+    Ok(Report {
+        threshold,
+        metrics,
+        curves: evaluator.movies.into_iter().map(|m| m.curve).collect(),
+        pooled_curve: evaluator.pooled_curve,
+        sweep: Sweep::from_movies(sweep_thresholds, sweeps),
+        table,
+    })
 }
