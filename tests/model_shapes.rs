@@ -5,7 +5,9 @@ mod model_support;
 
 use candle_core::Device;
 use candle_nn::VarMap;
-use scenelab::model::{BoundaryModel, Model, ModelKind, SeededVarMap, ShotBatch};
+use scenelab::model::{
+    BoundaryModel, Model, ModelConfig, ModelKind, SeededVarMap, ShotBatch, multiscale,
+};
 use scenelab::train::{Normalization, normalize::concat_features};
 
 fn rows(n: usize) -> Vec<Vec<f32>> {
@@ -16,13 +18,28 @@ fn rows(n: usize) -> Vec<Vec<f32>> {
     rows
 }
 
-fn build(kind: ModelKind) -> Model {
+fn build_config(config: &ModelConfig) -> Model {
     let map = VarMap::new();
-    Model::new(
-        &kind.default_config(),
-        SeededVarMap::var_builder(&map, 1, &Device::Cpu),
-    )
-    .unwrap()
+    Model::new(config, SeededVarMap::var_builder(&map, 1, &Device::Cpu)).unwrap()
+}
+
+fn build(kind: ModelKind) -> Model {
+    build_config(&kind.default_config())
+}
+
+/// Every kind's default, plus the default model with its optional projection on (the search
+/// samples it).
+fn configs() -> Vec<(String, ModelConfig)> {
+    let mut all: Vec<(String, ModelConfig)> = ModelKind::ALL
+        .iter()
+        .map(|k| (k.to_string(), k.default_config()))
+        .collect();
+    let projected = multiscale::Config {
+        projection_dim: 16,
+        ..multiscale::Config::default()
+    };
+    all.push(("default+projection".into(), ModelConfig::Default(projected)));
+    all
 }
 
 #[test]
@@ -31,8 +48,8 @@ fn forward_gives_one_logit_per_transition_for_every_model() {
     let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
     let batch = ShotBatch::from_rows(&refs, &Device::Cpu).unwrap();
     let t = batch.shots();
-    for kind in ModelKind::ALL {
-        let logits = build(kind).forward(&batch, false).unwrap();
+    for (kind, config) in configs() {
+        let logits = build_config(&config).forward(&batch, false).unwrap();
         assert_eq!(logits.dims(), &[3, t - 1], "{kind}");
         let v = logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert!(
@@ -55,8 +72,8 @@ fn a_movie_scores_the_same_alone_and_batched_with_longer_movies() {
         batched.shots() > alone.shots(),
         "the demo gave equal lengths"
     );
-    for kind in ModelKind::ALL {
-        let model = build(kind);
+    for (kind, config) in configs() {
+        let model = build_config(&config);
         let a = model
             .forward(&alone, false)
             .unwrap()
