@@ -23,10 +23,6 @@ fn build_config(config: &ModelConfig) -> Model {
     Model::new(config, SeededVarMap::var_builder(&map, 1, &Device::Cpu)).unwrap()
 }
 
-fn build(kind: ModelKind) -> Model {
-    build_config(&kind.default_config())
-}
-
 /// Every kind's default, plus the default model with its optional projection on (the search
 /// samples it).
 fn configs() -> Vec<(String, ModelConfig)> {

@@ -716,6 +716,7 @@ mod tests {
                 validation: Some(validation),
                 learning_rate: 1e-3,
                 seconds: 1.0,
+                train_seconds: 0.9,
             },
             best_epoch: Some(1),
             eta_seconds: 1.5,

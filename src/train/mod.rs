@@ -112,8 +112,12 @@ pub struct EpochRecord {
     pub validation: Option<ValidationScores>,
     #[serde(deserialize_with = "f64_or_nan")]
     pub learning_rate: f64,
+    /// Wall time of the epoch, validation included.
     #[serde(deserialize_with = "f64_or_nan")]
     pub seconds: f64,
+    /// Wall time of the optimisation steps alone (what a framework comparison times).
+    #[serde(default, deserialize_with = "f64_or_nan")]
+    pub train_seconds: f64,
 }
 
 /// Why training ended.
@@ -538,6 +542,7 @@ fn train_inner(
             stop = StopReason::Cancelled;
             break;
         }
+        let train_seconds = t0.elapsed().as_secs_f64();
 
         let (validation_loss, validation) = if val_set.is_empty() {
             (None, None)
@@ -552,6 +557,7 @@ fn train_inner(
             validation,
             learning_rate: opt.learning_rate(),
             seconds: t0.elapsed().as_secs_f64(),
+            train_seconds,
         };
         match validation {
             Some(v) if best.as_ref().is_none_or(|(_, m, _)| v.map > *m) => {
