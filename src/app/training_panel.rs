@@ -622,7 +622,12 @@ fn number(ui: &mut egui::Ui, label: &str, v: &mut usize, range: std::ops::RangeI
 fn hyperparameters(ui: &mut egui::Ui, model: &mut ModelConfig) {
     match model {
         ModelConfig::Default(c) => {
-            number(ui, "Projection dim", &mut c.projection_dim, 1..=4096);
+            number(
+                ui,
+                "Projection dim (0: off)",
+                &mut c.projection_dim,
+                0..=4096,
+            );
             number(ui, "Hidden", &mut c.hidden, 1..=4096);
             number(ui, "Kernel", &mut c.kernel, 1..=31);
         }
