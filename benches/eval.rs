@@ -1,6 +1,11 @@
 //! `cargo bench --bench eval`: scoring 64 synthetic movies of 3000 shots (the size of the
 //! challenge set, a little larger) with curves and a 101-threshold sweep. Prints the median
 //! of several runs per step.
+//!
+//! Side by side with the reference: `SCENELAB_EVAL_DUMP=movies.json cargo bench --bench eval`
+//! also writes the movies and SceneLab's totals, and `python3 benches/reference_eval.py
+//! movies.json REF_DIR` times `evaluate_sceneseg.py` (and the notebook way of getting curves and
+//! a sweep from it) on the same movies and checks the totals agree.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -96,6 +101,25 @@ fn measure(mut f: impl FnMut()) -> Timing {
     }
 }
 
+/// The movies and SceneLab's totals at 0.5, as JSON, for `benches/reference_eval.py`.
+fn dump(movies: &[Movie], inputs: &[MovieInput], path: &str) {
+    let m = evaluate(inputs, 0.5).expect("synthetic movies are valid");
+    let json = serde_json::json!({
+        "movies": movies.iter().map(|m| serde_json::json!({
+            "imdb_id": m.id,
+            "gt": m.gt,
+            "scores": m.scores,
+            "shot_end_frame": m.frames,
+        })).collect::<Vec<_>>(),
+        "scenelab": {
+            "AP": m.ap, "mAP": m.map, "Miou": m.miou,
+            "Precision": m.precision, "Recall": m.recall, "F1": m.f1,
+        },
+    });
+    std::fs::write(path, serde_json::to_vec(&json).unwrap()).expect("writing the dump");
+    eprintln!("wrote {path}");
+}
+
 fn main() {
     let movies = synthetic();
     let inputs: Vec<MovieInput> = movies
@@ -108,6 +132,9 @@ fn main() {
         })
         .collect();
     let thresholds = Sweep::even_thresholds(101);
+    if let Ok(path) = std::env::var("SCENELAB_EVAL_DUMP") {
+        dump(&movies, &inputs, &path);
+    }
     let evaluator = Evaluator::new(&inputs).expect("synthetic movies are valid");
 
     let rows = [
