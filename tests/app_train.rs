@@ -276,3 +276,37 @@ fn saved_model_loads_back_and_exports_predictions() {
         h.state().state.errors
     );
 }
+
+#[test]
+fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = App::new(options(tmp.path(), Arc::new(Mutex::new(None))));
+    assert_eq!(app.state.training.form.test_movies, 7);
+    let open = |h: &mut Harness<'_, App>, name: &str, movies: usize| {
+        let dir = tmp.path().join(name);
+        let config = DemoConfig {
+            movies,
+            ..tiny_demo()
+        };
+        write_demo(&dir, &config, &|_, _| {}).unwrap();
+        h.state_mut().queue(Action::OpenFolder(dir));
+        settle(h, Duration::from_secs(60));
+        assert_eq!(h.state().state.movies().len(), movies);
+    };
+    app.state.search.form.test_movies = 7;
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
+    let test_movies = |h: &Harness<'_, App>| {
+        let s = &h.state().state;
+        (s.training.form.test_movies, s.search.form.test_movies)
+    };
+    // 7 of the challenge's 64 movies, rounded up: 2 of 12, 3 of 20.
+    open(&mut h, "twelve", 12);
+    assert_eq!(test_movies(&h), (2, 2));
+    open(&mut h, "twenty", 20);
+    assert_eq!(test_movies(&h), (3, 3));
+    h.state_mut().state.training.form.test_movies = 5;
+    open(&mut h, "twelve_again", 12);
+    assert_eq!(test_movies(&h), (5, 2), "a number the user set is kept");
+}

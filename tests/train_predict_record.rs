@@ -65,7 +65,7 @@ mod end_to_end {
             dir: dir.to_path_buf(),
             model: ModelKind::Wavenet,
             epochs: Some(1),
-            test_movies: 1,
+            test_movies: Some(1),
             test_ids: None,
             seed: 2,
             out: out.to_path_buf(),

@@ -259,9 +259,11 @@ impl MetricsPanel {
                     );
                 }
             });
-        ui.horizontal_wrapped(|ui| {
-            if let Some((t, v)) = best_f1 {
-                ui.label(format!("best F1 {} at {t:.2}", format_metric(v)));
+        // One row per metric, so a narrow panel never strands a button from its label.
+        for (name, best) in [("F1", best_f1), ("Miou", best_miou)] {
+            let Some((t, v)) = best else { continue };
+            ui.horizontal(|ui| {
+                ui.label(format!("best {name} {} at {t:.2}", format_metric(v)));
                 if ui
                     .small_button("use")
                     .on_hover_text("Set the threshold here")
@@ -269,18 +271,8 @@ impl MetricsPanel {
                 {
                     actions.push(Action::SetThreshold(t));
                 }
-            }
-            if let Some((t, v)) = best_miou {
-                ui.label(format!("best Miou {} at {t:.2}", format_metric(v)));
-                if ui
-                    .small_button("use ")
-                    .on_hover_text("Set the threshold here")
-                    .clicked()
-                {
-                    actions.push(Action::SetThreshold(t));
-                }
-            }
-        });
+            });
+        }
     }
 }
 

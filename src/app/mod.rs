@@ -26,6 +26,7 @@ pub mod view;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::data::default_test_count;
 use crate::data::demo::DemoConfig;
 
 use evaluation::{
@@ -36,7 +37,7 @@ use loader::LoadedFolder;
 use picker::{FolderPicker, NativePicker, PickOutcome, PickPurpose};
 use settings::Settings;
 use sources::{DecisionKey, PredictionSource, SourceDecision, SourceRegistry};
-use training_panel::{ModelScores, TrainingForm, TrainingRun, TrainingState};
+use training_panel::{DEFAULT_TEST_MOVIES, ModelScores, TrainingForm, TrainingRun, TrainingState};
 use view::{MovieView, XAxis};
 
 /// Threshold the app starts with, as `scenelab evaluate` defaults to.
@@ -606,6 +607,19 @@ impl App {
     /// Show `folder` (what a finished load does; also for movies built in code).
     pub fn open_loaded(&mut self, folder: LoadedFolder) {
         let state = &mut self.state;
+        // Test movies the forms hold out follow the folder's size, unless the user set them.
+        let automatic = state
+            .folder
+            .as_ref()
+            .map_or(DEFAULT_TEST_MOVIES, |f| default_test_count(f.movies.len()));
+        for test_movies in [
+            &mut state.training.form.test_movies,
+            &mut state.search.form.test_movies,
+        ] {
+            if *test_movies == automatic {
+                *test_movies = default_test_count(folder.movies.len());
+            }
+        }
         state.sources = SourceRegistry::for_movies(&folder.movies);
         state.data_generation += 1;
         state.metrics = None;

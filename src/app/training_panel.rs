@@ -26,7 +26,7 @@ use crate::train::{
     validation_count,
 };
 
-/// Test movies held out by default, as `scenelab train` does.
+/// Test movies held out before a folder is open: `default_test_count` of the challenge's 64.
 pub const DEFAULT_TEST_MOVIES: usize = 7;
 
 /// What Train will train, as the form shows it.

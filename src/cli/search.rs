@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::Movie;
+use crate::data::{Movie, default_test_count};
 use crate::model::ModelKind;
 use crate::train::TestMetrics;
 use crate::train::decision::{DecisionGrid, Objective};
@@ -33,9 +33,10 @@ pub struct Args {
     /// Seeds the test split, the folds, the configurations and the weights.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Movies held out for the final test (chosen as `scenelab train` chooses them).
-    #[arg(long, default_value_t = 7)]
-    pub test_movies: usize,
+    /// Movies held out for the final test, chosen as `scenelab train` chooses them [default:
+    /// 7 per 64 movies, rounded up].
+    #[arg(long)]
+    pub test_movies: Option<usize>,
     /// Maximum epochs of every run (early stopping may end sooner); the model's default if
     /// omitted.
     #[arg(long)]
@@ -201,12 +202,15 @@ fn print_outcome(outcome: &SearchOutcome, out: &std::path::Path) {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let movies = load(&args.dir)?;
+    let test_movies = args
+        .test_movies
+        .unwrap_or_else(|| default_test_count(movies.len()));
     anyhow::ensure!(
-        movies.len() > args.test_movies + 1,
+        movies.len() > test_movies + 1,
         "{} has {} usable movies: too few for {} test movies and {} folds",
         args.dir.display(),
         movies.len(),
-        args.test_movies,
+        test_movies,
         args.folds
     );
     let out = args
@@ -217,7 +221,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config.trials = args.trials;
     config.folds = args.folds;
     config.seed = args.seed;
-    config.test_movies = args.test_movies;
+    config.test_movies = test_movies;
     config.settings.epochs = args.epochs.unwrap_or_else(|| args.model.default_epochs());
     config.settings.patience = args.patience;
     config.objective = args.objective;

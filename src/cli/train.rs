@@ -10,7 +10,7 @@ use anyhow::Context;
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{Dataset, Movie, Split};
+use crate::data::{Dataset, Movie, Split, default_test_count};
 use crate::model::ModelKind;
 use crate::train::decision::{self, Objective, TunedDecision};
 use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings, validation_count};
@@ -26,9 +26,10 @@ pub struct Args {
     /// Maximum epochs (early stopping may end sooner); the model's default if omitted.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Movies held out for the final test, chosen by the seeded shuffle.
-    #[arg(long, default_value_t = 7, conflicts_with = "test_ids")]
-    pub test_movies: usize,
+    /// Movies held out for the final test, chosen by the seeded shuffle [default: 7 per 64
+    /// movies, rounded up: 7 of 64, 2 of 12].
+    #[arg(long, conflicts_with = "test_ids")]
+    pub test_movies: Option<usize>,
     /// File of imdb ids (one per line) to hold out for the final test.
     #[arg(long)]
     pub test_ids: Option<PathBuf>,
@@ -160,8 +161,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Split::with_test_ids(&ids, &test, validation_count(rest), args.seed)?
         }
         None => {
-            let rest = ids.len().saturating_sub(args.test_movies);
-            Split::by_count(&ids, validation_count(rest), args.test_movies, args.seed)?
+            let test = args
+                .test_movies
+                .unwrap_or_else(|| default_test_count(ids.len()));
+            let rest = ids.len().saturating_sub(test);
+            Split::by_count(&ids, validation_count(rest), test, args.seed)?
         }
     };
     let config = TrainConfig {

@@ -12,4 +12,4 @@ pub use movie::{
     FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FeatureMatrix,
     Modality, Movie, MovieError,
 };
-pub use split::{Split, SplitError};
+pub use split::{Split, SplitError, default_test_count};

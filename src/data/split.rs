@@ -27,6 +27,12 @@ pub enum SplitError {
     UnknownId(String),
 }
 
+/// Test movies held out by default from `movies`: the challenge benchmark's share (7 of its 64
+/// movies, about 11%), rounded up, so a small folder still keeps most movies for training.
+pub fn default_test_count(movies: usize) -> usize {
+    (movies * 7).div_ceil(64)
+}
+
 /// `ids` sorted then shuffled by `seed`, so the result does not depend on load order.
 fn shuffled(ids: &[String], seed: u64) -> Vec<String> {
     let mut v = ids.to_vec();
