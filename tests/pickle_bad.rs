@@ -84,6 +84,17 @@ fn empty_input_is_an_error() {
 }
 
 #[test]
+fn a_file_that_is_no_pickle_says_so_and_shows_its_start() {
+    let msg = refusal(b"hello, this is a text file\n");
+    assert!(msg.starts_with("not a pickle"), "{msg}");
+    assert!(msg.contains("b'hello, this is a'"), "{msg}");
+    let msg = refusal(b"\x89PNG\r\n");
+    assert!(msg.contains("b'\\x89PNG\\r\\n'"), "{msg}");
+    // A broken protocol 0 pickle keeps the decoder's own message.
+    assert!(!refusal(b"(dp0\nS'a").starts_with("not a pickle"));
+}
+
+#[test]
 fn huge_claimed_sizes_are_refused_before_allocating() {
     // BINBYTES8 / BINUNICODE8 / FRAME claiming 2^62 bytes.
     for op in [0x8eu8, 0x8d, 0x96, 0x95] {
@@ -175,7 +186,7 @@ fn deep_nesting_is_bounded() {
 fn missing_memo_entries_are_errors() {
     assert!(refusal(b"\x80\x02h\x05.").contains("memo entry 5"));
     assert!(refusal(b"\x80\x02j\xff\xff\xff\xff.").contains("memo entry 4294967295"));
-    assert!(refusal(b"g7\n.").contains("memo entry 7"));
+    assert!(refusal(b"(g7\n.").contains("memo entry 7"));
 }
 
 #[test]

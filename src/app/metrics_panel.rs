@@ -54,10 +54,10 @@ impl MetricsPanel {
         }
         egui::Grid::new("comparison_grid")
             .striped(true)
-            .num_columns(7)
+            .num_columns(8)
             .spacing([10.0, 4.0])
             .show(ui, |ui| {
-                for h in ["Source", "AP", "mAP", "Miou", "P", "R", "F1"] {
+                for h in ["Source", "At", "AP", "mAP", "Miou", "P", "R", "F1"] {
                     ui.label(egui::RichText::new(h).strong());
                 }
                 ui.end_row();
@@ -68,6 +68,11 @@ impl MetricsPanel {
                     );
                     ui.colored_label(row.colour, &row.name)
                         .on_hover_text(format!("{} movies scored {how}", row.scored));
+                    // Which operating point each row is at, visible without hovering.
+                    match row.decision {
+                        Some(d) => ui.label("decision").on_hover_text(d.to_string()),
+                        None => ui.label(format!("{:.3}", c.threshold)),
+                    };
                     match &row.result {
                         Ok(m) => {
                             for v in [m.ap, m.map, m.miou, m.precision, m.recall, m.f1] {

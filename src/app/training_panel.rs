@@ -417,15 +417,19 @@ impl TrainingPanel {
         egui::Window::new("Train a model")
             .open(&mut open)
             .default_width(460.0)
+            // Tall enough for the form, progress and both curves without scrolling.
+            .default_height(720.0)
             .resizable(true)
             .show(ctx, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.form(ui, state, actions);
-                    ui.separator();
-                    self.progress(ui, state, actions);
-                    ui.separator();
-                    self.curves(ui, &state.training.run);
-                });
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        self.form(ui, state, actions);
+                        ui.separator();
+                        self.progress(ui, state, actions);
+                        ui.separator();
+                        self.curves(ui, &state.training.run);
+                    });
             });
         if open != state.training.open {
             actions.push(Action::ShowTraining(open));

@@ -55,6 +55,11 @@ pub enum PickleError {
     #[error("the file is empty")]
     Empty,
     #[error(
+        "not a pickle: the file starts with {start}, where pickle.dump and torch.save output starts \
+         with a protocol marker (0x80) or, in protocol 0 and 1, an opening bracket"
+    )]
+    NotAPickle { start: String },
+    #[error(
         "the data ends early at byte {pos} while reading {what}: the file is truncated or not a pickle"
     )]
     Truncated { pos: usize, what: &'static str },
@@ -102,13 +107,42 @@ pub fn read_record(bytes: &[u8]) -> Result<Record, PickleError> {
         return torch::read_zip(bytes, budget);
     }
     let mut loader = vm::Loader::new(budget);
-    let (value, _) = loader.run(bytes, 0, &mut vm::Persistent::Refuse)?;
+    let (value, _) = loader
+        .run(bytes, 0, &mut vm::Persistent::Refuse)
+        .map_err(|e| {
+            if plausible_start(bytes[0]) {
+                e
+            } else {
+                not_a_pickle(bytes)
+            }
+        })?;
     if torch::is_magic(&loader, value) {
         let mut legacy = vm::Loader::new(budget);
         let value = torch::load_legacy(&mut legacy, bytes)?;
         return record::to_record(&mut legacy, value);
     }
     record::to_record(&mut loader, value)
+}
+
+/// Whether a pickle can begin with `byte`: PROTO (protocol 2 and later) or what a protocol 0
+/// or 1 dump of a dict or list starts with (MARK, EMPTY_DICT, EMPTY_LIST, GLOBAL for an
+/// `OrderedDict`).
+fn plausible_start(byte: u8) -> bool {
+    matches!(byte, 0x80 | b'(' | b'}' | b']' | b'c')
+}
+
+/// The error for a file that is no pickle at all, showing its first bytes as Python would.
+fn not_a_pickle(bytes: &[u8]) -> PickleError {
+    let head: String = bytes
+        .iter()
+        .take(16)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    let more = if bytes.len() > 16 { "…" } else { "" };
+    PickleError::NotAPickle {
+        start: format!("b'{head}'{more}"),
+    }
 }
 
 /// Read and decode one movie file.
