@@ -184,6 +184,27 @@ impl Jobs {
         id
     }
 
+    /// Run `work` on a new thread and send `answer` with its result however it ends: a panic
+    /// becomes an `Err`, so whatever waits for the answer (a spinner, a Cancel button, a
+    /// running flag) is always released.
+    pub fn spawn_answering<T: 'static>(
+        &mut self,
+        label: impl Into<String>,
+        work: impl FnOnce(&Reporter) -> Result<T, String> + Send + 'static,
+        answer: impl FnOnce(Result<T, String>) -> JobEvent + Send + 'static,
+    ) -> JobId {
+        self.spawn(label, move |r| {
+            let result =
+                std::panic::catch_unwind(AssertUnwindSafe(|| work(r))).unwrap_or_else(|p| {
+                    Err(format!(
+                        "it stopped on an internal error: {}",
+                        panic_message(&*p)
+                    ))
+                });
+            r.send(answer(result));
+        })
+    }
+
     /// Take every event that arrived since the last frame, updating progress on the way.
     pub fn poll(&mut self) -> Vec<JobEvent> {
         let mut out = Vec::new();
@@ -279,5 +300,38 @@ mod tests {
             _ => None,
         });
         assert_eq!(msg.as_deref(), Some("the loader broke"));
+    }
+
+    #[test]
+    fn a_job_that_owes_an_answer_answers_even_when_it_panics() {
+        let mut jobs = Jobs::default();
+        jobs.spawn_answering(
+            "Training",
+            |_| -> Result<usize, String> { panic!("candle broke") },
+            |result| JobEvent::DemoWritten {
+                dir: "x".into(),
+                result,
+            },
+        );
+        jobs.spawn_answering(
+            "Demo",
+            |_| Ok(3),
+            |result| JobEvent::DemoWritten {
+                dir: "y".into(),
+                result,
+            },
+        );
+        let mut answers: Vec<(String, Result<usize, String>)> = drain_until_idle(&mut jobs)
+            .into_iter()
+            .filter_map(|e| match e {
+                JobEvent::DemoWritten { dir, result } => Some((dir.display().to_string(), result)),
+                _ => None,
+            })
+            .collect();
+        answers.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(answers.len(), 2);
+        let err = answers[0].1.clone().unwrap_err();
+        assert!(err.contains("candle broke"), "{err}");
+        assert_eq!(answers[1].1, Ok(3));
     }
 }

@@ -689,11 +689,11 @@ impl App {
                     return;
                 };
                 let decision = self.state.training.decision_to_save(&self.state.sources);
-                self.jobs.spawn(SAVE_JOB, move |r| {
-                    r.send(JobEvent::ModelSaved(training_panel::save_model(
-                        &model, &dir, decision,
-                    )));
-                });
+                self.jobs.spawn_answering(
+                    SAVE_JOB,
+                    move |_| training_panel::save_model(&model, &dir, decision),
+                    JobEvent::ModelSaved,
+                );
             }
             Action::ExportPredictions(out) => self.start_export(out),
             Action::OpenFolder(dir) => self.start_loading(dir),
@@ -784,13 +784,20 @@ impl App {
             return;
         }
         let label = format!("{LOAD_JOB} {}", dir.display());
-        self.jobs.spawn(label, move |r| {
-            let progress = |done: usize, total: usize, file: &str| {
-                r.progress(done, total, file.to_string());
-            };
-            let result = loader::load_folder(&dir, &progress).map_err(|e| e.to_string());
-            r.send(JobEvent::Loaded { dir, result });
-        });
+        let answer_dir = dir.clone();
+        self.jobs.spawn_answering(
+            label,
+            move |r| {
+                let progress = |done: usize, total: usize, file: &str| {
+                    r.progress(done, total, file.to_string());
+                };
+                loader::load_folder(&dir, &progress).map_err(|e| e.to_string())
+            },
+            |result| JobEvent::Loaded {
+                dir: answer_dir,
+                result,
+            },
+        );
     }
 
     fn start_demo(&mut self, dir: PathBuf) {
@@ -799,13 +806,20 @@ impl App {
         }
         let config = self.options.demo.clone();
         let label = format!("{DEMO_JOB} {}", dir.display());
-        self.jobs.spawn(label, move |r| {
-            let progress = |done: usize, total: usize| {
-                r.progress(done, total, format!("movie {done} of {total}"));
-            };
-            let result = loader::write_demo(&dir, &config, &progress).map_err(|e| format!("{e:#}"));
-            r.send(JobEvent::DemoWritten { dir, result });
-        });
+        let answer_dir = dir.clone();
+        self.jobs.spawn_answering(
+            label,
+            move |r| {
+                let progress = |done: usize, total: usize| {
+                    r.progress(done, total, format!("movie {done} of {total}"));
+                };
+                loader::write_demo(&dir, &config, &progress).map_err(|e| format!("{e:#}"))
+            },
+            |result| JobEvent::DemoWritten {
+                dir: answer_dir,
+                result,
+            },
+        );
     }
 }
 
@@ -830,10 +844,11 @@ impl App {
         };
         training.note = None;
         let label = format!("{TRAIN_JOB} {}", form.model.kind());
-        self.jobs.spawn(label, move |r| {
-            let result = training_panel::run_training(r, movies, form, cancel);
-            r.send(JobEvent::Trained(result));
-        });
+        self.jobs.spawn_answering(
+            label,
+            move |r| training_panel::run_training(r, movies, form, cancel),
+            JobEvent::Trained,
+        );
     }
 
     fn start_model_load(&mut self, dir: PathBuf) {
@@ -844,10 +859,15 @@ impl App {
         };
         let movies = folder.movies.clone();
         let label = format!("{MODEL_LOAD_JOB} {}", dir.display());
-        self.jobs.spawn(label, move |r| {
-            let result = training_panel::load_and_score(&dir, &movies);
-            r.send(JobEvent::ModelLoaded { dir, result });
-        });
+        let answer_dir = dir.clone();
+        self.jobs.spawn_answering(
+            label,
+            move |_| training_panel::load_and_score(&dir, &movies),
+            |result| JobEvent::ModelLoaded {
+                dir: answer_dir,
+                result,
+            },
+        );
     }
 
     fn start_export(&mut self, out: PathBuf) {
@@ -859,13 +879,23 @@ impl App {
             return;
         };
         let dir = folder.dir.clone();
-        let scores = decision_box::scores_to_write(source);
+        // The source is cloned (its scores are shared), so the decision is applied off the UI
+        // thread.
+        let source = source.clone();
         let label = format!("{EXPORT_JOB} {}", out.display());
-        self.jobs.spawn(label, move |r| {
-            let result = training_panel::export_predictions(r, &dir, &out, &scores)
-                .map_err(|e| format!("{e:#}"));
-            r.send(JobEvent::Exported { out, result });
-        });
+        let answer_out = out.clone();
+        self.jobs.spawn_answering(
+            label,
+            move |r| {
+                let scores = decision_box::scores_to_write(&source);
+                training_panel::export_predictions(r, &dir, &out, &scores)
+                    .map_err(|e| format!("{e:#}"))
+            },
+            |result| JobEvent::Exported {
+                out: answer_out,
+                result,
+            },
+        );
     }
 
     /// A model's scores become a source on every timeline, selected for the metrics.

@@ -43,9 +43,7 @@ impl Settings {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(&tmp, path)?;
+        crate::files::write_atomic(path, &serde_json::to_vec_pretty(self)?)?;
         Ok(())
     }
 }

@@ -5,7 +5,6 @@
 //! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] draws it and
 //! returns [`Action`]s. The work runs as jobs ([`super::jobs`]) that report [`JobEvent`]s.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -261,8 +260,8 @@ pub fn predict_all(
     ))
 }
 
-/// The training job: train on the usable movies, forwarding progress, tune the decision on
-/// the validation movies (as `scenelab train` does), then score every loaded movie.
+/// The training job: train on the usable movies, forwarding progress, score every loaded
+/// movie, then tune the decision on the validation movies' scores (as `scenelab train` does).
 pub fn run_training(
     r: &Reporter,
     movies: Arc<Vec<Movie>>,
@@ -270,18 +269,12 @@ pub fn run_training(
     cancel: Arc<AtomicBool>,
 ) -> Result<ModelScores, String> {
     let device = form.device.open().map_err(|e| format!("{e:#}"))?;
-    let usable: Cow<[Movie]> = if movies.iter().all(usable_for_training) {
-        Cow::Borrowed(movies.as_slice())
-    } else {
-        Cow::Owned(
-            movies
-                .iter()
-                .filter(|m| usable_for_training(m))
-                .cloned()
-                .collect(),
-        )
-    };
-    let ids: Vec<String> = usable.iter().map(|m| m.imdb_id.clone()).collect();
+    // Training looks movies up by id, so the unusable ones can stay in the slice.
+    let ids: Vec<String> = movies
+        .iter()
+        .filter(|m| usable_for_training(m))
+        .map(|m| m.imdb_id.clone())
+        .collect();
     let split =
         split_for(&ids, form.test_movies, form.settings.seed).map_err(|e| format!("{e:#}"))?;
     let config = form.config();
@@ -289,7 +282,7 @@ pub fn run_training(
     let outcome = std::thread::scope(|s| {
         let handle = s.spawn(|| {
             let tx = tx;
-            crate::train::train(&usable, &split, &config, &device, Some(&tx), &cancel)
+            crate::train::train(&movies, &split, &config, &device, Some(&tx), &cancel)
         });
         let mut done = 0usize;
         let mut total = 0usize;
@@ -314,21 +307,22 @@ pub fn run_training(
     .map_err(|e| e.to_string())?;
     let mut model = outcome.model;
     if !outcome.test_scores.is_empty()
-        && let Ok(m) = crate::train::test_metrics(&usable, &outcome.test_scores)
+        && let Ok(m) = crate::train::test_metrics(&movies, &outcome.test_scores)
     {
         model.meta.final_metrics = Some(m);
     }
+    r.progress(0, 0, "scoring the movies");
+    let (scores, skipped) = predict_all(&model, &movies).map_err(|e| format!("{e:#}"))?;
     r.progress(0, 0, "tuning the decision on the validation movies");
-    let tuned = decision::tune_on_validation(
+    let tuned = decision::tune_on_validation_scores(
         &model,
-        &usable,
+        &movies,
+        scores.iter().map(|(id, s)| (id.as_str(), s.as_slice())),
         form.objective,
         &decision::grid_for(form.peak_picking),
     )
     .map_err(|e| format!("cannot tune the decision on the validation movies: {e}"))?;
     model.meta.decision = tuned.map(|t| t.decision);
-    r.progress(0, 0, "scoring the movies");
-    let (scores, skipped) = predict_all(&model, &movies).map_err(|e| format!("{e:#}"))?;
     Ok(ModelScores {
         model: Arc::new(model),
         scores,

@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )?;
             println!("{}", bench::format_table(&rows));
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+                crate::files::write_atomic(&path, serde_json::to_string_pretty(&rows)?.as_bytes())
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             Ok(())

@@ -212,17 +212,6 @@ impl Model {
     }
 }
 
-impl Model {
-    pub fn kind(&self) -> ModelKind {
-        match self {
-            Model::Default(_) => ModelKind::Default,
-            Model::Wavenet(_) => ModelKind::Wavenet,
-            Model::Bilstm(_) => ModelKind::Bilstm,
-            Model::Lgss(_) => ModelKind::Lgss,
-        }
-    }
-}
-
 impl BoundaryModel for Model {
     fn forward(&self, batch: &ShotBatch, train: bool) -> Result<Tensor> {
         match self {

@@ -31,7 +31,6 @@ mod writer;
 
 pub use array::{ArrayData, DType, NdArray};
 
-use std::io::Write;
 use std::path::Path;
 
 /// One top-level field of a movie dict, as SceneLab understands it.
@@ -160,14 +159,6 @@ pub fn write_record(record: &Record) -> Vec<u8> {
 /// Write a record to `path` through a temporary file in the same folder renamed into place,
 /// so an existing file is never left half-overwritten.
 pub fn write_record_file(path: &Path, record: &Record) -> Result<(), PickleError> {
-    let bytes = write_record(record);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(&bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| PickleError::Io(e.error))?;
+    crate::files::write_atomic(path, &write_record(record))?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `config.json` (kind, hyperparameters, normalisation, split, training curve, final
 //! metrics, the decision step tuned on the validation movies, SceneLab version). Loading checks each part and says which one is wrong.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
@@ -102,7 +103,8 @@ impl TrainedModel {
             })
             .collect::<Result<Vec<_>, CheckpointError>>()?;
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-        predict_rows(&self.model, &refs, &self.device)
+        let batch = self.meta.training.batch_movies.max(1);
+        predict_rows(&self.model, &refs, batch, &self.device)
             .map_err(|e| CheckpointError::Model(e.to_string()))
     }
 
@@ -142,14 +144,28 @@ impl TrainedModel {
             move |source| CheckpointError::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // Both files are written in full under temporary names, then renamed into place
+        // together, so an interrupted save never leaves a torn file or new weights beside an
+        // old config (only the instant between the two renames).
         let weights = dir.join(WEIGHTS_FILE);
+        let weights_tmp = crate::files::temp_in(dir).map_err(io(dir))?;
         self.varmap
-            .save(&weights)
+            .save(weights_tmp.path())
             .map_err(|e| CheckpointError::Model(format!("{}: {e}", weights.display())))?;
         let config = dir.join(CONFIG_FILE);
         let json = serde_json::to_string_pretty(meta)
             .map_err(|e| CheckpointError::Model(e.to_string()))?;
-        std::fs::write(&config, json).map_err(io(&config))?;
+        let mut config_tmp = crate::files::temp_in(dir).map_err(io(dir))?;
+        config_tmp
+            .write_all(json.as_bytes())
+            .and_then(|()| config_tmp.as_file().sync_all())
+            .map_err(io(&config))?;
+        weights_tmp
+            .persist(&weights)
+            .map_err(|e| io(&weights)(e.error))?;
+        config_tmp
+            .persist(&config)
+            .map_err(|e| io(&config)(e.error))?;
         Ok(())
     }
 
@@ -246,17 +262,18 @@ impl TrainedModel {
     }
 }
 
-/// Probabilities per transition for normalised rows, in input order, as many movies per
-/// forward pass as the model trains with (memory stays what training needed).
+/// Probabilities per transition for normalised rows, in input order, `batch_movies` per
+/// forward pass (pass what the model trained with: memory stays what training needed).
 pub(crate) fn predict_rows(
     model: &Model,
     rows: &[&[f32]],
+    batch_movies: usize,
     device: &Device,
 ) -> candle_core::Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| rows[i].len());
     let mut out = vec![Vec::new(); rows.len()];
-    for chunk in order.chunks(model.kind().default_batch_movies()) {
+    for chunk in order.chunks(batch_movies) {
         let batch_rows: Vec<&[f32]> = chunk.iter().map(|&i| rows[i]).collect();
         let batch = ShotBatch::from_rows(&batch_rows, device)?;
         let probs: Tensor = candle_nn::ops::sigmoid(&model.forward(&batch, false)?.detach())?;

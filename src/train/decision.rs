@@ -14,8 +14,10 @@
 //! suppressed). So a pure threshold change leaves every score's rank, and thus AP and mAP,
 //! as they were (up to f32 rounding ties), and the default decision is the identity. Peak
 //! picking moves only the suppressed candidates below the kept ones; AP on applied scores then
-//! measures the decided ranking. SceneLab reports AP and mAP on the raw scores and the
-//! threshold metrics (Miou, precision, recall, F1) on the decided ones.
+//! measures the decided ranking. Wherever a decision is applied (the app's metrics and
+//! comparison, `train`'s "tuned decision" rows), SceneLab scores all six metrics on the decided
+//! scores, as `scenelab evaluate` scores what `scenelab predict` writes, so the figures on
+//! screen are the ones a file sent to someone else gives.
 
 use std::collections::BTreeSet;
 
@@ -297,11 +299,51 @@ pub fn tune_on_validation(
     objective: Objective,
     grid: &DecisionGrid,
 ) -> Result<Option<TunedDecision>, String> {
-    let validation = &model.meta.split.validation;
+    let validation = validation_movies(model, movies)?;
     if validation.is_empty() {
         return Ok(None);
     }
-    let chosen: Vec<&Movie> = validation
+    // The recurrent models need a deep stack to score long movies.
+    let scores =
+        super::with_deep_stack(|| model.predict(&validation)).map_err(|e| e.to_string())?;
+    tune_scored(&validation, &scores, objective, grid).map(Some)
+}
+
+/// [`tune_on_validation`] from scores already predicted for (at least) the validation movies,
+/// looked up by imdb id, so that a caller scoring every movie anyway does not score them twice.
+pub fn tune_on_validation_scores<'s>(
+    model: &TrainedModel,
+    movies: &[Movie],
+    scores: impl IntoIterator<Item = (&'s str, &'s [f32])>,
+    objective: Objective,
+    grid: &DecisionGrid,
+) -> Result<Option<TunedDecision>, String> {
+    let validation = validation_movies(model, movies)?;
+    if validation.is_empty() {
+        return Ok(None);
+    }
+    let by_id: std::collections::HashMap<&str, &[f32]> = scores.into_iter().collect();
+    let chosen = validation
+        .iter()
+        .map(|m| {
+            by_id
+                .get(m.imdb_id.as_str())
+                .map(|s| s.to_vec())
+                .ok_or_else(|| format!("validation movie '{}' was not scored", m.imdb_id))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    tune_scored(&validation, &chosen, objective, grid).map(Some)
+}
+
+/// The model's validation movies, found in `movies`.
+fn validation_movies<'m>(
+    model: &TrainedModel,
+    movies: &'m [Movie],
+) -> Result<Vec<&'m Movie>, String> {
+    model
+        .meta
+        .split
+        .validation
         .iter()
         .map(|id| {
             movies
@@ -309,10 +351,17 @@ pub fn tune_on_validation(
                 .find(|m| &m.imdb_id == id)
                 .ok_or_else(|| format!("validation movie '{id}' is not among the loaded movies"))
         })
-        .collect::<Result<_, _>>()?;
-    // The recurrent models need a deep stack to score long movies.
-    let scores = super::with_deep_stack(|| model.predict(&chosen)).map_err(|e| e.to_string())?;
-    let frames: Vec<Vec<i64>> = chosen
+        .collect()
+}
+
+/// Tune on `movies` scored `scores` (in the same order).
+fn tune_scored(
+    movies: &[&Movie],
+    scores: &[Vec<f32>],
+    objective: Objective,
+    grid: &DecisionGrid,
+) -> Result<TunedDecision, String> {
+    let frames: Vec<Vec<i64>> = movies
         .iter()
         .map(|m| {
             m.shot_end_frame
@@ -320,9 +369,9 @@ pub fn tune_on_validation(
                 .unwrap_or_else(|| (0..m.n_shots as i64).collect())
         })
         .collect();
-    let inputs = chosen
+    let inputs = movies
         .iter()
-        .zip(&scores)
+        .zip(scores)
         .zip(&frames)
         .map(|((m, s), f)| {
             Ok(MovieInput {
@@ -335,9 +384,7 @@ pub fn tune_on_validation(
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    tune(&inputs, objective, grid)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    tune(&inputs, objective, grid).map_err(|e| e.to_string())
 }
 
 impl std::fmt::Display for Decision {
