@@ -303,6 +303,7 @@ fn peak_picking_can_be_added_to_a_source_without_a_decision() {
     settle(&mut h);
     let decision = Decision {
         threshold,
+        nms_window: 2,
         min_scene_len: 4,
         ..Decision::default()
     };

@@ -75,12 +75,16 @@ impl DecisionBox {
                 if ui
                     .small_button("Add peak picking")
                     .on_hover_text(
-                        "Keep only local peaks and a minimum scene length on top of the threshold",
+                        "Keep only local peaks and a minimum scene length on top of the threshold \
+                         (starting at NMS ±2 and scenes of 2 shots or more; edit them below)",
                     )
                     .clicked()
                 {
+                    // A start that does something: the all-off decision would change nothing.
                     let decision = Decision {
                         threshold: state.threshold,
+                        nms_window: 2,
+                        min_scene_len: 2,
                         ..Decision::default()
                     };
                     actions.push(Action::SetDecision(

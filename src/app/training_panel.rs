@@ -90,7 +90,7 @@ impl TrainingForm {
 
 /// The movies training can use: ground truth and all four modalities.
 pub fn usable_for_training(m: &Movie) -> bool {
-    m.ground_truth.is_some() && m.has_all_features()
+    m.is_trainable()
 }
 
 /// The split `scenelab train --test-movies N --seed S` makes of `ids` (with N capped so that

@@ -130,14 +130,14 @@ pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
     )
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let device = args.device.open()?;
-    let data = load_folder(&args.dir)?;
-    let movies: Vec<Movie> = data
+/// The movies of `dir` a model can train on, saying which others it skips and why.
+pub(crate) fn load_trainable(dir: &Path) -> anyhow::Result<Vec<Movie>> {
+    let data = load_folder(dir)?;
+    Ok(data
         .movies
         .into_iter()
         .filter(|m| {
-            let usable = m.ground_truth.is_some() && m.has_all_features();
+            let usable = m.is_trainable();
             if !usable {
                 eprintln!(
                     "warning: skipped '{}': training needs ground truth and all four feature modalities",
@@ -146,7 +146,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             usable
         })
-        .collect();
+        .collect())
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let device = args.device.open()?;
+    let movies = load_trainable(&args.dir)?;
     let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
     anyhow::ensure!(
         ids.len() >= 2,

@@ -116,6 +116,12 @@ impl Movie {
         self.features.iter().all(Option::is_some)
     }
 
+    /// Whether a model can train on (and be validated or tested on) this movie: it has ground
+    /// truth and all four modalities.
+    pub fn is_trainable(&self) -> bool {
+        self.ground_truth.is_some() && self.has_all_features()
+    }
+
     /// Bytes held by the decoded tensors of this movie.
     pub fn tensor_bytes(&self) -> usize {
         let f: usize = self
