@@ -9,7 +9,7 @@ use candle_core::Device;
 
 use super::decision::{self, Decision, Objective};
 use super::{TestMetrics, TrainConfig, TrainSettings, ValidationScores, metrics, test_metrics};
-use crate::data::{Movie, Split};
+use crate::data::{Movie, Split, default_test_count};
 use crate::model::ModelKind;
 
 /// One model's result.
@@ -132,7 +132,8 @@ pub fn demo_movies(n_movies: usize, say: &mut dyn FnMut(String)) -> anyhow::Resu
 }
 
 /// The benchmark's split: `test_ids` (for example the ones `torch_baselines.py` prints, to
-/// compare on the same movies) or 7 movies drawn with seed 42; a tenth of the rest validates.
+/// compare on the same movies) or [`default_test_count`] movies (7 of 64) drawn with seed 42;
+/// a tenth of the rest validates.
 pub fn benchmark_split(movies: &[Movie], test_ids: Option<&[String]>) -> anyhow::Result<Split> {
     let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
     let split = match test_ids {
@@ -143,7 +144,7 @@ pub fn benchmark_split(movies: &[Movie], test_ids: Option<&[String]>) -> anyhow:
             42,
         )?,
         None => {
-            let n_test = 7.min(ids.len().saturating_sub(2));
+            let n_test = default_test_count(ids.len()).min(ids.len().saturating_sub(2));
             Split::by_count(
                 &ids,
                 super::validation_count(ids.len() - n_test),
