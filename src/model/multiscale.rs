@@ -105,36 +105,37 @@ fn window_cosines(
             }
         }
     }
-    // sums[k][i] = unit[i - 2^k + 1] + ... + unit[i], by doubling.
-    let mut sums = vec![unit];
-    let mut w = 1;
-    while w * 2 <= max_w {
-        let last = sums.last().map(Vec::as_slice).unwrap_or(&[]);
-        let mut next = last.to_vec();
-        for i in w..len {
-            let (lo, hi) = (i - w, i);
-            for j in 0..d {
-                next[hi * d + j] += last[lo * d + j];
-            }
-        }
-        sums.push(next);
-        w *= 2;
-    }
+    // Window sums by doubling, in place: at width `w`, `sums[i] = unit[i - w + 1] + ... +
+    // unit[i]`. Each width's cosines are taken when its level is reached, so only one level
+    // is ever held (for place features at widths up to 32, a sixth of the memory).
+    let mut sums = unit;
     let mut out = vec![0f32; t * widths.len()];
-    for i in 0..n.saturating_sub(1) {
-        for (wi, &w) in widths.iter().enumerate() {
-            let s = &sums[w.trailing_zeros() as usize];
-            let left = &s[i * d..(i + 1) * d];
-            let right = &s[(i + w) * d..(i + w + 1) * d];
-            let (mut dot, mut ll, mut rr) = (0f32, 0f32, 0f32);
-            for (a, b) in left.iter().zip(right) {
-                dot += a * b;
-                ll += a * a;
-                rr += b * b;
+    let mut w = 1;
+    loop {
+        for (wi, _) in widths.iter().enumerate().filter(|&(_, &width)| width == w) {
+            for i in 0..n.saturating_sub(1) {
+                let left = &sums[i * d..(i + 1) * d];
+                let right = &sums[(i + w) * d..(i + w + 1) * d];
+                let (mut dot, mut ll, mut rr) = (0f32, 0f32, 0f32);
+                for (a, b) in left.iter().zip(right) {
+                    dot += a * b;
+                    ll += a * a;
+                    rr += b * b;
+                }
+                let denom = (ll * rr).sqrt();
+                out[i * widths.len() + wi] = if denom > 0.0 { dot / denom } else { 0.0 };
             }
-            let denom = (ll * rr).sqrt();
-            out[i * widths.len() + wi] = if denom > 0.0 { dot / denom } else { 0.0 };
         }
+        if w * 2 > max_w {
+            break;
+        }
+        // Downwards, so that `sums[i - w]` is still the narrower window when it is added.
+        for i in (w..len).rev() {
+            for j in 0..d {
+                sums[i * d + j] += sums[(i - w) * d + j];
+            }
+        }
+        w *= 2;
     }
     out
 }
@@ -278,5 +279,71 @@ impl BoundaryModel for MultiScale {
         }
         let logits = self.out.forward(&h)?.squeeze(D::Minus1)?;
         logits.narrow(1, 0, t.saturating_sub(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cosines of window sums computed directly, window by window.
+    fn naive(rows: &[f32], f: usize, cols: std::ops::Range<usize>, n: usize, w: usize) -> Vec<f32> {
+        let unit = |i: usize| -> Vec<f32> {
+            let r = &rows[i * f + cols.start..i * f + cols.end];
+            let norm = r.iter().map(|v| v * v).sum::<f32>().sqrt();
+            r.iter()
+                .map(|v| if norm > 0.0 { v / norm } else { 0.0 })
+                .collect()
+        };
+        let sum = |lo: usize, hi: usize| -> Vec<f32> {
+            let mut s = vec![0f32; cols.len()];
+            for i in lo..hi.min(n) {
+                s.iter_mut().zip(unit(i)).for_each(|(a, b)| *a += b);
+            }
+            s
+        };
+        (0..n - 1)
+            .map(|i| {
+                let (l, r) = (sum((i + 1).saturating_sub(w), i + 1), sum(i + 1, i + 1 + w));
+                let dot: f32 = l.iter().zip(&r).map(|(a, b)| a * b).sum();
+                let norms =
+                    l.iter().map(|a| a * a).sum::<f32>() * r.iter().map(|b| b * b).sum::<f32>();
+                if norms > 0.0 { dot / norms.sqrt() } else { 0.0 }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn window_cosines_match_direct_window_sums() {
+        let (t, f, n) = (40, 7, 37);
+        let mut x = 11u64;
+        let rows: Vec<f32> = (0..t * f)
+            .map(|k| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Some all-zero rows, as in real cast/action features.
+                if (k / f) % 9 == 4 {
+                    0.0
+                } else {
+                    (x % 1000) as f32 / 500.0 - 1.0
+                }
+            })
+            .collect();
+        let widths = [1, 2, 4, 8, 16];
+        let cols = 2..6;
+        let got = window_cosines(&rows, f, cols.clone(), n, &widths);
+        assert_eq!(got.len(), t * widths.len());
+        for (wi, &w) in widths.iter().enumerate() {
+            let want = naive(&rows, f, cols.clone(), n, w);
+            for i in 0..t {
+                let g = got[i * widths.len() + wi];
+                let expected = want.get(i).copied().unwrap_or(0.0);
+                assert!(
+                    (g - expected).abs() < 1e-5,
+                    "width {w}, transition {i}: {g} vs {expected}"
+                );
+            }
+        }
     }
 }
