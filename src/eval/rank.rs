@@ -25,17 +25,18 @@ fn score_of_key(key: u32) -> f32 {
     f32::from_bits(bits)
 }
 
-/// Stable LSD radix sort of `keys` by their upper 32 bits (the score key); the lower bits ride
-/// along. Byte passes where every key has the same byte are skipped.
-fn radix_sort_upper(keys: &mut Vec<u64>) {
+/// Stable LSD radix sort of `keys` by the 32 bits that `key32` picks out of each (the score
+/// key); other bits ride along. Byte passes where every key has the same byte are skipped.
+fn radix_sort_by_u32<T: Copy + Default>(keys: &mut Vec<T>, key32: impl Fn(T) -> u32) {
     let n = keys.len();
     let mut counts = [[0usize; 256]; 4];
     for &k in keys.iter() {
+        let k = key32(k);
         for (pass, count) in counts.iter_mut().enumerate() {
-            count[((k >> (32 + 8 * pass)) & 0xff) as usize] += 1;
+            count[((k >> (8 * pass)) & 0xff) as usize] += 1;
         }
     }
-    let mut scratch = vec![0u64; n];
+    let mut scratch = vec![T::default(); n];
     for (pass, count) in counts.iter().enumerate() {
         if count.contains(&n) {
             continue;
@@ -46,14 +47,19 @@ fn radix_sort_upper(keys: &mut Vec<u64>) {
             *o = total;
             total += c;
         }
-        let shift = 32 + 8 * pass;
+        let shift = 8 * pass;
         for &k in keys.iter() {
-            let b = ((k >> shift) & 0xff) as usize;
+            let b = ((key32(k) >> shift) & 0xff) as usize;
             scratch[offset[b]] = k;
             offset[b] += 1;
         }
         std::mem::swap(keys, &mut scratch);
     }
+}
+
+/// Sort `u64`s stably by their upper 32 bits (the score key); the lower bits ride along.
+fn radix_sort_upper(keys: &mut Vec<u64>) {
+    radix_sort_by_u32(keys, |k| (k >> 32) as u32);
 }
 
 /// Scores in decreasing order with the running count of positives: what sklearn's
@@ -205,34 +211,9 @@ fn curve_from_runs(
     }
 }
 
-/// LSD radix sort of 32-bit keys, skipping byte passes where every key has the same byte.
+/// Sort 32-bit keys.
 fn radix_sort_u32(keys: &mut Vec<u32>) {
-    let n = keys.len();
-    let mut counts = [[0usize; 256]; 4];
-    for &k in keys.iter() {
-        for (pass, count) in counts.iter_mut().enumerate() {
-            count[((k >> (8 * pass)) & 0xff) as usize] += 1;
-        }
-    }
-    let mut scratch = vec![0u32; n];
-    for (pass, count) in counts.iter().enumerate() {
-        if count.contains(&n) {
-            continue;
-        }
-        let mut offset = [0usize; 256];
-        let mut total = 0;
-        for (o, &c) in offset.iter_mut().zip(count) {
-            *o = total;
-            total += c;
-        }
-        let shift = 8 * pass;
-        for &k in keys.iter() {
-            let b = ((k >> shift) & 0xff) as usize;
-            scratch[offset[b]] = k;
-            offset[b] += 1;
-        }
-        std::mem::swap(keys, &mut scratch);
-    }
+    radix_sort_by_u32(keys, |k| k);
 }
 
 /// The curve of all movies' transitions together (`np.concatenate` of every movie). Only the
