@@ -270,12 +270,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         print!("{}", metrics_table(&metrics));
         if let Some(d) = model.meta.decision.filter(|d| !d.is_reference()) {
-            let decided: Vec<(String, Vec<f32>)> = outcome
-                .test_scores
-                .iter()
-                .map(|(id, s)| (id.clone(), d.apply(s)))
-                .collect();
-            let metrics = crate::train::test_metrics(&movies, &decided)
+            let metrics = crate::train::decided_test_metrics(&movies, &outcome.test_scores, &d)
                 .map_err(|e| anyhow::anyhow!("cannot score the test movies: {e}"))?;
             println!("test metrics with the tuned decision ({d}):");
             print!("{}", metrics_table(&metrics));

@@ -80,14 +80,8 @@ pub fn bench_training(
         )
         .map_err(|e| anyhow::anyhow!("tuning the decision: {e}"))?
         .map(|t| t.decision);
-        let decided_metrics = decision.map(|d| {
-            let decided: Vec<(String, Vec<f32>)> = out
-                .test_scores
-                .iter()
-                .map(|(id, s)| (id.clone(), d.apply(s)))
-                .collect();
-            test_metrics(movies, &decided)
-        });
+        let decided_metrics =
+            decision.map(|d| super::decided_test_metrics(movies, &out.test_scores, &d));
         let row = BenchRow {
             model: kind,
             train_seconds_per_epoch: meta.curve.iter().map(|r| r.train_seconds).sum::<f64>()

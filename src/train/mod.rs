@@ -671,6 +671,20 @@ fn validate(
     ))
 }
 
+/// [`test_metrics`] of the scores `decision` maps them to: the figures `scenelab evaluate`
+/// gives on what `scenelab predict` writes with that decision.
+pub fn decided_test_metrics(
+    movies: &[Movie],
+    scores: &[(String, Vec<f32>)],
+    decision: &decision::Decision,
+) -> Result<TestMetrics, String> {
+    let decided: Vec<(String, Vec<f32>)> = scores
+        .iter()
+        .map(|(id, s)| (id.clone(), decision.apply(s)))
+        .collect();
+    test_metrics(movies, &decided)
+}
+
 /// The challenge's scores of `scores` (`(imdb_id, probabilities)`) on `movies` at threshold
 /// 0.5, from [`crate::eval::evaluate`].
 pub fn test_metrics(
