@@ -294,3 +294,53 @@ fn dragging_the_threshold_line_sets_the_threshold_and_hover_names_the_shot() {
     );
     assert!(h.query_all_by_label_contains("provided: ").count() >= 1);
 }
+
+#[test]
+fn the_mouse_wheel_zooms_the_timeline_around_the_pointer_and_not_past_the_movie() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    let t = h.state().timeline_transform().expect("the plot was drawn");
+    let full = *t.bounds();
+    let pointer = egui::pos2(
+        t.frame().left() + 0.25 * t.frame().width(),
+        t.frame().center().y,
+    );
+    let x_under_pointer = t.value_from_position(pointer).x;
+    let wheel = |dy: f32| egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, dy),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(egui::Event::PointerMoved(pointer));
+    h.step();
+    h.event(wheel(100.0));
+    for _ in 0..30 {
+        h.step();
+    }
+    let zoomed = h.state().timeline_transform().unwrap();
+    assert!(
+        zoomed.bounds().width() < 0.8 * full.width(),
+        "zoomed in: {} of {}",
+        zoomed.bounds().width(),
+        full.width()
+    );
+    let still_under = zoomed.value_from_position(pointer).x;
+    assert!(
+        (still_under - x_under_pointer).abs() < 0.02 * full.width(),
+        "the point under the pointer stays put: {x_under_pointer} -> {still_under}"
+    );
+    h.event(wheel(-2000.0));
+    for _ in 0..30 {
+        h.step();
+    }
+    let out = *h.state().timeline_transform().unwrap().bounds();
+    assert_eq!(
+        (out.min()[0], out.max()[0]),
+        (full.min()[0], full.max()[0]),
+        "zooming out stops at the whole movie"
+    );
+}

@@ -127,6 +127,7 @@ impl Timeline {
 
         let hidden = hidden_items(ui.ctx(), &state.sources);
         let x_end = *view.edges.last().unwrap_or(&1.0);
+        self.wheel_zoom(ui, view.edges[0], x_end);
         let mut plot = Plot::new("timeline")
             .id(plot_id())
             .height(plot_height)
@@ -270,7 +271,7 @@ impl Timeline {
         };
         match info {
             Some(s) => ui.label(hover_text(movie, view, &state.sources, s, state.settings.fps).replace('\n', "   ")),
-            None => ui.weak("Hover the plot for shot details. Drag the dashed line to set the threshold; wheel zooms, drag pans, double click resets; arrow keys: up/down movie, left/right boundary."),
+            None => ui.weak("Hover the plot for shot details. Drag the dashed line to set the threshold; wheel zooms, drag or shift+wheel pans, double click resets; arrow keys: up/down movie, left/right boundary."),
         };
     }
 
@@ -328,6 +329,39 @@ impl Timeline {
                 self.reset_view();
             }
         });
+    }
+
+    /// The plain mouse wheel zooms the x axis around the pointer, as timelines do (egui_plot
+    /// zooms only with Ctrl held, which keeps working; shift+wheel pans). Never out past
+    /// the whole movie.
+    fn wheel_zoom(&mut self, ui: &egui::Ui, x_start: f64, x_end: f64) {
+        let Some(t) = self.last_transform else {
+            return;
+        };
+        let (pointer, dy, modified) = ui.input(|i| {
+            (
+                i.pointer.hover_pos(),
+                i.smooth_scroll_delta.y,
+                i.modifiers.ctrl || i.modifiers.command || i.modifiers.shift,
+            )
+        });
+        let Some(p) = pointer.filter(|p| t.frame().contains(*p)) else {
+            return;
+        };
+        if dy == 0.0 || modified {
+            return;
+        }
+        // Wheel up (positive) zooms in; about 1.65x per notch of 50 points.
+        let factor = (f64::from(dy) / 100.0).exp();
+        let x = t.value_from_position(p).x;
+        let (lo, hi) = (t.bounds().min()[0], t.bounds().max()[0]);
+        let (mut new_lo, mut new_hi) = (x - (x - lo) / factor, x + (hi - x) / factor);
+        if new_hi - new_lo >= x_end - x_start {
+            (new_lo, new_hi) = (x_start, x_end);
+        }
+        if new_hi - new_lo > 1e-6 {
+            self.pending_x = Some((new_lo, new_hi));
+        }
     }
 
     fn threshold_drag(
