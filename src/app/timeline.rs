@@ -351,8 +351,8 @@ impl Timeline {
         if dy == 0.0 || modified {
             return;
         }
-        // Wheel up (positive) zooms in; about 1.65x per notch of 50 points.
-        let factor = (f64::from(dy) / 100.0).exp();
+        // Wheel up (positive) zooms in, by e for every 200 points scrolled.
+        let factor = (f64::from(dy) / 200.0).exp();
         let x = t.value_from_position(p).x;
         let (lo, hi) = (t.bounds().min()[0], t.bounds().max()[0]);
         let (mut new_lo, mut new_hi) = (x - (x - lo) / factor, x + (hi - x) / factor);
