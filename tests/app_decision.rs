@@ -2,18 +2,19 @@
 //! decision box changes it, and the timeline's predicted boundaries and the metrics follow,
 //! the metrics being what `evaluate` gives on the decided scores (what `predict` writes).
 
+mod app_support;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
+use app_support::{assert_label, picker_answering, settle};
 use candle_core::Device;
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::metrics_panel::format_metric;
-use scenelab::app::picker::PickOutcome;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::data::{Dataset, Movie, Split};
@@ -33,46 +34,17 @@ fn tiny_demo() -> DemoConfig {
 
 fn options(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>) -> AppOptions {
     AppOptions {
-        picker: Arc::new(
-            move |_: Option<&Path>| match choice.lock().unwrap().clone() {
-                Some(p) => PickOutcome::Picked(p),
-                None => PickOutcome::Cancelled,
-            },
-        ),
+        picker: picker_answering(choice),
         settings_path: None,
         default_dir: tmp.join("data_dir"),
         demo: tiny_demo(),
     }
 }
 
-fn settle(h: &mut Harness<'_, App>) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if h.state().is_settled() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the app did not settle"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    h.step();
-}
-
 /// Exact equality of metrics, NaN (the reference's F1 of a movie without a hit) included:
 /// `Debug` writes every f64 so that it reads back to the same bits.
 fn assert_same(shown: &Metrics, want: &Metrics) {
     assert_eq!(format!("{shown:?}"), format!("{want:?}"));
-}
-
-fn assert_label(h: &Harness<'_, App>, text: &str) {
-    assert!(
-        h.query_all_by_label(text).count() >= 1,
-        "no label reads '{text}'"
-    );
 }
 
 /// A tiny WaveNet trained on `movies` and saved to `dir` with `decision` in its config.json.

@@ -2,16 +2,16 @@
 //! metric labels equal to `scenelab::eval::evaluate` at the threshold the user set, a source
 //! toggled in the legend, a folder with broken files, and the folder remembered between runs.
 
+mod app_support;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
+use app_support::{assert_label, harness, picker_answering, settle};
 use eframe::egui;
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::metrics_panel::format_metric;
-use scenelab::app::picker::PickOutcome;
 use scenelab::app::{App, AppOptions, startup_action};
 use scenelab::data::Dataset;
 use scenelab::data::demo::DemoConfig;
@@ -29,46 +29,11 @@ fn small_demo() -> DemoConfig {
 /// Options whose picker answers with whatever `choice` holds.
 fn options(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>) -> AppOptions {
     AppOptions {
-        picker: Arc::new(
-            move |_: Option<&Path>| match choice.lock().unwrap().clone() {
-                Some(p) => PickOutcome::Picked(p),
-                None => PickOutcome::Cancelled,
-            },
-        ),
+        picker: picker_answering(choice),
         settings_path: Some(tmp.join("config").join("gui.json")),
         default_dir: tmp.join("data_dir"),
         demo: small_demo(),
     }
-}
-
-fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app)
-}
-
-fn settle(h: &mut Harness<'_, App>) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if h.state().is_settled() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "the app did not settle"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
-    h.step();
-}
-
-fn assert_label(h: &Harness<'_, App>, text: &str) {
-    assert!(
-        h.query_all_by_label(text).count() >= 1,
-        "no label reads '{text}'"
-    );
 }
 
 #[test]

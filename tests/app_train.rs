@@ -3,14 +3,15 @@
 //! source with the same scores and decision, and Export writes the selected source's scores
 //! (through its decision) into copies of the movie files (never into the source folder).
 
+mod app_support;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eframe::egui;
+use app_support::{harness, picker_answering, settle_within};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::picker::PickOutcome;
 use scenelab::app::training_panel::TrainingForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
@@ -32,31 +33,11 @@ fn tiny_demo() -> DemoConfig {
 /// Options whose picker answers with whatever `choice` holds.
 fn options(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>) -> AppOptions {
     AppOptions {
-        picker: Arc::new(
-            move |_: Option<&Path>| match choice.lock().unwrap().clone() {
-                Some(p) => PickOutcome::Picked(p),
-                None => PickOutcome::Cancelled,
-            },
-        ),
+        picker: picker_answering(choice),
         settings_path: None,
         default_dir: tmp.join("data_dir"),
         demo: tiny_demo(),
     }
-}
-
-/// Settle within `limit`, stepping the UI as a window would.
-fn settle(h: &mut Harness<'_, App>, limit: Duration) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if h.state().is_settled() {
-            break;
-        }
-        assert!(start.elapsed() < limit, "the app did not settle");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    h.step();
 }
 
 /// The tiny movies written and opened, the training window open with a tiny WaveNet.
@@ -65,10 +46,8 @@ fn opened(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>, epochs: usize) -> Har
     write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
     let mut app = App::new(options(tmp, choice));
     app.queue(Action::OpenFolder(movies));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
-    settle(&mut h, Duration::from_secs(60));
+    let mut h = harness(app);
+    settle_within(&mut h, Duration::from_secs(60));
     assert_eq!(h.state().state.movies().len(), 6);
     h.get_by_label("Train…").click();
     h.step();
@@ -96,7 +75,7 @@ fn training_adds_a_source_with_curves_and_a_comparison_row() {
     let choice = Arc::new(Mutex::new(None));
     let mut h = opened(tmp.path(), choice.clone(), 2);
     h.get_by_label("Train").click();
-    settle(&mut h, Duration::from_secs(120));
+    settle_within(&mut h, Duration::from_secs(120));
 
     let state = &h.state().state;
     let run = &state.training.run;
@@ -156,7 +135,7 @@ fn cancel_stops_the_run_early() {
         std::thread::sleep(Duration::from_millis(5));
     }
     h.get_by_label("Cancel").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     let t = &h.state().state.training;
     assert!(!t.is_running());
     assert!(t.run.records.len() < 500);
@@ -184,7 +163,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     let choice = Arc::new(Mutex::new(None));
     let mut h = opened(tmp.path(), choice.clone(), 1);
     h.get_by_label("Train").click();
-    settle(&mut h, Duration::from_secs(120));
+    settle_within(&mut h, Duration::from_secs(120));
     // Change the trained source's decision: Save model stores it as the user left it.
     let trained_i = h.state().state.sources.position("wavenet #1").unwrap();
     let mut edited = h
@@ -198,16 +177,16 @@ fn saved_model_loads_back_and_exports_predictions() {
     edited.decision.nms_window = 1;
     h.state_mut()
         .queue(Action::SetDecision(trained_i, Some(edited)));
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
 
     let model_dir = tmp.path().join("model");
     *choice.lock().unwrap() = Some(model_dir.clone());
     h.get_by_label("Save model…").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     assert!(model_dir.join("config.json").is_file());
 
     h.get_by_label("Load model…").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let trained = state
@@ -237,7 +216,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     let out = tmp.path().join("scored");
     *choice.lock().unwrap() = Some(out.clone());
     h.get_by_label("Export predictions…").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     let source_files = Dataset::movie_files(&tmp.path().join("movies")).unwrap();
     let written = Dataset::movie_files(&out).unwrap();
     assert_eq!(written.len(), source_files.len());
@@ -265,7 +244,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     // The movies' own folder is refused.
     *choice.lock().unwrap() = Some(tmp.path().join("movies"));
     h.get_by_label("Export predictions…").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     assert!(
         h.state()
             .state
@@ -290,13 +269,11 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
         };
         write_demo(&dir, &config, &|_, _| {}).unwrap();
         h.state_mut().queue(Action::OpenFolder(dir));
-        settle(h, Duration::from_secs(60));
+        settle_within(h, Duration::from_secs(60));
         assert_eq!(h.state().state.movies().len(), movies);
     };
     app.state.search.form.test_movies = 7;
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
+    let mut h = harness(app);
     let test_movies = |h: &Harness<'_, App>| {
         let s = &h.state().state;
         (s.training.form.test_movies, s.search.form.test_movies)

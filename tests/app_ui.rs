@@ -2,13 +2,14 @@
 //! threshold slider, toggling a source in the legend, boundary jumps, the empty state and an
 //! injected folder picker. No display or GPU needed.
 
+mod app_support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use app_support::{harness, settle};
 use eframe::egui;
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::loader::LoadedFolder;
 use scenelab::app::picker::PickOutcome;
@@ -63,30 +64,6 @@ fn options(picker: impl Fn(Option<&Path>) -> PickOutcome + Send + Sync + 'static
         default_dir: PathBuf::from("/nonexistent/scenelab-test-default"),
         demo: first_run_demo(),
     }
-}
-
-fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app)
-}
-
-/// Step until background work is done and the UI shows its result.
-fn settle(h: &mut Harness<'_, App>) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if h.state().is_settled() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the app did not settle"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    h.step();
 }
 
 fn three_movies() -> LoadedFolder {

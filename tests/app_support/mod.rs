@@ -1,0 +1,57 @@
+//! Driving the app in tests: a window-sized harness, waiting for background work, pickers
+//! that answer as told, label checks.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use scenelab::app::App;
+use scenelab::app::picker::{FolderPicker, PickOutcome};
+
+/// The app in a 1600 × 1000 window.
+pub fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app)
+}
+
+/// Step until background work is done and the UI shows its result, failing after `limit`.
+pub fn settle_within(h: &mut Harness<'_, App>, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if h.state().is_settled() {
+            break;
+        }
+        assert!(start.elapsed() < limit, "the app did not settle");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    h.step();
+}
+
+/// [`settle_within`] a generous limit: shared machines are slow, not broken.
+pub fn settle(h: &mut Harness<'_, App>) {
+    settle_within(h, Duration::from_secs(300));
+}
+
+/// A folder picker that answers with whatever `choice` holds at the time (cancels on `None`).
+pub fn picker_answering(choice: Arc<Mutex<Option<PathBuf>>>) -> Arc<dyn FolderPicker> {
+    Arc::new(
+        move |_: Option<&Path>| match choice.lock().unwrap().clone() {
+            Some(p) => PickOutcome::Picked(p),
+            None => PickOutcome::Cancelled,
+        },
+    )
+}
+
+pub fn assert_label(h: &Harness<'_, App>, text: &str) {
+    assert!(
+        h.query_all_by_label(text).count() >= 1,
+        "no label reads '{text}'"
+    );
+}
