@@ -1158,6 +1158,146 @@ mod tests {
         }
     }
 
+    fn header(objective: Objective, peak_picking: bool) -> search::SearchHeader {
+        search::SearchHeader {
+            format: search::FORMAT.into(),
+            version: search::SEARCH_VERSION,
+            kind: ModelKind::Wavenet,
+            seed: 4,
+            folds: 2,
+            settings: TrainSettings::for_kind(ModelKind::Wavenet),
+            test_ids: vec!["tt9".into()],
+            train_ids: vec!["tt1".into(), "tt2".into()],
+            objective,
+            grid: decision::grid_for(peak_picking),
+        }
+    }
+
+    /// A search folder holding trials 0 (mAP 0.2) and 1 (0.5), and a final fit of `summary_trial`.
+    fn saved_folder(summary_trial: usize) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        fn json(v: &impl serde::Serialize) -> String {
+            serde_json::to_string(v).unwrap()
+        }
+        std::fs::write(
+            out.join(search::HEADER_FILE),
+            json(&header(Objective::Miou, true)),
+        )
+        .unwrap();
+        let lines: String = [record(0, 0.2), record(1, 0.5)]
+            .iter()
+            .map(|r| json(r) + "\n")
+            .collect();
+        std::fs::write(out.join(search::TRIALS_FILE), lines).unwrap();
+        let best = out.join(search::BEST_DIR);
+        std::fs::create_dir_all(&best).unwrap();
+        std::fs::write(best.join(crate::train::checkpoint::CONFIG_FILE), "{}").unwrap();
+        std::fs::write(best.join(crate::train::checkpoint::WEIGHTS_FILE), "").unwrap();
+        let summary = FinalResult {
+            trial: summary_trial,
+            model_dir: PathBuf::from("elsewhere/best"),
+            decision: decision::TunedDecision {
+                decision: decision::Decision::default(),
+                value: f64::NAN,
+                reference_value: f64::NAN,
+                evaluated: 1,
+            },
+            grid: decision::grid_for(true),
+            test_ids: vec!["tt9".into()],
+            test: None,
+        };
+        std::fs::write(out.join(search::SUMMARY_FILE), json(&summary)).unwrap();
+        tmp
+    }
+
+    #[test]
+    fn a_saved_final_fit_is_the_best_model_only_while_its_trial_is_best() {
+        let current = saved_folder(1);
+        let saved = read_saved_search(current.path()).unwrap();
+        assert_eq!(saved.summary_error, None);
+        let f = saved
+            .final_result
+            .as_ref()
+            .expect("the final fit of the best trial");
+        // NaN scores (an F1 objective with no value) read back; the model is the folder's.
+        assert!(f.decision.value.is_nan());
+        assert_eq!(f.model_dir, current.path().join(search::BEST_DIR));
+        let run = SearchRun::from_saved(saved);
+        assert_eq!(
+            (run.final_result.map(|f| f.trial), run.stale_final),
+            (Some(1), None)
+        );
+
+        // Trials were added after the final fit and one of them is better.
+        let stale = saved_folder(0);
+        let saved = read_saved_search(stale.path()).unwrap();
+        assert!(saved.final_result.is_none());
+        assert_eq!(saved.stale_final, Some(0));
+        let state = SearchState {
+            run: SearchRun::from_saved(saved),
+            ..SearchState::default()
+        };
+        assert_eq!(state.run.rows[0].record.trial, 1);
+        // Load best model has nothing to load.
+        assert!(state.best_source_name().is_none());
+    }
+
+    #[test]
+    fn an_unreadable_summary_is_reported_and_the_trials_still_shown() {
+        let tmp = saved_folder(1);
+        std::fs::write(tmp.path().join(search::SUMMARY_FILE), "{\"trial\": 1,").unwrap();
+        let saved = read_saved_search(tmp.path()).unwrap();
+        let e = saved.summary_error.as_deref().expect("an error");
+        assert!(e.contains(search::SUMMARY_FILE), "{e}");
+        assert!(saved.final_result.is_none());
+        assert_eq!(saved.trials.len(), 2);
+    }
+
+    #[test]
+    fn a_folder_of_another_version_says_to_choose_another() {
+        let tmp = saved_folder(1);
+        let mut h = header(Objective::Miou, true);
+        h.version = 0;
+        let mut value = serde_json::to_value(&h).unwrap();
+        value.as_object_mut().unwrap().remove("version");
+        std::fs::write(tmp.path().join(search::HEADER_FILE), value.to_string()).unwrap();
+        let e = read_saved_search(tmp.path()).unwrap_err();
+        assert!(
+            e.contains("another SceneLab version") && e.contains("another output folder"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn open_results_takes_the_objective_and_grid_of_the_search() {
+        for (objective, peak_picking) in [(Objective::F1, false), (Objective::Miou, true)] {
+            let saved = SavedSearch {
+                out_dir: PathBuf::from("runs/x"),
+                header: header(objective, peak_picking),
+                trials: vec![record(0, 0.2)],
+                final_result: None,
+                stale_final: None,
+                summary_error: None,
+            };
+            let mut form = SearchForm {
+                objective: Objective::Miou,
+                peak_picking: !peak_picking,
+                ..SearchForm::default()
+            };
+            form.take_saved(&saved);
+            assert_eq!(
+                (form.objective, form.peak_picking),
+                (objective, peak_picking)
+            );
+            let config = form.config();
+            assert_eq!(
+                (config.objective, &config.grid),
+                (objective, &saved.header.grid)
+            );
+        }
+    }
+
     #[test]
     fn a_folder_without_a_search_says_what_to_choose() {
         let tmp = tempfile::tempdir().unwrap();
