@@ -345,7 +345,6 @@ fn the_final_fit_saves_a_model_and_scores_the_test_movies_once() {
     );
     // The tuned decision is in the checkpoint: what `predict` and the app apply.
     assert_eq!(model.meta.decision, Some(f.decision.decision));
-    assert!(!f.model_dir.join("decision.json").exists());
     assert!(f.decision.value >= f.decision.reference_value);
     for m in [test.raw, test.decided] {
         assert!(

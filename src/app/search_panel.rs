@@ -453,7 +453,7 @@ pub enum SearchAction {
 pub enum SearchJobEvent {
     Progress(SearchEvent),
     Finished(Result<SearchOutcome, String>),
-    Opened(Result<SavedSearch, String>),
+    Opened(Result<Box<SavedSearch>, String>),
     BestLoaded {
         name: String,
         result: Result<ModelScores, String>,
@@ -607,7 +607,9 @@ impl App {
                 let label = format!("{OPEN_JOB} {}", out.display());
                 self.jobs.spawn(label, move |r| {
                     let result = read_saved_search(&out);
-                    r.send(JobEvent::Search(Box::new(SearchJobEvent::Opened(result))));
+                    r.send(JobEvent::Search(Box::new(SearchJobEvent::Opened(
+                        result.map(Box::new),
+                    ))));
                 });
             }
         }
@@ -635,7 +637,7 @@ impl App {
                 Ok(saved) => {
                     search.form.take_saved(&saved);
                     let summary_error = saved.summary_error.clone();
-                    search.run = SearchRun::from_saved(saved);
+                    search.run = SearchRun::from_saved(*saved);
                     search.loaded = None;
                     if let Some(e) = summary_error {
                         self.state
