@@ -249,3 +249,32 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
     assert_eq!(h.query_all_by_label("finished").count(), 1);
     assert!(run.final_result.is_some());
 }
+
+#[test]
+fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("no-test");
+    let mut h = opened(tmp.path(), &out, 1);
+    h.state_mut().state.search.form.test_movies = 0;
+    h.step();
+    h.get_by_label("Start").click();
+    settle(&mut h, Duration::from_secs(300));
+    let state = &h.state().state;
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    let run = &state.search.run;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    let best = run.final_result.as_ref().expect("a final model");
+    assert!(best.test.is_none() && best.test_ids.is_empty());
+    assert!(out.join(BEST_DIR).join("model.safetensors").is_file());
+    h.get_by_label_contains("No test movies were held out");
+
+    // Start again: everything is finished and the final fit is kept, not redone.
+    h.get_by_label("Start").click();
+    settle(&mut h, Duration::from_secs(300));
+    let state = &h.state().state;
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    let run = &state.search.run;
+    assert_eq!(run.runs_total, 0);
+    assert!(run.final_reused && run.final_result.is_some());
+    h.get_by_label_contains("by an earlier run");
+}

@@ -10,6 +10,7 @@ use scenelab::data::demo::{DemoConfig, generate_movie};
 use scenelab::data::{Movie, Split};
 use scenelab::model::ModelKind;
 use scenelab::train::TrainedModel;
+use scenelab::train::decision::Objective;
 use scenelab::train::search::{
     self, SearchConfig, SearchError, SearchEvent, SearchOutcome, fold_split, run_search,
 };
@@ -39,12 +40,18 @@ fn tiny(kind: ModelKind, dir: &Path, trials: usize, final_fit: bool) -> SearchCo
     c
 }
 
-/// Run a search and count the training runs it finished (one per fold).
-fn search_counting(movies: &[Movie], config: &SearchConfig) -> (SearchOutcome, usize) {
+/// Run a search and its events.
+fn search_events(movies: &[Movie], config: &SearchConfig) -> (SearchOutcome, Vec<SearchEvent>) {
     let (tx, rx) = mpsc::channel();
     let outcome = run_search(movies, config, Some(&tx), &AtomicBool::new(false)).unwrap();
     drop(tx);
-    let folds = rx
+    (outcome, rx.iter().collect())
+}
+
+/// Run a search and count the training runs it finished (one per fold).
+fn search_counting(movies: &[Movie], config: &SearchConfig) -> (SearchOutcome, usize) {
+    let (outcome, events) = search_events(movies, config);
+    let folds = events
         .iter()
         .filter(|e| matches!(e, SearchEvent::FoldFinished { .. }))
         .count();
@@ -53,12 +60,27 @@ fn search_counting(movies: &[Movie], config: &SearchConfig) -> (SearchOutcome, u
 
 #[test]
 fn folds_are_whole_movies_and_never_hold_a_test_movie() {
-    let movies = movies(11);
+    let mut movies = movies(11);
+    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    // A movie without ground truth is left out of every split (not copied, not trained on).
+    let mut unlabelled = movies[0].clone();
+    unlabelled.imdb_id = "tt9999999".into();
+    unlabelled.ground_truth = None;
+    movies.push(unlabelled);
     let dir = tempfile::tempdir().unwrap();
     let config = tiny(ModelKind::Wavenet, dir.path(), 1, false);
     let (outcome, _) = search_counting(&movies, &config);
+    let split = &outcome.split;
+    assert!(
+        split
+            .train
+            .iter()
+            .chain(&split.validation)
+            .chain(&split.test)
+            .all(|id| id != "tt9999999"),
+        "{split:?}"
+    );
 
-    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
     // The same test movies as `scenelab train` holds out.
     let expected_test = Split::by_count(&ids, 0, 2, 5).unwrap().test;
     let test: HashSet<&String> = outcome.split.test.iter().collect();
@@ -156,6 +178,14 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
 
     let (first, runs) = search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 2, false));
     assert_eq!((first.ran, first.resumed, runs), (2, 0, 6));
+    let started_with = |events: &[SearchEvent]| match &events[0] {
+        SearchEvent::Started { resumed, .. } => {
+            let mut t: Vec<usize> = resumed.iter().map(|r| r.trial).collect();
+            t.sort();
+            t
+        }
+        e => panic!("first event {e:?}"),
+    };
     let after_first = std::fs::read_to_string(&trials_file).unwrap();
     assert_eq!(after_first.lines().count(), 2);
 
@@ -179,9 +209,15 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
         assert_eq!(again.folds.len(), t.folds.len());
     }
 
-    // Everything finished: nothing to train.
-    let (third, runs) = search_counting(&movies, &tiny(ModelKind::Wavenet, dir.path(), 3, false));
-    assert_eq!((third.ran, third.resumed, runs), (0, 3, 0));
+    // Everything finished: nothing to train. The finished trials come with the first event.
+    let (third, events) = search_events(&movies, &tiny(ModelKind::Wavenet, dir.path(), 3, false));
+    assert_eq!((third.ran, third.resumed), (0, 3));
+    assert_eq!(started_with(&events), [0, 1, 2]);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SearchEvent::FoldFinished { .. }))
+    );
     assert_eq!(std::fs::read_to_string(&trials_file).unwrap(), after_second);
 
     // The table is sorted by mean validation mAP.
@@ -199,6 +235,32 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
     other.seed = 6;
     let err = run_search(&movies, &other, None, &AtomicBool::new(false)).unwrap_err();
     assert!(matches!(err, SearchError::Mismatch { .. }), "{err}");
+    // So is another objective: the final fit would tune another way than the header says.
+    let mut other = tiny(ModelKind::Wavenet, dir.path(), 3, false);
+    other.objective = Objective::F1;
+    let err = run_search(&movies, &other, None, &AtomicBool::new(false)).unwrap_err();
+    assert!(err.to_string().contains("objective"), "{err}");
+
+    // A folder of an older SceneLab (no version in its header) is refused plainly.
+    let header = dir.path().join(search::HEADER_FILE);
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&header).unwrap()).unwrap();
+    value.as_object_mut().unwrap().remove("version");
+    std::fs::write(&header, value.to_string()).unwrap();
+    let err = run_search(
+        &movies,
+        &tiny(ModelKind::Wavenet, dir.path(), 3, false),
+        None,
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SearchError::OtherVersion { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("another SceneLab version") && message.contains("another output folder"),
+        "{message}"
+    );
+    assert!(!message.contains("pass the same settings"), "{message}");
 }
 
 #[test]
@@ -256,7 +318,7 @@ fn the_final_fit_saves_a_model_and_scores_the_test_movies_once() {
     let movies = movies(16);
     let dir = tempfile::tempdir().unwrap();
     let (outcome, _) = search_counting(&movies, &tiny(ModelKind::Default, dir.path(), 2, true));
-    let f = outcome.final_result.expect("a final result");
+    let f = outcome.final_result.clone().expect("a final result");
     assert_eq!(f.trial, outcome.trials[0].trial);
     assert_eq!(f.test_ids, outcome.split.test);
     let model = TrainedModel::load(
@@ -275,22 +337,94 @@ fn the_final_fit_saves_a_model_and_scores_the_test_movies_once() {
             .iter()
             .all(|id| !f.test_ids.contains(id))
     );
-    if f.test_raw.f1.is_finite() {
-        assert_eq!(model.meta.final_metrics, Some(f.test_raw));
-    }
-    // The tuned decision is in the checkpoint (what `predict` and the app apply) and, for
-    // scripts, in decision.json beside it.
-    assert_eq!(model.meta.decision, Some(f.decision.decision));
+    let test = f.test.expect("test scores");
+    // NaN scores (F1 of 0/0) are kept too: the checkpoint reads them back.
     assert_eq!(
-        search::load_decision(&f.model_dir).unwrap(),
-        f.decision.decision
+        format!("{:?}", model.meta.final_metrics),
+        format!("{:?}", Some(test.raw))
     );
+    // The tuned decision is in the checkpoint: what `predict` and the app apply.
+    assert_eq!(model.meta.decision, Some(f.decision.decision));
     assert!(f.decision.value >= f.decision.reference_value);
-    for m in [f.test_raw, f.test_decided] {
+    for m in [test.raw, test.decided] {
         assert!(
             (0.0..=1.0).contains(&m.map) && (0.0..=1.0).contains(&m.miou),
             "{m:?}"
         );
     }
-    assert!(dir.path().join(search::SUMMARY_FILE).is_file());
+    let summary_path = dir.path().join(search::SUMMARY_FILE);
+    let summary = std::fs::read_to_string(&summary_path).unwrap();
+    let saved = search::read_summary(dir.path())
+        .unwrap()
+        .expect("a summary");
+    // JSON keeps the scores to the last bit or two.
+    let same = |a: &search::FinalResult, b: &search::FinalResult| {
+        a.trial == b.trial
+            && a.model_dir == b.model_dir
+            && a.decision.decision == b.decision.decision
+            && a.grid == b.grid
+            && a.test_ids == b.test_ids
+            && (a.decision.value - b.decision.value).abs() < 1e-12
+            && a.test
+                .map(|t| t.decided.miou)
+                .zip(b.test.map(|t| t.decided.miou))
+                .is_some_and(|(x, y)| (x - y).abs() < 1e-12)
+    };
+    assert!(same(&saved, &f), "{saved:?} vs {f:?}");
+
+    // A rerun with nothing left to do keeps the final fit instead of training it again.
+    let weights = f.model_dir.join("model.safetensors");
+    let written = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    let (again, events) = search_events(&movies, &tiny(ModelKind::Default, dir.path(), 2, true));
+    assert!(again.final_reused && again.ran == 0);
+    assert!(matches!(events[0], SearchEvent::Started { runs: 0, .. }));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SearchEvent::FinalFitStarted { .. })),
+        "the final fit ran again"
+    );
+    assert!(same(again.final_result.as_ref().unwrap(), &f));
+    assert_eq!(std::fs::read_to_string(&summary_path).unwrap(), summary);
+    assert_eq!(
+        std::fs::metadata(&weights).unwrap().modified().unwrap(),
+        written
+    );
+
+    // A saved final fit of another trial than the best one is redone.
+    let other = outcome.trials[1].trial;
+    let mut value: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    value["trial"] = other.into();
+    std::fs::write(&summary_path, value.to_string()).unwrap();
+    let (redone, events) = search_events(&movies, &tiny(ModelKind::Default, dir.path(), 2, true));
+    assert!(!redone.final_reused);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SearchEvent::FinalFitStarted { trial } if *trial == f.trial))
+    );
+    assert_eq!(redone.final_result.unwrap().trial, f.trial);
+    assert_eq!(
+        search::read_summary(dir.path()).unwrap().unwrap().trial,
+        f.trial
+    );
+}
+
+#[test]
+fn a_search_without_test_movies_saves_its_best_model() {
+    let movies = movies(17);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tiny(ModelKind::Wavenet, dir.path(), 1, true);
+    config.test_movies = 0;
+    let (outcome, _) = search_counting(&movies, &config);
+    assert!(outcome.split.test.is_empty());
+    let f = outcome.final_result.expect("a final result");
+    assert!(f.test.is_none() && f.test_ids.is_empty());
+    let model = TrainedModel::load(&f.model_dir, None, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(model.meta.final_metrics, None);
+    assert_eq!(model.meta.decision, Some(f.decision.decision));
+    let saved = search::read_summary(dir.path())
+        .unwrap()
+        .expect("a summary");
+    assert!(saved.test.is_none());
 }

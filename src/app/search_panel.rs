@@ -8,7 +8,7 @@
 //! returns [`Action`]s. The job ([`run_search_job`]) forwards [`SearchEvent`]s as
 //! [`JobEvent::Search`]; [`App::apply_search`] and [`App::handle_search`] are the app's side.
 
-use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,9 +23,10 @@ use super::training_panel::{self, ModelScores, usable_for_training};
 use super::{Action, App, AppState};
 use crate::data::Movie;
 use crate::model::ModelKind;
-use crate::train::decision::{DecisionGrid, Objective};
+use crate::train::decision::{self, Objective};
 use crate::train::search::{
-    self, FinalResult, FoldRecord, SearchConfig, SearchEvent, SearchOutcome, TrialRecord,
+    self, FinalResult, FoldRecord, SearchConfig, SearchEvent, SearchOutcome, TestScores,
+    TrialRecord,
 };
 use crate::train::{TrainEvent, TrainSettings, space};
 
@@ -49,10 +50,9 @@ pub struct SearchForm {
     pub out_dir: String,
 }
 
-/// Where `scenelab search --model KIND` writes when given no `--out`, so the app and the CLI
-/// resume each other's searches.
-pub fn default_out_dir(kind: ModelKind) -> String {
-    format!("runs/search-{kind}")
+/// The output folder `scenelab search --model KIND` uses without `--out`, as the form shows it.
+fn default_out_dir(kind: ModelKind) -> String {
+    search::default_out_dir(kind).display().to_string()
 }
 
 impl Default for SearchForm {
@@ -99,9 +99,8 @@ impl SearchForm {
         self.patience = h.settings.patience;
         self.test_movies = h.test_ids.len();
         self.trials = self.trials.max(saved.trials.len());
-        if let Some(f) = &saved.final_result {
-            self.objective = f.decision.decision.objective;
-        }
+        self.objective = h.objective;
+        self.peak_picking = h.grid != decision::grid_for(false);
         self.out_dir = saved.out_dir.display().to_string();
     }
 
@@ -118,9 +117,7 @@ impl SearchForm {
             ..config.settings
         };
         config.objective = self.objective;
-        if !self.peak_picking {
-            config.grid = DecisionGrid::thresholds_only();
-        }
+        config.grid = decision::grid_for(self.peak_picking);
         config
     }
 }
@@ -181,6 +178,11 @@ pub struct SearchRun {
     pub ended: bool,
     pub cancelled: bool,
     pub final_result: Option<FinalResult>,
+    /// `final_result` is an earlier run's final fit, reused because its trial is still best.
+    pub final_reused: bool,
+    /// The folder's saved final fit is of this trial, which is no longer the best one: the
+    /// final fit has not run for the new best (its model is not offered).
+    pub stale_final: Option<usize>,
     pub error: Option<String>,
 }
 
@@ -211,9 +213,8 @@ impl SearchRun {
             .map(|(s, at)| (s - at.elapsed().as_secs_f64()).max(0.0))
     }
 
-    fn insert(&mut self, row: TrialRow) {
-        self.rows.retain(|r| r.record.trial != row.record.trial);
-        self.rows.push(row);
+    /// Best first, as [`search::rank`] sorts the table.
+    fn sort_rows(&mut self) {
         self.rows.sort_by(|a, b| {
             b.record
                 .map_mean
@@ -222,13 +223,21 @@ impl SearchRun {
         });
     }
 
+    fn insert(&mut self, row: TrialRow) {
+        self.rows.retain(|r| r.record.trial != row.record.trial);
+        self.rows.push(row);
+        self.sort_rows();
+    }
+
     /// Trials found in the output folder when the search started.
     pub fn add_resumed(&mut self, records: Vec<TrialRecord>) {
+        let mut known: HashSet<usize> = self.rows.iter().map(|r| r.record.trial).collect();
         for r in records {
-            if !self.rows.iter().any(|row| row.record.trial == r.trial) {
-                self.insert(TrialRow::new(r, true));
+            if known.insert(r.trial) {
+                self.rows.push(TrialRow::new(r, true));
             }
         }
+        self.sort_rows();
     }
 
     fn set_eta(&mut self, seconds: f64) {
@@ -239,17 +248,19 @@ impl SearchRun {
         match ev {
             SearchEvent::Started {
                 trials,
+                resumed,
                 folds,
                 train_movies,
                 test_movies,
                 runs,
-                ..
             } => {
                 self.trials = *trials;
                 self.folds = *folds;
                 self.train_movies = *train_movies;
                 self.test_movies = *test_movies;
                 self.runs_total = *runs;
+                // The search has accepted the folder: show what it resumes from.
+                self.add_resumed(resumed.clone());
             }
             SearchEvent::TrialStarted { trial, config } => {
                 self.current = Some(RunningTrial {
@@ -272,7 +283,8 @@ impl SearchRun {
                 } => {
                     let epochs = self.run_epochs.max(1) as f64;
                     let per_epoch = (*steps_per_epoch).max(1) as f64;
-                    let done = (*epoch - 1) as f64 + (*step + 1) as f64 / per_epoch;
+                    // Both 1-based: `step` of `steps_per_epoch` are done in this epoch.
+                    let done = (*epoch - 1) as f64 + *step as f64 / per_epoch;
                     self.run_fraction = (done / epochs).min(1.0);
                 }
                 _ => {}
@@ -328,18 +340,21 @@ impl SearchRun {
         self.run_fraction = 0.0;
         match result {
             Ok(outcome) => {
-                let resumed: Vec<usize> = self
+                let resumed: HashSet<usize> = self
                     .rows
                     .iter()
                     .filter(|r| r.resumed)
                     .map(|r| r.record.trial)
                     .collect();
-                self.rows.clear();
-                for t in &outcome.trials {
-                    self.insert(TrialRow::new(t.clone(), resumed.contains(&t.trial)));
-                }
+                self.rows = outcome
+                    .trials
+                    .iter()
+                    .map(|t| TrialRow::new(t.clone(), resumed.contains(&t.trial)))
+                    .collect();
+                self.sort_rows();
                 self.cancelled = outcome.cancelled;
                 self.final_result = outcome.final_result.clone();
+                self.final_reused = outcome.final_reused;
             }
             Err(e) => self.error = Some(e.clone()),
         }
@@ -437,10 +452,8 @@ pub enum SearchAction {
 /// What the search job tells the app.
 pub enum SearchJobEvent {
     Progress(SearchEvent),
-    /// Trials the output folder already held.
-    Resumed(Vec<TrialRecord>),
     Finished(Result<SearchOutcome, String>),
-    Opened(Result<SavedSearch, String>),
+    Opened(Result<Box<SavedSearch>, String>),
     BestLoaded {
         name: String,
         result: Result<ModelScores, String>,
@@ -452,41 +465,50 @@ pub enum SearchJobEvent {
 pub struct SavedSearch {
     pub out_dir: PathBuf,
     pub header: search::SearchHeader,
+    /// One record per trial, best first.
     pub trials: Vec<TrialRecord>,
+    /// The final fit, when it is of the table's best trial.
     pub final_result: Option<FinalResult>,
+    /// The trial of a saved final fit that is no longer the best one.
+    pub stale_final: Option<usize>,
+    /// Why `summary.json` could not be read (the trials are still shown).
+    pub summary_error: Option<String>,
 }
 
 /// Read what `run_search` wrote into `out`: its header, the finished trials and, if the best
 /// configuration was retrained, the summary (its model looked for in `out/best`, wherever the
-/// search ran from).
+/// search ran from). A summary of a trial that is no longer the best (trials were added after
+/// it, and the final fit did not run again) is not taken as the best model.
 pub fn read_saved_search(out: &Path) -> Result<SavedSearch, String> {
-    let header_path = out.join(search::HEADER_FILE);
-    let text = std::fs::read_to_string(&header_path).map_err(|e| {
-        format!(
-            "{}: {e}; choose the folder a search wrote (it holds {})",
-            header_path.display(),
-            search::HEADER_FILE
-        )
-    })?;
-    let header: search::SearchHeader = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a search header: {e}", header_path.display()))?;
+    let header = search::read_header(out)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "{} has no {}: choose the folder a search wrote",
+                out.display(),
+                search::HEADER_FILE
+            )
+        })?;
     let mut trials =
         search::read_trials(&out.join(search::TRIALS_FILE)).map_err(|e| e.to_string())?;
-    trials.dedup_by_key(|r| r.trial);
-    let best = out.join(search::BEST_DIR);
-    let final_result = std::fs::read_to_string(out.join(search::SUMMARY_FILE))
-        .ok()
-        .and_then(|t| serde_json::from_str::<FinalResult>(&t).ok())
-        .filter(|_| best.is_dir())
-        .map(|f| FinalResult {
-            model_dir: best,
-            ..f
-        });
+    search::rank(&mut trials);
+    let (summary, summary_error) = match search::read_summary(out) {
+        Ok(s) => (s, None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let best_trial = trials.first().map(|t| t.trial);
+    let (final_result, stale_final) = match summary {
+        Some(f) if Some(f.trial) == best_trial => (Some(f), None),
+        Some(f) => (None, Some(f.trial)),
+        None => (None, None),
+    };
     Ok(SavedSearch {
         out_dir: out.to_path_buf(),
         header,
         trials,
         final_result,
+        stale_final,
+        summary_error,
     })
 }
 
@@ -502,6 +524,7 @@ impl SearchRun {
             test_movies: saved.header.test_ids.len(),
             ended: true,
             final_result: saved.final_result,
+            stale_final: saved.stale_final,
             ..SearchRun::default()
         };
         run.add_resumed(saved.trials);
@@ -509,54 +532,33 @@ impl SearchRun {
     }
 }
 
-/// The search job: search on the movies that have ground truth and all four modalities,
-/// forwarding progress.
+/// The search job: search on the movies that have ground truth and all four modalities
+/// (`run_search` leaves the others out by id, so no movie is copied), forwarding progress.
 pub fn run_search_job(
     r: &Reporter,
     movies: Arc<Vec<Movie>>,
     config: SearchConfig,
     cancel: Arc<AtomicBool>,
 ) -> Result<SearchOutcome, String> {
-    let usable: Cow<[Movie]> = if movies.iter().all(usable_for_training) {
-        Cow::Borrowed(movies.as_slice())
-    } else {
-        Cow::Owned(
-            movies
-                .iter()
-                .filter(|m| usable_for_training(m))
-                .cloned()
-                .collect(),
-        )
-    };
-    if usable.len() < config.test_movies + config.folds {
+    let usable = movies.iter().filter(|m| usable_for_training(m)).count();
+    if usable < config.test_movies + config.folds {
         return Err(format!(
-            "{} usable movie(s) (with ground truth and all four feature modalities): too few for {} test movies and {} folds; lower Test movies or Folds",
-            usable.len(),
-            config.test_movies,
-            config.folds
+            "{usable} usable movie(s) (with ground truth and all four feature modalities): too few for {} test movies and {} folds; lower Test movies or Folds",
+            config.test_movies, config.folds
         ));
     }
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|s| {
         let handle = s.spawn(|| {
             let tx = tx;
-            search::run_search(&usable, &config, Some(&tx), &cancel)
+            search::run_search(&movies, &config, Some(&tx), &cancel)
         });
         let mut done = 0usize;
         let mut total = 0usize;
         let mut place = String::new();
         for ev in rx.iter() {
             match &ev {
-                SearchEvent::Started { resumed, runs, .. } => {
-                    total = *runs;
-                    // The search has accepted the folder: show what it resumes from.
-                    if *resumed > 0
-                        && let Ok(records) =
-                            search::read_trials(&config.out_dir.join(search::TRIALS_FILE))
-                    {
-                        r.send(JobEvent::Search(Box::new(SearchJobEvent::Resumed(records))));
-                    }
-                }
+                SearchEvent::Started { runs, .. } => total = *runs,
                 SearchEvent::Train {
                     trial,
                     fold,
@@ -605,7 +607,9 @@ impl App {
                 let label = format!("{OPEN_JOB} {}", out.display());
                 self.jobs.spawn(label, move |r| {
                     let result = read_saved_search(&out);
-                    r.send(JobEvent::Search(Box::new(SearchJobEvent::Opened(result))));
+                    r.send(JobEvent::Search(Box::new(SearchJobEvent::Opened(
+                        result.map(Box::new),
+                    ))));
                 });
             }
         }
@@ -615,7 +619,6 @@ impl App {
         let search = &mut self.state.search;
         match ev {
             SearchJobEvent::Progress(ev) => search.run.apply(&ev),
-            SearchJobEvent::Resumed(records) => search.run.add_resumed(records),
             SearchJobEvent::Finished(result) => {
                 let cancelled = search
                     .cancel
@@ -633,8 +636,13 @@ impl App {
                 Ok(_) if search.is_running() => {}
                 Ok(saved) => {
                     search.form.take_saved(&saved);
-                    search.run = SearchRun::from_saved(saved);
+                    let summary_error = saved.summary_error.clone();
+                    search.run = SearchRun::from_saved(*saved);
                     search.loaded = None;
+                    if let Some(e) = summary_error {
+                        self.state
+                            .push_error(format!("The search's final result: {e}"));
+                    }
                 }
                 Err(e) => self
                     .state
@@ -758,10 +766,17 @@ impl SearchPanel {
                 };
                 self.chart(ui, &s.run, trials);
                 ui.separator();
-                self.table(ui, &state.search.run);
-                if let Some(f) = &state.search.run.final_result {
+                let run = &state.search.run;
+                self.table(ui, run);
+                if let Some(f) = &run.final_result {
                     ui.separator();
-                    final_result(ui, f);
+                    final_result(ui, f, run.final_reused);
+                } else if let (Some(old), Some(best)) = (run.stale_final, run.rows.first()) {
+                    ui.separator();
+                    ui.label(format!(
+                        "Trial {} now scores best, but the final fit has not run for it (the saved best model is of trial {old}): Start again with this folder to retrain it",
+                        best.record.trial
+                    ));
                 }
             });
     }
@@ -1046,10 +1061,15 @@ impl SearchPanel {
 }
 
 /// The retrained best configuration: its tuned decision and its one look at the test movies.
-fn final_result(ui: &mut egui::Ui, f: &FinalResult) {
+fn final_result(ui: &mut egui::Ui, f: &FinalResult, reused: bool) {
     let d = &f.decision.decision;
+    let when = if reused {
+        " by an earlier run (still the best trial)"
+    } else {
+        ""
+    };
     ui.label(format!(
-        "Best: trial {}, retrained on all training movies and saved to {}",
+        "Best: trial {}, retrained on all training movies{when} and saved to {}",
         f.trial,
         f.model_dir.display()
     ));
@@ -1062,6 +1082,10 @@ fn final_result(ui: &mut egui::Ui, f: &FinalResult) {
         f.decision.value,
         f.decision.reference_value
     ));
+    let Some(TestScores { raw, decided }) = &f.test else {
+        ui.label("No test movies were held out: there are no test scores.");
+        return;
+    };
     ui.label(format!("Test movies ({}), scored once:", f.test_ids.len()));
     egui::Grid::new("search_test_metrics")
         .striped(true)
@@ -1071,10 +1095,7 @@ fn final_result(ui: &mut egui::Ui, f: &FinalResult) {
                 ui.strong(h);
             }
             ui.end_row();
-            for (label, m) in [
-                ("raw scores, >= 0.5", &f.test_raw),
-                ("tuned decision", &f.test_decided),
-            ] {
+            for (label, m) in [("raw scores, >= 0.5", raw), ("tuned decision", decided)] {
                 ui.label(label);
                 for v in [m.ap, m.map, m.miou, m.precision, m.recall, m.f1] {
                     ui.label(format!("{v:.4}"));
@@ -1139,6 +1160,146 @@ mod tests {
         }
     }
 
+    fn header(objective: Objective, peak_picking: bool) -> search::SearchHeader {
+        search::SearchHeader {
+            format: search::FORMAT.into(),
+            version: search::SEARCH_VERSION,
+            kind: ModelKind::Wavenet,
+            seed: 4,
+            folds: 2,
+            settings: TrainSettings::for_kind(ModelKind::Wavenet),
+            test_ids: vec!["tt9".into()],
+            train_ids: vec!["tt1".into(), "tt2".into()],
+            objective,
+            grid: decision::grid_for(peak_picking),
+        }
+    }
+
+    /// A search folder holding trials 0 (mAP 0.2) and 1 (0.5), and a final fit of `summary_trial`.
+    fn saved_folder(summary_trial: usize) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        fn json(v: &impl serde::Serialize) -> String {
+            serde_json::to_string(v).unwrap()
+        }
+        std::fs::write(
+            out.join(search::HEADER_FILE),
+            json(&header(Objective::Miou, true)),
+        )
+        .unwrap();
+        let lines: String = [record(0, 0.2), record(1, 0.5)]
+            .iter()
+            .map(|r| json(r) + "\n")
+            .collect();
+        std::fs::write(out.join(search::TRIALS_FILE), lines).unwrap();
+        let best = out.join(search::BEST_DIR);
+        std::fs::create_dir_all(&best).unwrap();
+        std::fs::write(best.join(crate::train::checkpoint::CONFIG_FILE), "{}").unwrap();
+        std::fs::write(best.join(crate::train::checkpoint::WEIGHTS_FILE), "").unwrap();
+        let summary = FinalResult {
+            trial: summary_trial,
+            model_dir: PathBuf::from("elsewhere/best"),
+            decision: decision::TunedDecision {
+                decision: decision::Decision::default(),
+                value: f64::NAN,
+                reference_value: f64::NAN,
+                evaluated: 1,
+            },
+            grid: decision::grid_for(true),
+            test_ids: vec!["tt9".into()],
+            test: None,
+        };
+        std::fs::write(out.join(search::SUMMARY_FILE), json(&summary)).unwrap();
+        tmp
+    }
+
+    #[test]
+    fn a_saved_final_fit_is_the_best_model_only_while_its_trial_is_best() {
+        let current = saved_folder(1);
+        let saved = read_saved_search(current.path()).unwrap();
+        assert_eq!(saved.summary_error, None);
+        let f = saved
+            .final_result
+            .as_ref()
+            .expect("the final fit of the best trial");
+        // NaN scores (an F1 objective with no value) read back; the model is the folder's.
+        assert!(f.decision.value.is_nan());
+        assert_eq!(f.model_dir, current.path().join(search::BEST_DIR));
+        let run = SearchRun::from_saved(saved);
+        assert_eq!(
+            (run.final_result.map(|f| f.trial), run.stale_final),
+            (Some(1), None)
+        );
+
+        // Trials were added after the final fit and one of them is better.
+        let stale = saved_folder(0);
+        let saved = read_saved_search(stale.path()).unwrap();
+        assert!(saved.final_result.is_none());
+        assert_eq!(saved.stale_final, Some(0));
+        let state = SearchState {
+            run: SearchRun::from_saved(saved),
+            ..SearchState::default()
+        };
+        assert_eq!(state.run.rows[0].record.trial, 1);
+        // Load best model has nothing to load.
+        assert!(state.best_source_name().is_none());
+    }
+
+    #[test]
+    fn an_unreadable_summary_is_reported_and_the_trials_still_shown() {
+        let tmp = saved_folder(1);
+        std::fs::write(tmp.path().join(search::SUMMARY_FILE), "{\"trial\": 1,").unwrap();
+        let saved = read_saved_search(tmp.path()).unwrap();
+        let e = saved.summary_error.as_deref().expect("an error");
+        assert!(e.contains(search::SUMMARY_FILE), "{e}");
+        assert!(saved.final_result.is_none());
+        assert_eq!(saved.trials.len(), 2);
+    }
+
+    #[test]
+    fn a_folder_of_another_version_says_to_choose_another() {
+        let tmp = saved_folder(1);
+        let mut h = header(Objective::Miou, true);
+        h.version = 0;
+        let mut value = serde_json::to_value(&h).unwrap();
+        value.as_object_mut().unwrap().remove("version");
+        std::fs::write(tmp.path().join(search::HEADER_FILE), value.to_string()).unwrap();
+        let e = read_saved_search(tmp.path()).unwrap_err();
+        assert!(
+            e.contains("another SceneLab version") && e.contains("another output folder"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn open_results_takes_the_objective_and_grid_of_the_search() {
+        for (objective, peak_picking) in [(Objective::F1, false), (Objective::Miou, true)] {
+            let saved = SavedSearch {
+                out_dir: PathBuf::from("runs/x"),
+                header: header(objective, peak_picking),
+                trials: vec![record(0, 0.2)],
+                final_result: None,
+                stale_final: None,
+                summary_error: None,
+            };
+            let mut form = SearchForm {
+                objective: Objective::Miou,
+                peak_picking: !peak_picking,
+                ..SearchForm::default()
+            };
+            form.take_saved(&saved);
+            assert_eq!(
+                (form.objective, form.peak_picking),
+                (objective, peak_picking)
+            );
+            let config = form.config();
+            assert_eq!(
+                (config.objective, &config.grid),
+                (objective, &saved.header.grid)
+            );
+        }
+    }
+
     #[test]
     fn a_folder_without_a_search_says_what_to_choose() {
         let tmp = tempfile::tempdir().unwrap();
@@ -1178,9 +1339,12 @@ mod tests {
         assert_eq!((c.test_movies, c.objective), (1, Objective::F1));
         assert_eq!((c.settings.epochs, c.settings.patience), (3, 2));
         assert_eq!(c.out_dir, PathBuf::from("runs/x"));
-        assert_eq!(c.grid, DecisionGrid::default());
+        assert_eq!(c.grid, crate::train::decision::DecisionGrid::default());
         f.peak_picking = false;
-        assert_eq!(f.config().grid, DecisionGrid::thresholds_only());
+        assert_eq!(
+            f.config().grid,
+            crate::train::decision::DecisionGrid::thresholds_only()
+        );
     }
 
     #[test]
@@ -1188,13 +1352,12 @@ mod tests {
         let mut run = SearchRun::default();
         run.apply(&SearchEvent::Started {
             trials: 3,
-            resumed: 1,
+            resumed: vec![record(0, 0.2)],
             folds: 2,
             train_movies: 6,
             test_movies: 2,
             runs: 5,
         });
-        run.add_resumed(vec![record(0, 0.2)]);
         assert_eq!(run.fraction(), Some(0.0));
         assert_eq!(run.eta_seconds(), None);
 
@@ -1220,13 +1383,13 @@ mod tests {
             fold: Some(0),
             event: TrainEvent::Step {
                 epoch: 1,
-                step: 1,
+                step: 2,
                 steps_per_epoch: 2,
                 loss: 0.5,
                 learning_rate: 1e-3,
             },
         });
-        // Half of the first of five runs.
+        // Both steps of the first of two epochs: half of the first of five runs.
         assert_eq!(run.fraction(), Some(0.1));
         run.apply(&SearchEvent::FoldFinished {
             trial: 1,
@@ -1289,6 +1452,7 @@ mod tests {
             ran: 1,
             cancelled: false,
             final_result: None,
+            final_reused: false,
         };
         run.finish(&Ok(outcome));
         assert!(run.ended && !run.cancelled);

@@ -154,8 +154,8 @@ impl TrainingRun {
                 loss,
                 ..
             } => {
-                // `epoch` is 1-based; the point sits where the step ends.
-                let x = (*epoch - 1) as f64 + (*step + 1) as f64 / (*steps_per_epoch).max(1) as f64;
+                // `epoch` and `step` are 1-based; the point sits where the step ends.
+                let x = (*epoch - 1) as f64 + *step as f64 / (*steps_per_epoch).max(1) as f64;
                 self.step_loss.push([x, *loss]);
             }
             TrainEvent::Epoch {
@@ -699,7 +699,7 @@ mod tests {
             pos_weight: 3.0,
         });
         assert_eq!(run.fraction(), Some(0.0));
-        for (epoch, step, loss) in [(1, 0, 0.9), (1, 1, 0.7), (2, 0, 0.5)] {
+        for (epoch, step, loss) in [(1, 1, 0.9), (1, 2, 0.7), (2, 1, 0.5)] {
             run.apply(&TrainEvent::Step {
                 epoch,
                 step,

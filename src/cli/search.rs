@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::data::{Movie, default_test_count};
 use crate::model::ModelKind;
 use crate::train::TestMetrics;
-use crate::train::decision::{DecisionGrid, Objective};
+use crate::train::decision::{self, Objective};
 use crate::train::search::{self, SearchConfig, SearchEvent, SearchOutcome, TrialRecord};
 use crate::train::{TrainEvent, TrainSettings, space};
 
@@ -64,7 +64,7 @@ fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
         .movies
         .into_iter()
         .filter(|m| {
-            let usable = m.ground_truth.is_some() && m.has_all_features();
+            let usable = search::searchable(m);
             if !usable {
                 eprintln!(
                     "warning: skipped '{}': searching needs ground truth and all four feature modalities",
@@ -183,18 +183,33 @@ fn print_outcome(outcome: &SearchOutcome, out: &std::path::Path) {
             f.decision.value,
             f.decision.reference_value
         );
-        println!(
-            "test movies ({}), scored once with trial {} retrained on all training movies:",
-            f.test_ids.len(),
-            f.trial
-        );
-        println!(
-            "{:<24} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8}",
-            "", "AP", "mAP", "Miou", "Precision", "Recall", "F1"
-        );
-        println!("{}", metrics_row("raw scores, >= 0.5", &f.test_raw));
-        println!("{}", metrics_row("tuned decision", &f.test_decided));
-        println!("best model saved to {}", f.model_dir.display());
+        if let Some(test) = &f.test {
+            println!(
+                "test movies ({}), scored once with trial {} retrained on all training movies:",
+                f.test_ids.len(),
+                f.trial
+            );
+            println!(
+                "{:<24} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8}",
+                "", "AP", "mAP", "Miou", "Precision", "Recall", "F1"
+            );
+            println!("{}", metrics_row("raw scores, >= 0.5", &test.raw));
+            println!("{}", metrics_row("tuned decision", &test.decided));
+        } else {
+            println!(
+                "no test movies were held out (--test-movies 0): trial {} retrained on all training movies has no test scores",
+                f.trial
+            );
+        }
+        if outcome.final_reused {
+            println!(
+                "best model (trial {} is still the best, so an earlier run's final fit is kept) in {}",
+                f.trial,
+                f.model_dir.display()
+            );
+        } else {
+            println!("best model saved to {}", f.model_dir.display());
+        }
     } else if outcome.cancelled {
         println!("cancelled: rerun the same command to resume from the finished trials");
     }
@@ -216,7 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/search-{}", args.model)));
+        .unwrap_or_else(|| search::default_out_dir(args.model));
     let mut config = SearchConfig::new(args.model, out.clone());
     config.trials = args.trials;
     config.folds = args.folds;
@@ -226,9 +241,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config.settings.patience = args.patience;
     config.objective = args.objective;
     config.final_fit = !args.no_final;
-    if args.no_peak_picking {
-        config.grid = DecisionGrid::thresholds_only();
-    }
+    config.grid = decision::grid_for(!args.no_peak_picking);
 
     let cancel = Arc::new(AtomicBool::new(false));
     {
@@ -269,8 +282,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     say(
                         &bar,
                         format!(
-                            "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {resumed} trials already finished in {}",
+                            "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {} trials already finished in {}",
                             config.kind,
+                            resumed.len(),
                             out.display()
                         ),
                     );

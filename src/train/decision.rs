@@ -205,9 +205,13 @@ impl DecisionGrid {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunedDecision {
     pub decision: Decision,
-    /// The objective with `decision` on the validation movies.
+    /// The objective with `decision` on the validation movies; NaN when no decision of the
+    /// grid has a value (the reference's F1 is 0/0 when no boundary is found), and then
+    /// `decision` is the reference's rule. Written as `null`, read back as NaN.
+    #[serde(deserialize_with = "super::f64_or_nan")]
     pub value: f64,
-    /// The objective with the reference's `>= 0.5` on the same movies.
+    /// The objective with the reference's `>= 0.5` on the same movies (NaN likewise).
+    #[serde(deserialize_with = "super::f64_or_nan")]
     pub reference_value: f64,
     /// Grid points evaluated.
     pub evaluated: usize,
@@ -244,10 +248,10 @@ pub fn tune(
         objective,
         ..Decision::default()
     };
-    let score = |d: &Decision| -> Result<f64, EvalError> {
-        let v = objective_value(movies, d, objective)?;
-        Ok(if v.is_nan() { f64::NEG_INFINITY } else { v })
-    };
+    let score = |d: &Decision| objective_value(movies, d, objective);
+    // A NaN value loses to any number; it stays NaN in the result (never -inf, which JSON
+    // cannot hold either and which would not read back as what it was).
+    let better = |v: f64, than: f64| !v.is_nan() && (than.is_nan() || v > than + 1e-12);
     let reference_value = score(&reference)?;
     let mut best = (reference, reference_value);
     let mut evaluated = 1;
@@ -266,7 +270,7 @@ pub fn tune(
                 }
                 let v = score(&d)?;
                 evaluated += 1;
-                if v > best.1 + 1e-12 {
+                if better(v, best.1) {
                     best = (d, v);
                 }
             }
@@ -437,6 +441,31 @@ mod tests {
         let b2 = d2.boundaries(&s);
         let kept2: Vec<usize> = (0..s.len()).filter(|&t| b2[t]).collect();
         assert_eq!(kept2, [1, 4, 7]);
+    }
+
+    #[test]
+    fn a_tuning_without_any_value_reads_back_from_json() {
+        // No score reaches any threshold of the grid: no boundary is ever found, so every
+        // decision's F1 is 0/0.
+        let truth = [false, true, false, false, true, false];
+        let scores = [0.0f32; 6];
+        let frames: Vec<i64> = (0..7).map(|i| i * 10).collect();
+        let movie = MovieInput {
+            imdb_id: "tt0000001",
+            ground_truth: &truth,
+            scores: &scores,
+            shot_end_frame: &frames,
+        };
+        let tuned = tune(&[movie], Objective::F1, &DecisionGrid::default()).unwrap();
+        assert!(
+            tuned.value.is_nan() && tuned.reference_value.is_nan(),
+            "{tuned:?}"
+        );
+        assert!(tuned.decision.is_reference());
+        let text = serde_json::to_string(&tuned).unwrap();
+        let back: TunedDecision = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.decision, tuned.decision);
+        assert!(back.value.is_nan() && back.reference_value.is_nan());
     }
 
     #[test]

@@ -157,8 +157,12 @@ pub enum TrainEvent {
         steps_per_epoch: usize,
         pos_weight: f64,
     },
+    /// One optimisation step finished.
     Step {
+        /// 1-based.
         epoch: usize,
+        /// 1-based within the epoch: `steps_per_epoch` at its last step, so
+        /// `(epoch - 1) + step / steps_per_epoch` epochs are done.
         step: usize,
         steps_per_epoch: usize,
         loss: f64,

@@ -13,8 +13,9 @@
 //! 4. The best configuration is retrained on all training movies (a tenth validating early
 //!    stopping) and saved to `best/`; the decision step ([`decision::tune`]) is tuned on the
 //!    best trial's out-of-fold predictions, which are validation predictions of every training
-//!    movie, and stored in the checkpoint (and in `best/decision.json`); finally the test
-//!    movies are scored once, with and without the tuned decision.
+//!    movie, and stored in the checkpoint's `config.json`; finally the test movies (if any)
+//!    are scored once, with and without the tuned decision. A rerun whose best trial already
+//!    has its final fit in `summary.json` and `best/` reuses them instead of training again.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -25,9 +26,9 @@ use std::time::Instant;
 
 use candle_core::Device;
 
-use super::decision::{self, Decision, DecisionGrid, Objective, TunedDecision};
-use super::space;
+use super::decision::{self, DecisionGrid, Objective, TunedDecision};
 use super::{TestMetrics, TrainConfig, TrainError, TrainEvent, TrainSettings, test_metrics};
+use super::{checkpoint, f64_or_nan, space};
 use crate::data::{Movie, Split, SplitError};
 use crate::eval::MovieInput;
 use crate::model::{ModelConfig, ModelKind};
@@ -37,11 +38,26 @@ pub const HEADER_FILE: &str = "search.json";
 pub const TABLE_CSV: &str = "results.csv";
 pub const TABLE_JSON: &str = "results.json";
 pub const SUMMARY_FILE: &str = "summary.json";
-pub const DECISION_FILE: &str = "decision.json";
 pub const BEST_DIR: &str = "best";
 pub const PREDICTIONS_DIR: &str = "predictions";
 /// Marks a `search.json` as ours.
 pub const FORMAT: &str = "scenelab-search";
+/// Version of what a search folder holds: the files' layout, the space
+/// ([`space::trial_config`]) and the default training settings ([`TrainSettings::for_kind`]).
+/// Bump it whenever one of them changes, so that an older folder is refused with a plain
+/// message instead of a confusing mismatch. Headers written before versions existed read as 0.
+pub const SEARCH_VERSION: u32 = 1;
+
+/// Where `scenelab search --model KIND` writes when given no `--out`, and the app's default
+/// output folder, so that each resumes the other's searches.
+pub fn default_out_dir(kind: ModelKind) -> PathBuf {
+    PathBuf::from(format!("runs/search-{kind}"))
+}
+
+/// Whether `movie` can take part in a search: it needs ground truth and all four modalities.
+pub fn searchable(movie: &Movie) -> bool {
+    movie.ground_truth.is_some() && movie.has_all_features()
+}
 
 /// What to search and where to write it.
 #[derive(Debug, Clone)]
@@ -99,12 +115,18 @@ impl SearchConfig {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchHeader {
     pub format: String,
+    /// [`SEARCH_VERSION`] of the SceneLab that made the folder (0: before versions existed).
+    #[serde(default)]
+    pub version: u32,
     pub kind: ModelKind,
     pub seed: u64,
     pub folds: usize,
     pub settings: TrainSettings,
     pub test_ids: Vec<String>,
     pub train_ids: Vec<String>,
+    /// What the final fit's decision is tuned for, and on which grid (peak picking or not).
+    pub objective: Objective,
+    pub grid: DecisionGrid,
 }
 
 /// One fold of a trial.
@@ -113,10 +135,13 @@ pub struct FoldRecord {
     pub fold: usize,
     /// The fold's movies, scored with a model that never saw them.
     pub validation_ids: Vec<String>,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub map: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub miou: f64,
     pub epochs_run: usize,
     pub best_epoch: Option<usize>,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub seconds: f64,
 }
 
@@ -127,10 +152,16 @@ pub struct TrialRecord {
     pub model: ModelConfig,
     pub settings: TrainSettings,
     pub folds: Vec<FoldRecord>,
+    // NaN (written as null) when a fold's score is: every score field reads null back as NaN.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub map_mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub map_std: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub miou_mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub miou_std: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub seconds: f64,
 }
 
@@ -157,6 +188,15 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// The test movies' scores of the final model.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TestScores {
+    /// Raw scores at the reference's `>= 0.5`.
+    pub raw: TestMetrics,
+    /// Scores written through the tuned decision ([`decision::Decision::apply`]), at `>= 0.5`.
+    pub decided: TestMetrics,
+}
+
 /// The retrained best configuration and its single look at the test movies.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FinalResult {
@@ -165,11 +205,11 @@ pub struct FinalResult {
     pub model_dir: PathBuf,
     /// Tuned on the best trial's out-of-fold predictions (training movies only).
     pub decision: TunedDecision,
+    /// The grid the decision was tuned on.
+    pub grid: DecisionGrid,
     pub test_ids: Vec<String>,
-    /// Raw scores at the reference's `>= 0.5`.
-    pub test_raw: TestMetrics,
-    /// Scores written through the tuned decision ([`Decision::apply`]), at `>= 0.5`.
-    pub test_decided: TestMetrics,
+    /// `None` when the search held no test movie out.
+    pub test: Option<TestScores>,
 }
 
 /// A search's results: the table (best first) and, unless cancelled or skipped, the final model.
@@ -184,6 +224,8 @@ pub struct SearchOutcome {
     pub ran: usize,
     pub cancelled: bool,
     pub final_result: Option<FinalResult>,
+    /// The final result is an earlier run's (its trial is still the best): nothing retrained.
+    pub final_reused: bool,
 }
 
 /// Progress, sent while searching.
@@ -191,11 +233,13 @@ pub struct SearchOutcome {
 pub enum SearchEvent {
     Started {
         trials: usize,
-        resumed: usize,
+        /// Finished trials read back from the folder (one record per trial).
+        resumed: Vec<TrialRecord>,
         folds: usize,
         train_movies: usize,
         test_movies: usize,
-        /// Training runs this call will do: unfinished trials × folds, plus the final fit.
+        /// Training runs this call will do: unfinished trials × folds, plus the final fit
+        /// (unless everything is finished and the final fit can be reused).
         runs: usize,
     },
     TrialStarted {
@@ -239,9 +283,15 @@ pub enum SearchError {
         source: std::io::Error,
     },
     #[error(
-        "{path} belongs to another search ({what} differs): pass the same settings to resume it, or another --out"
+        "{path} belongs to another search ({what} differs): pass the same settings to resume it, or choose another output folder (--out)"
     )]
     Mismatch { path: PathBuf, what: String },
+    #[error(
+        "{path} was made by another SceneLab version ({detail}), so this SceneLab cannot resume it: choose another output folder (--out), or delete this one to start over"
+    )]
+    OtherVersion { path: PathBuf, detail: String },
+    #[error("{path} cannot be read ({message}): delete it to redo the final fit")]
+    BadSummary { path: PathBuf, message: String },
     #[error(
         "{path} line {line} is not a trial record ({message}): fix or delete that line to resume"
     )]
@@ -306,33 +356,86 @@ pub fn fold_split(folds: &[Vec<String>], fold: usize, seed: u64) -> Result<Split
     })
 }
 
-/// Read `trials.jsonl`: finished trials by index. A torn last line (a killed write) is
-/// ignored; any other bad line is an error.
-pub fn read_trials(path: &Path) -> Result<Vec<TrialRecord>, SearchError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(path)(e)),
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<TrialRecord>(line) {
-            Ok(r) => out.push(r),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(e) => {
-                return Err(SearchError::BadTrial {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: e.to_string(),
-                });
+/// How `trials.jsonl` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Empty, or its last line ends with a newline.
+    Complete,
+    /// The last line is a whole record but has no newline: one must go before the next.
+    NoNewline,
+    /// The last line is a torn record (a write killed halfway): the file is cut to `keep`
+    /// bytes.
+    Torn { keep: u64 },
+}
+
+/// Keep one record per trial, the last written (the app and `scenelab search` may both have
+/// finished a trial in one folder), at the place of its first.
+pub fn dedup_trials(records: Vec<TrialRecord>) -> Vec<TrialRecord> {
+    let mut at: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<TrialRecord> = Vec::with_capacity(records.len());
+    for r in records {
+        match at.get(&r.trial) {
+            Some(&i) => out[i] = r,
+            None => {
+                at.insert(r.trial, out.len());
+                out.push(r);
             }
         }
     }
-    Ok(out)
+    out
+}
+
+fn load_trials(path: &Path) -> Result<(Vec<TrialRecord>, Tail), SearchError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((Vec::new(), Tail::Complete));
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut out = Vec::new();
+    let mut tail = Tail::Complete;
+    let mut start = 0usize;
+    let mut number = 0usize;
+    while start < bytes.len() {
+        number += 1;
+        let (end, last_without_newline) = match bytes[start..].iter().position(|&c| c == b'\n') {
+            Some(i) => (start + i, false),
+            None => (bytes.len(), true),
+        };
+        let line = &bytes[start..end];
+        if line.iter().all(u8::is_ascii_whitespace) {
+            if last_without_newline {
+                tail = Tail::Torn { keep: start as u64 };
+            }
+        } else {
+            match serde_json::from_slice::<TrialRecord>(line) {
+                Ok(r) => {
+                    out.push(r);
+                    if last_without_newline {
+                        tail = Tail::NoNewline;
+                    }
+                }
+                Err(_) if last_without_newline => tail = Tail::Torn { keep: start as u64 },
+                Err(e) => {
+                    return Err(SearchError::BadTrial {
+                        path: path.to_path_buf(),
+                        line: number,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        start = end + 1;
+    }
+    Ok((dedup_trials(out), tail))
+}
+
+/// Read `trials.jsonl`: one record per finished trial (the last one written, see
+/// [`dedup_trials`]). A torn last line (a killed write) is ignored; any other bad line is an
+/// error.
+pub fn read_trials(path: &Path) -> Result<Vec<TrialRecord>, SearchError> {
+    load_trials(path).map(|(records, _)| records)
 }
 
 fn append_trial(path: &Path, record: &TrialRecord) -> Result<(), SearchError> {
@@ -347,17 +450,81 @@ fn append_trial(path: &Path, record: &TrialRecord) -> Result<(), SearchError> {
     file.sync_data().map_err(io_err(path))
 }
 
-/// Cut a torn last line (a write killed halfway) so the next trial starts on a fresh line;
-/// [`read_trials`] has already skipped it.
-fn drop_torn_line(path: &Path) -> Result<(), SearchError> {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Ok(());
+/// Make the next appended trial start on a fresh line: cut a torn last line in place
+/// ([`load_trials`] has already skipped it) or end a whole one with its newline. Neither
+/// rewrites the file, so a kill meanwhile cannot lose the finished trials.
+fn repair_tail(path: &Path, tail: Tail) -> Result<(), SearchError> {
+    let mut file = match tail {
+        Tail::Complete => return Ok(()),
+        Tail::NoNewline | Tail::Torn { .. } => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?,
     };
-    if bytes.last().is_none_or(|&c| c == b'\n') {
-        return Ok(());
+    match tail {
+        Tail::Torn { keep } => file.set_len(keep).map_err(io_err(path))?,
+        _ => file.write_all(b"\n").map_err(io_err(path))?,
     }
-    let keep = bytes.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-    std::fs::write(path, &bytes[..keep]).map_err(io_err(path))
+    file.sync_data().map_err(io_err(path))
+}
+
+/// Read a folder's `search.json`: `None` when there is none. A folder made by a SceneLab with
+/// another [`SEARCH_VERSION`] is [`SearchError::OtherVersion`], whatever else it holds.
+pub fn read_header(out: &Path) -> Result<Option<SearchHeader>, SearchError> {
+    let path = out.join(HEADER_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let not_ours = |e: String| SearchError::Mismatch {
+        path: path.clone(),
+        what: format!("it is not a search header: {e}"),
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| not_ours(e.to_string()))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(not_ours(format!("its format is not \"{FORMAT}\"")));
+    }
+    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version != u64::from(SEARCH_VERSION) {
+        let detail = if version == 0 {
+            format!(
+                "it records no search format version; this SceneLab writes version {SEARCH_VERSION}"
+            )
+        } else {
+            format!(
+                "search format version {version}; this SceneLab writes version {SEARCH_VERSION}"
+            )
+        };
+        return Err(SearchError::OtherVersion { path, detail });
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| not_ours(e.to_string()))
+}
+
+/// Read a folder's `summary.json` (the final fit), its `model_dir` pointed at the folder's
+/// `best/` wherever the search ran from. `None` when there is no summary, or no model in
+/// `best/` to go with it.
+pub fn read_summary(out: &Path) -> Result<Option<FinalResult>, SearchError> {
+    let path = out.join(SUMMARY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let result: FinalResult = serde_json::from_str(&text).map_err(|e| SearchError::BadSummary {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let model_dir = out.join(BEST_DIR);
+    let has_model = model_dir.join(checkpoint::CONFIG_FILE).is_file()
+        && model_dir.join(checkpoint::WEIGHTS_FILE).is_file();
+    Ok(has_model.then_some(FinalResult {
+        model_dir,
+        ..result
+    }))
 }
 
 fn predictions_path(out: &Path, trial: usize) -> PathBuf {
@@ -366,7 +533,7 @@ fn predictions_path(out: &Path, trial: usize) -> PathBuf {
 }
 
 /// Sort best first: mean mAP, then trial index.
-fn rank(trials: &mut [TrialRecord]) {
+pub fn rank(trials: &mut [TrialRecord]) {
     trials.sort_by(|a, b| {
         b.map_mean
             .total_cmp(&a.map_mean)
@@ -481,7 +648,45 @@ fn train_forwarding(
     })
 }
 
-/// Search `config.kind`'s space on `movies` (which need ground truth and all features).
+/// `value` as it reads back from JSON: serde_json may read a float back a bit off what it
+/// wrote, so what a folder holds is compared with what this run would write, read back.
+fn as_saved<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> Option<T> {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+}
+
+/// Whether `record` (read from `trials.jsonl`) holds `drawn`.
+fn same_as_saved(record: &TrialRecord, drawn: &TrainConfig) -> bool {
+    as_saved(&drawn.model).is_some_and(|m| m == record.model)
+        && as_saved(&drawn.settings).is_some_and(|s| s == record.settings)
+}
+
+/// Whether the final result saved in `out` is what the final fit would make now: the same
+/// best trial, test movies, objective and grid, with its model in `best/`. The fit is
+/// deterministic for a seed, so training again would only overwrite it with the same model.
+fn reusable_final(
+    out: &Path,
+    best: &TrialRecord,
+    config: &SearchConfig,
+    split: &Split,
+) -> Option<FinalResult> {
+    let saved = match read_summary(out) {
+        Ok(saved) => saved?,
+        Err(e) => {
+            tracing::warn!("{e}; the final fit runs again");
+            return None;
+        }
+    };
+    (saved.trial == best.trial
+        && saved.test_ids == split.test
+        && saved.decision.decision.objective == config.objective
+        && as_saved(&config.grid).is_some_and(|g| g == saved.grid))
+    .then_some(saved)
+}
+
+/// Search `config.kind`'s space on `movies`; movies without ground truth or a feature
+/// modality ([`searchable`]) are left out (callers say so).
 pub fn run_search(
     movies: &[Movie],
     config: &SearchConfig,
@@ -498,7 +703,12 @@ pub fn run_search(
             "--folds must be at least 2 (one fold validates while the others train)".into(),
         ));
     }
-    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    // Only ids: the other movies are never in a split, so training never reads them.
+    let ids: Vec<String> = movies
+        .iter()
+        .filter(|m| searchable(m))
+        .map(|m| m.imdb_id.clone())
+        .collect();
     let split = test_split(&ids, config.test_movies, config.seed)?;
     if split.train.len() < config.folds {
         return Err(SearchError::Setup(format!(
@@ -514,23 +724,20 @@ pub fn run_search(
     // The folder's identity: a rerun resumes only the same search.
     let header = SearchHeader {
         format: FORMAT.into(),
+        version: SEARCH_VERSION,
         kind: config.kind,
         seed: config.seed,
         folds: config.folds,
         settings: config.base_settings(),
         test_ids: split.test.clone(),
         train_ids: split.train.clone(),
+        objective: config.objective,
+        grid: config.grid.clone(),
     };
     let header_path = out.join(HEADER_FILE);
-    if header_path.is_file() {
-        let text = std::fs::read_to_string(&header_path).map_err(io_err(&header_path))?;
-        let found: SearchHeader =
-            serde_json::from_str(&text).map_err(|e| SearchError::Mismatch {
-                path: header_path.clone(),
-                what: format!("it is not a search header: {e}"),
-            })?;
+    if let Some(found) = read_header(out)? {
+        let header = as_saved(&header).unwrap_or_else(|| header.clone());
         let what = [
-            (found.format != header.format, "format"),
             (found.kind != header.kind, "model kind"),
             (found.seed != header.seed, "seed"),
             (found.folds != header.folds, "folds"),
@@ -540,6 +747,8 @@ pub fn run_search(
             ),
             (found.test_ids != header.test_ids, "test movies"),
             (found.train_ids != header.train_ids, "training movies"),
+            (found.objective != header.objective, "objective"),
+            (found.grid != header.grid, "decision grid (peak picking)"),
         ]
         .into_iter()
         .filter_map(|(differs, name)| differs.then_some(name))
@@ -555,14 +764,14 @@ pub fn run_search(
     }
 
     let trials_path = out.join(TRIALS_FILE);
-    let mut done: Vec<TrialRecord> = read_trials(&trials_path)?;
-    drop_torn_line(&trials_path)?;
-    done.dedup_by_key(|r| r.trial);
+    let (mut done, tail) = load_trials(&trials_path)?;
+    repair_tail(&trials_path, tail)?;
     for r in &done {
-        if r.config() != config.trial_config(r.trial) {
-            return Err(SearchError::Mismatch {
+        // The header matched, so only another space can draw another configuration.
+        if !same_as_saved(r, &config.trial_config(r.trial)) {
+            return Err(SearchError::OtherVersion {
                 path: trials_path.clone(),
-                what: format!(
+                detail: format!(
                     "trial {}'s configuration is not what this SceneLab draws for it",
                     r.trial
                 ),
@@ -574,10 +783,19 @@ pub fn run_search(
         .filter(|i| !finished.contains(i))
         .collect();
     let resumed = done.len();
-    let total_runs = todo.len() * config.folds + usize::from(config.final_fit);
+    // With nothing to train the best trial is known now, and so is whether its fit is saved.
+    let final_known_reusable = todo.is_empty() && {
+        let mut table = done.clone();
+        rank(&mut table);
+        table
+            .first()
+            .is_some_and(|best| reusable_final(out, best, config, &split).is_some())
+    };
+    let final_runs = usize::from(config.final_fit && !final_known_reusable);
+    let total_runs = todo.len() * config.folds + final_runs;
     send(SearchEvent::Started {
         trials: config.trials,
-        resumed,
+        resumed: done.clone(),
         folds: config.folds,
         train_movies: split.train.len(),
         test_movies: split.test.len(),
@@ -595,7 +813,7 @@ pub fn run_search(
         }
         let per_run = started.elapsed().as_secs_f64() / runs_done as f64;
         let left_folds = (todo.len() * config.folds).saturating_sub(runs_done) as f64;
-        per_run * (left_folds + if config.final_fit { final_weight } else { 0.0 })
+        per_run * (left_folds + final_runs as f64 * final_weight)
     };
     let mut ran = 0;
     let mut cancelled = false;
@@ -701,14 +919,22 @@ pub fn run_search(
         ran,
         cancelled,
         final_result: None,
+        final_reused: false,
     };
     if cancelled || !config.final_fit || outcome.trials.is_empty() {
         send(SearchEvent::Finished { cancelled });
         return Ok(outcome);
     }
 
-    // The best configuration on all training movies, early stopping on a tenth of them.
     let best = outcome.trials[0].clone();
+    if let Some(saved) = reusable_final(out, &best, config, &split) {
+        outcome.final_result = Some(saved);
+        outcome.final_reused = true;
+        send(SearchEvent::Finished { cancelled: false });
+        return Ok(outcome);
+    }
+
+    // The best configuration on all training movies, early stopping on a tenth of them.
     send(SearchEvent::FinalFitStarted { trial: best.trial });
     let final_split = Split::with_test_ids(
         &ids,
@@ -751,56 +977,148 @@ pub fn run_search(
         .map_err(|e| SearchError::Score(e.to_string()))?;
     send(SearchEvent::DecisionTuned(tuned));
 
-    // The one look at the test movies.
-    let test_raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
-    let decided: Vec<(String, Vec<f32>)> = trained
-        .test_scores
-        .iter()
-        .map(|(id, s)| (id.clone(), tuned.decision.apply(s)))
-        .collect();
-    let test_decided = test_metrics(movies, &decided).map_err(SearchError::Score)?;
+    // The one look at the test movies, if any were held out.
+    let test = if trained.test_scores.is_empty() {
+        None
+    } else {
+        let raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
+        let decided: Vec<(String, Vec<f32>)> = trained
+            .test_scores
+            .iter()
+            .map(|(id, s)| (id.clone(), tuned.decision.apply(s)))
+            .collect();
+        let decided = test_metrics(movies, &decided).map_err(SearchError::Score)?;
+        Some(TestScores { raw, decided })
+    };
 
     let mut model = trained.model;
-    // A NaN (the reference's F1 is 0/0 when a movie gets no hit) is written as JSON null,
-    // which the checkpoint loader refuses: keep such metrics in summary.json only.
-    let finite = [
-        test_raw.ap,
-        test_raw.map,
-        test_raw.miou,
-        test_raw.precision,
-        test_raw.recall,
-        test_raw.f1,
-    ]
-    .iter()
-    .all(|v| v.is_finite());
-    model.meta.final_metrics = finite.then_some(test_raw);
+    model.meta.final_metrics = test.map(|t| t.raw);
     model.meta.decision = Some(tuned.decision);
+    // An earlier summary no longer describes best/ once it is overwritten.
+    let summary_path = out.join(SUMMARY_FILE);
+    match std::fs::remove_file(&summary_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io_err(&summary_path)(e));
+        }
+        _ => {}
+    }
     let model_dir = out.join(BEST_DIR);
     model.save(&model_dir)?;
-    write_json(&model_dir.join(DECISION_FILE), &tuned.decision)?;
     let result = FinalResult {
         trial: best.trial,
         model_dir,
         decision: tuned,
+        grid: config.grid.clone(),
         test_ids: split.test.clone(),
-        test_raw,
-        test_decided,
+        test,
     };
-    write_json(&out.join(SUMMARY_FILE), &result)?;
+    write_json(&summary_path, &result)?;
     outcome.final_result = Some(result);
     send(SearchEvent::Finished { cancelled: false });
     Ok(outcome)
 }
 
-/// Reading of `decision.json` next to a checkpoint (the reference rule when the file is
-/// absent). The same decision is in the checkpoint's `config.json` (`CheckpointMeta::decision`),
-/// which is what `predict` and the app use; this file is kept for scripts.
-pub fn load_decision(model_dir: &Path) -> Result<Decision, SearchError> {
-    let path = model_dir.join(DECISION_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| SearchError::Score(format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Decision::default()),
-        Err(e) => Err(io_err(&path)(e)),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(trial: usize, map_mean: f64) -> TrialRecord {
+        let config = space::trial_config(ModelKind::Wavenet, 0, trial, &TrainSettings::default());
+        TrialRecord {
+            trial,
+            model: config.model,
+            settings: config.settings,
+            folds: vec![FoldRecord {
+                fold: 0,
+                validation_ids: vec!["tt1".into()],
+                map: map_mean,
+                miou: f64::NAN,
+                epochs_run: 1,
+                best_epoch: None,
+                seconds: 1.0,
+            }],
+            map_mean,
+            map_std: f64::NAN,
+            miou_mean: f64::NAN,
+            miou_std: f64::NAN,
+            seconds: 1.0,
+        }
+    }
+
+    fn line(r: &TrialRecord) -> String {
+        serde_json::to_string(r).unwrap()
+    }
+
+    #[test]
+    fn nan_scores_read_back_from_a_trial_line() {
+        let r = record(0, f64::NAN);
+        let back: TrialRecord = serde_json::from_str(&line(&r)).unwrap();
+        assert!(back.map_mean.is_nan() && back.miou_std.is_nan() && back.folds[0].miou.is_nan());
+        assert_eq!(back.config(), r.config());
+    }
+
+    #[test]
+    fn a_whole_last_line_without_newline_is_kept_and_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TRIALS_FILE);
+        let text = format!("{}\n{}", line(&record(0, 0.1)), line(&record(1, 0.2)));
+        std::fs::write(&path, &text).unwrap();
+        let (records, tail) = load_trials(&path).unwrap();
+        assert_eq!((records.len(), tail), (2, Tail::NoNewline));
+        repair_tail(&path, tail).unwrap();
+        append_trial(&path, &record(2, 0.3)).unwrap();
+        let trials: Vec<usize> = read_trials(&path)
+            .unwrap()
+            .iter()
+            .map(|r| r.trial)
+            .collect();
+        assert_eq!(trials, [0, 1, 2]);
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with(&format!("{text}\n"))
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TRIALS_FILE);
+        let first = format!("{}\n", line(&record(0, 0.1)));
+        let second = line(&record(1, 0.2));
+        std::fs::write(&path, format!("{first}{}", &second[..second.len() / 2])).unwrap();
+        let (records, tail) = load_trials(&path).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            tail,
+            Tail::Torn {
+                keep: first.len() as u64
+            }
+        );
+        repair_tail(&path, tail).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+        // A bad line that is not the last is an error, not skipped.
+        std::fs::write(&path, format!("{{oops\n{first}")).unwrap();
+        assert!(matches!(
+            read_trials(&path),
+            Err(SearchError::BadTrial { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn duplicate_trials_keep_their_last_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TRIALS_FILE);
+        let lines = [record(0, 0.1), record(1, 0.2), record(0, 0.4)]
+            .iter()
+            .map(|r| line(r) + "\n")
+            .collect::<String>();
+        std::fs::write(&path, lines).unwrap();
+        let got: Vec<(usize, f64)> = read_trials(&path)
+            .unwrap()
+            .iter()
+            .map(|r| (r.trial, r.map_mean))
+            .collect();
+        assert_eq!(got, [(0, 0.4), (1, 0.2)]);
     }
 }
