@@ -3,11 +3,12 @@
 //! configuration as a source, and Cancel then Start on the same folder resumes the finished
 //! trials instead of training them again; Open results shows a folder's search without training.
 
+mod app_support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::picker::PickOutcome;
@@ -16,6 +17,8 @@ use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::model::ModelKind;
 use scenelab::train::search::{BEST_DIR, TABLE_CSV, read_trials};
+
+use app_support::{harness, settle_within};
 
 fn tiny_demo() -> DemoConfig {
     DemoConfig {
@@ -35,21 +38,6 @@ fn options(tmp: &Path) -> AppOptions {
     }
 }
 
-/// Settle within `limit`, stepping the UI as a window would.
-fn settle(h: &mut Harness<'_, App>, limit: Duration) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if h.state().is_settled() {
-            break;
-        }
-        assert!(start.elapsed() < limit, "the app did not settle");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    h.step();
-}
-
 /// The tiny movies written and opened, the Search window open with a tiny WaveNet search
 /// writing into `out`.
 fn opened(tmp: &Path, out: &Path, trials: usize) -> Harness<'static, App> {
@@ -57,10 +45,8 @@ fn opened(tmp: &Path, out: &Path, trials: usize) -> Harness<'static, App> {
     write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
     let mut app = App::new(options(tmp));
     app.queue(Action::OpenFolder(movies));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
-    settle(&mut h, Duration::from_secs(60));
+    let mut h = harness(app);
+    settle_within(&mut h, Duration::from_secs(60));
     assert_eq!(h.state().state.movies().len(), 6);
     h.get_by_label("Search…").click();
     h.step();
@@ -90,7 +76,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     let out = tmp.path().join("runs").join("search-wavenet");
     let mut h = opened(tmp.path(), &out, 2);
     h.get_by_label("Start").click();
-    settle(&mut h, Duration::from_secs(300));
+    settle_within(&mut h, Duration::from_secs(300));
 
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
@@ -133,7 +119,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     let name = state.search.best_source_name().unwrap();
 
     h.get_by_label("Load best model").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     assert_eq!(state.search.loaded.as_deref(), Some(name.as_str()));
@@ -168,7 +154,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     changed.out_dir = out.display().to_string();
     h.state_mut().state.search.form = changed;
     h.get_by_label("Open results").click();
-    settle(&mut h, Duration::from_secs(60));
+    settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let run = &state.search.run;
@@ -220,7 +206,7 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
         std::thread::sleep(Duration::from_millis(5));
     }
     h.get_by_label("Cancel").click();
-    settle(&mut h, Duration::from_secs(120));
+    settle_within(&mut h, Duration::from_secs(120));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let run = &state.search.run;
@@ -236,7 +222,7 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
     ));
     h.step();
     h.get_by_label("Start").click();
-    settle(&mut h, Duration::from_secs(300));
+    settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let run = &state.search.run;
@@ -258,7 +244,7 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
     h.state_mut().state.search.form.test_movies = 0;
     h.step();
     h.get_by_label("Start").click();
-    settle(&mut h, Duration::from_secs(300));
+    settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let run = &state.search.run;
@@ -270,7 +256,7 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
 
     // Start again: everything is finished and the final fit is kept, not redone.
     h.get_by_label("Start").click();
-    settle(&mut h, Duration::from_secs(300));
+    settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let run = &state.search.run;

@@ -911,7 +911,7 @@ impl SearchPanel {
         });
         if let Some(f) = run.fraction() {
             let eta = match (s.is_running(), run.eta_seconds()) {
-                (true, Some(secs)) => format!(", ETA {}", format_seconds(secs)),
+                (true, Some(secs)) => format!(", ETA {}", crate::train::format_duration(secs)),
                 (true, None) => ", ETA after the first fold".to_string(),
                 _ => String::new(),
             };
@@ -1025,7 +1025,7 @@ impl SearchPanel {
                                 ui.label(map);
                             }
                             ui.label(format!("{:.4} ± {:.4}", r.miou_mean, r.miou_std));
-                            ui.label(format_seconds(r.seconds));
+                            ui.label(crate::train::format_duration(r.seconds));
                             ui.label(if row.resumed {
                                 "earlier run"
                             } else {
@@ -1044,7 +1044,7 @@ impl SearchPanel {
                             ui.label(partial(&maps));
                             ui.label(partial(&mious));
                             let secs: f64 = c.folds.iter().map(|f| f.seconds).sum();
-                            ui.label(format_seconds(secs));
+                            ui.label(crate::train::format_duration(secs));
                             ui.label(format!(
                                 "running fold {} of {}",
                                 c.folds.len() + 1,
@@ -1112,15 +1112,6 @@ fn partial(values: &[f64]) -> String {
     }
     let (mean, std) = search::mean_std(values);
     format!("{mean:.4} ± {std:.4} …")
-}
-
-fn format_seconds(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-    }
 }
 
 fn number(ui: &mut egui::Ui, label: &str, v: &mut usize, range: std::ops::RangeInclusive<usize>) {

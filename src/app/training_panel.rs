@@ -532,7 +532,7 @@ impl TrainingPanel {
         let run = &t.run;
         if let Some(f) = run.fraction() {
             let eta = match (t.is_running(), run.eta_seconds) {
-                (true, Some(s)) => format!(", ETA {}", format_seconds(s)),
+                (true, Some(s)) => format!(", ETA {}", crate::train::format_duration(s)),
                 (true, None) => ", ETA after the first epoch".to_string(),
                 _ => String::new(),
             };
@@ -598,15 +598,6 @@ fn device_name(d: DeviceArg) -> &'static str {
     match d {
         DeviceArg::Cpu => "CPU",
         DeviceArg::Cuda => "CUDA",
-    }
-}
-
-fn format_seconds(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    if s >= 60 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
     }
 }
 

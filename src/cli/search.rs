@@ -86,18 +86,6 @@ fn say(bar: &ProgressBar, line: impl AsRef<str>) {
     }
 }
 
-fn duration(seconds: f64) -> String {
-    if !seconds.is_finite() {
-        return "?".into();
-    }
-    let s = seconds.round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-    }
-}
-
 /// The results table for the terminal: rank, trial, scores, hyperparameters.
 pub fn table_text(trials: &[TrialRecord]) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -122,7 +110,7 @@ pub fn table_text(trials: &[TrialRecord]) -> String {
             format!("{:.4}", t.map_std),
             format!("{:.4}", t.miou_mean),
             format!("{:.4}", t.miou_std),
-            duration(t.seconds),
+            crate::train::format_duration(t.seconds),
         ];
         row.extend(space::describe(&t.config()).into_iter().map(|(_, v)| v));
         rows.push(row);
@@ -308,7 +296,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         bar.set_message(format!(
                             "{place} epoch {}{val} | ETA {}",
                             record.epoch,
-                            duration(eta)
+                            crate::train::format_duration(eta)
                         ));
                     }
                 }
@@ -327,10 +315,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                             record.map,
                             record.miou,
                             record.epochs_run,
-                            duration(record.seconds)
+                            crate::train::format_duration(record.seconds)
                         ),
                     );
-                    bar.set_message(format!("{place} done | ETA {}", duration(eta)));
+                    bar.set_message(format!(
+                        "{place} done | ETA {}",
+                        crate::train::format_duration(eta)
+                    ));
                 }
                 SearchEvent::TrialFinished {
                     record,

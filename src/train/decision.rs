@@ -310,7 +310,7 @@ pub fn tune_on_validation(
     // The recurrent models need a deep stack to score long movies.
     let scores =
         super::with_deep_stack(|| model.predict(&validation)).map_err(|e| e.to_string())?;
-    tune_scored(&validation, &scores, objective, grid).map(Some)
+    tune_scored(&validation, scores, objective, grid).map(Some)
 }
 
 /// [`tune_on_validation`] from scores already predicted for (at least) the validation movies,
@@ -336,7 +336,7 @@ pub fn tune_on_validation_scores<'s>(
                 .ok_or_else(|| format!("validation movie '{}' was not scored", m.imdb_id))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    tune_scored(&validation, &chosen, objective, grid).map(Some)
+    tune_scored(&validation, chosen, objective, grid).map(Some)
 }
 
 /// The model's validation movies, found in `movies`.
@@ -361,33 +361,20 @@ fn validation_movies<'m>(
 /// Tune on `movies` scored `scores` (in the same order).
 fn tune_scored(
     movies: &[&Movie],
-    scores: &[Vec<f32>],
+    scores: Vec<Vec<f32>>,
     objective: Objective,
     grid: &DecisionGrid,
 ) -> Result<TunedDecision, String> {
-    let frames: Vec<Vec<i64>> = movies
+    let scored: Vec<(String, Vec<f32>)> = movies
         .iter()
-        .map(|m| {
-            m.shot_end_frame
-                .clone()
-                .unwrap_or_else(|| (0..m.n_shots as i64).collect())
-        })
-        .collect();
-    let inputs = movies
-        .iter()
+        .map(|m| m.imdb_id.clone())
         .zip(scores)
-        .zip(&frames)
-        .map(|((m, s), f)| {
-            Ok(MovieInput {
-                imdb_id: &m.imdb_id,
-                ground_truth: m.ground_truth.as_deref().ok_or_else(|| {
-                    format!("validation movie '{}' has no ground truth", m.imdb_id)
-                })?,
-                scores: s,
-                shot_end_frame: f,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect();
+    let by_id: std::collections::HashMap<&str, &Movie> =
+        movies.iter().map(|m| (m.imdb_id.as_str(), *m)).collect();
+    let frames = super::end_frames(&by_id, &scored);
+    let inputs =
+        super::scored_inputs(&by_id, &scored, &frames).map_err(|e| format!("validation: {e}"))?;
     tune(&inputs, objective, grid).map_err(|e| e.to_string())
 }
 

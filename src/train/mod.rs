@@ -675,6 +675,63 @@ fn validate(
     ))
 }
 
+/// A run's length or ETA for people: `42s`, `3m 05s`, `1h 02m` (`?` when unknown).
+pub fn format_duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "?".into();
+    }
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// End frames of each scored movie (by id), for Miou; shot indices stand in for a movie
+/// without `shot_end_frame`, and an unknown id gets none ([`scored_inputs`] refuses it).
+pub(crate) fn end_frames(
+    by_id: &HashMap<&str, &Movie>,
+    scores: &[(String, Vec<f32>)],
+) -> Vec<Vec<i64>> {
+    scores
+        .iter()
+        .map(|(id, _)| {
+            by_id.get(id.as_str()).map_or_else(Vec::new, |m| {
+                m.shot_end_frame
+                    .clone()
+                    .unwrap_or_else(|| (0..m.n_shots as i64).collect())
+            })
+        })
+        .collect()
+}
+
+/// The evaluator's inputs for `scores` of the movies in `by_id`, with `frames` from
+/// [`end_frames`]; every movie needs ground truth.
+pub(crate) fn scored_inputs<'a>(
+    by_id: &HashMap<&str, &'a Movie>,
+    scores: &'a [(String, Vec<f32>)],
+    frames: &'a [Vec<i64>],
+) -> Result<Vec<crate::eval::MovieInput<'a>>, String> {
+    scores
+        .iter()
+        .zip(frames)
+        .map(|((id, s), f)| {
+            let m = by_id.get(id.as_str()).ok_or(format!("no movie '{id}'"))?;
+            let truth = m
+                .ground_truth
+                .as_deref()
+                .ok_or(format!("movie '{id}' has no ground truth"))?;
+            Ok(crate::eval::MovieInput {
+                imdb_id: id,
+                ground_truth: truth,
+                scores: s,
+                shot_end_frame: f,
+            })
+        })
+        .collect()
+}
+
 /// [`test_metrics`] of the scores `decision` maps them to: the figures `scenelab evaluate`
 /// gives on what `scenelab predict` writes with that decision.
 pub fn decided_test_metrics(
@@ -696,32 +753,8 @@ pub fn test_metrics(
     scores: &[(String, Vec<f32>)],
 ) -> Result<TestMetrics, String> {
     let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
-    let mut frames_store: Vec<Vec<i64>> = Vec::new();
-    for (id, _) in scores {
-        let m = by_id.get(id.as_str()).ok_or(format!("no movie '{id}'"))?;
-        frames_store.push(
-            m.shot_end_frame
-                .clone()
-                .unwrap_or_else(|| (0..m.n_shots as i64).collect()),
-        );
-    }
-    let inputs = scores
-        .iter()
-        .zip(&frames_store)
-        .map(|((id, s), frames)| {
-            let m = by_id[id.as_str()];
-            let truth = m
-                .ground_truth
-                .as_deref()
-                .ok_or(format!("movie '{id}' has no ground truth"))?;
-            Ok(crate::eval::MovieInput {
-                imdb_id: id,
-                ground_truth: truth,
-                scores: s,
-                shot_end_frame: frames,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let frames = end_frames(&by_id, scores);
+    let inputs = scored_inputs(&by_id, scores, &frames)?;
     let m = crate::eval::evaluate(&inputs, 0.5).map_err(|e| e.to_string())?;
     Ok(TestMetrics {
         ap: m.ap,
@@ -736,6 +769,15 @@ pub fn test_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(format_duration(41.6), "42s");
+        assert_eq!(format_duration(185.0), "3m 05s");
+        assert_eq!(format_duration(3725.0), "1h 02m");
+        assert_eq!(format_duration(f64::NAN), "?");
+        assert_eq!(format_duration(-3.0), "0s");
+    }
 
     #[test]
     fn pieces_cover_every_transition_exactly_once() {

@@ -30,7 +30,6 @@ use super::decision::{self, DecisionGrid, Objective, TunedDecision};
 use super::{TestMetrics, TrainConfig, TrainError, TrainEvent, TrainSettings, test_metrics};
 use super::{checkpoint, f64_or_nan, space};
 use crate::data::{Movie, Split, SplitError};
-use crate::eval::MovieInput;
 use crate::model::{ModelConfig, ModelKind};
 
 pub const TRIALS_FILE: &str = "trials.jsonl";
@@ -324,7 +323,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SearchError> {
     let text =
         serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
-    std::fs::write(path, text).map_err(io_err(path))
+    crate::files::write_atomic(path, text.as_bytes()).map_err(io_err(path))
 }
 
 /// The test movies, then the rest as training ids (sorted).
@@ -577,48 +576,8 @@ pub fn table_csv(trials: &[TrialRecord]) -> String {
 
 fn write_tables(out: &Path, trials: &[TrialRecord]) -> Result<(), SearchError> {
     let csv = out.join(TABLE_CSV);
-    std::fs::write(&csv, table_csv(trials)).map_err(io_err(&csv))?;
+    crate::files::write_atomic(&csv, table_csv(trials).as_bytes()).map_err(io_err(&csv))?;
     write_json(&out.join(TABLE_JSON), &trials)
-}
-
-/// Reference inputs for `scores` of `movies` (by id); movies need ground truth.
-fn movie_inputs<'a>(
-    by_id: &HashMap<&str, &'a Movie>,
-    scores: &'a [(String, Vec<f32>)],
-    frames: &'a [Vec<i64>],
-) -> Result<Vec<MovieInput<'a>>, SearchError> {
-    scores
-        .iter()
-        .zip(frames)
-        .map(|((id, s), f)| {
-            let m = by_id
-                .get(id.as_str())
-                .ok_or_else(|| SearchError::Score(format!("no movie '{id}'")))?;
-            let truth = m
-                .ground_truth
-                .as_deref()
-                .ok_or_else(|| SearchError::Score(format!("movie '{id}' has no ground truth")))?;
-            Ok(MovieInput {
-                imdb_id: id,
-                ground_truth: truth,
-                scores: s,
-                shot_end_frame: f,
-            })
-        })
-        .collect()
-}
-
-fn end_frames(by_id: &HashMap<&str, &Movie>, scores: &[(String, Vec<f32>)]) -> Vec<Vec<i64>> {
-    scores
-        .iter()
-        .map(|(id, _)| {
-            by_id.get(id.as_str()).map_or_else(Vec::new, |m| {
-                m.shot_end_frame
-                    .clone()
-                    .unwrap_or_else(|| (0..m.n_shots as i64).collect())
-            })
-        })
-        .collect()
 }
 
 /// Run `train` with its events forwarded as [`SearchEvent::Train`].
@@ -971,8 +930,8 @@ pub fn run_search(
     let oof_text = std::fs::read_to_string(&oof_path).map_err(io_err(&oof_path))?;
     let oof: Vec<(String, Vec<f32>)> = serde_json::from_str(&oof_text)
         .map_err(|e| SearchError::Score(format!("{}: {e}", oof_path.display())))?;
-    let oof_frames = end_frames(&by_id, &oof);
-    let oof_inputs = movie_inputs(&by_id, &oof, &oof_frames)?;
+    let oof_frames = super::end_frames(&by_id, &oof);
+    let oof_inputs = super::scored_inputs(&by_id, &oof, &oof_frames).map_err(SearchError::Score)?;
     let tuned = decision::tune(&oof_inputs, config.objective, &config.grid)
         .map_err(|e| SearchError::Score(e.to_string()))?;
     send(SearchEvent::DecisionTuned(tuned));
@@ -982,12 +941,8 @@ pub fn run_search(
         None
     } else {
         let raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
-        let decided: Vec<(String, Vec<f32>)> = trained
-            .test_scores
-            .iter()
-            .map(|(id, s)| (id.clone(), tuned.decision.apply(s)))
-            .collect();
-        let decided = test_metrics(movies, &decided).map_err(SearchError::Score)?;
+        let decided = super::decided_test_metrics(movies, &trained.test_scores, &tuned.decision)
+            .map_err(SearchError::Score)?;
         Some(TestScores { raw, decided })
     };
 
