@@ -1062,7 +1062,6 @@ impl SearchPanel {
 
 /// The retrained best configuration: its tuned decision and its one look at the test movies.
 fn final_result(ui: &mut egui::Ui, f: &FinalResult, reused: bool) {
-    let d = &f.decision.decision;
     let when = if reused {
         " by an earlier run (still the best trial)"
     } else {
@@ -1074,13 +1073,8 @@ fn final_result(ui: &mut egui::Ui, f: &FinalResult, reused: bool) {
         f.model_dir.display()
     ));
     ui.label(format!(
-        "Decision tuned on out-of-fold predictions (training movies only): threshold {:.2}, NMS ±{}, min scene {} shots; validation {} {:.4} (at 0.5: {:.4})",
-        d.threshold,
-        d.nms_window,
-        d.min_scene_len,
-        d.objective.name(),
-        f.decision.value,
-        f.decision.reference_value
+        "Decision tuned on out-of-fold predictions (training movies only): {}",
+        f.decision
     ));
     let Some(TestScores { raw, decided }) = &f.test else {
         ui.label("No test movies were held out: there are no test scores.");

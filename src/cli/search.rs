@@ -160,16 +160,10 @@ fn print_outcome(outcome: &SearchOutcome, out: &std::path::Path) {
         out.join(search::TABLE_JSON).display()
     );
     if let Some(f) = &outcome.final_result {
-        let d = &f.decision.decision;
         println!();
         println!(
-            "decision tuned on the best trial's out-of-fold predictions (training movies only): threshold {:.2}, NMS ±{}, min scene {} shots; validation {} {:.4} (at 0.5: {:.4})",
-            d.threshold,
-            d.nms_window,
-            d.min_scene_len,
-            d.objective.name(),
-            f.decision.value,
-            f.decision.reference_value
+            "decision tuned on the best trial's out-of-fold predictions (training movies only): {}",
+            f.decision
         );
         if let Some(test) = &f.test {
             println!(

@@ -123,10 +123,9 @@ pub fn metrics_table(m: &TestMetrics) -> String {
 
 /// One line on a tuned decision: what it is and what it gained on the validation movies.
 pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
-    let name = t.decision.objective.name();
     format!(
-        "decision tuned on {validation_movies} validation movie(s) for {name}: {}; validation {name} {:.4} (at >= 0.5: {:.4})",
-        t.decision, t.value, t.reference_value
+        "decision tuned on {validation_movies} validation movie(s) for {}: {t}",
+        t.decision.objective.name()
     )
 }
 

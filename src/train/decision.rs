@@ -378,6 +378,18 @@ fn tune_scored(
     tune(&inputs, objective, grid).map_err(|e| e.to_string())
 }
 
+impl std::fmt::Display for TunedDecision {
+    /// `threshold 0.350, NMS window ±2; validation Miou 0.6123 (at >= 0.5: 0.5011)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.decision.objective.name();
+        write!(
+            f,
+            "{}; validation {name} {:.4} (at >= 0.5: {:.4})",
+            self.decision, self.value, self.reference_value
+        )
+    }
+}
+
 impl std::fmt::Display for Decision {
     /// `threshold 0.35, NMS ±2, scenes ≥ 3 shots` (peak picking only when on).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
