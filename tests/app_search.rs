@@ -49,8 +49,8 @@ fn opened(tmp: &Path, out: &Path, trials: usize) -> Harness<'static, App> {
     settle_within(&mut h, Duration::from_secs(60));
     assert_eq!(h.state().state.movies().len(), 6);
     h.get_by_label("Search…").click();
-    h.step();
-    h.step();
+    // `run` also checks that every widget has an accessible name.
+    h.run();
     assert!(h.state().state.search.open);
     h.state_mut().state.search.form = tiny_form(out, trials);
     h.step();

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app_support::{harness, picker_answering, settle_within};
+use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::training_panel::TrainingForm;
@@ -283,7 +284,14 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
     assert_eq!(test_movies(&h), (2, 2));
     open(&mut h, "twenty", 20);
     assert_eq!(test_movies(&h), (3, 3));
-    h.state_mut().state.training.form.test_movies = 5;
+    // Typed into the Train window's field, as a user would.
+    h.get_by_label("Train…").click();
+    h.run();
+    h.get_by_role_and_label(Role::SpinButton, "Test movies")
+        .set_value_accesskit(5.0);
+    h.step();
+    h.step();
+    assert_eq!(test_movies(&h).0, 5);
     open(&mut h, "twelve_again", 12);
     assert_eq!(test_movies(&h), (5, 2), "a number the user set is kept");
 }

@@ -789,7 +789,7 @@ impl SearchPanel {
                 .num_columns(4)
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
-                    ui.label("Model");
+                    let l = ui.label("Model");
                     let mut kind = form.kind;
                     egui::ComboBox::from_id_salt("search_kind")
                         .selected_text(kind.name())
@@ -797,7 +797,9 @@ impl SearchPanel {
                             for k in ModelKind::ALL {
                                 ui.selectable_value(&mut kind, k, k.name());
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(l.id);
                     form.set_kind(kind);
                     number(ui, "Trials", &mut form.trials, 1..=10_000);
                     ui.end_row();
@@ -805,11 +807,12 @@ impl SearchPanel {
                     number(ui, "Epochs (most)", &mut form.epochs, 1..=1000);
                     ui.end_row();
                     number(ui, "Patience", &mut form.patience, 1..=1000);
-                    ui.label("Seed");
-                    ui.add(egui::DragValue::new(&mut form.seed));
+                    let l = ui.label("Seed");
+                    ui.add(egui::DragValue::new(&mut form.seed))
+                        .labelled_by(l.id);
                     ui.end_row();
                     number(ui, "Test movies", &mut form.test_movies, 0..=1000);
-                    ui.label("Objective");
+                    let l = ui.label("Objective");
                     egui::ComboBox::from_id_salt("search_objective")
                         .selected_text(form.objective.name())
                         .show_ui(ui, |ui| {
@@ -818,6 +821,7 @@ impl SearchPanel {
                             }
                         })
                         .response
+                        .labelled_by(l.id)
                         .on_hover_text(
                             "What the threshold and peak picking maximise on validation movies",
                         );

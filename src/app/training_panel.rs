@@ -438,7 +438,7 @@ impl TrainingPanel {
                 .num_columns(2)
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
-                    ui.label("Model");
+                    let l = ui.label("Model");
                     let mut kind = form.model.kind();
                     egui::ComboBox::from_id_salt("train_kind")
                         .selected_text(kind.name())
@@ -446,29 +446,32 @@ impl TrainingPanel {
                             for k in ModelKind::ALL {
                                 ui.selectable_value(&mut kind, k, k.name());
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(l.id);
                     ui.end_row();
                     form.set_kind(kind);
                     hyperparameters(ui, &mut form.model);
                     let s = &mut form.settings;
                     number(ui, "Epochs", &mut s.epochs, 1..=1000);
-                    ui.label("Learning rate");
+                    let l = ui.label("Learning rate");
                     let mut lr = s.learning_rate.unwrap_or(form.model.learning_rate());
                     ui.add(
                         egui::DragValue::new(&mut lr)
                             .range(1e-6..=1.0)
                             .speed(1e-5)
                             .max_decimals(6),
-                    );
+                    )
+                    .labelled_by(l.id);
                     s.learning_rate = Some(lr);
                     ui.end_row();
                     number(ui, "Batch movies", &mut s.batch_movies, 1..=64);
                     number(ui, "Patience", &mut s.patience, 1..=1000);
-                    ui.label("Seed");
-                    ui.add(egui::DragValue::new(&mut s.seed));
+                    let l = ui.label("Seed");
+                    ui.add(egui::DragValue::new(&mut s.seed)).labelled_by(l.id);
                     ui.end_row();
                     number(ui, "Test movies", &mut form.test_movies, 0..=1000);
-                    ui.label("Device");
+                    let l = ui.label("Device");
                     egui::ComboBox::from_id_salt("train_device")
                         .selected_text(device_name(form.device))
                         .show_ui(ui, |ui| {
@@ -476,7 +479,9 @@ impl TrainingPanel {
                             if cfg!(feature = "cuda") {
                                 ui.selectable_value(&mut form.device, DeviceArg::Cuda, "CUDA");
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(l.id);
                     ui.end_row();
                     ui.label("Decision tuned for")
                         .on_hover_text("Tuned on the validation movies after training");
@@ -602,8 +607,10 @@ fn device_name(d: DeviceArg) -> &'static str {
 }
 
 fn number(ui: &mut egui::Ui, label: &str, v: &mut usize, range: std::ops::RangeInclusive<usize>) {
-    ui.label(label);
-    ui.add(egui::DragValue::new(v).range(range));
+    // Labelled, so screen readers (and tests) find the field by its name.
+    let l = ui.label(label);
+    ui.add(egui::DragValue::new(v).range(range))
+        .labelled_by(l.id);
     ui.end_row();
 }
 
