@@ -12,7 +12,6 @@ Then checks that the totals equal SceneLab's, bit for bit.
 """
 
 import json
-import os
 import statistics
 import sys
 import time

@@ -17,7 +17,17 @@ pub fn temp_in(dir: &Path) -> std::io::Result<NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder.tempfile_in(dir)
+    builder.tempfile_in(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound && !dir.is_dir() {
+            // Not the temporary file's made-up name: the folder the user gave.
+            std::io::Error::new(
+                e.kind(),
+                format!("the folder {} does not exist", dir.display()),
+            )
+        } else {
+            e
+        }
+    })
 }
 
 /// The folder a file at `path` goes in (`.` for a bare file name).
@@ -52,13 +62,20 @@ mod tests {
         assert_eq!(names.len(), 1);
         #[cfg(unix)]
         {
+            // The mode a plain File::create gets here, whatever the umask.
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_ne!(
-                mode & 0o044,
-                0,
-                "readable by others unless the umask says no"
-            );
+            let plain = dir.path().join("plain");
+            std::fs::File::create(&plain).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode(&path), mode(&plain));
         }
+    }
+
+    #[test]
+    fn a_missing_folder_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = write_atomic(&missing.join("a.json"), b"x").unwrap_err();
+        assert!(err.to_string().contains("nope does not exist"), "{err}");
     }
 }

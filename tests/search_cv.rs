@@ -240,6 +240,15 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
     other.objective = Objective::F1;
     let err = run_search(&movies, &other, None, &AtomicBool::new(false)).unwrap_err();
     assert!(err.to_string().contains("objective"), "{err}");
+    // Another test count says which one resumes it; a folder with other movies says so.
+    let mut other = tiny(ModelKind::Wavenet, dir.path(), 3, false);
+    other.test_movies = 1;
+    let err = run_search(&movies, &other, None, &AtomicBool::new(false)).unwrap_err();
+    assert!(err.to_string().contains("--test-movies 2"), "{err}");
+    let same = tiny(ModelKind::Wavenet, dir.path(), 3, false);
+    let fewer = &movies[..movies.len() - 1];
+    let err = run_search(fewer, &same, None, &AtomicBool::new(false)).unwrap_err();
+    assert!(err.to_string().contains("this folder has"), "{err}");
 
     // A folder of an older SceneLab (no version in its header) is refused plainly.
     let header = dir.path().join(search::HEADER_FILE);

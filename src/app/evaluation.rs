@@ -149,6 +149,23 @@ pub struct Comparison {
     pub rows: Vec<SourceRow>,
 }
 
+impl Comparison {
+    /// A comparison that could not be made: one row saying why.
+    pub fn failed(key: MetricsKey, threshold: f32, error: String) -> Comparison {
+        Comparison {
+            key,
+            threshold,
+            rows: vec![SourceRow {
+                name: "(all sources)".into(),
+                colour: egui::Color32::GRAY,
+                scored: 0,
+                decision: None,
+                result: Err(error),
+            }],
+        }
+    }
+}
+
 /// Score each source at `threshold` with the same [`Evaluator`] the metrics use (a source
 /// with an applied decision on its decided scores at 0.5). Slow for a large folder: run it
 /// off the UI thread.

@@ -7,6 +7,7 @@ use eframe::egui;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 
 use super::evaluation::{Comparison, SweepResult, ThresholdMetrics};
 use super::loader::LoadedFolder;
@@ -193,7 +194,10 @@ impl Jobs {
         work: impl FnOnce(&Reporter) -> Result<T, String> + Send + 'static,
         answer: impl FnOnce(Result<T, String>) -> JobEvent + Send + 'static,
     ) -> JobId {
-        self.spawn(label, move |r| {
+        // Shared so that the answer is still sent when no thread could start.
+        let answer = Arc::new(Mutex::new(Some(answer)));
+        let in_job = answer.clone();
+        let id = self.spawn(label, move |r| {
             let result =
                 std::panic::catch_unwind(AssertUnwindSafe(|| work(r))).unwrap_or_else(|p| {
                     Err(format!(
@@ -201,8 +205,20 @@ impl Jobs {
                         panic_message(&*p)
                     ))
                 });
-            r.send(answer(result));
-        })
+            if let Some(answer) = in_job.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                r.send(answer(result));
+            }
+        });
+        // Not running right after `spawn`: the thread never started (finished jobs leave the
+        // list only in `poll`, on this thread).
+        if !self.running.iter().any(|j| j.id == id)
+            && let Some(answer) = answer.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            let _ = self
+                .tx
+                .send(answer(Err("could not start a background thread".into())));
+        }
+        id
     }
 
     /// Take every event that arrived since the last frame, updating progress on the way.
@@ -244,7 +260,7 @@ impl Jobs {
     }
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {

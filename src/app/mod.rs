@@ -455,10 +455,21 @@ impl App {
             let movies = folder.movies.clone();
             let sources: Vec<PredictionSource> = self.state.sources.iter().cloned().collect();
             let threshold = self.state.threshold;
-            self.jobs.spawn(COMPARE_JOB, move |r| {
-                let c = evaluation::compare_sources(key, movies, &sources, threshold);
-                r.send(JobEvent::Compared(c));
-            });
+            self.jobs.spawn_answering(
+                COMPARE_JOB,
+                move |_| {
+                    Ok(evaluation::compare_sources(
+                        key, movies, &sources, threshold,
+                    ))
+                },
+                move |result| {
+                    // A failed comparison still answers for its key, so it is not retried
+                    // every frame.
+                    JobEvent::Compared(
+                        result.unwrap_or_else(|e| Comparison::failed(key, threshold, e)),
+                    )
+                },
+            );
         }
     }
 
@@ -607,17 +618,19 @@ impl App {
     /// Show `folder` (what a finished load does; also for movies built in code).
     pub fn open_loaded(&mut self, folder: LoadedFolder) {
         let state = &mut self.state;
-        // Test movies the forms hold out follow the folder's size, unless the user set them.
+        // Test movies the forms hold out follow the folder's size, unless the user set them;
+        // counted over the movies a model can train on, as `scenelab train` and `search` count.
+        let trainable = |f: &LoadedFolder| f.movies.iter().filter(|m| m.is_trainable()).count();
         let automatic = state
             .folder
             .as_ref()
-            .map_or(DEFAULT_TEST_MOVIES, |f| default_test_count(f.movies.len()));
+            .map_or(DEFAULT_TEST_MOVIES, |f| default_test_count(trainable(f)));
         for test_movies in [
             &mut state.training.form.test_movies,
             &mut state.search.form.test_movies,
         ] {
             if *test_movies == automatic {
-                *test_movies = default_test_count(folder.movies.len());
+                *test_movies = default_test_count(trainable(&folder));
             }
         }
         state.sources = SourceRegistry::for_movies(&folder.movies);
@@ -667,10 +680,16 @@ impl App {
                     .as_ref()
                     .map(|f| f.dir.clone())
                     .or_else(|| self.state.settings.last_folder.clone());
-                self.jobs.spawn(PICK_JOB, move |r| {
-                    let outcome = picker.pick_folder(start.as_deref());
-                    r.send(JobEvent::Picked { purpose, outcome });
-                });
+                // A dialog that fails in any way is one that is unavailable: the path field
+                // then takes its place.
+                self.jobs.spawn_answering(
+                    PICK_JOB,
+                    move |_| Ok(picker.pick_folder(start.as_deref())),
+                    move |result| JobEvent::Picked {
+                        purpose,
+                        outcome: result.unwrap_or_else(PickOutcome::Unavailable),
+                    },
+                );
             }
             Action::ShowTraining(open) => self.state.training.open = open,
             Action::SetTrainingForm(form) => {
@@ -919,7 +938,8 @@ impl App {
 }
 
 /// Job labels (also what the status line says).
-const LOAD_JOB: &str = "Loading";
+// Labels are matched by prefix (`Jobs::is_running`): none may start another.
+const LOAD_JOB: &str = "Loading movies from";
 const DEMO_JOB: &str = "Writing demo movies to";
 const PICK_JOB: &str = "Choosing a folder";
 const COMPARE_JOB: &str = "Comparing sources";

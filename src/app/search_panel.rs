@@ -100,7 +100,9 @@ impl SearchForm {
         self.test_movies = h.test_ids.len();
         self.trials = self.trials.max(saved.trials.len());
         self.objective = h.objective;
-        self.peak_picking = h.grid != decision::grid_for(false);
+        // Peak picking is whatever goes beyond a plain threshold.
+        self.peak_picking = h.grid.nms_windows.iter().any(|&w| w > 0)
+            || h.grid.min_scene_lens.iter().any(|&l| l > 1);
         self.out_dir = saved.out_dir.display().to_string();
     }
 
@@ -582,7 +584,12 @@ pub fn run_search_job(
         }
         handle.join()
     })
-    .map_err(|_| "the search thread panicked".to_string())?
+    .map_err(|p| {
+        format!(
+            "the search stopped on an internal error: {}",
+            super::jobs::panic_message(&*p)
+        )
+    })?
     .map_err(|e| e.to_string())
 }
 
@@ -605,12 +612,11 @@ impl App {
                 }
                 let out = PathBuf::from(search.form.out_dir.trim());
                 let label = format!("{OPEN_JOB} {}", out.display());
-                self.jobs.spawn(label, move |r| {
-                    let result = read_saved_search(&out);
-                    r.send(JobEvent::Search(Box::new(SearchJobEvent::Opened(
-                        result.map(Box::new),
-                    ))));
-                });
+                self.jobs.spawn_answering(
+                    label,
+                    move |_| read_saved_search(&out).map(Box::new),
+                    |result| JobEvent::Search(Box::new(SearchJobEvent::Opened(result))),
+                );
             }
         }
     }
@@ -689,10 +695,11 @@ impl App {
             config.kind,
             config.out_dir.display()
         );
-        self.jobs.spawn(label, move |r| {
-            let result = run_search_job(r, movies, config, cancel);
-            r.send(JobEvent::Search(Box::new(SearchJobEvent::Finished(result))));
-        });
+        self.jobs.spawn_answering(
+            label,
+            move |r| run_search_job(r, movies, config, cancel),
+            |result| JobEvent::Search(Box::new(SearchJobEvent::Finished(result))),
+        );
     }
 
     fn load_best(&mut self) {
@@ -714,13 +721,11 @@ impl App {
         let dir = f.model_dir.clone();
         self.state.search.loading_best = true;
         let label = format!("{BEST_JOB} {}", dir.display());
-        self.jobs.spawn(label, move |r| {
-            let result = training_panel::load_and_score(&dir, &movies);
-            r.send(JobEvent::Search(Box::new(SearchJobEvent::BestLoaded {
-                name,
-                result,
-            })));
-        });
+        self.jobs.spawn_answering(
+            label,
+            move |_| training_panel::load_and_score(&dir, &movies),
+            |result| JobEvent::Search(Box::new(SearchJobEvent::BestLoaded { name, result })),
+        );
     }
 }
 

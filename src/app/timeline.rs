@@ -335,9 +335,18 @@ impl Timeline {
     /// zooms only with Ctrl held, which keeps working; shift+wheel pans). Never out past
     /// the whole movie.
     fn wheel_zoom(&mut self, ui: &egui::Ui, x_start: f64, x_end: f64) {
-        let Some(t) = self.last_transform else {
+        // A reset or a keyboard jump this frame wins over the wheel.
+        let Some(t) = self
+            .last_transform
+            .filter(|_| !self.reset && self.pending_x.is_none())
+        else {
             return;
         };
+        // `rect_contains_pointer` checks layers: scrolling a window or popup that floats over
+        // the plot must not zoom it.
+        if !ui.rect_contains_pointer(*t.frame()) {
+            return;
+        }
         let (pointer, dy, modified) = ui.input(|i| {
             (
                 i.pointer.hover_pos(),
@@ -345,7 +354,7 @@ impl Timeline {
                 i.modifiers.ctrl || i.modifiers.command || i.modifiers.shift,
             )
         });
-        let Some(p) = pointer.filter(|p| t.frame().contains(*p)) else {
+        let Some(p) = pointer else {
             return;
         };
         if dy == 0.0 || modified {

@@ -303,7 +303,12 @@ pub fn run_training(
         }
         handle.join()
     })
-    .map_err(|_| "the training thread panicked".to_string())?
+    .map_err(|p| {
+        format!(
+            "training stopped on an internal error: {}",
+            super::jobs::panic_message(&*p)
+        )
+    })?
     .map_err(|e| e.to_string())?;
     let mut model = outcome.model;
     if !outcome.test_scores.is_empty()

@@ -125,9 +125,9 @@ pub fn read_record(bytes: &[u8]) -> Result<Record, PickleError> {
 
 /// Whether a pickle can begin with `byte`: PROTO (protocol 2 and later) or what a protocol 0
 /// or 1 dump of a dict or list starts with (MARK, EMPTY_DICT, EMPTY_LIST, GLOBAL for an
-/// `OrderedDict`).
+/// `OrderedDict`), or of the magic number a legacy `torch.save` writes first (LONG, INT).
 fn plausible_start(byte: u8) -> bool {
-    matches!(byte, 0x80 | b'(' | b'}' | b']' | b'c')
+    matches!(byte, 0x80 | b'(' | b'}' | b']' | b'c' | b'L' | b'I')
 }
 
 /// The error for a file that is no pickle at all, showing its first bytes as Python would.

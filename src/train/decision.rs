@@ -382,10 +382,19 @@ impl std::fmt::Display for TunedDecision {
     /// `threshold 0.350, NMS window ±2; validation Miou 0.6123 (at >= 0.5: 0.5011)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = self.decision.objective.name();
+        let value = |v: f64| {
+            if v.is_nan() {
+                "no value (no boundary found)".to_string()
+            } else {
+                format!("{v:.4}")
+            }
+        };
         write!(
             f,
-            "{}; validation {name} {:.4} (at >= 0.5: {:.4})",
-            self.decision, self.value, self.reference_value
+            "{}; validation {name} {} (at >= 0.5: {})",
+            self.decision,
+            value(self.value),
+            value(self.reference_value)
         )
     }
 }

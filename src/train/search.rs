@@ -55,7 +55,7 @@ pub fn default_out_dir(kind: ModelKind) -> PathBuf {
 
 /// Whether `movie` can take part in a search: it needs ground truth and all four modalities.
 pub fn searchable(movie: &Movie) -> bool {
-    movie.ground_truth.is_some() && movie.has_all_features()
+    movie.is_trainable()
 }
 
 /// What to search and where to write it.
@@ -289,6 +289,10 @@ pub enum SearchError {
         "{path} was made by another SceneLab version ({detail}), so this SceneLab cannot resume it: choose another output folder (--out), or delete this one to start over"
     )]
     OtherVersion { path: PathBuf, detail: String },
+    #[error(
+        "{path} is not a SceneLab search header ({message}): choose another output folder (--out)"
+    )]
+    NotAHeader { path: PathBuf, message: String },
     #[error("{path} cannot be read ({message}): delete it to redo the final fit")]
     BadSummary { path: PathBuf, message: String },
     #[error(
@@ -476,9 +480,9 @@ pub fn read_header(out: &Path) -> Result<Option<SearchHeader>, SearchError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err(&path)(e)),
     };
-    let not_ours = |e: String| SearchError::Mismatch {
+    let not_ours = |message: String| SearchError::NotAHeader {
         path: path.clone(),
-        what: format!("it is not a search header: {e}"),
+        message,
     };
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| not_ours(e.to_string()))?;
@@ -696,21 +700,48 @@ pub fn run_search(
     let header_path = out.join(HEADER_FILE);
     if let Some(found) = read_header(out)? {
         let header = as_saved(&header).unwrap_or_else(|| header.clone());
+        fn movies_of(h: &SearchHeader) -> Vec<&String> {
+            let mut all: Vec<&String> = h.test_ids.iter().chain(&h.train_ids).collect();
+            all.sort();
+            all
+        }
+        // Say what to do about the movies: a changed folder cannot be fixed by an option.
+        let movies = if movies_of(&found) != movies_of(&header) {
+            Some(format!(
+                "the movies: it searched {} usable movies and this folder has {}, so the split \
+                 differs",
+                found.test_ids.len() + found.train_ids.len(),
+                header.test_ids.len() + header.train_ids.len()
+            ))
+        } else if found.test_ids.len() != header.test_ids.len() {
+            Some(format!(
+                "the test movies: it held out {} (--test-movies {}), not {}",
+                found.test_ids.len(),
+                found.test_ids.len(),
+                header.test_ids.len()
+            ))
+        } else if found.test_ids != header.test_ids {
+            Some("the test movies (another seed or folder)".to_string())
+        } else {
+            None
+        };
         let what = [
-            (found.kind != header.kind, "model kind"),
-            (found.seed != header.seed, "seed"),
-            (found.folds != header.folds, "folds"),
+            (found.kind != header.kind, "model kind".to_string()),
+            (found.seed != header.seed, "seed".to_string()),
+            (found.folds != header.folds, "folds".to_string()),
             (
                 found.settings != header.settings,
-                "training settings (epochs, patience, batch)",
+                "training settings (epochs, patience, batch)".to_string(),
             ),
-            (found.test_ids != header.test_ids, "test movies"),
-            (found.train_ids != header.train_ids, "training movies"),
-            (found.objective != header.objective, "objective"),
-            (found.grid != header.grid, "decision grid (peak picking)"),
+            (found.objective != header.objective, "objective".to_string()),
+            (
+                found.grid != header.grid,
+                "decision grid (peak picking)".to_string(),
+            ),
         ]
         .into_iter()
         .filter_map(|(differs, name)| differs.then_some(name))
+        .chain(movies)
         .collect::<Vec<_>>();
         if !what.is_empty() {
             return Err(SearchError::Mismatch {
