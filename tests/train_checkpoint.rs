@@ -55,6 +55,21 @@ fn save_then_load_predicts_the_same_scores() {
         assert_eq!(loaded.meta.curve.len(), model.meta.curve.len());
         assert_eq!(loaded.meta.split.test.len(), 1);
         assert_eq!(loaded.meta.scenelab_version, env!("CARGO_PKG_VERSION"));
+        // Both files as shareable as any the user creates there, and nothing else left.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode();
+            let plain = dir.path().join("plain");
+            std::fs::File::create(&plain).unwrap();
+            assert_eq!(
+                mode(dir.path().join("model.safetensors")),
+                mode(plain.clone())
+            );
+            assert_eq!(mode(dir.path().join("config.json")), mode(plain.clone()));
+            std::fs::remove_file(plain).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "{kind}");
     }
 }
 

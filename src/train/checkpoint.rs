@@ -160,6 +160,13 @@ impl TrainedModel {
             .write_all(json.as_bytes())
             .and_then(|()| config_tmp.as_file().sync_all())
             .map_err(io(&config))?;
+        // safetensors writes through a private (0600) temporary of its own, renamed over ours:
+        // give the weights the config's ordinary permissions.
+        config_tmp
+            .as_file()
+            .metadata()
+            .and_then(|m| std::fs::set_permissions(weights_tmp.path(), m.permissions()))
+            .map_err(io(&weights))?;
         weights_tmp
             .persist(&weights)
             .map_err(|e| io(&weights)(e.error))?;
