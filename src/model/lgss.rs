@@ -59,7 +59,12 @@ impl Default for Config {
 
 /// `out[b, i, d] = max_c (Σ_k w[c, k] · x[b, i + k, d] + bias[c])` for windows of
 /// [`WINDOW`] rows: a convolution across the window followed by the max over channels.
-struct WindowChannelMax;
+/// The forward pass keeps each output's arg-max channel for the backward pass, which would
+/// otherwise redo the whole window convolution to find them again.
+#[derive(Default)]
+struct WindowChannelMax {
+    args: std::sync::Mutex<Option<Vec<u32>>>,
+}
 
 fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let Some((start, end)) = l.contiguous_offsets() else {
@@ -68,22 +73,25 @@ fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]
     Ok(&s.as_slice::<f32>()?[start..end])
 }
 
-/// Per (batch, window) row of `d` features: the max value and the arg-max channel.
+/// Per (batch, window) row of `d` features: the max over channels and the arg-max channel
+/// (the first on ties). Branch-free selects, so the loop over features vectorises: this is
+/// LGSS's hottest loop, run in the forward pass and again in the backward one.
 fn window_max_row(x: &[f32], d: usize, w: &[f32], bias: &[f32], out: &mut [f32], arg: &mut [u32]) {
     out.fill(f32::NEG_INFINITY);
+    arg.fill(0);
     let rows: [&[f32]; WINDOW] = std::array::from_fn(|k| &x[k * d..(k + 1) * d]);
     for (c, &bc) in bias.iter().enumerate() {
         let wc = &w[c * WINDOW..(c + 1) * WINDOW];
+        let c = c as u32;
         for j in 0..d {
             let v = wc[0] * rows[0][j]
                 + wc[1] * rows[1][j]
                 + wc[2] * rows[2][j]
                 + wc[3] * rows[3][j]
                 + bc;
-            if v > out[j] {
-                out[j] = v;
-                arg[j] = c as u32;
-            }
+            let better = v > out[j];
+            out[j] = if better { v } else { out[j] };
+            arg[j] = if better { c } else { arg[j] };
         }
     }
 }
@@ -108,12 +116,16 @@ impl CustomOp3 for WindowChannelMax {
         let bias = contiguous(s3, l3, "bias")?;
         let nw = t + 1 - WINDOW;
         let mut out = vec![0f32; b * nw * d];
-        out.par_chunks_mut(d).enumerate().for_each(|(row, o)| {
-            let (bi, i) = (row / nw, row % nw);
-            let xs = &x[(bi * t + i) * d..(bi * t + i + WINDOW) * d];
-            let mut arg = vec![0u32; d];
-            window_max_row(xs, d, w, bias, o, &mut arg);
-        });
+        let mut args = vec![0u32; b * nw * d];
+        out.par_chunks_mut(d)
+            .zip(args.par_chunks_mut(d))
+            .enumerate()
+            .for_each(|(row, (o, a))| {
+                let (bi, i) = (row / nw, row % nw);
+                let xs = &x[(bi * t + i) * d..(bi * t + i + WINDOW) * d];
+                window_max_row(xs, d, w, bias, o, a);
+            });
+        *self.args.lock().unwrap_or_else(|e| e.into_inner()) = Some(args);
         Ok((CpuStorage::F32(out), Shape::from((b, nw, d))))
     }
 
@@ -132,6 +144,12 @@ impl CustomOp3 for WindowChannelMax {
         let wv = w.flatten_all()?.to_vec1::<f32>()?;
         let bv = bias.to_vec1::<f32>()?;
         let gv = grad.flatten_all()?.to_vec1::<f32>()?;
+        let saved = self
+            .args
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .filter(|a| a.len() == b * nw * d);
         // One movie per task: windows of a movie overlap in x, so its gradient rows are
         // accumulated by one thread; weight and bias gradients are summed afterwards.
         let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..b)
@@ -141,11 +159,18 @@ impl CustomOp3 for WindowChannelMax {
                 let mut gw = vec![0f32; c * WINDOW];
                 let mut gb = vec![0f32; c];
                 let mut out = vec![0f32; d];
-                let mut arg = vec![0u32; d];
+                let mut recomputed = vec![0u32; d];
                 for i in 0..nw {
                     let xs = &xv[(bi * t + i) * d..(bi * t + i + WINDOW) * d];
-                    window_max_row(xs, d, &wv, &bv, &mut out, &mut arg);
-                    let g = &gv[(bi * nw + i) * d..(bi * nw + i + 1) * d];
+                    let row = (bi * nw + i) * d..(bi * nw + i + 1) * d;
+                    let arg: &[u32] = match &saved {
+                        Some(a) => &a[row.clone()],
+                        None => {
+                            window_max_row(xs, d, &wv, &bv, &mut out, &mut recomputed);
+                            &recomputed
+                        }
+                    };
+                    let g = &gv[row];
                     for j in 0..d {
                         let a = arg[j] as usize;
                         let gj = g[j];
@@ -179,9 +204,11 @@ impl CustomOp3 for WindowChannelMax {
 /// The window convolution + channel max, `[b, t, d]` → `[b, t - 3, d]`.
 fn window_channel_max(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
     if matches!(x.device(), Device::Cpu) {
-        return x
-            .contiguous()?
-            .apply_op3(&w.contiguous()?, &bias.contiguous()?, WindowChannelMax);
+        return x.contiguous()?.apply_op3(
+            &w.contiguous()?,
+            &bias.contiguous()?,
+            WindowChannelMax::default(),
+        );
     }
     // Other devices: the plain formulation (memory heavy, but their kernels are fast).
     let nw = x.dim(1)? + 1 - WINDOW;
