@@ -35,6 +35,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    cli::tune_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),

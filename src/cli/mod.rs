@@ -9,6 +9,25 @@ pub mod predict;
 pub mod search;
 pub mod train;
 
+/// Keep freed memory in the process instead of handing it back to the kernel at once.
+///
+/// Training frees and allocates tensors of tens of megabytes every step. glibc returns such
+/// blocks to the kernel (they are mmapped, or trimmed off the heap), so each step pays for
+/// fresh zeroed pages: a third of LGSS's time on full-size movies went to page faults. With
+/// blocks up to 32 MB served from the heap and the heap not trimmed, an LGSS epoch on 12
+/// full-size movies took 24.2 s instead of 32.7 s, for 1.5% more peak memory. Other
+/// platforms' allocators are left as they are.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread
+    // exists, and a refused value leaves glibc's default in place.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+    }
+}
+
 /// A terminal progress bar in SceneLab's style (hidden when stderr is not a terminal).
 pub fn progress_bar(len: u64, message: &'static str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);

@@ -77,21 +77,29 @@ fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]
 /// (the first on ties). Branch-free selects, so the loop over features vectorises: this is
 /// LGSS's hottest loop, run in the forward pass and again in the backward one.
 fn window_max_row(x: &[f32], d: usize, w: &[f32], bias: &[f32], out: &mut [f32], arg: &mut [u32]) {
+    let out = &mut out[..d];
+    let arg = &mut arg[..d];
     out.fill(f32::NEG_INFINITY);
     arg.fill(0);
-    let rows: [&[f32]; WINDOW] = std::array::from_fn(|k| &x[k * d..(k + 1) * d]);
+    // Equal-length slices zipped: no bounds checks left in the loop, so it vectorises.
+    let (r0, rest) = x[..WINDOW * d].split_at(d);
+    let (r1, rest) = rest.split_at(d);
+    let (r2, r3) = rest.split_at(d);
     for (c, &bc) in bias.iter().enumerate() {
-        let wc = &w[c * WINDOW..(c + 1) * WINDOW];
+        let [w0, w1, w2, w3] = [
+            w[c * WINDOW],
+            w[c * WINDOW + 1],
+            w[c * WINDOW + 2],
+            w[c * WINDOW + 3],
+        ];
         let c = c as u32;
-        for j in 0..d {
-            let v = wc[0] * rows[0][j]
-                + wc[1] * rows[1][j]
-                + wc[2] * rows[2][j]
-                + wc[3] * rows[3][j]
-                + bc;
-            let better = v > out[j];
-            out[j] = if better { v } else { out[j] };
-            arg[j] = if better { c } else { arg[j] };
+        let cells = out.iter_mut().zip(arg.iter_mut());
+        let inputs = r0.iter().zip(r1).zip(r2.iter().zip(r3));
+        for ((o, a), ((&x0, &x1), (&x2, &x3))) in cells.zip(inputs) {
+            let v = w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + bc;
+            let better = v > *o;
+            *o = if better { v } else { *o };
+            *a = if better { c } else { *a };
         }
     }
 }
