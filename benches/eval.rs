@@ -127,7 +127,7 @@ fn main() {
         .map(|m| MovieInput {
             imdb_id: &m.id,
             ground_truth: &m.gt,
-            scores: &m.scores,
+            scores: (&m.scores).into(),
             shot_end_frame: &m.frames,
         })
         .collect();

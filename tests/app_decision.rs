@@ -99,12 +99,12 @@ fn expected(
         .map(|(m, s)| MovieInput {
             imdb_id: &m.imdb_id,
             ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: s,
+            scores: s.into(),
             shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
         })
         .collect();
     let at = if decision.is_some() { 0.5 } else { threshold };
-    evaluate(&inputs, at).unwrap()
+    evaluate(&inputs, f64::from(at)).unwrap()
 }
 
 /// The `q` quantile of every score, rounded to 0.001 (what the decision box can hold).
@@ -149,7 +149,7 @@ fn the_decision_box_moves_boundaries_and_metrics() {
     let movies: Vec<Movie> = state.movies().to_vec();
     let scores: Vec<Vec<f32>> = movies
         .iter()
-        .map(|m| source.scores[&m.imdb_id].to_vec())
+        .map(|m| source.scores[&m.imdb_id].to_f32_vec())
         .collect();
     let shown = |h: &Harness<'_, App>| {
         h.state()
@@ -259,7 +259,7 @@ fn peak_picking_can_be_added_to_a_source_without_a_decision() {
     let movies: Vec<Movie> = state.movies().to_vec();
     let scores: Vec<Vec<f32>> = movies
         .iter()
-        .map(|m| m.prediction.clone().unwrap())
+        .map(|m| m.prediction.as_ref().unwrap().to_f32_vec())
         .collect();
     let threshold = state.threshold;
     let before = h.state().state.current_metrics().unwrap().result.clone();

@@ -61,7 +61,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
         .map(|m| MovieInput {
             imdb_id: &m.imdb_id,
             ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: m.prediction.as_deref().unwrap(),
+            scores: m.prediction.as_ref().unwrap().as_slice(),
             shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
         })
         .collect();
@@ -78,7 +78,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     settle(&mut h);
     let threshold = h.state().state.threshold;
     assert_eq!(threshold, 0.37f32);
-    let expected = evaluate(&inputs, threshold).unwrap();
+    let expected = evaluate(&inputs, f64::from(threshold)).unwrap();
     let shown = h
         .state()
         .state
@@ -145,7 +145,6 @@ fn a_folder_with_bad_files_lists_them_apart() {
     for name in [
         "bad_malicious.pkl",
         "bad_not_a_dict.pkl",
-        "bad_length_mismatch.pkl",
         "bad_truncated.pkl",
     ] {
         assert!(
@@ -161,6 +160,17 @@ fn a_folder_with_bad_files_lists_them_apart() {
         assert_label(&h, name);
         assert_label(&h, error);
     }
+    // A movie with a field of the wrong length loads, with that field named as unusable.
+    let odd: Vec<&scenelab::data::Movie> = folder
+        .movies
+        .iter()
+        .filter(|m| !m.issues.is_empty())
+        .collect();
+    assert_eq!(odd.len(), 1, "{odd:?}");
+    assert_label(&h, "Movies with fields that cannot be used: 1");
+    let issue = odd[0].issues[0].to_string();
+    assert!(issue.contains("transitions"), "{issue}");
+    assert_label(&h, &issue);
     // A movie is shown and scored.
     assert!(h.state().state.selected().is_some());
     assert!(h.state().state.current_metrics().is_some());

@@ -201,7 +201,12 @@ fn saved_model_loads_back_and_exports_predictions() {
     let loaded = state.sources.get(loaded_i).unwrap();
     for m in state.movies() {
         let (a, b) = (&trained.scores[&m.imdb_id], &loaded.scores[&m.imdb_id]);
-        assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() < 1e-5));
+        assert!(
+            a.values()
+                .iter()
+                .zip(b.values())
+                .all(|(x, y)| (x - y).abs() < 1e-5)
+        );
     }
     assert!(h.query_all_by_label("wavenet (model)").count() >= 1);
     // The decision came back with the model, and Export writes scores through it (as
@@ -235,7 +240,7 @@ fn saved_model_loads_back_and_exports_predictions() {
                 let Field::Array(a) = v1 else {
                     panic!("prediction is not an array")
                 };
-                assert_eq!(a.data, ArrayData::F32(expected[&id].to_vec()));
+                assert_eq!(a.data, ArrayData::F32(expected[&id].to_f32_vec()));
             } else {
                 assert_eq!(v0, v1, "field {k0} changed");
             }

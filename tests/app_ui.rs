@@ -14,7 +14,7 @@ use egui_kittest::kittest::Queryable;
 use scenelab::app::loader::LoadedFolder;
 use scenelab::app::picker::PickOutcome;
 use scenelab::app::{App, AppOptions, first_run_demo};
-use scenelab::data::Movie;
+use scenelab::data::{Movie, Scores};
 
 /// A movie of `n` shots with a boundary every 7-16 shots and scores that mostly agree.
 fn synthetic_movie(id: &str, n: usize, seed: u64) -> Movie {
@@ -33,7 +33,7 @@ fn synthetic_movie(id: &str, n: usize, seed: u64) -> Movie {
         gt[i] = true;
         i += 7 + (next() * 9.0) as usize;
     }
-    let prediction = gt
+    let prediction: Vec<f32> = gt
         .iter()
         .map(|&b| {
             let base = if b { 0.65 } else { 0.15 };
@@ -52,8 +52,10 @@ fn synthetic_movie(id: &str, n: usize, seed: u64) -> Movie {
         n_shots: n,
         features: Default::default(),
         ground_truth: Some(gt),
-        prediction: Some(prediction),
+        prediction: Some(Scores::from_f32(&prediction)),
         shot_end_frame: Some(ends),
+        issues: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -151,8 +153,9 @@ fn the_threshold_slider_moves_predicted_boundaries() {
         .prediction
         .as_ref()
         .unwrap()
+        .values()
         .iter()
-        .filter(|&&p| p >= 0.3)
+        .filter(|&&p| p >= f64::from(0.3f32))
         .count();
     assert_eq!(h.state().state.view.predicted.len(), expected);
     assert!(

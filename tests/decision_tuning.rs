@@ -18,7 +18,7 @@ impl Case {
         MovieInput {
             imdb_id: &self.id,
             ground_truth: &self.truth,
-            scores: &self.scores,
+            scores: (&self.scores).into(),
             shot_end_frame: &self.frames,
         }
     }

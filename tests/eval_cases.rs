@@ -245,11 +245,11 @@ fn check_case(tally: &mut Tally, name: &str, movies: &[CaseMovie], threshold: f3
         .map(|m| MovieInput {
             imdb_id: &m.imdb_id,
             ground_truth: &m.gt,
-            scores: &m.pred,
+            scores: (&m.pred).into(),
             shot_end_frame: &m.shot_end_frame,
         })
         .collect();
-    let got = evaluate(&inputs, threshold).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let got = evaluate(&inputs, f64::from(threshold)).unwrap_or_else(|e| panic!("{name}: {e}"));
     tally.check(format!("{name} AP"), got.ap, e.get("AP").num());
     tally.check(format!("{name} mAP"), got.map, e.get("mAP").num());
     tally.check(format!("{name} Miou"), got.miou, e.get("Miou").num());

@@ -15,6 +15,7 @@ fn run(args: &[&str]) -> (serde_json::Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
         .arg("evaluate")
         .args(args)
+        .arg("--allow-partial")
         .output()
         .expect("run scenelab");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -55,26 +56,28 @@ fn json_matches_the_reference_and_names_bad_files() {
                 );
             }
         }
-        // The two bad files are skipped with a message naming them, in JSON and on stderr.
-        let warnings: Vec<&str> = got["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w.as_str().unwrap())
-            .collect();
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(
-            warnings.iter().any(|w| w.starts_with("bad_not_a_dict")),
-            "{warnings:?}"
-        );
-        assert!(
-            warnings
+        // The two bad files are skipped with the reason, in JSON and on stderr.
+        assert_eq!(got["movies"], 4);
+        assert_eq!(got["files"], 6);
+        let skipped = got["skipped"].as_array().unwrap();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        let reason = |file: &str| {
+            skipped
                 .iter()
-                .any(|w| w.contains("scores") || w.contains("transitions")),
-            "{warnings:?}"
-        );
-        for w in warnings {
-            assert!(stderr.contains(w), "stderr lacks {w}");
+                .find(|s| s["file"] == file)
+                .unwrap_or_else(|| panic!("{file} not skipped: {skipped:?}"))["reason"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert!(reason("bad_not_a_dict.pkl").contains("not a dict"));
+        let mismatch = reason("bad_length_mismatch.pkl");
+        assert!(mismatch.contains("transitions"), "{mismatch}");
+        for s in skipped {
+            assert!(
+                stderr.contains(s["reason"].as_str().unwrap()),
+                "stderr lacks {s}"
+            );
         }
     }
 }
@@ -100,7 +103,14 @@ fn table_lists_every_movie_and_the_means() {
         .args(["evaluate", fixture("pkl").to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    // Two of the six files cannot be scored: the totals are printed, said to cover 4 of 6
+    // files, and the exit status is 2 so that a script does not take them for the whole.
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scored 4 of 6 files") && stderr.contains("--allow-partial"),
+        "{stderr}"
+    );
     let table = String::from_utf8(out.stdout).unwrap();
     for id in [
         "tt0000004",
@@ -108,10 +118,33 @@ fn table_lists_every_movie_and_the_means() {
         "tt0000007",
         "tt0000008",
         "mean of 4",
+        "over 4 of 6 files",
         "mAP",
     ] {
         assert!(table.contains(id), "{id} missing from:\n{table}");
     }
+}
+
+#[test]
+fn a_complete_folder_exits_zero_and_says_all() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["tt0000004_p5.pkl", "tt0000006_numpy.pkl"] {
+        std::fs::copy(fixture("pkl").join(name), dir.path().join(name)).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .args(["evaluate", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("over all 2 files"), "{table}");
+    let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .args(["evaluate", dir.path().to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["movies"], 2);
+    assert_eq!(json["skipped"], serde_json::json!([]));
 }
 
 #[test]

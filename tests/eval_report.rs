@@ -62,7 +62,7 @@ impl Data {
             .map(|k| MovieInput {
                 imdb_id: &self.ids[k],
                 ground_truth: &self.gt[k],
-                scores: &self.scores[k],
+                scores: (&self.scores[k]).into(),
                 shot_end_frame: &self.frames[k],
             })
             .collect()
@@ -142,9 +142,9 @@ fn curves_integrate_to_the_reported_ap() {
         r.metrics.ap.to_bits()
     );
     let total: usize = inputs.iter().map(|m| m.scores.len()).sum();
-    let distinct: std::collections::HashSet<u32> = inputs
+    let distinct: std::collections::HashSet<u64> = inputs
         .iter()
-        .flat_map(|m| m.scores.iter().map(|s| s.to_bits()))
+        .flat_map(|m| m.scores.to_f64_vec().into_iter().map(|s| s.to_bits()))
         .collect();
     assert_eq!(r.pooled_curve.thresholds.len(), distinct.len());
     assert!(distinct.len() < total, "the data should have ties");
@@ -190,7 +190,11 @@ fn report_equals_evaluate_and_fills_the_table() {
         );
         assert_eq!(
             row.predicted,
-            m.scores.iter().filter(|&&s| s >= 0.42).count()
+            m.scores
+                .to_f64_vec()
+                .iter()
+                .filter(|&&s| s >= f64::from(0.42f32))
+                .count()
         );
     }
 }
@@ -204,7 +208,7 @@ fn bad_movies_are_named() {
         Err(scenelab::eval::EvalError::Empty)
     ));
     let short = &data.scores[1][1..];
-    inputs[1].scores = short;
+    inputs[1].scores = short.into();
     let err = evaluate(&inputs, 0.5).unwrap_err().to_string();
     assert!(
         err.contains(&data.ids[1]) && err.contains("scores"),

@@ -54,7 +54,7 @@ fn inputs<'a>(movies: &'a [Movie], ids: &'a [String]) -> Vec<MovieInput<'a>> {
         .map(|(m, id)| MovieInput {
             imdb_id: id,
             ground_truth: &m.gt,
-            scores: &m.scores,
+            scores: (&m.scores).into(),
             shot_end_frame: &m.frames,
         })
         .collect()
@@ -72,8 +72,12 @@ proptest! {
         let inputs = inputs(&movies, &ids);
         // Even steps, every score itself (the `>=` edge) and a few anywhere, unsorted.
         let mut thresholds = Sweep::even_thresholds(21);
-        thresholds.extend(movies.iter().flat_map(|m| m.scores.iter().take(8).copied()));
-        thresholds.extend(extra);
+        thresholds.extend(
+            movies
+                .iter()
+                .flat_map(|m| m.scores.iter().take(8).map(|&s| f64::from(s))),
+        );
+        thresholds.extend(extra.iter().map(|&t| f64::from(t)));
         thresholds.reverse();
         let sweep = Evaluator::new(&inputs).unwrap().sweep(&thresholds);
         prop_assert_eq!(&sweep.thresholds, &thresholds);

@@ -14,9 +14,19 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pickle")
 }
 
+/// Why `bytes` cannot be read: the file's error, or the first field that is unreadable (a
+/// bad field is reported on that field and the file's other fields still load).
 fn refusal(bytes: &[u8]) -> String {
     match read_record(bytes) {
-        Ok(r) => panic!("accepted: {:?}", r.iter().map(|f| &f.0).collect::<Vec<_>>()),
+        Ok(r) => r
+            .iter()
+            .find_map(|(k, f)| match f {
+                Field::Unreadable(why) => Some(format!("field '{k}' {why}")),
+                _ => None,
+            })
+            .unwrap_or_else(|| {
+                panic!("accepted: {:?}", r.iter().map(|f| &f.0).collect::<Vec<_>>())
+            }),
         Err(e) => e.to_string(),
     }
 }
@@ -59,14 +69,35 @@ fn truncated_file_is_an_error_naming_truncation() {
 }
 
 #[test]
-fn length_mismatch_decodes_but_is_not_a_movie() {
+fn length_mismatch_leaves_that_field_out_naming_both_lengths() {
     let record = read_record_file(&fixtures().join("bad_length_mismatch.pkl")).unwrap();
-    let msg = Movie::from_record(record).unwrap_err().to_string();
+    let movie = Movie::from_record(record).unwrap();
+    assert!(movie.ground_truth.is_none());
+    let issue = movie
+        .issue("scene_transition_boundary_ground_truth")
+        .expect("the ground truth is named")
+        .to_string();
     assert!(
-        msg.contains("scene_transition_boundary_ground_truth"),
-        "{msg}"
+        issue.contains("has 5 transitions") && issue.contains("10 shots"),
+        "{issue}"
     );
-    assert!(msg.contains("shots"), "{msg}");
+    // The rest of the movie is still there.
+    assert!(movie.has_all_features() && movie.prediction.is_some());
+}
+
+#[test]
+fn an_object_off_the_allow_list_is_refused_on_its_field_only() {
+    // {"imdb_id": "tt1", "p": pandas.core.series.Series(...) via NEWOBJ + BUILD, "x": [1.0]}
+    let mut p = b"\x80\x04}(\x8c\x07imdb_id\x8c\x03tt1\x8c\x01p".to_vec();
+    p.extend_from_slice(b"\x8c\x12pandas.core.series\x8c\x06Series\x93)\x81}b");
+    p.extend_from_slice(b"\x8c\x01x]G?\xf0\x00\x00\x00\x00\x00\x00au.");
+    let record = read_record(&p).unwrap();
+    match field(&record, "p") {
+        Some(Field::Unreadable(why)) => assert!(why.contains("pandas.core.series.Series"), "{why}"),
+        other => panic!("p is {other:?}"),
+    }
+    assert!(matches!(field(&record, "x"), Some(Field::Array(_))));
+    assert!(matches!(field(&record, "imdb_id"), Some(Field::Str(_))));
 }
 
 #[test]

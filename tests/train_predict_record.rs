@@ -18,7 +18,7 @@ fn the_prediction_is_replaced_in_place_and_everything_else_kept() {
         (FIELD_PREDICTION.to_string(), array(vec![0.0, 0.0])),
         ("shot_end_frame".to_string(), array(vec![1.0, 2.0, 3.0])),
     ];
-    let out = with_prediction(record.clone(), &[0.25, 0.75]);
+    let out = with_prediction(record.clone(), ArrayData::F32(vec![0.25, 0.75]));
     assert_eq!(out.len(), 3);
     assert_eq!(out[0], record[0]);
     assert_eq!(out[1].0, FIELD_PREDICTION);
@@ -29,7 +29,7 @@ fn the_prediction_is_replaced_in_place_and_everything_else_kept() {
 #[test]
 fn a_file_without_prediction_gets_one() {
     let record = vec![("imdb_id".to_string(), Field::Str("tt0000002".into()))];
-    let out = with_prediction(record, &[0.5]);
+    let out = with_prediction(record, ArrayData::F32(vec![0.5]));
     assert_eq!(out.len(), 2);
     assert_eq!(out[1], (FIELD_PREDICTION.to_string(), array(vec![0.5])));
 }

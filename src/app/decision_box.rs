@@ -14,6 +14,7 @@ use eframe::egui;
 
 use super::sources::{PredictionSource, SourceDecision};
 use super::{Action, AppState};
+use crate::data::Scores;
 use crate::train::decision::Decision;
 
 impl AppState {
@@ -44,12 +45,15 @@ impl AppState {
 
 /// The scores Export writes for `source`: through its applied decision, as `scenelab predict`
 /// writes them, so the reference evaluator's `>= 0.5` gives the boundaries the app shows.
-pub fn scores_to_write(source: &PredictionSource) -> HashMap<String, Arc<[f32]>> {
+pub fn scores_to_write(source: &PredictionSource) -> HashMap<String, Arc<Scores>> {
     match source.applied_decision() {
         Some(d) => source
             .scores
             .iter()
-            .map(|(id, s)| (id.clone(), Arc::from(d.apply(s))))
+            .map(|(id, s)| {
+                let decided = Scores::from_f32(&d.apply(&s.to_f32_vec()));
+                (id.clone(), Arc::new(decided))
+            })
             .collect(),
         None => source.scores.clone(),
     }

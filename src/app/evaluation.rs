@@ -10,7 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use crate::data::Movie;
+use crate::data::{Movie, Scores};
 use crate::eval::{Evaluator, Metrics, MovieInput, PrCurve, Sweep, evaluate};
 use crate::train::decision::Decision;
 
@@ -21,7 +21,7 @@ use super::sources::{DecisionKey, PredictionSource};
 #[derive(Clone)]
 pub struct ScoreSet {
     pub movies: Arc<Vec<Movie>>,
-    pub scores: Vec<Option<Arc<[f32]>>>,
+    pub scores: Vec<Option<Arc<Scores>>>,
 }
 
 impl ScoreSet {
@@ -40,7 +40,10 @@ impl ScoreSet {
             scores: self
                 .scores
                 .iter()
-                .map(|s| s.as_ref().map(|s| Arc::from(decision.apply(s))))
+                .map(|s| {
+                    s.as_ref()
+                        .map(|s| Arc::new(Scores::from_f32(&decision.apply(&s.to_f32_vec()))))
+                })
                 .collect(),
         }
     }
@@ -55,7 +58,7 @@ impl ScoreSet {
                 inputs.push(MovieInput {
                     imdb_id: &m.imdb_id,
                     ground_truth: gt,
-                    scores,
+                    scores: scores.as_slice(),
                     shot_end_frame: ends,
                 });
                 idx.push(i);
@@ -189,7 +192,7 @@ pub fn compare_sources(
             let result = guarded(|| {
                 let mut m = Evaluator::new(&inputs)
                     .map_err(|e| e.to_string())?
-                    .metrics(at);
+                    .metrics(f64::from(at));
                 // The table shows totals only.
                 m.per_movie = Vec::new();
                 Ok(m)
@@ -210,8 +213,8 @@ pub fn compare_sources(
     }
 }
 
-/// Thresholds of the sweep: 0.00, 0.01, ..., 1.00 (as f32, like the CLI's).
-pub fn sweep_thresholds() -> Vec<f32> {
+/// Thresholds of the sweep: 0.00, 0.01, ..., 1.00 (f32 values, like the CLI's).
+pub fn sweep_thresholds() -> Vec<f64> {
     Sweep::even_thresholds(101)
 }
 
@@ -317,7 +320,7 @@ fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<
                     threshold: t,
                     decision: None,
                     result: match &p.evaluator {
-                        Ok(e) => guarded(|| Ok(e.metrics(t))),
+                        Ok(e) => guarded(|| Ok(e.metrics(f64::from(t)))),
                         Err(e) => Err(e.clone()),
                     },
                     scored: p.scored.clone(),
@@ -376,9 +379,10 @@ fn prepare_and_sweep(key: SweepKey, set: &ScoreSet) -> (Prepared, SweepResult) {
     match &evaluator {
         Ok(e) => match guarded(|| Ok(e.sweep(&thresholds))) {
             Ok(sweep) => {
-                result.best_f1 = sweep.best_f1.map(|b| (b.threshold, b.value));
-                result.best_miou = sweep.best_miou.map(|b| (b.threshold, b.value));
-                result.thresholds = sweep.thresholds;
+                // The app's thresholds are f32; the sweep's are f32 values already.
+                result.best_f1 = sweep.best_f1.map(|b| (b.threshold as f32, b.value));
+                result.best_miou = sweep.best_miou.map(|b| (b.threshold as f32, b.value));
+                result.thresholds = sweep.thresholds.iter().map(|&t| t as f32).collect();
                 result.f1 = sweep.f1;
                 result.miou = sweep.miou;
                 result.pr_curve = curve_points(e.pooled_curve(), CURVE_POINTS);
@@ -447,8 +451,10 @@ mod tests {
             n_shots: n,
             features: Default::default(),
             ground_truth: Some(gt),
-            prediction: Some(scores),
+            prediction: Some(Scores::from_f32(&scores)),
             shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+            issues: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -26,8 +26,8 @@ pub mod view;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::default_test_count;
 use crate::data::demo::DemoConfig;
+use crate::data::{Scores, default_test_count};
 
 use evaluation::{
     Comparison, MetricsKey, MetricsWorker, ScoreSet, SweepKey, SweepResult, ThresholdMetrics,
@@ -921,7 +921,7 @@ impl App {
     fn add_model_source(&mut self, name: String, scores: ModelScores) {
         let mut source = PredictionSource::new(name, sources::palette(self.state.sources.len()));
         for (id, s) in scores.scores {
-            source.scores.insert(id, Arc::from(s));
+            source.scores.insert(id, Arc::new(Scores::from_f32(&s)));
         }
         source.decision = scores.model.meta.decision.map(SourceDecision::tuned);
         let i = self.state.sources.add(source);

@@ -189,7 +189,15 @@ impl MovieList {
                                 continue;
                             };
                             let selected = state.selected_movie == Some(i);
-                            let r = ui.selectable_label(selected, &movie.imdb_id);
+                            // A movie with unusable fields is named in the warning colour.
+                            let mut name = egui::RichText::new(&movie.imdb_id);
+                            if !movie.issues.is_empty() {
+                                name = name.color(ui.visuals().warn_fg_color);
+                            }
+                            let mut r = ui.selectable_label(selected, name);
+                            if !movie.issues.is_empty() {
+                                r = r.on_hover_text(issue_lines(movie));
+                            }
                             if r.clicked() {
                                 actions.push(Action::SelectMovie(i));
                             }
@@ -214,6 +222,31 @@ impl MovieList {
                         }
                     });
             });
+        let with_issues: Vec<&crate::data::Movie> = folder
+            .movies
+            .iter()
+            .filter(|m| !m.issues.is_empty())
+            .collect();
+        if !with_issues.is_empty() {
+            ui.separator();
+            egui::CollapsingHeader::new(format!(
+                "Movies with fields that cannot be used: {}",
+                with_issues.len()
+            ))
+            .id_salt("movie_issues")
+            .default_open(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("issue_rows")
+                    .max_height(130.0)
+                    .show(ui, |ui| {
+                        for m in with_issues {
+                            ui.label(egui::RichText::new(&m.imdb_id).strong());
+                            ui.colored_label(ui.visuals().warn_fg_color, issue_lines(m));
+                        }
+                    });
+            });
+        }
         if !folder.bad.is_empty() {
             ui.separator();
             egui::CollapsingHeader::new(format!("{} files could not be read", folder.bad.len()))
@@ -232,6 +265,12 @@ impl MovieList {
                 });
         }
     }
+}
+
+/// A movie's unusable fields, one per line.
+fn issue_lines(movie: &crate::data::Movie) -> String {
+    let lines: Vec<String> = movie.issues.iter().map(ToString::to_string).collect();
+    lines.join("\n")
 }
 
 /// (AP, Miou) per movie index from the newest metrics.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use egui::Color32;
 
-use crate::data::Movie;
+use crate::data::{Movie, Scores};
 use crate::train::decision::Decision;
 
 /// A source's decision step: how its scores become boundaries.
@@ -63,8 +63,9 @@ pub const PROVIDED: &str = "provided";
 pub struct PredictionSource {
     pub name: String,
     pub colour: Color32,
-    /// Keyed by imdb id. Shared with the metric workers without copying.
-    pub scores: HashMap<String, Arc<[f32]>>,
+    /// Keyed by imdb id, at the precision of their source (a file's float64 predictions stay
+    /// float64). Shared with the metric workers without copying.
+    pub scores: HashMap<String, Arc<Scores>>,
     /// Drawn in the timeline (the plot legend toggles it).
     pub visible: bool,
     /// The decision step, for a model that has one or when the user added one.
@@ -95,13 +96,13 @@ impl PredictionSource {
         let mut s = PredictionSource::new(PROVIDED, palette(0));
         for m in movies {
             if let Some(p) = &m.prediction {
-                s.scores.insert(m.imdb_id.clone(), Arc::from(p.as_slice()));
+                s.scores.insert(m.imdb_id.clone(), Arc::new(p.clone()));
             }
         }
         s
     }
 
-    pub fn scores_for(&self, imdb_id: &str) -> Option<&Arc<[f32]>> {
+    pub fn scores_for(&self, imdb_id: &str) -> Option<&Arc<Scores>> {
         self.scores.get(imdb_id)
     }
 }
@@ -239,8 +240,10 @@ mod tests {
             n_shots: n,
             features: Default::default(),
             ground_truth: Some(vec![false; n - 1]),
-            prediction,
+            prediction: prediction.map(|p| Scores::from_f32(&p)),
             shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+            issues: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -255,7 +258,7 @@ mod tests {
         assert_eq!(r.len(), 1);
         let s = r.selected_source().unwrap();
         assert_eq!(s.name, PROVIDED);
-        assert_eq!(&*s.scores["tt1"], &[0.1, 0.9]);
+        assert_eq!(s.scores["tt1"].to_f32_vec(), [0.1, 0.9]);
         assert!(s.scores_for("tt2").is_none());
         assert_eq!(s.scores.len(), 2);
     }

@@ -180,7 +180,9 @@ impl Timeline {
             for source in sources.iter() {
                 let scores = source.scores_for(&movie.imdb_id);
                 let points = match scores {
-                    Some(s) if source.visible => view.curve(s, visible.clone(), 2 * width_px),
+                    Some(s) if source.visible => {
+                        view.curve(s.values(), visible.clone(), 2 * width_px)
+                    }
                     // Hidden or absent: an empty line keeps the legend entry to toggle.
                     _ => Vec::new(),
                 };
@@ -218,7 +220,7 @@ impl Timeline {
                 let marks = |list: &[usize]| -> Vec<[f64; 2]> {
                     in_range(list, &visible)
                         .iter()
-                        .map(|&i| [view.transition_x(i), f64::from(s[i])])
+                        .map(|&i| [view.transition_x(i), s.values()[i]])
                         .collect()
                 };
                 plot_ui.add(
@@ -560,7 +562,10 @@ pub fn hover_text(
             text.push_str(&format!(" ({c})"));
         }
         for src in sources.iter() {
-            if let Some(score) = src.scores_for(&movie.imdb_id).and_then(|v| v.get(s)) {
+            if let Some(score) = src
+                .scores_for(&movie.imdb_id)
+                .and_then(|v| v.values().get(s))
+            {
                 text.push_str(&format!("\n  {}: {score:.4}", src.name));
             }
         }

@@ -17,7 +17,7 @@ use super::jobs::{JobEvent, Reporter};
 use super::sources::SourceRegistry;
 use super::{Action, AppState};
 use crate::cli::train::DeviceArg;
-use crate::data::{Dataset, Movie, Split};
+use crate::data::{Dataset, Movie, Scores, Split};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::decision::{self, Decision, Objective};
 use crate::train::{
@@ -361,7 +361,7 @@ pub fn export_predictions(
     r: &Reporter,
     source_dir: &Path,
     out: &Path,
-    scores: &std::collections::HashMap<String, Arc<[f32]>>,
+    scores: &std::collections::HashMap<String, Arc<Scores>>,
 ) -> anyhow::Result<(usize, Vec<String>)> {
     use anyhow::Context;
     anyhow::ensure!(
@@ -385,8 +385,11 @@ pub fn export_predictions(
             continue;
         };
         let target = out.join(name);
-        crate::pickle::write_record_file(&target, &crate::cli::predict::with_prediction(record, s))
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        crate::pickle::write_record_file(
+            &target,
+            &crate::cli::predict::with_prediction(record, s.to_array_data()),
+        )
+        .with_context(|| format!("cannot write {}", target.display()))?;
         written += 1;
     }
     Ok((written, without))

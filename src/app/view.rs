@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::sources::DecisionKey;
-use crate::data::Movie;
+use crate::data::{Movie, Scores};
 use crate::train::decision::Decision;
 
 /// What the timeline's x axis measures.
@@ -72,7 +72,7 @@ impl MovieView {
         axis: XAxis,
         fps: f64,
         sources: u64,
-        scores: Option<&[f32]>,
+        scores: Option<&Scores>,
         threshold: f32,
         decision: Option<&Decision>,
     ) {
@@ -139,15 +139,19 @@ impl MovieView {
     fn build_prediction(
         &mut self,
         movie: &Movie,
-        scores: Option<&[f32]>,
+        scores: Option<&Scores>,
         threshold: f32,
         decision: Option<&Decision>,
     ) {
         self.rebuilds += 1;
         let scores = scores.filter(|s| s.len() == movie.n_transitions());
         let flags: Vec<bool> = match (scores, decision) {
-            (Some(s), Some(d)) => d.boundaries(s),
-            (Some(s), None) => s.iter().map(|&p| p >= threshold).collect(),
+            (Some(s), Some(d)) => d.boundaries(&s.to_f32_vec()),
+            (Some(s), None) => {
+                // Compared at the scores' precision, as the metrics are.
+                let t = s.precision().threshold(f64::from(threshold));
+                s.values().iter().map(|&p| p >= t).collect()
+            }
             (None, _) => Vec::new(),
         };
         self.predicted = flags
@@ -238,13 +242,11 @@ impl MovieView {
     /// A score curve over `range` of transitions with at most about `max_points` points:
     /// when more transitions than that are visible, each bucket keeps its lowest and highest
     /// score (in x order) so no peak disappears when zoomed out.
-    pub fn curve(&self, scores: &[f32], range: Range<usize>, max_points: usize) -> Vec<[f64; 2]> {
+    pub fn curve(&self, scores: &[f64], range: Range<usize>, max_points: usize) -> Vec<[f64; 2]> {
         let range = range.start.min(scores.len())..range.end.min(scores.len());
         let count = range.len();
         if count <= max_points.max(2) {
-            return range
-                .map(|i| [self.transition_x(i), f64::from(scores[i])])
-                .collect();
+            return range.map(|i| [self.transition_x(i), scores[i]]).collect();
         }
         let buckets = (max_points / 2).max(1);
         let mut out = Vec::with_capacity(buckets * 2);
@@ -268,9 +270,9 @@ impl MovieView {
             } else {
                 (imax, imin)
             };
-            out.push([self.transition_x(a), f64::from(scores[a])]);
+            out.push([self.transition_x(a), scores[a]]);
             if b != a {
-                out.push([self.transition_x(b), f64::from(scores[b])]);
+                out.push([self.transition_x(b), scores[b]]);
             }
         }
         out
@@ -325,8 +327,10 @@ mod tests {
             n_shots: 6,
             features: Default::default(),
             ground_truth: Some(vec![false, true, false, true, false]),
-            prediction: Some(vec![0.1, 0.9, 0.7, 0.2, 0.3]),
+            prediction: Some(Scores::from_f32(&[0.1, 0.9, 0.7, 0.2, 0.3])),
             shot_end_frame: Some(vec![23, 47, 71, 95, 119, 143]),
+            issues: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -341,7 +345,7 @@ mod tests {
             XAxis::Shot,
             24.0,
             1,
-            m.prediction.as_deref(),
+            m.prediction.as_ref(),
             0.5,
             None,
         );
@@ -359,7 +363,7 @@ mod tests {
             XAxis::Shot,
             24.0,
             1,
-            m.prediction.as_deref(),
+            m.prediction.as_ref(),
             0.5,
             None,
         );
@@ -371,7 +375,7 @@ mod tests {
             XAxis::Shot,
             24.0,
             1,
-            m.prediction.as_deref(),
+            m.prediction.as_ref(),
             0.15,
             None,
         );
@@ -394,7 +398,7 @@ mod tests {
             nms_window: 1,
             ..Decision::default()
         };
-        let s = m.prediction.as_deref();
+        let s = m.prediction.as_ref();
         v.refresh(1, 0, &m, XAxis::Shot, 24.0, 1, s, 0.15, Some(&d));
         // Peaks within ±1 of the candidates 1..=4: 0.9 at 1 and 0.3 at 4.
         assert_eq!(v.predicted, vec![1, 4]);
@@ -446,7 +450,7 @@ mod tests {
             XAxis::Shot,
             24.0,
             1,
-            m.prediction.as_deref(),
+            m.prediction.as_ref(),
             0.5,
             None,
         );
@@ -468,8 +472,10 @@ mod tests {
             ground_truth: None,
             prediction: None,
             shot_end_frame: None,
+            issues: Vec::new(),
+            notes: Vec::new(),
         };
-        let mut scores = vec![0.1f32; n - 1];
+        let mut scores = vec![0.1f64; n - 1];
         scores[4321] = 0.99;
         scores[777] = 0.0;
         let mut v = MovieView::default();
@@ -478,7 +484,7 @@ mod tests {
         assert_eq!(all, 0..n - 1);
         let c = v.curve(&scores, all, 1000);
         assert!(c.len() <= 1000);
-        assert!(c.iter().any(|p| p[1] == f64::from(0.99f32)));
+        assert!(c.iter().any(|p| p[1] == 0.99));
         assert!(c.iter().any(|p| p[1] == 0.0));
         assert!(c.windows(2).all(|w| w[0][0] <= w[1][0]));
         let zoomed = v.visible_transitions(100.0, 110.0);

@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::data::{FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME};
+use crate::data::fields::{end_frames_from_array, ground_truth_from_array, scores_from_array};
+use crate::data::{
+    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, Scores,
+};
 use crate::eval::{self, Evaluator, Metrics, MovieInput};
-use crate::pickle::{self, ArrayData, Field, NdArray, Record};
+use crate::pickle::{self, Field, NdArray, Record};
 
 /// Arguments of `scenelab evaluate`.
 #[derive(Debug, clap::Args)]
@@ -17,20 +20,25 @@ pub struct Args {
     /// Field holding the scores to evaluate, one per shot transition.
     #[arg(long, default_value = FIELD_PREDICTION)]
     pub field: String,
-    /// A transition is a predicted boundary when its score is at least this.
+    /// A transition is a predicted boundary when its score is at least this (compared at the
+    /// scores' precision, as numpy compares).
     #[arg(long, default_value_t = 0.5)]
-    pub threshold: f32,
+    pub threshold: f64,
+    /// Exit 0 even when some files could not be scored (the totals then cover only the
+    /// files read; the count is printed either way). Without it such a run exits with 2.
+    #[arg(long)]
+    pub allow_partial: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
-/// One movie's arrays as the evaluator needs them.
+/// One movie's arrays as the evaluator needs them, scores at the file's precision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedMovie {
     pub imdb_id: String,
     pub ground_truth: Vec<bool>,
-    pub scores: Vec<f32>,
+    pub scores: Scores,
     pub shot_end_frame: Vec<i64>,
 }
 
@@ -39,122 +47,71 @@ impl LoadedMovie {
         MovieInput {
             imdb_id: &self.imdb_id,
             ground_truth: &self.ground_truth,
-            scores: &self.scores,
+            scores: self.scores.as_slice(),
             shot_end_frame: &self.shot_end_frame,
         }
     }
 }
 
-/// Movies that can be scored, and a message for each one that cannot (or that is scored
-/// with a caveat).
+/// A file left out of the scores, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Skipped {
+    pub file: String,
+    pub reason: String,
+}
+
+/// Movies that can be scored, the files that cannot, and caveats (movies scored with a note).
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub movies: Vec<LoadedMovie>,
+    pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
 }
 
-fn one_dimensional<'a>(array: &'a NdArray, name: &str) -> Result<&'a ArrayData, String> {
-    if array.shape.len() != 1 {
-        return Err(format!(
-            "field '{name}' has shape {:?}; expected one value per transition or shot",
-            array.shape
-        ));
-    }
-    Ok(&array.data)
-}
-
-fn array_field<'a>(record: &'a Record, name: &str) -> Result<&'a NdArray, String> {
+/// A copy of the array of field `name` (the evaluated fields are small), or why there is none.
+fn array_field(record: &Record, name: &str) -> Result<NdArray, String> {
     match pickle::field(record, name) {
-        Some(Field::Array(a)) => Ok(a),
+        Some(Field::Array(a)) => Ok(a.clone()),
         Some(Field::Str(_)) => Err(format!("field '{name}' is a string, not an array")),
+        Some(Field::Unreadable(reason)) => Err(format!("field '{name}' {reason}")),
         None => Err(format!("missing field '{name}'")),
     }
 }
 
-/// Ground truth as the reference reads it: `gt == 1` for precision/recall and truthiness for
-/// scenes, which agree only for 0/1 values, so anything else is refused.
-fn ground_truth(record: &Record) -> Result<Vec<bool>, String> {
-    let data = one_dimensional(array_field(record, FIELD_GROUND_TRUTH)?, FIELD_GROUND_TRUTH)?;
-    if let ArrayData::Bool(v) = data {
-        return Ok(v.clone());
-    }
-    let values = data.to_f64_vec();
-    match values.iter().position(|&v| v != 0.0 && v != 1.0) {
-        Some(i) => Err(format!(
-            "field '{FIELD_GROUND_TRUTH}' holds {} at transition {i}; expected 0 or 1",
-            values[i]
-        )),
-        None => Ok(values.iter().map(|&v| v == 1.0).collect()),
-    }
-}
-
-/// The scores of `name`, taken from the record directly (any field, not only the file's own
-/// predictions). float64 scores are rounded to float32, with a warning if that changes any.
-fn scores(
+/// Read one field with `convert`, naming the field in its error and keeping its note.
+fn read_field<T>(
     record: &Record,
     name: &str,
-    id: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<f32>, String> {
-    let data = one_dimensional(array_field(record, name)?, name)?;
-    Ok(match data {
-        ArrayData::F32(v) => v.clone(),
-        ArrayData::F64(v) => {
-            let rounded: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-            if v.iter()
-                .zip(&rounded)
-                .any(|(&a, &b)| f64::from(b) != a && !a.is_nan())
-            {
-                warnings.push(format!(
-                    "{id}: '{name}' is float64; scored as float32, so the last digits may \
-                     differ from the reference evaluator"
-                ));
-            }
-            rounded
-        }
-        ArrayData::Bool(v) => v.iter().map(|&b| f32::from(u8::from(b))).collect(),
-        other => other.to_f64_vec().iter().map(|&x| x as f32).collect(),
-    })
+    convert: fn(NdArray) -> Result<(T, Option<String>), String>,
+    notes: &mut Vec<String>,
+) -> Result<T, String> {
+    let (value, note) =
+        convert(array_field(record, name)?).map_err(|e| format!("field '{name}' {e}"))?;
+    notes.extend(note.map(|n| format!("field '{name}' {n}")));
+    Ok(value)
 }
 
-fn end_frames(record: &Record) -> Result<Vec<i64>, String> {
-    let data = one_dimensional(
-        array_field(record, FIELD_SHOT_END_FRAME)?,
-        FIELD_SHOT_END_FRAME,
-    )?;
-    match data {
-        ArrayData::I64(v) => Ok(v.clone()),
-        ArrayData::I32(v) => Ok(v.iter().map(|&x| i64::from(x)).collect()),
-        ArrayData::I16(v) => Ok(v.iter().map(|&x| i64::from(x)).collect()),
-        ArrayData::I8(v) => Ok(v.iter().map(|&x| i64::from(x)).collect()),
-        ArrayData::U8(v) => Ok(v.iter().map(|&x| i64::from(x)).collect()),
-        other => Err(format!(
-            "field '{FIELD_SHOT_END_FRAME}' has dtype {}; expected integer frame numbers",
-            other.dtype().name()
-        )),
-    }
-}
-
-/// Take what the evaluator needs from one file's record. `Err` names the problem; the
-/// caller adds the movie's name.
+/// Take what the evaluator needs from one file's record: the ground truth, the scores of
+/// `field` (any field, not only the file's own predictions) at the file's precision, the end
+/// frames. `Err` names the problem; the caller adds the movie's name. Caveats go to `notes`.
 pub fn movie_from_record(
     record: &Record,
     fallback_id: &str,
     field: &str,
-    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> Result<LoadedMovie, String> {
     let imdb_id = match pickle::field(record, FIELD_IMDB_ID) {
         Some(Field::Str(s)) => s.clone(),
         _ => {
-            warnings.push(format!(
-                "{fallback_id}: no string field '{FIELD_IMDB_ID}'; using the file name"
+            notes.push(format!(
+                "no string field '{FIELD_IMDB_ID}'; using the file name"
             ));
             fallback_id.to_owned()
         }
     };
-    let ground_truth = ground_truth(record)?;
-    let scores = scores(record, field, &imdb_id, warnings)?;
-    let shot_end_frame = end_frames(record)?;
+    let ground_truth = read_field(record, FIELD_GROUND_TRUTH, ground_truth_from_array, notes)?;
+    let scores = read_field(record, field, scores_from_array, notes)?;
+    let shot_end_frame = read_field(record, FIELD_SHOT_END_FRAME, end_frames_from_array, notes)?;
     Ok(LoadedMovie {
         imdb_id,
         ground_truth,
@@ -179,49 +136,55 @@ pub fn pkl_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Read every file and keep the movies that can be scored. Each movie that cannot gets a
-/// warning naming it; movies without boundaries are kept (the reference scores them: AP 0,
-/// F1 NaN) with a warning.
+/// Read every file and keep the movies that can be scored. Each file that cannot is listed
+/// in `skipped` with the reason; movies without boundaries are kept (the reference scores
+/// them: AP 0, F1 NaN) with a warning.
 pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
     let mut loaded = Loaded::default();
     let mut seen = std::collections::HashSet::new();
     for path in files {
+        let name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
+            .unwrap_or_else(|| name.clone());
+        let mut skip = |reason: String| {
+            loaded.skipped.push(Skipped {
+                file: name.clone(),
+                reason,
+            })
+        };
         let record = match pickle::read_record_file(path) {
             Ok(r) => r,
             Err(e) => {
-                loaded.warnings.push(format!(
-                    "{stem}: cannot read {}: {e}; skipped",
-                    path.display()
-                ));
+                skip(format!("cannot read it: {e}"));
                 continue;
             }
         };
-        let movie = match movie_from_record(&record, &stem, field, &mut loaded.warnings) {
+        let mut notes = Vec::new();
+        let movie = match movie_from_record(&record, &stem, field, &mut notes) {
             Ok(m) => m,
             Err(problem) => {
-                loaded.warnings.push(format!("{stem}: {problem}; skipped"));
+                skip(problem);
                 continue;
             }
         };
         if let Some(problem) = eval::check_movie(&movie.input()) {
-            loaded.warnings.push(format!(
-                "{} ({}): {problem}; skipped",
-                movie.imdb_id,
-                path.display()
-            ));
+            skip(format!("movie '{}': {problem}", movie.imdb_id));
             continue;
         }
         if !seen.insert(movie.imdb_id.clone()) {
-            loaded.warnings.push(format!(
-                "{}: imdb id already seen in another file ({}); skipped",
-                movie.imdb_id,
-                path.display()
+            skip(format!(
+                "imdb id '{}' already seen in another file",
+                movie.imdb_id
             ));
             continue;
+        }
+        for n in notes {
+            loaded.warnings.push(format!("{stem}: {n}"));
         }
         if !movie.ground_truth.contains(&true) {
             loaded.warnings.push(format!(
@@ -239,8 +202,9 @@ fn json_number(x: f64) -> serde_json::Value {
     serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
-/// `--json`: the reference's six totals, per-movie scores and the warnings. NaN is `null`.
-pub fn to_json(metrics: &Metrics, warnings: &[String]) -> serde_json::Value {
+/// `--json`: the reference's six totals, per-movie scores, how many movies they cover, the
+/// skipped files and the warnings. NaN is `null`.
+pub fn to_json(metrics: &Metrics, loaded: &Loaded) -> serde_json::Value {
     let per_movie: serde_json::Map<String, serde_json::Value> = metrics
         .per_movie
         .iter()
@@ -265,13 +229,16 @@ pub fn to_json(metrics: &Metrics, warnings: &[String]) -> serde_json::Value {
         "Recall": json_number(metrics.recall),
         "F1": json_number(metrics.f1),
         "per_movie": per_movie,
-        "warnings": warnings,
+        "movies": metrics.per_movie.len(),
+        "files": metrics.per_movie.len() + loaded.skipped.len(),
+        "skipped": loaded.skipped,
+        "warnings": loaded.warnings,
     })
 }
 
 /// The readable table: one row per movie, then the means (the reference's mAP, Miou,
 /// Precision, Recall, F1) and the pooled AP.
-pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f32) -> String {
+pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f64, files: usize) -> String {
     let table = evaluator.table(threshold, metrics);
     let width = table
         .iter()
@@ -317,9 +284,14 @@ pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f32) -> Str
         metrics.recall,
         metrics.f1
     );
+    let over = if files == table.len() {
+        format!("over all {files} files")
+    } else {
+        format!("over {} of {files} files", table.len())
+    };
     let _ = writeln!(
         out,
-        "\nthreshold {threshold}   AP (pooled) {:.4}   mAP {:.4}   Miou {:.4}   Precision {:.4}   Recall {:.4}   F1 {:.4}",
+        "\n{over}, threshold {threshold}   AP (pooled) {:.4}   mAP {:.4}   Miou {:.4}   Precision {:.4}   Recall {:.4}   F1 {:.4}",
         metrics.ap, metrics.map, metrics.miou, metrics.precision, metrics.recall, metrics.f1
     );
     out
@@ -334,12 +306,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let loaded = load_movies(&files, &args.field);
+    for s in &loaded.skipped {
+        eprintln!("skipped {}: {}", s.file, s.reason);
+    }
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
     if loaded.movies.is_empty() {
         anyhow::bail!(
-            "none of the {} files in {} could be scored (see the warnings above)",
+            "none of the {} files in {} could be scored (see the reasons above)",
             files.len(),
             args.dir.display()
         );
@@ -350,10 +325,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&to_json(&metrics, &loaded.warnings))?
+            serde_json::to_string_pretty(&to_json(&metrics, &loaded))?
         );
     } else {
-        print!("{}", to_table(&evaluator, &metrics, args.threshold));
+        print!(
+            "{}",
+            to_table(&evaluator, &metrics, args.threshold, files.len())
+        );
+    }
+    if !loaded.skipped.is_empty() && !args.allow_partial {
+        return Err(super::Partial {
+            scored: loaded.movies.len(),
+            files: files.len(),
+        }
+        .into());
     }
     Ok(())
 }

@@ -1,13 +1,17 @@
 //! `scenelab inspect PATH... [--json]`: decode movie files in full (folders mean every `*.pkl`
 //! in them) and list each file's fields with dtype, shape and sum, its shot and scene counts
 //! (via `Movie::from_record`) and any error. A bad file is reported and the others are still
-//! shown; the exit code is non-zero if any file failed.
+//! shown; the exit code is non-zero if any file failed or has a field that cannot be used.
 //!
 //! `--json` prints one object per file and line:
-//! `{"file", "ok", "error", "shots", "scenes", "fields": {NAME: {"dtype", "shape", "sum"}}}`.
+//! `{"file", "ok", "error", "shots", "scenes", "notes",
+//!   "fields": {NAME: {"dtype", "shape", "sum", "status"}}}`.
 //! Arrays give `sum` over all elements as f64 (true = 1). String fields give dtype `"str"`,
-//! shape `[]`, no `sum`, and their text as `"value"`. A file that decodes but is not a
-//! consistent movie has `ok: false`, the reason in `error`, and its fields still listed.
+//! shape `[]`, no `sum`, and their text as `"value"`. A field that could not be read has
+//! dtype `"unreadable"`. Each field's `status` is `"ok"` or why the movie cannot use it (a
+//! wrong length names both lengths); a file is `ok` when it is a movie, even with some fields
+//! unusable. A file that decodes but is not a movie has `ok: false`, the reason in `error`,
+//! and its fields still listed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,9 +37,13 @@ pub struct Args {
 /// One field as `inspect` shows it: the summary, not the data.
 struct FieldSummary {
     name: String,
-    /// `None` for a string field.
+    /// `None` for a string or unreadable field.
     array: Option<(&'static str, Vec<usize>, f64)>,
+    /// A string field's text, or why an unreadable field could not be read.
     text: String,
+    unreadable: bool,
+    /// Why the movie cannot use the field, if it cannot.
+    problem: Option<String>,
 }
 
 impl FieldSummary {
@@ -45,30 +53,56 @@ impl FieldSummary {
                 name: name.to_owned(),
                 array: None,
                 text: s.clone(),
+                unreadable: false,
+                problem: None,
             },
             Field::Array(a) => FieldSummary {
                 name: name.to_owned(),
                 array: Some((a.dtype().name(), a.shape.clone(), a.data.sum_f64())),
                 text: String::new(),
+                unreadable: false,
+                problem: None,
+            },
+            Field::Unreadable(reason) => FieldSummary {
+                name: name.to_owned(),
+                array: None,
+                text: reason.clone(),
+                unreadable: true,
+                problem: Some(reason.clone()),
             },
         }
     }
 
+    fn status(&self) -> &str {
+        self.problem.as_deref().unwrap_or("ok")
+    }
+
     fn json(&self) -> Value {
+        let status = self.status();
         match &self.array {
-            None => json!({"dtype": "str", "shape": [], "value": self.text}),
-            Some((dtype, shape, sum)) => json!({"dtype": dtype, "shape": shape, "sum": sum}),
+            None if self.unreadable => {
+                json!({"dtype": "unreadable", "shape": [], "status": status})
+            }
+            None => json!({"dtype": "str", "shape": [], "value": self.text, "status": status}),
+            Some((dtype, shape, sum)) => {
+                json!({"dtype": dtype, "shape": shape, "sum": sum, "status": status})
+            }
         }
     }
 
     fn line(&self, width: usize) -> String {
         let name = &self.name;
-        match &self.array {
+        let mut line = match &self.array {
+            None if self.unreadable => format!("  {name:width$}  unreadable"),
             None => format!("  {name:width$}  str    {:?}", self.text),
             Some((dtype, shape, sum)) => {
                 format!("  {name:width$}  {dtype:<5}  {shape:?}  sum {sum}")
             }
+        };
+        if let Some(p) = &self.problem {
+            line.push_str(&format!("  UNUSABLE: {p}"));
         }
+        line
     }
 }
 
@@ -77,6 +111,7 @@ struct Report {
     file: PathBuf,
     fields: Vec<FieldSummary>,
     movie: Option<(usize, Option<usize>)>,
+    notes: Vec<String>,
     error: Option<String>,
 }
 
@@ -106,6 +141,7 @@ fn inspect_file(file: &Path) -> Report {
         file: file.to_owned(),
         fields: Vec::new(),
         movie: None,
+        notes: Vec::new(),
         error: None,
     };
     match read_record_file(file) {
@@ -113,7 +149,15 @@ fn inspect_file(file: &Path) -> Report {
         Ok(record) => {
             report.fields = record.iter().map(|(k, f)| FieldSummary::of(k, f)).collect();
             match Movie::from_record(record) {
-                Ok(m) => report.movie = Some((m.n_shots, m.n_scenes())),
+                Ok(m) => {
+                    report.movie = Some((m.n_shots, m.n_scenes()));
+                    for issue in &m.issues {
+                        if let Some(f) = report.fields.iter_mut().find(|f| f.name == issue.field) {
+                            f.problem = Some(issue.problem.clone());
+                        }
+                    }
+                    report.notes = m.notes;
+                }
                 Err(e) => report.error = Some(e.to_string()),
             }
         }
@@ -133,6 +177,7 @@ fn report_json(r: &Report) -> Value {
         "error": r.error,
         "shots": r.movie.map(|m| m.0),
         "scenes": r.movie.and_then(|m| m.1),
+        "notes": r.notes,
         "fields": fields,
     })
 }
@@ -148,6 +193,7 @@ fn text_lines(r: &Report) -> Vec<String> {
     }];
     let width = r.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
     lines.extend(r.fields.iter().map(|f| f.line(width)));
+    lines.extend(r.notes.iter().map(|n| format!("  note: {n}")));
     lines
 }
 
@@ -155,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let files = list_files(&args.paths)?;
     // Decode in parallel but keep only the printed lines, so a folder of large movies is
     // never in memory at once; print in the order given.
-    let reports: Vec<(bool, Vec<String>)> = files
+    let reports: Vec<(bool, bool, Vec<String>)> = files
         .par_iter()
         .map(|f| {
             let r = inspect_file(f);
@@ -164,12 +210,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             } else {
                 text_lines(&r)
             };
-            (r.error.is_none(), lines)
+            let unusable_field = r.fields.iter().any(|f| f.problem.is_some());
+            (r.error.is_none(), unusable_field, lines)
         })
         .collect();
-    let failed = reports.iter().filter(|(ok, _)| !ok).count();
+    let failed = reports.iter().filter(|(ok, _, _)| !ok).count();
+    let with_issues = reports.iter().filter(|(ok, bad, _)| *ok && *bad).count();
     let mut out = std::io::stdout().lock();
-    for line in reports.iter().flat_map(|(_, lines)| lines) {
+    for line in reports.iter().flat_map(|(_, _, lines)| lines) {
         if let Err(e) = writeln!(out, "{line}") {
             // A closed pipe (`| head`) is not an error worth reporting.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -178,8 +226,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return Err(e.into());
         }
     }
-    if failed > 0 {
-        anyhow::bail!("{failed} of {} files could not be used", reports.len());
+    match (failed, with_issues) {
+        (0, 0) => {}
+        (_, 0) => anyhow::bail!("{failed} of {} files could not be used", reports.len()),
+        _ => anyhow::bail!(
+            "{failed} of {} files could not be used, and {with_issues} more have fields that \
+             cannot be used (marked UNUSABLE)",
+            reports.len()
+        ),
     }
     Ok(())
 }

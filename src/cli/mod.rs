@@ -9,6 +9,27 @@ pub mod predict;
 pub mod search;
 pub mod train;
 
+/// A run that did its work on part of its input only: the results were printed, and the
+/// process exits with status 2 so that a script does not mistake them for the whole.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "scored {scored} of {files} files; the others were skipped (reasons above): pass \
+     --allow-partial to accept a partial score"
+)]
+pub struct Partial {
+    pub scored: usize,
+    pub files: usize,
+}
+
+/// The exit status for an error: 2 for [`Partial`], else 1.
+pub fn exit_status(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<Partial>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
 /// Keep freed memory in the process instead of handing it back to the kernel at once.
 ///
 /// Training frees and allocates tensors of tens of megabytes every step. glibc returns such

@@ -50,11 +50,12 @@ pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decis
         .filter(|d| !raw_scores && !d.is_reference())
 }
 
-/// `record` with its prediction field replaced by `scores` (appended if it had none).
-pub fn with_prediction(mut record: Record, scores: &[f32]) -> Record {
+/// `record` with its prediction field replaced by `scores`, one per transition, in their
+/// own dtype (appended if it had none).
+pub fn with_prediction(mut record: Record, scores: ArrayData) -> Record {
     let field = Field::Array(NdArray {
         shape: vec![scores.len()],
-        data: ArrayData::F32(scores.to_vec()),
+        data: scores,
     });
     match record.iter_mut().find(|(k, _)| k == FIELD_PREDICTION) {
         Some((_, v)) => *v = field,
@@ -86,7 +87,7 @@ fn predict_file(
     if let Some(d) = decision {
         scores = d.apply(&scores);
     }
-    crate::pickle::write_record_file(target, &with_prediction(record, &scores))
+    crate::pickle::write_record_file(target, &with_prediction(record, ArrayData::F32(scores)))
         .with_context(|| format!("cannot write {}", target.display()))?;
     Ok(())
 }

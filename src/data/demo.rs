@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, LogNormal, Normal, StandardNormal};
 use rayon::prelude::*;
 
-use super::{FeatureMatrix, Modality, Movie};
+use super::{FeatureMatrix, Modality, Movie, Scores};
 
 // Weights of each feature's parts: scene signal, shot-level variation (low rank), and
 // per-dimension noise. Tuned so that no single cue is enough (see the module docs).
@@ -315,7 +315,7 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
         .collect();
 
     // The provided prediction: a plausible pre-trained model, right more often than not.
-    let prediction = ground_truth
+    let prediction: Vec<f32> = ground_truth
         .iter()
         .map(|&b| {
             let z: f32 = if b { -1.0 } else { -2.9 } + 1.3 * noise.sample(&mut rng);
@@ -340,8 +340,10 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
         n_shots: n,
         features,
         ground_truth: Some(ground_truth),
-        prediction: Some(prediction),
+        prediction: Some(Scores::from_f32(&prediction)),
         shot_end_frame: Some(shot_end_frame),
+        issues: Vec::new(),
+        notes: Vec::new(),
     }
 }
 

@@ -2,14 +2,17 @@
 //! and writing predictions out.
 
 mod dataset;
+pub mod fields;
 pub use dataset::load_movie_file;
 pub mod demo;
 mod movie;
+mod scores;
 mod split;
 
 pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
 pub use movie::{
     FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FeatureMatrix,
-    Modality, Movie, MovieError,
+    FieldIssue, Modality, Movie, MovieError,
 };
+pub use scores::{ScorePrecision, ScoreSlice, Scores};
 pub use split::{Split, SplitError, default_test_count};

@@ -1,5 +1,6 @@
 //! One movie, shot by shot.
 
+use super::scores::Scores;
 use crate::pickle::{ArrayData, Field, NdArray, Record};
 
 /// Names of the fields in a movie file, as the challenge writes them.
@@ -66,11 +67,25 @@ impl FeatureMatrix {
     }
 }
 
+/// A field of a movie file that is present but cannot be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for FieldIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field '{}' {}", self.field, self.problem)
+    }
+}
+
 /// A movie: its features per modality and its per-transition labels and scores.
 ///
-/// Every part may be absent (an evaluation-only file has no features), but what is present
-/// is consistent: `n_shots` rows per feature, `n_shots - 1` transitions, strictly increasing
-/// end frames, finite features.
+/// Every part may be absent (an evaluation-only file has no features, a prediction may be
+/// unreadable), but what is present is consistent: `n_shots` rows per feature, `n_shots - 1`
+/// transitions, non-decreasing end frames, finite features. Fields are read one by one: a
+/// field that cannot be used is left out and listed in `issues`, and the rest stays usable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Movie {
     pub imdb_id: String,
@@ -78,9 +93,13 @@ pub struct Movie {
     /// Indexed by [`Modality::index`].
     pub features: [Option<FeatureMatrix>; 4],
     pub ground_truth: Option<Vec<bool>>,
-    /// The file's own `scene_transition_boundary_prediction`.
-    pub prediction: Option<Vec<f32>>,
+    /// The file's own `scene_transition_boundary_prediction`, at the file's precision.
+    pub prediction: Option<Scores>,
     pub shot_end_frame: Option<Vec<i64>>,
+    /// Fields present in the file but left out, with the reason, in reading order.
+    pub issues: Vec<FieldIssue>,
+    /// Fields read with a caveat (a `[n-1, 1]` column read as one value per transition).
+    pub notes: Vec<String>,
 }
 
 /// What is wrong with a movie record.
@@ -131,13 +150,21 @@ impl Movie {
             .map(FeatureMatrix::bytes)
             .sum();
         f + self.ground_truth.as_ref().map_or(0, Vec::len)
-            + self.prediction.as_ref().map_or(0, |v| v.len() * 4)
+            + self.prediction.as_ref().map_or(0, Scores::bytes)
             + self.shot_end_frame.as_ref().map_or(0, |v| v.len() * 8)
     }
 
-    /// Build a movie from a decoded file and check that its parts agree.
+    /// Build a movie from a decoded file, field by field: a field that cannot be used (wrong
+    /// dtype or shape, a length that disagrees with the others, unreadable) is listed in
+    /// `issues` and left out. Refused only without a string `imdb_id`, or when no field
+    /// gives at least two shots.
     pub fn from_record(record: Record) -> Result<Movie, MovieError> {
-        movie_from_record(record)
+        super::fields::movie_from_record(record)
+    }
+
+    /// The problem of `field`, if the file had it but it could not be used.
+    pub fn issue(&self, field: &str) -> Option<&FieldIssue> {
+        self.issues.iter().find(|i| i.field == field)
     }
 
     /// The record `pickle::write_record` writes for this movie (fields in the challenge's order).
@@ -168,7 +195,7 @@ impl Movie {
                 FIELD_PREDICTION.into(),
                 Field::Array(NdArray {
                     shape: vec![p.len()],
-                    data: ArrayData::F32(p.clone()),
+                    data: p.to_array_data(),
                 }),
             ));
         }
@@ -189,187 +216,4 @@ impl Movie {
         }
         r
     }
-}
-
-fn bad(field: &str, problem: impl Into<String>) -> MovieError {
-    MovieError::BadField {
-        field: field.into(),
-        problem: problem.into(),
-    }
-}
-
-fn take_array(record: &mut Record, name: &str) -> Result<Option<NdArray>, MovieError> {
-    let Some(pos) = record.iter().position(|(k, _)| k == name) else {
-        return Ok(None);
-    };
-    match record.swap_remove(pos).1 {
-        Field::Array(a) => Ok(Some(a)),
-        Field::Str(_) => Err(bad(name, "is a string, expected a tensor")),
-    }
-}
-
-fn to_f32(name: &str, a: NdArray) -> Result<Vec<f32>, MovieError> {
-    let v = match a.data {
-        ArrayData::F32(v) => v,
-        ArrayData::F64(v) => v.into_iter().map(|x| x as f32).collect(),
-        ArrayData::F16(v) => v.into_iter().map(|x| x.to_f32()).collect(),
-        ArrayData::BF16(v) => v.into_iter().map(|x| x.to_f32()).collect(),
-        other => {
-            return Err(bad(
-                name,
-                format!("has dtype {}, expected a float type", other.dtype().name()),
-            ));
-        }
-    };
-    Ok(v)
-}
-
-fn movie_from_record(mut record: Record) -> Result<Movie, MovieError> {
-    let imdb_id = match record.iter().find(|(k, _)| k == FIELD_IMDB_ID) {
-        Some((_, Field::Str(s))) => s.clone(),
-        Some(_) => return Err(bad(FIELD_IMDB_ID, "is not a string")),
-        None => return Err(MovieError::Missing(FIELD_IMDB_ID.into())),
-    };
-    let mut n_shots: Option<(usize, &'static str)> = None;
-    let mut agree = |n: usize, what: &'static str| -> Result<(), MovieError> {
-        match n_shots {
-            None => {
-                n_shots = Some((n, what));
-                Ok(())
-            }
-            Some((m, first)) if m != n => Err(bad(
-                what,
-                format!("implies {n} shots but '{first}' implies {m}"),
-            )),
-            _ => Ok(()),
-        }
-    };
-
-    let mut features: [Option<FeatureMatrix>; 4] = Default::default();
-    for m in Modality::ALL {
-        let Some(a) = take_array(&mut record, m.field())? else {
-            continue;
-        };
-        if a.shape.len() != 2 {
-            return Err(bad(
-                m.field(),
-                format!("has shape {:?}, expected [shots, dims]", a.shape),
-            ));
-        }
-        let (rows, cols) = (a.shape[0], a.shape[1]);
-        let data = to_f32(m.field(), a)?;
-        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-            return Err(bad(
-                m.field(),
-                format!("has a non-finite value at shot {}", i / cols.max(1)),
-            ));
-        }
-        agree(rows, m.field())?;
-        features[m.index()] = Some(FeatureMatrix { rows, cols, data });
-    }
-
-    let ground_truth = match take_array(&mut record, FIELD_GROUND_TRUTH)? {
-        None => None,
-        Some(a) => {
-            if a.shape.len() != 1 {
-                return Err(bad(
-                    FIELD_GROUND_TRUTH,
-                    format!("has shape {:?}, expected [transitions]", a.shape),
-                ));
-            }
-            let v: Vec<bool> = match a.data {
-                ArrayData::Bool(v) => v,
-                other => {
-                    let f = other.to_f64_vec();
-                    if let Some(x) = f.iter().find(|&&x| x != 0.0 && x != 1.0) {
-                        return Err(bad(
-                            FIELD_GROUND_TRUTH,
-                            format!("holds {x}, expected 0 or 1"),
-                        ));
-                    }
-                    f.into_iter().map(|x| x == 1.0).collect()
-                }
-            };
-            agree(v.len() + 1, FIELD_GROUND_TRUTH)?;
-            Some(v)
-        }
-    };
-    let prediction = match take_array(&mut record, FIELD_PREDICTION)? {
-        None => None,
-        Some(a) => {
-            if a.shape.len() != 1 {
-                return Err(bad(
-                    FIELD_PREDICTION,
-                    format!("has shape {:?}, expected [transitions]", a.shape),
-                ));
-            }
-            let v = to_f32(FIELD_PREDICTION, a)?;
-            if v.iter().any(|x| x.is_nan()) {
-                return Err(bad(FIELD_PREDICTION, "holds NaN"));
-            }
-            agree(v.len() + 1, FIELD_PREDICTION)?;
-            Some(v)
-        }
-    };
-    let shot_end_frame = match take_array(&mut record, FIELD_SHOT_END_FRAME)? {
-        None => None,
-        Some(a) => {
-            if a.shape.len() != 1 {
-                return Err(bad(
-                    FIELD_SHOT_END_FRAME,
-                    format!("has shape {:?}, expected [shots]", a.shape),
-                ));
-            }
-            let v: Vec<i64> = match a.data {
-                ArrayData::I64(v) => v,
-                ArrayData::I32(v) => v.into_iter().map(i64::from).collect(),
-                ArrayData::I16(v) => v.into_iter().map(i64::from).collect(),
-                ArrayData::U8(v) => v.into_iter().map(i64::from).collect(),
-                ArrayData::I8(v) => v.into_iter().map(i64::from).collect(),
-                other => {
-                    return Err(bad(
-                        FIELD_SHOT_END_FRAME,
-                        format!(
-                            "has dtype {}, expected an integer type",
-                            other.dtype().name()
-                        ),
-                    ));
-                }
-            };
-            // Non-decreasing rather than strictly increasing: a zero-length shot is odd but
-            // the reference evaluator accepts it, so refusing the file would lose a movie.
-            if let Some(i) = v.windows(2).position(|w| w[1] < w[0]) {
-                return Err(bad(
-                    FIELD_SHOT_END_FRAME,
-                    format!(
-                        "decreases: shot {} ends at frame {}, shot {} at {}",
-                        i,
-                        v[i],
-                        i + 1,
-                        v[i + 1]
-                    ),
-                ));
-            }
-            agree(v.len(), FIELD_SHOT_END_FRAME)?;
-            Some(v)
-        }
-    };
-    let Some((n_shots, _)) = n_shots else {
-        return Err(MovieError::NotAMovie(format!(
-            "'{imdb_id}' has none of the fields place, cast, action, audio, {FIELD_GROUND_TRUTH}, {FIELD_PREDICTION}, {FIELD_SHOT_END_FRAME}"
-        )));
-    };
-    if n_shots < 2 {
-        return Err(MovieError::NotAMovie(format!(
-            "'{imdb_id}' has {n_shots} shot(s); a movie needs at least 2"
-        )));
-    }
-    Ok(Movie {
-        imdb_id,
-        n_shots,
-        features,
-        ground_truth,
-        prediction,
-        shot_end_frame,
-    })
 }

@@ -54,11 +54,12 @@ pub(crate) fn scene_ends(
 }
 
 /// Predicted scene ends at `threshold` into `ends` (reused): the transitions with
-/// `score >= threshold` compared as f32. Branch-free, as sweeps call it for every threshold.
+/// `score >= threshold`, the threshold already rounded to the scores' precision.
+/// Branch-free, as sweeps call it for every threshold.
 pub(crate) fn predicted_scene_ends_into(
-    scores: &[f32],
+    scores: &[f64],
     shot_end_frame: &[i64],
-    threshold: f32,
+    threshold: f64,
     ends: &mut Vec<i64>,
 ) {
     ends.clear();
@@ -508,7 +509,7 @@ mod tests {
             check_end_frames(&frames).unwrap();
             let t = shots - 1;
             let gt: Vec<bool> = (0..t).map(|_| next() % 5 == 0).collect();
-            let scores: Vec<f32> = (0..t).map(|_| (next() % 1000) as f32 / 1000.0).collect();
+            let scores: Vec<f64> = (0..t).map(|_| (next() % 1000) as f64 / 1000.0).collect();
             let gt_ends = scene_ends((0..t).filter(|&k| gt[k]), &frames, t);
             let mut pr_ends = Vec::new();
             predicted_scene_ends_into(&scores, &frames, 0.7, &mut pr_ends);
@@ -544,7 +545,7 @@ mod tests {
             let t = shots - 1;
             let density = 1 + next() % 8;
             let gt: Vec<bool> = (0..t).map(|_| next() % density == 0).collect();
-            let scores: Vec<f32> = (0..t).map(|_| (next() % 20) as f32 / 20.0).collect();
+            let scores: Vec<f64> = (0..t).map(|_| (next() % 20) as f64 / 20.0).collect();
             let gt_scenes = GtScenes::new(&gt, &frames);
             let gt_ends = scene_ends((0..t).filter(|&k| gt[k]), &frames, t);
             assert_eq!(gt_scenes.ends, gt_ends);
@@ -552,7 +553,7 @@ mod tests {
             let mut on = vec![false; t];
             let mut pr_ends = Vec::new();
             for step in (0..=21).rev() {
-                let threshold = step as f32 / 20.0;
+                let threshold = step as f64 / 20.0;
                 let fresh: Vec<u32> = (0..t)
                     .filter(|&k| !on[k] && scores[k] >= threshold)
                     .map(|k| k as u32)

@@ -7,7 +7,11 @@
 //!   scikit-learn >= 1.1, so a movie without positive transitions has AP 0 (older versions
 //!   gave NaN); it is still counted in mAP.
 //! - Miou: scenes as frame ranges and the reference's own walk over them ([`miou`]).
-//! - Precision, Recall, F1 at the threshold (`score >= threshold` in f32): 0/0 precision or
+//! - Scores are ranked and thresholded exactly as the file holds them ([`ScoreSlice`]):
+//!   float64 stays float64, bool counts as 0/1; `score >= threshold` is compared at the
+//!   scores' precision, the threshold rounded as numpy rounds a Python float for that array
+//!   (float32 for float32, float16 for float16, float64 for float64, int and bool arrays).
+//! - Precision, Recall, F1 at the threshold: 0/0 precision or
 //!   recall is 0 (`np.nan_to_num`), 0/0 F1 stays NaN and makes the mean F1 NaN.
 //! - Means over movies are Python `sum(...) / n`, left to right in input order; numpy
 //!   reductions inside a movie use numpy's pairwise summation ([`numeric`]).
@@ -17,6 +21,7 @@ pub mod numeric;
 mod rank;
 mod report;
 
+pub use crate::data::{ScorePrecision, ScoreSlice};
 pub use rank::PrCurve;
 pub use report::{Evaluator, MovieRow, MovieSweep, Report, Sweep, SweepBest, report};
 
@@ -25,7 +30,8 @@ pub use report::{Evaluator, MovieRow, MovieSweep, Report, Sweep, SweepBest, repo
 pub struct MovieInput<'a> {
     pub imdb_id: &'a str,
     pub ground_truth: &'a [bool],
-    pub scores: &'a [f32],
+    /// f32 model output (`(&v).into()`), or exact scores at the file's precision.
+    pub scores: ScoreSlice<'a>,
     pub shot_end_frame: &'a [i64],
 }
 
@@ -68,7 +74,7 @@ pub enum EvalError {
 /// lengths, `shot_end_frame` not one longer than the ground truth, a NaN or infinite score
 /// (scikit-learn refuses those), end frames that do not start at 0 or later and strictly
 /// increase (see [`miou`]), a repeated imdb id.
-pub fn evaluate(movies: &[MovieInput<'_>], threshold: f32) -> Result<Metrics, EvalError> {
+pub fn evaluate(movies: &[MovieInput<'_>], threshold: f64) -> Result<Metrics, EvalError> {
     Ok(Evaluator::new(movies)?.metrics(threshold))
 }
 
@@ -93,10 +99,10 @@ pub fn check_movie(movie: &MovieInput<'_>) -> Option<String> {
             t + 1
         ));
     }
-    if let Some(i) = movie.scores.iter().position(|s| !s.is_finite()) {
+    if let Some(i) = movie.scores.first_non_finite() {
         return Some(format!(
             "score {} at transition {i} is not a finite number",
-            movie.scores[i]
+            movie.scores.get(i)
         ));
     }
     miou::check_end_frames(movie.shot_end_frame).err()

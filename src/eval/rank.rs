@@ -5,33 +5,34 @@ use super::numeric::pairwise_sum_by;
 
 /// Sort key of a score such that ascending keys are descending scores. `-0.0` is folded into
 /// `0.0` first, so equal scores (as IEEE compares them) get equal keys.
-fn descending_key(score: f32) -> u32 {
+fn descending_key(score: f64) -> u64 {
     let bits = (score + 0.0).to_bits();
-    let ascending = if bits >> 31 == 1 {
+    let ascending = if bits >> 63 == 1 {
         !bits
     } else {
-        bits | 0x8000_0000
+        bits | 0x8000_0000_0000_0000
     };
     !ascending
 }
 
-fn score_of_key(key: u32) -> f32 {
+fn score_of_key(key: u64) -> f64 {
     let ascending = !key;
-    let bits = if ascending >> 31 == 1 {
-        ascending & 0x7fff_ffff
+    let bits = if ascending >> 63 == 1 {
+        ascending & 0x7fff_ffff_ffff_ffff
     } else {
         !ascending
     };
-    f32::from_bits(bits)
+    f64::from_bits(bits)
 }
 
-/// Stable LSD radix sort of `keys` by the 32 bits that `key32` picks out of each (the score
-/// key); other bits ride along. Byte passes where every key has the same byte are skipped.
-fn radix_sort_by_u32<T: Copy + Default>(keys: &mut Vec<T>, key32: impl Fn(T) -> u32) {
-    let n = keys.len();
-    let mut counts = [[0usize; 256]; 4];
-    for &k in keys.iter() {
-        let k = key32(k);
+/// Stable LSD radix sort of `items` by the 64-bit key that `key64` picks out of each; other
+/// fields ride along. Byte passes where every key has the same byte are skipped, so scores
+/// that came from f32 or f16 (whose low mantissa bytes are all zero) cost fewer passes.
+fn radix_sort_by_u64<T: Copy + Default>(items: &mut Vec<T>, key64: impl Fn(&T) -> u64) {
+    let n = items.len();
+    let mut counts = [[0usize; 256]; 8];
+    for k in items.iter() {
+        let k = key64(k);
         for (pass, count) in counts.iter_mut().enumerate() {
             count[((k >> (8 * pass)) & 0xff) as usize] += 1;
         }
@@ -48,26 +49,21 @@ fn radix_sort_by_u32<T: Copy + Default>(keys: &mut Vec<T>, key32: impl Fn(T) -> 
             total += c;
         }
         let shift = 8 * pass;
-        for &k in keys.iter() {
-            let b = ((key32(k) >> shift) & 0xff) as usize;
-            scratch[offset[b]] = k;
+        for k in items.iter() {
+            let b = ((key64(k) >> shift) & 0xff) as usize;
+            scratch[offset[b]] = *k;
             offset[b] += 1;
         }
-        std::mem::swap(keys, &mut scratch);
+        std::mem::swap(items, &mut scratch);
     }
-}
-
-/// Sort `u64`s stably by their upper 32 bits (the score key); the lower bits ride along.
-fn radix_sort_upper(keys: &mut Vec<u64>) {
-    radix_sort_by_u32(keys, |k| (k >> 32) as u32);
 }
 
 /// Scores in decreasing order with the running count of positives: what sklearn's
 /// `_binary_clf_curve` derives from its sort, kept so that any threshold is a binary search.
 #[derive(Debug, Clone)]
 pub(crate) struct Ranking {
-    /// Scores, highest first.
-    pub sorted_scores: Vec<f32>,
+    /// Scores, highest first, exact.
+    pub sorted_scores: Vec<f64>,
     /// `order[k]`: input position of the k-th highest score (ties in input order).
     pub order: Vec<u32>,
     /// `positives_above[k]`: positives among the `k` highest-scored transitions (length n + 1).
@@ -77,23 +73,22 @@ pub(crate) struct Ranking {
 impl Ranking {
     /// Rank transitions by score; `scores` must be finite (checked by the caller), as long as
     /// `labels`, and fewer than 2^32.
-    pub fn new(labels: &[bool], scores: &[f32]) -> Self {
+    pub fn new(labels: &[bool], scores: &[f64]) -> Self {
         debug_assert_eq!(labels.len(), scores.len());
-        let mut keys: Vec<u64> = scores
+        let mut keys: Vec<(u64, u32)> = scores
             .iter()
             .enumerate()
-            .map(|(i, &score)| (u64::from(descending_key(score)) << 32) | i as u64)
+            .map(|(i, &score)| (descending_key(score), i as u32))
             .collect();
-        radix_sort_upper(&mut keys);
+        radix_sort_by_u64(&mut keys, |k| k.0);
         let n = keys.len();
         let mut sorted_scores = Vec::with_capacity(n);
         let mut order = Vec::with_capacity(n);
         let mut positives_above = Vec::with_capacity(n + 1);
         let mut positives = 0u32;
         positives_above.push(0);
-        for &k in &keys {
-            let position = k as u32;
-            sorted_scores.push(score_of_key((k >> 32) as u32));
+        for &(key, position) in &keys {
+            sorted_scores.push(score_of_key(key));
             order.push(position);
             positives += u32::from(labels[position as usize]);
             positives_above.push(positives);
@@ -109,16 +104,16 @@ impl Ranking {
         *self.positives_above.last().unwrap_or(&0)
     }
 
-    /// Number of transitions with `score >= threshold`, compared as f32 like numpy compares a
-    /// float32 array with a Python float.
-    pub fn predicted_at(&self, threshold: f32) -> usize {
+    /// Number of transitions with `score >= threshold`; the caller rounds the threshold to
+    /// the scores' precision first ([`crate::data::ScorePrecision::threshold`]), as numpy does.
+    pub fn predicted_at(&self, threshold: f64) -> usize {
         self.sorted_scores.partition_point(|&s| s >= threshold)
     }
 
     /// The reference's `precision_recall`: `tps / tp_fp.sum()` and `tps / tp_fn.sum()`, integer
     /// counts divided in float64, with `np.nan_to_num` turning 0/0 into 0; then
     /// `F1 = 2 * p * r / (p + r)`, where 0/0 stays NaN.
-    pub fn precision_recall_f1(&self, threshold: f32) -> (f64, f64, f64) {
+    pub fn precision_recall_f1(&self, threshold: f64) -> (f64, f64, f64) {
         let predicted = self.predicted_at(threshold);
         let hits = f64::from(self.positives_above[predicted]);
         let nan_to_zero = |x: f64| if x.is_nan() { 0.0 } else { x };
@@ -180,7 +175,7 @@ impl<F: Fn(usize, usize) -> bool> Iterator for RunEnds<F> {
 /// everywhere (older versions divided 0/0 and gave NaN), so AP is 0.
 /// `transitions` bounds the number of runs (it sizes the arrays once).
 fn curve_from_runs(
-    runs: impl Iterator<Item = (f32, u32, usize)>,
+    runs: impl Iterator<Item = (f64, u32, usize)>,
     positives: u32,
     transitions: usize,
 ) -> PrCurve {
@@ -211,16 +206,16 @@ fn curve_from_runs(
     }
 }
 
-/// Sort 32-bit keys.
-fn radix_sort_u32(keys: &mut Vec<u32>) {
-    radix_sort_by_u32(keys, |k| k);
+/// Sort 64-bit keys.
+fn radix_sort_u64(keys: &mut Vec<u64>) {
+    radix_sort_by_u64(keys, |&k| k);
 }
 
 /// The curve of all movies' transitions together (`np.concatenate` of every movie). Only the
 /// score keys of positives and of negatives are sorted, separately (half the memory of
 /// sorting keys with labels), then merged run by run of equal scores.
 pub(crate) fn pooled_curve<'a>(
-    movies: impl Iterator<Item = (&'a [bool], &'a [f32])> + Clone,
+    movies: impl Iterator<Item = (&'a [bool], &'a [f64])> + Clone,
 ) -> PrCurve {
     let total: usize = movies.clone().map(|(l, _)| l.len()).sum();
     let positives: usize = movies
@@ -238,8 +233,8 @@ pub(crate) fn pooled_curve<'a>(
             }
         }
     }
-    radix_sort_u32(&mut pos);
-    radix_sort_u32(&mut neg);
+    radix_sort_u64(&mut pos);
+    radix_sort_u64(&mut neg);
     let (mut i, mut j) = (0, 0);
     let runs = std::iter::from_fn(|| {
         let key = match (pos.get(i), neg.get(j)) {
@@ -262,8 +257,8 @@ pub(crate) fn pooled_curve<'a>(
 /// A precision-recall curve in scikit-learn's layout.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PrCurve {
-    /// The distinct scores, increasing.
-    pub thresholds: Vec<f32>,
+    /// The distinct scores, increasing, exact.
+    pub thresholds: Vec<f64>,
     /// `precision[i]` and `recall[i]` of the predictions with `score >= thresholds[i]`; one
     /// more entry than `thresholds`, the final `(precision 1, recall 0)` point.
     pub precision: Vec<f64>,
@@ -299,15 +294,17 @@ mod tests {
     #[test]
     fn keys_order_scores_descending_and_round_trip() {
         let scores = [
-            -1.5f32,
+            -1.5f64,
             -0.0,
             0.0,
             1e-40,
+            1e-310,
             0.25,
             0.5,
+            0.49999999,
             1.0,
-            f32::MAX,
-            f32::MIN,
+            f64::MAX,
+            f64::MIN,
         ];
         for &s in &scores {
             assert_eq!(score_of_key(descending_key(s)), s + 0.0);
@@ -315,43 +312,43 @@ mod tests {
         assert_eq!(descending_key(-0.0), descending_key(0.0));
         let mut sorted = scores.to_vec();
         sorted.sort_by(|a, b| b.total_cmp(a));
-        let keys: Vec<u32> = sorted.iter().map(|&s| descending_key(s)).collect();
+        let keys: Vec<u64> = sorted.iter().map(|&s| descending_key(s)).collect();
         assert!(keys.windows(2).all(|w| w[0] <= w[1]));
     }
 
     #[test]
     fn radix_sort_is_stable_and_sorted() {
         let mut x = 12345u64;
-        let mut keys: Vec<u64> = (0..5000u64)
+        let mut keys: Vec<(u64, u32)> = (0..5000u32)
             .map(|i| {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                ((x >> 40) % 700) << 32 | i
+                (((x >> 40) % 700) << 29, i)
             })
             .collect();
         let mut want = keys.clone();
-        want.sort_by_key(|k| k >> 32);
-        radix_sort_upper(&mut keys);
+        want.sort_by_key(|k| k.0);
+        radix_sort_by_u64(&mut keys, |k| k.0);
         assert_eq!(keys, want);
     }
 
     #[test]
-    fn radix_sort_u32_sorts() {
+    fn radix_sort_u64_sorts() {
         let mut x = 777u64;
         for n in [0usize, 1, 2, 100, 5000] {
-            let mut keys: Vec<u32> = (0..n)
+            let mut keys: Vec<u64> = (0..n)
                 .map(|_| {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    // Few distinct values in the low bytes, all four bytes varying.
-                    (x as u32) & 0xff0f_f0ff
+                    // Few distinct values in the low bytes, all eight bytes varying.
+                    x & 0xff0f_f0ff_ff0f_f0ff
                 })
                 .collect();
             let mut want = keys.clone();
             want.sort_unstable();
-            radix_sort_u32(&mut keys);
+            radix_sort_u64(&mut keys);
             assert_eq!(keys, want);
         }
     }
@@ -366,20 +363,20 @@ mod tests {
             x
         };
         for _ in 0..50 {
-            let movies: Vec<(Vec<bool>, Vec<f32>)> = (0..1 + next() % 5)
+            let movies: Vec<(Vec<bool>, Vec<f64>)> = (0..1 + next() % 5)
                 .map(|_| {
                     let n = 1 + (next() % 200) as usize;
                     let labels = (0..n).map(|_| next() % 4 == 0).collect();
                     let scores = (0..n)
                         .map(|_| {
-                            (next() % 30) as f32 / 29.0 - if next() % 9 == 0 { 0.5 } else { 0.0 }
+                            (next() % 30) as f64 / 29.0 - if next() % 9 == 0 { 0.5 } else { 0.0 }
                         })
                         .collect();
                     (labels, scores)
                 })
                 .collect();
             let labels: Vec<bool> = movies.iter().flat_map(|m| m.0.clone()).collect();
-            let scores: Vec<f32> = movies.iter().flat_map(|m| m.1.clone()).collect();
+            let scores: Vec<f64> = movies.iter().flat_map(|m| m.1.clone()).collect();
             let want = Ranking::new(&labels, &scores).pr_curve();
             let got = pooled_curve(movies.iter().map(|(l, s)| (l.as_slice(), s.as_slice())));
             assert_eq!(got, want);

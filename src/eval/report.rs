@@ -11,12 +11,15 @@ use super::miou::{self, MiouScratch};
 use super::numeric::python_mean;
 use super::rank::{self, PrCurve, Ranking};
 use super::{EvalError, Metrics, MovieInput, MovieMetrics, check_movie};
+use crate::data::ScorePrecision;
 
 /// One movie, ready to be scored at any threshold.
 #[derive(Debug, Clone)]
 struct PreparedMovie {
     imdb_id: String,
-    scores: Vec<f32>,
+    /// Exact scores, compared with thresholds rounded to `precision`.
+    scores: Vec<f64>,
+    precision: ScorePrecision,
     shot_end_frame: Vec<i64>,
     gt: miou::GtScenes,
     ranking: Ranking,
@@ -26,13 +29,15 @@ struct PreparedMovie {
 
 impl PreparedMovie {
     fn new(movie: &MovieInput<'_>) -> Self {
-        let ranking = Ranking::new(movie.ground_truth, movie.scores);
+        let scores = movie.scores.to_f64_vec();
+        let ranking = Ranking::new(movie.ground_truth, &scores);
         let curve = ranking.pr_curve();
         let ap = curve.average_precision();
         let gt = miou::GtScenes::new(movie.ground_truth, movie.shot_end_frame);
         PreparedMovie {
             imdb_id: movie.imdb_id.to_owned(),
-            scores: movie.scores.to_vec(),
+            scores,
+            precision: movie.scores.precision(),
             shot_end_frame: movie.shot_end_frame.to_vec(),
             gt,
             ranking,
@@ -41,7 +46,13 @@ impl PreparedMovie {
         }
     }
 
-    fn miou_at(&self, threshold: f32, pr_ends: &mut Vec<i64>, scratch: &mut MiouScratch) -> f64 {
+    /// The threshold as numpy compares it with this movie's scores.
+    fn at(&self, threshold: f64) -> f64 {
+        self.precision.threshold(threshold)
+    }
+
+    fn miou_at(&self, threshold: f64, pr_ends: &mut Vec<i64>, scratch: &mut MiouScratch) -> f64 {
+        let threshold = self.at(threshold);
         miou::predicted_scene_ends_into(&self.scores, &self.shot_end_frame, threshold, pr_ends);
         miou::miou(&self.gt.ends, pr_ends, scratch)
     }
@@ -50,7 +61,7 @@ impl PreparedMovie {
     /// predicted boundaries, so the set of boundaries only grows: each new count hands the
     /// next transitions of the ranking to [`miou::IncrementalMiou`], which updates only the
     /// scenes they split, instead of re-scanning every score and re-walking every scene.
-    fn sweep(&self, thresholds: &[f32]) -> MovieSweep {
+    fn sweep(&self, thresholds: &[f64]) -> MovieSweep {
         let k = thresholds.len();
         let mut s = MovieSweep {
             imdb_id: self.imdb_id.clone(),
@@ -61,6 +72,7 @@ impl PreparedMovie {
         };
         let mut predicted = Vec::with_capacity(k);
         for &t in thresholds {
+            let t = self.at(t);
             let (p, r, f1) = self.ranking.precision_recall_f1(t);
             s.precision.push(p);
             s.recall.push(r);
@@ -116,8 +128,8 @@ impl PreparedMovie {
         out
     }
 
-    fn metrics_at(&self, threshold: f32) -> MovieMetrics {
-        let (precision, recall, f1) = self.ranking.precision_recall_f1(threshold);
+    fn metrics_at(&self, threshold: f64) -> MovieMetrics {
+        let (precision, recall, f1) = self.ranking.precision_recall_f1(self.at(threshold));
         let miou = self.miou_at(threshold, &mut Vec::new(), &mut MiouScratch::default());
         MovieMetrics {
             imdb_id: self.imdb_id.clone(),
@@ -134,7 +146,7 @@ impl PreparedMovie {
 /// sweep order on ties; NaN values are skipped).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SweepBest {
-    pub threshold: f32,
+    pub threshold: f64,
     pub value: f64,
 }
 
@@ -152,7 +164,7 @@ pub struct MovieSweep {
 /// reference's rules (so `f1[k]` is NaN when any movie's F1 is 0/0 at `thresholds[k]`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Sweep {
-    pub thresholds: Vec<f32>,
+    pub thresholds: Vec<f64>,
     pub precision: Vec<f64>,
     pub recall: Vec<f64>,
     pub f1: Vec<f64>,
@@ -164,7 +176,7 @@ pub struct Sweep {
 
 impl Sweep {
     /// Means over movies (in input order) of the per-movie sweeps, and the best thresholds.
-    fn from_movies(thresholds: &[f32], per_movie: Vec<MovieSweep>) -> Sweep {
+    fn from_movies(thresholds: &[f64], per_movie: Vec<MovieSweep>) -> Sweep {
         let mean_at = |f: fn(&MovieSweep) -> &Vec<f64>| -> Vec<f64> {
             let mut column = Vec::with_capacity(per_movie.len());
             (0..thresholds.len())
@@ -192,17 +204,20 @@ impl Sweep {
     }
 
     /// `count` evenly spaced thresholds from 0 to 1 (`count = 101` gives steps of 0.01,
-    /// each `k as f32 / 100.0`, so 0.5 is exact).
-    pub fn even_thresholds(count: usize) -> Vec<f32> {
+    /// each the f32 `k as f32 / 100.0` as numpy's `np.arange(101, dtype=np.float32) / 100`
+    /// gives them, so 0.5 is exact).
+    pub fn even_thresholds(count: usize) -> Vec<f64> {
         match count {
             0 => Vec::new(),
             1 => vec![0.5],
-            _ => (0..count).map(|k| k as f32 / (count - 1) as f32).collect(),
+            _ => (0..count)
+                .map(|k| f64::from(k as f32 / (count - 1) as f32))
+                .collect(),
         }
     }
 }
 
-fn best(thresholds: &[f32], values: &[f64]) -> Option<SweepBest> {
+fn best(thresholds: &[f64], values: &[f64]) -> Option<SweepBest> {
     thresholds
         .iter()
         .zip(values)
@@ -232,7 +247,7 @@ pub struct MovieRow {
 /// Metrics at one threshold, curves, a sweep, and the per-movie table.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Report {
-    pub threshold: f32,
+    pub threshold: f64,
     pub metrics: Metrics,
     /// Per movie, in input order.
     pub curves: Vec<PrCurve>,
@@ -298,7 +313,7 @@ impl Evaluator {
     }
 
     /// The reference's metrics at `threshold`.
-    pub fn metrics(&self, threshold: f32) -> Metrics {
+    pub fn metrics(&self, threshold: f64) -> Metrics {
         let per_movie: Vec<MovieMetrics> = self
             .movies
             .par_iter()
@@ -318,7 +333,7 @@ impl Evaluator {
     }
 
     /// The per-movie table at `threshold`, from already computed `metrics`.
-    pub fn table(&self, threshold: f32, metrics: &Metrics) -> Vec<MovieRow> {
+    pub fn table(&self, threshold: f64, metrics: &Metrics) -> Vec<MovieRow> {
         self.movies
             .iter()
             .zip(&metrics.per_movie)
@@ -327,7 +342,7 @@ impl Evaluator {
                 shots: m.shot_end_frame.len(),
                 transitions: m.scores.len(),
                 boundaries: m.ranking.positives() as usize,
-                predicted: m.ranking.predicted_at(threshold),
+                predicted: m.ranking.predicted_at(m.at(threshold)),
                 metrics: mm.clone(),
             })
             .collect()
@@ -335,7 +350,7 @@ impl Evaluator {
 
     /// Precision, Recall, F1 and Miou at every threshold. Each movie's ranking answers P/R/F1
     /// by binary search; Miou re-walks the scenes with the ground truth's scenes precomputed.
-    pub fn sweep(&self, thresholds: &[f32]) -> Sweep {
+    pub fn sweep(&self, thresholds: &[f64]) -> Sweep {
         let per_movie: Vec<MovieSweep> = self
             .movies
             .par_iter()
@@ -346,7 +361,7 @@ impl Evaluator {
 
     /// Metrics at `threshold`, the per-movie table and a sweep over `sweep_thresholds`;
     /// consumes the evaluator to hand over its curves without copying them.
-    pub fn into_report(self, threshold: f32, sweep_thresholds: &[f32]) -> Report {
+    pub fn into_report(self, threshold: f64, sweep_thresholds: &[f64]) -> Report {
         let (metrics, sweep) =
             rayon::join(|| self.metrics(threshold), || self.sweep(sweep_thresholds));
         let table = self.table(threshold, &metrics);
@@ -383,7 +398,13 @@ fn check_movies(movies: &[MovieInput<'_>]) -> Result<(), EvalError> {
 /// The pooled curve and AP: `np.concatenate` of all movies in input order (the ranking does
 /// not depend on the order anyway, as ties are grouped).
 fn pooled(movies: &[MovieInput<'_>]) -> (PrCurve, f64) {
-    let curve = rank::pooled_curve(movies.iter().map(|m| (m.ground_truth, m.scores)));
+    let scores: Vec<Vec<f64>> = movies.iter().map(|m| m.scores.to_f64_vec()).collect();
+    let curve = rank::pooled_curve(
+        movies
+            .iter()
+            .zip(&scores)
+            .map(|(m, s)| (m.ground_truth, s.as_slice())),
+    );
     let ap = curve.average_precision();
     (curve, ap)
 }
@@ -396,8 +417,8 @@ fn pooled(movies: &[MovieInput<'_>]) -> (PrCurve, f64) {
 /// sort, run alongside all of that instead of before the sweep.
 pub fn report(
     movies: &[MovieInput<'_>],
-    threshold: f32,
-    sweep_thresholds: &[f32],
+    threshold: f64,
+    sweep_thresholds: &[f64],
 ) -> Result<Report, EvalError> {
     check_movies(movies)?;
     let ((pooled_curve, pooled_ap), prepared) = rayon::join(

@@ -18,8 +18,10 @@
 //!
 //! What a record keeps: the top-level value must be a dict with str keys. str values are kept
 //! as strings, tensors and numpy arrays as arrays, int/float/bool values as 0-d arrays
-//! (i64/f64/bool), rectangular lists of numbers as arrays (bool, i64 or f64), and `None`
-//! values are treated as absent fields. Any other value is an error naming the field.
+//! (i64/f64/bool), rectangular lists of numbers as arrays (bool, i64 or f64; a list of numpy
+//! scalars of one dtype keeps it), and `None` values are treated as absent fields. Any other
+//! value becomes [`Field::Unreadable`] with the reason, so one bad field does not lose the
+//! others; a refused global at the top of the file refuses the file.
 
 mod array;
 mod numpy;
@@ -38,6 +40,9 @@ use std::path::Path;
 pub enum Field {
     Str(String),
     Array(NdArray),
+    /// A value that could not be read, with the reason (for example an object of a global
+    /// off the allow-list, such as a `pandas.Series`). The other fields are still read.
+    Unreadable(String),
 }
 
 /// A movie file's top-level dict: field name → value, keys in file order.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::array::ArrayData;
-use super::value::{Obj, ObjId, Value};
+use super::value::{Arena, Obj, ObjId, Value};
 use super::vm::Loader;
 use super::{Field, NdArray, PickleError, Record, torch};
 
@@ -25,16 +25,12 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
     let pairs = match top {
         Value::Obj(id) => match loader.arena.get(id) {
             Obj::Dict(d) => d.clone(),
-            other => {
-                return Err(PickleError::NotADict {
-                    found: article(other.kind()),
-                });
-            }
+            Obj::Refused(name) => return Err(PickleError::RefusedGlobal { name: name.clone() }),
+            other => return Err(not_a_dict(loader, article(other.kind()))),
         },
         other => {
-            return Err(PickleError::NotADict {
-                found: article(loader.arena.describe(other)),
-            });
+            let found = article(loader.arena.describe(other));
+            return Err(not_a_dict(loader, found));
         }
     };
     let mut record: Record = Vec::with_capacity(pairs.len());
@@ -61,10 +57,8 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
                 continue;
             }
             Value::Obj(id) if made.contains_key(&id) => record[made[&id]].1.clone(),
-            _ => convert(loader, v).map_err(|msg| PickleError::Field {
-                field: key.clone(),
-                msg,
-            })?,
+            // One field that cannot be read is reported on that field; the rest still loads.
+            _ => convert(loader, v).unwrap_or_else(Field::Unreadable),
         };
         let slot = match position.get(&key) {
             Some(&i) => {
@@ -82,6 +76,15 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
         }
     }
     Ok(record)
+}
+
+/// The file is no dict: if it refused a global on the way, that is the news (a pickle that
+/// would have run something), else what it holds.
+fn not_a_dict(loader: &Loader<'_>, found: String) -> PickleError {
+    match &loader.first_refused {
+        Some(name) => PickleError::RefusedGlobal { name: name.clone() },
+        None => PickleError::NotADict { found },
+    }
 }
 
 fn scalar(data: ArrayData) -> Field {
@@ -116,6 +119,10 @@ fn convert(loader: &mut Loader<'_>, v: Value) -> Result<Field, String> {
             }
             Obj::List(_) | Obj::Tuple(_) => list_to_array(loader, v).map(Field::Array),
             Obj::BigInt(_) => Err("holds an integer wider than 64 bits".into()),
+            Obj::Refused(name) => Err(format!(
+                "is a '{name}' object, which SceneLab does not load (nothing from the file is \
+                 run): save it as a torch tensor, a numpy array or a list of numbers"
+            )),
             other => Err(format!(
                 "holds {}; SceneLab keeps strings, numbers and arrays",
                 article(other.kind())
@@ -154,6 +161,7 @@ fn list_to_array(loader: &mut Loader<'_>, v: Value) -> Result<NdArray, String> {
         if depth == shape.len() {
             match x {
                 Value::Bool(_) | Value::Int(_) | Value::Float(_) => leaves.push(x),
+                Value::Obj(id) if scalar_array(arena, id).is_some() => leaves.push(x),
                 other => {
                     return Err(format!(
                         "holds a list of {}; only lists of numbers are kept",
@@ -170,6 +178,16 @@ fn list_to_array(loader: &mut Loader<'_>, v: Value) -> Result<NdArray, String> {
         todo.extend(seq.iter().rev().map(|&e| (e, depth + 1)));
     }
     loader.budget -= numel * 8;
+    if let Some(data) = same_dtype_scalars(arena, &leaves) {
+        return Ok(NdArray { shape, data });
+    }
+    let leaves: Vec<Value> = leaves
+        .into_iter()
+        .map(|x| match x {
+            Value::Obj(id) => scalar_array(arena, id).map_or(x, python_number),
+            _ => x,
+        })
+        .collect();
     let data = if !leaves.is_empty() && leaves.iter().all(|x| matches!(x, Value::Bool(_))) {
         ArrayData::Bool(
             leaves
@@ -202,4 +220,41 @@ fn list_to_array(loader: &mut Loader<'_>, v: Value) -> Result<NdArray, String> {
         )
     };
     Ok(NdArray { shape, data })
+}
+
+/// The one element of a 0-d numpy array (what `numpy.float64(x)` and friends pickle as),
+/// if `id` is one.
+fn scalar_array<'x>(arena: &'x Arena<'_>, id: ObjId) -> Option<&'x ArrayData> {
+    match arena.get(id) {
+        Obj::Array(a) if a.shape.is_empty() && a.data.len() == 1 => Some(&a.data),
+        _ => None,
+    }
+}
+
+/// A numpy scalar as the Python number it equals (for lists that mix kinds).
+fn python_number(data: &ArrayData) -> Value {
+    match data {
+        ArrayData::Bool(v) => Value::Bool(v[0]),
+        ArrayData::F32(_) | ArrayData::F64(_) | ArrayData::F16(_) | ArrayData::BF16(_) => {
+            Value::Float(data.to_f64_vec()[0])
+        }
+        ArrayData::I64(v) => Value::Int(v[0]),
+        other => Value::Int(other.to_f64_vec()[0] as i64),
+    }
+}
+
+/// A list whose leaves are all numpy scalars of one dtype keeps that dtype, as
+/// `numpy.asarray` does (a list of `float64` scores stays float64, of `float32` float32).
+fn same_dtype_scalars(arena: &Arena<'_>, leaves: &[Value]) -> Option<ArrayData> {
+    let mut bytes = Vec::new();
+    let mut dtype = None;
+    for &leaf in leaves {
+        let Value::Obj(id) = leaf else { return None };
+        let data = scalar_array(arena, id)?;
+        if *dtype.get_or_insert(data.dtype()) != data.dtype() {
+            return None;
+        }
+        data.extend_le_bytes(&mut bytes);
+    }
+    dtype.map(|d| ArrayData::from_le_bytes(d, &bytes))
 }

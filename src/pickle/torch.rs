@@ -330,6 +330,7 @@ fn take_storage<'b>(arena: &mut super::value::Arena<'b>, id: ObjId) -> Result<St
 fn storage_stream(bytes: &[u8], depth: u32, budget: usize) -> Result<Storage<'_>, PickleError> {
     let mut inner = Loader::new(budget);
     inner.depth = depth;
+    inner.strict = true;
     let v = load_legacy(&mut inner, bytes)?;
     let Value::Obj(id) = v else {
         return Err(err(0, "the stream holds no storage"));

@@ -27,6 +27,17 @@ pub(crate) enum Global {
     RebuildTensorV2,
     RebuildTensorV3,
     LoadFromBytes,
+    /// `torch._utils._rebuild_parameter(data, requires_grad, hooks)`: an `nn.Parameter`,
+    /// read as its tensor.
+    RebuildParameter,
+    /// `torch._utils._rebuild_parameter_with_state(data, requires_grad, hooks, state)`.
+    RebuildParameterWithState,
+    /// `torch._tensor._rebuild_from_type_v2(func, type, args, state)`: a tensor with Python
+    /// attributes, read as the tensor `func(*args)` gives (the attributes are ignored).
+    RebuildFromTypeV2,
+    /// `torch.Tensor` or `torch.nn.parameter.Parameter`: the only types
+    /// `_rebuild_from_type_v2` may name.
+    TensorClass,
     /// `torch.FloatStorage` and friends: the element type of a stored tensor.
     StorageType(DType),
     /// `torch.float32` and friends (the `dtype` argument of `_rebuild_tensor_v3`).
@@ -53,6 +64,10 @@ impl Global {
             ("torch._utils", "_rebuild_tensor_v2") => Global::RebuildTensorV2,
             ("torch._utils", "_rebuild_tensor_v3") => Global::RebuildTensorV3,
             ("torch.storage", "_load_from_bytes") => Global::LoadFromBytes,
+            ("torch._utils", "_rebuild_parameter") => Global::RebuildParameter,
+            ("torch._utils", "_rebuild_parameter_with_state") => Global::RebuildParameterWithState,
+            ("torch._tensor", "_rebuild_from_type_v2") => Global::RebuildFromTypeV2,
+            ("torch", "Tensor") | ("torch.nn.parameter", "Parameter") => Global::TensorClass,
             ("torch", storage) if storage.ends_with("Storage") => {
                 Global::StorageType(match storage {
                     "FloatStorage" => F32,
@@ -161,6 +176,9 @@ pub(crate) enum Obj<'a> {
     NumpyDtype(NumpyDtype),
     /// `numpy.core.multiarray._reconstruct(ndarray, ...)` waiting for its BUILD state.
     NumpyPending,
+    /// What a global off the allow-list would have made (its `module.name`): kept as a
+    /// placeholder so the field holding it can be reported, never resolved or called.
+    Refused(String),
 }
 
 impl Obj<'_> {
@@ -179,6 +197,7 @@ impl Obj<'_> {
             Obj::Array(_) => "numpy array",
             Obj::NumpyDtype(_) => "numpy dtype",
             Obj::NumpyPending => "numpy array",
+            Obj::Refused(_) => "object SceneLab does not load",
         }
     }
 }

@@ -29,6 +29,11 @@ pub(crate) struct Loader<'a> {
     pub budget: usize,
     /// How many `torch.save` streams we are inside.
     pub depth: u32,
+    /// Refuse any global off the allow-list at once (inside a storage's stream, where only
+    /// torch's own objects belong), instead of keeping a placeholder for the field.
+    pub strict: bool,
+    /// The first global refused with a placeholder, named if the file then fails.
+    pub first_refused: Option<String>,
 }
 
 fn err(pos: usize, msg: impl Into<String>) -> PickleError {
@@ -299,6 +304,8 @@ impl<'a> Loader<'a> {
             arena: Arena::default(),
             budget,
             depth: 0,
+            strict: false,
+            first_refused: None,
         }
     }
 
@@ -559,13 +566,12 @@ impl<'a> Loader<'a> {
                 b'c' | b'i' => {
                     let module = utf8(m.op_pos, m.line("GLOBAL module")?)?;
                     let name = utf8(m.op_pos, m.line("GLOBAL name")?)?;
-                    let g = resolve(module, name)?;
-                    let gv = self.arena.push(Obj::Global(g));
+                    let gv = self.global(module, name)?;
                     if op == b'c' {
                         m.stack.push(gv);
                     } else {
                         let args = m.pop_mark()?;
-                        let v = self.call(m.op_pos, g, &args)?;
+                        let v = self.invoke(m.op_pos, gv, &args)?;
                         m.stack.push(v);
                     }
                 }
@@ -577,34 +583,32 @@ impl<'a> Loader<'a> {
                     else {
                         return Err(err(m.op_pos, "STACK_GLOBAL needs two strings"));
                     };
-                    let g = resolve(module, name)?;
-                    let v = self.arena.push(Obj::Global(g));
+                    let (module, name) = (module.to_owned(), name.to_owned());
+                    let v = self.global(&module, &name)?;
                     m.stack.push(v);
                 }
                 b'R' | 0x81 => {
                     let args = m.pop()?;
                     let callable = m.pop()?;
-                    let g = self.global_of(m.op_pos, callable)?;
                     let args = self
                         .arena
                         .as_seq(args)
                         .ok_or_else(|| err(m.op_pos, "call arguments are not a tuple"))?
                         .to_vec();
-                    let v = self.call(m.op_pos, g, &args)?;
+                    let v = self.invoke(m.op_pos, callable, &args)?;
                     m.stack.push(v);
                 }
                 0x92 => {
                     let kwargs = m.pop()?;
                     let args = m.pop()?;
                     let callable = m.pop()?;
-                    let g = self.global_of(m.op_pos, callable)?;
                     let no_kwargs = match kwargs {
                         Value::Obj(id) => {
                             matches!(self.arena.get(id), Obj::Dict(d) if d.is_empty())
                         }
                         _ => false,
                     };
-                    if !no_kwargs {
+                    if !no_kwargs && !self.is_refused(callable) {
                         return Err(err(m.op_pos, "NEWOBJ_EX with keyword arguments"));
                     }
                     let args = self
@@ -612,7 +616,7 @@ impl<'a> Loader<'a> {
                         .as_seq(args)
                         .ok_or_else(|| err(m.op_pos, "call arguments are not a tuple"))?
                         .to_vec();
-                    let v = self.call(m.op_pos, g, &args)?;
+                    let v = self.invoke(m.op_pos, callable, &args)?;
                     m.stack.push(v);
                 }
                 b'o' => {
@@ -620,8 +624,7 @@ impl<'a> Loader<'a> {
                     let (&callable, args) = items
                         .split_first()
                         .ok_or_else(|| err(m.op_pos, "OBJ without a class"))?;
-                    let g = self.global_of(m.op_pos, callable)?;
-                    let v = self.call(m.op_pos, g, args)?;
+                    let v = self.invoke(m.op_pos, callable, args)?;
                     m.stack.push(v);
                 }
                 b'b' => {
@@ -684,6 +687,44 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// A global as a value: an allow-listed one, or a refusal naming it. Refusing here
+    /// rather than failing the load lets one unreadable field (a `pandas.Series`, say) be
+    /// reported on that field while the rest of the file is read; nothing is imported either
+    /// way, and a refusal that reaches the top of the file fails it ([`super::record`]).
+    fn global(&mut self, module: &str, name: &str) -> Result<Value, PickleError> {
+        if let Some(g) = Global::resolve(module, name) {
+            return Ok(self.arena.push(Obj::Global(g)));
+        }
+        let name = format!("{module}.{name}");
+        if self.strict {
+            return Err(PickleError::RefusedGlobal { name });
+        }
+        self.first_refused.get_or_insert_with(|| name.clone());
+        Ok(self.arena.push(Obj::Refused(name)))
+    }
+
+    fn is_refused(&self, v: Value) -> bool {
+        matches!(v, Value::Obj(id) if matches!(self.arena.get(id), Obj::Refused(_)))
+    }
+
+    /// Call `callable` on `args`. A refused callable, or an allow-listed one given a refused
+    /// argument, gives that refusal back: the value stays unreadable, and nothing runs.
+    fn invoke(
+        &mut self,
+        pos: usize,
+        callable: Value,
+        args: &[Value],
+    ) -> Result<Value, PickleError> {
+        if self.is_refused(callable) {
+            return Ok(callable);
+        }
+        if let Some(&refused) = args.iter().find(|&&a| self.is_refused(a)) {
+            return Ok(refused);
+        }
+        let g = self.global_of(pos, callable)?;
+        self.call(pos, g, args)
+    }
+
     fn global_of(&self, pos: usize, v: Value) -> Result<Global, PickleError> {
         match v {
             Value::Obj(id) => match self.arena.get(id) {
@@ -708,11 +749,16 @@ impl<'a> Loader<'a> {
     }
 
     fn extend_list(&mut self, pos: usize, list: Value, items: &[Value]) -> Result<(), PickleError> {
-        if let Value::Obj(id) = list
-            && let Obj::List(l) = self.arena.get_mut(id)
-        {
-            l.extend_from_slice(items);
-            return Ok(());
+        if let Value::Obj(id) = list {
+            match self.arena.get_mut(id) {
+                Obj::List(l) => {
+                    l.extend_from_slice(items);
+                    return Ok(());
+                }
+                // The items of an object that is not loaded are not kept either.
+                Obj::Refused(_) => return Ok(()),
+                _ => {}
+            }
         }
         Err(err(
             pos,
@@ -722,11 +768,15 @@ impl<'a> Loader<'a> {
 
     fn extend_dict(&mut self, pos: usize, dict: Value, items: &[Value]) -> Result<(), PickleError> {
         let pairs = self.pairs(pos, items)?;
-        if let Value::Obj(id) = dict
-            && let Obj::Dict(d) = self.arena.get_mut(id)
-        {
-            d.extend(pairs);
-            return Ok(());
+        if let Value::Obj(id) = dict {
+            match self.arena.get_mut(id) {
+                Obj::Dict(d) => {
+                    d.extend(pairs);
+                    return Ok(());
+                }
+                Obj::Refused(_) => return Ok(()),
+                _ => {}
+            }
         }
         Err(err(
             pos,
@@ -743,6 +793,7 @@ impl<'a> Loader<'a> {
             Obj::NumpyPending => numpy::set_array_state(self, pos, id, state),
             Obj::NumpyDtype(_) => numpy::set_dtype_state(self, pos, id, state),
             Obj::Dict(_) if state == Value::None => Ok(()),
+            Obj::Refused(_) => Ok(()),
             other => Err(err(
                 pos,
                 format!(
@@ -760,6 +811,50 @@ impl<'a> Loader<'a> {
                 torch::rebuild_tensor(self, pos, g, args)
             }
             Global::LoadFromBytes => torch::load_from_bytes(self, pos, args),
+            Global::RebuildParameter | Global::RebuildParameterWithState => match args.first() {
+                Some(&data) if matches!(data, Value::Obj(id) if matches!(self.arena.get(id), Obj::Tensor(_))) => {
+                    Ok(data)
+                }
+                _ => Err(err(
+                    pos,
+                    "an nn.Parameter rebuilt from something that is not a tensor",
+                )),
+            },
+            Global::RebuildFromTypeV2 => {
+                let [func, class, func_args, _state] = args else {
+                    return Err(err(
+                        pos,
+                        "_rebuild_from_type_v2 takes (func, type, args, state)",
+                    ));
+                };
+                if !matches!(*class, Value::Obj(id) if matches!(self.arena.get(id), Obj::Global(Global::TensorClass)))
+                {
+                    return Err(err(
+                        pos,
+                        "a tensor of a subclass other than torch.Tensor or nn.Parameter",
+                    ));
+                }
+                let func = self.global_of(pos, *func)?;
+                if !matches!(
+                    func,
+                    Global::RebuildTensor
+                        | Global::RebuildTensorV2
+                        | Global::RebuildTensorV3
+                        | Global::RebuildParameter
+                        | Global::RebuildParameterWithState
+                ) {
+                    return Err(err(
+                        pos,
+                        "_rebuild_from_type_v2 of something that is not a tensor rebuild",
+                    ));
+                }
+                let func_args = self
+                    .arena
+                    .as_seq(*func_args)
+                    .ok_or_else(|| err(pos, "_rebuild_from_type_v2 arguments are not a tuple"))?
+                    .to_vec();
+                self.call(pos, func, &func_args)
+            }
             Global::OrderedDict => match args {
                 [] => Ok(self.arena.push(Obj::Dict(Vec::new()))),
                 [items] => {
@@ -824,18 +919,15 @@ impl<'a> Loader<'a> {
                 }
                 _ => Err(err(pos, "set takes at most one argument")),
             },
-            Global::StorageType(_) | Global::TorchDtype(_) | Global::NumpyNdarray => Err(err(
+            Global::StorageType(_)
+            | Global::TorchDtype(_)
+            | Global::NumpyNdarray
+            | Global::TensorClass => Err(err(
                 pos,
                 "calling a torch/numpy type directly is not supported",
             )),
         }
     }
-}
-
-fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
-    Global::resolve(module, name).ok_or_else(|| PickleError::RefusedGlobal {
-        name: format!("{module}.{name}"),
-    })
 }
 
 /// `str.encode(encoding)` for the encodings pickles use to carry bytes.

@@ -311,11 +311,15 @@ fn storage_key(i: usize) -> String {
 }
 
 /// Encode a record (see the module docs). Duplicate names keep the last value, in the
-/// position of the first, as a Python dict built from the pairs would.
+/// position of the first, as a Python dict built from the pairs would. Unreadable fields are
+/// left out: there is nothing to write (callers that copy files say so).
 pub(crate) fn write(record: &Record) -> Vec<u8> {
     let mut fields: Vec<(&str, &Field)> = Vec::with_capacity(record.len());
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (k, v) in record {
+    for (k, v) in record
+        .iter()
+        .filter(|(_, v)| !matches!(v, Field::Unreadable(_)))
+    {
         match seen.get(k.as_str()) {
             Some(&i) => fields[i].1 = v,
             None => {
@@ -331,6 +335,7 @@ pub(crate) fn write(record: &Record) -> Vec<u8> {
                 + match v {
                     Field::Str(s) => s.len(),
                     Field::Array(a) => a.numel() * a.dtype().size() + 400,
+                    Field::Unreadable(_) => 0,
                 }
         })
         .sum();
@@ -356,6 +361,7 @@ pub(crate) fn write(record: &Record) -> Vec<u8> {
                 p.save_tensor(a, &storage_key(tensors));
                 tensors += 1;
             }
+            Field::Unreadable(_) => unreachable!("unreadable fields are left out above"),
         }
     };
     match fields.len() {

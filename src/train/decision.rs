@@ -223,11 +223,17 @@ pub fn objective_value(
     decision: &Decision,
     objective: Objective,
 ) -> Result<f64, EvalError> {
-    let applied: Vec<Vec<f32>> = movies.iter().map(|m| decision.apply(m.scores)).collect();
+    let applied: Vec<Vec<f32>> = movies
+        .iter()
+        .map(|m| decision.apply(&m.scores.as_f32()))
+        .collect();
     let inputs: Vec<MovieInput> = movies
         .iter()
         .zip(&applied)
-        .map(|(m, s)| MovieInput { scores: s, ..*m })
+        .map(|(m, s)| MovieInput {
+            scores: s.into(),
+            ..*m
+        })
         .collect();
     let metrics = evaluate(&inputs, 0.5)?;
     Ok(match objective {
@@ -461,7 +467,7 @@ mod tests {
         let movie = MovieInput {
             imdb_id: "tt0000001",
             ground_truth: &truth,
-            scores: &scores,
+            scores: (&scores[..]).into(),
             shot_end_frame: &frames,
         };
         let tuned = tune(&[movie], Objective::F1, &DecisionGrid::default()).unwrap();

@@ -725,7 +725,7 @@ pub(crate) fn scored_inputs<'a>(
             Ok(crate::eval::MovieInput {
                 imdb_id: id,
                 ground_truth: truth,
-                scores: s,
+                scores: s.into(),
                 shot_end_frame: f,
             })
         })
