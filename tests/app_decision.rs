@@ -15,6 +15,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::metrics_panel::format_metric;
+use scenelab::app::scope::Scope;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::data::{Dataset, Movie, Split};
@@ -139,11 +140,26 @@ fn the_decision_box_moves_boundaries_and_metrics() {
     h.get_by_label("Load model…").click();
     settle(&mut h);
 
-    // The loaded source is selected, with the checkpoint's decision applied.
+    // The loaded source is selected, with the checkpoint's decision applied and its split:
+    // the metrics start on its one test movie.
     let state = &h.state().state;
     assert!(state.errors.is_empty(), "{:?}", state.errors);
     let source = state.sources.selected_source().unwrap();
     assert_eq!(source.name, "wavenet (model)");
+    let split = &source.split.as_ref().expect("the checkpoint's split").split;
+    let ids: Vec<String> = state.movies().iter().map(|m| m.imdb_id.clone()).collect();
+    assert_eq!(split, &Split::by_count(&ids, 1, 1, 0).unwrap());
+    assert_eq!(state.scope(), Scope::Test);
+    assert_eq!(
+        state.shown_metrics().unwrap().per_movie[0].imdb_id,
+        split.test[0]
+    );
+    // This test is about the decision: score every movie.
+    h.get_by_label("All movies (5)").click();
+    settle(&mut h);
+    let state = &h.state().state;
+    assert_eq!(state.scope(), Scope::All);
+    let source = state.sources.selected_source().unwrap();
     assert_eq!(state.sources.selected_decision(), Some(&stored));
     assert_eq!(state.threshold, stored.threshold);
     let movies: Vec<Movie> = state.movies().to_vec();

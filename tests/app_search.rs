@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::picker::PickOutcome;
+use scenelab::app::scope::Scope;
 use scenelab::app::search_panel::SearchForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::model::ModelKind;
 use scenelab::train::search::{BEST_DIR, TABLE_CSV, read_trials};
 
-use app_support::{harness, settle_within};
+use app_support::{assert_label, harness, settle_within};
 
 fn tiny_demo() -> DemoConfig {
     DemoConfig {
@@ -117,6 +118,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     assert_eq!(best.model_dir, out.join(BEST_DIR));
     assert_eq!(best.trial, run.rows[0].record.trial);
     let name = state.search.best_source_name().unwrap();
+    let test_ids = best.test_ids.clone();
 
     h.get_by_label("Load best model").click();
     settle_within(&mut h, Duration::from_secs(60));
@@ -132,11 +134,17 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     for m in state.movies() {
         assert_eq!(source.scores[&m.imdb_id].len(), m.n_shots - 1);
     }
-    // The metrics panel compares it with the other sources.
+    // It carries the search's split: the test movie the search held out is its test movie,
+    // and the metrics and the comparison default to it.
+    let split = &source.split.as_ref().expect("the best model's split").split;
+    assert_eq!(split.test, test_ids);
+    assert_eq!(split.train.len() + split.validation.len(), 5);
+    assert_eq!(state.scope(), Scope::Test);
+    assert_label(&h, "Test movies (1)");
     let table = state.current_comparison().expect("a comparison");
     let row = table.rows.iter().find(|r| r.name == name).unwrap();
     assert!(row.result.is_ok());
-    assert_eq!(row.scored, 6);
+    assert_eq!((table.movies, row.scored, row.trained_on), (1, 1, 0));
     // On the timeline legend and in the comparison table.
     assert!(h.query_all_by_label(&name).count() >= 2);
 

@@ -2,12 +2,17 @@
 //! `scenelab evaluate` prints), the precision-recall curve, and F1 / Miou against threshold.
 //! Above them, the selected source's decision step ([`DecisionBox`]); while it is applied the
 //! threshold metrics are those of the decided scores.
+//!
+//! For a model's source, the totals, the comparison and the curves are over a [`Scope`] of its
+//! split (its test movies by default), chosen above the table; a movie the model trained on
+//! is marked where its own numbers show.
 
 use eframe::egui;
 use egui::Color32;
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
 
 use super::decision_box::DecisionBox;
+use super::scope::{Role, Scope};
 use super::{Action, AppState};
 use crate::eval::Metrics;
 
@@ -17,6 +22,29 @@ const MIOU_COLOUR: Color32 = Color32::from_rgb(90, 220, 210);
 /// How every metric value is written in the app (4 decimals, like `scenelab evaluate`).
 pub fn format_metric(v: f64) -> String {
     format!("{v:.4}")
+}
+
+/// Beside a movie's own numbers when the selected model trained on it.
+pub const TRAINED_MARK: &str = "†";
+
+/// What numbers over `scope` are, for a model's source (`None` when the source has no split).
+fn scope_note(state: &AppState, scope: Scope, trained: usize) -> Option<(String, bool)> {
+    state.selected_split()?;
+    Some(match scope {
+        Scope::Test => (
+            "held out: never used to train the model or to choose it".into(),
+            false,
+        ),
+        Scope::Validation => (
+            "held out from training, but used to stop it early and tune the decision".into(),
+            false,
+        ),
+        Scope::All if trained > 0 => (
+            format!("includes {trained} movies the model trained on: in-sample"),
+            true,
+        ),
+        Scope::All => ("the model trained on none of these movies".into(), false),
+    })
 }
 
 #[derive(Default)]
@@ -32,7 +60,7 @@ impl MetricsPanel {
                 ui.add_space(4.0);
                 self.decision_box.ui(ui, state, actions);
                 ui.separator();
-                self.table(ui, state);
+                self.table(ui, state, actions);
                 ui.separator();
                 self.comparison(ui, state);
                 ui.separator();
@@ -46,6 +74,16 @@ impl MetricsPanel {
             return;
         };
         ui.label(egui::RichText::new("Sources compared").strong());
+        let source = state
+            .sources
+            .selected_source()
+            .map_or("-", |s| s.name.as_str());
+        if state.selected_split().is_some() {
+            ui.label(format!(
+                "every source on the {} of {source}",
+                c.key.scope.label(c.movies).to_lowercase()
+            ));
+        }
         if state.current_comparison().is_none() {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -66,8 +104,20 @@ impl MetricsPanel {
                         || format!("at threshold {:.3}", c.threshold),
                         |d| format!("with its decision ({d})"),
                     );
-                    ui.colored_label(row.colour, &row.name)
-                        .on_hover_text(format!("{} movies scored {how}", row.scored));
+                    // A model scored on movies it trained on says so.
+                    let name = if row.trained_on > 0 {
+                        format!("{} {TRAINED_MARK}", row.name)
+                    } else {
+                        row.name.clone()
+                    };
+                    let mut hover = format!("{} movies scored {how}", row.scored);
+                    if row.trained_on > 0 {
+                        hover.push_str(&format!(
+                            "; {TRAINED_MARK} it trained on {} of them: in-sample",
+                            row.trained_on
+                        ));
+                    }
+                    ui.colored_label(row.colour, name).on_hover_text(hover);
                     // Which operating point each row is at, visible without hovering.
                     match row.decision {
                         Some(d) => ui.label("decision").on_hover_text(d.to_string()),
@@ -89,7 +139,7 @@ impl MetricsPanel {
             });
     }
 
-    fn table(&mut self, ui: &mut egui::Ui, state: &AppState) {
+    fn table(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         ui.add_space(4.0);
         let source = state
             .sources
@@ -105,6 +155,7 @@ impl MetricsPanel {
                 ),
             None => ui.label(format!("source {source}, threshold {:.3}", state.threshold)),
         };
+        scope_selector(ui, state, actions);
         let Some(m) = &state.metrics else {
             if state.metrics_key().is_some() {
                 ui.horizontal(|ui| {
@@ -129,7 +180,9 @@ impl MetricsPanel {
                 return;
             }
         };
-        let n_movies = state.movies().len();
+        // The scope these totals were computed over (the newest may be of an earlier one).
+        let scope = m.key.scope;
+        let n_movies = state.scope_count(scope);
         if m.scored.len() < n_movies {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -139,16 +192,49 @@ impl MetricsPanel {
                 ),
             );
         }
+        let trained = m.scored.iter().filter(|&&i| state.trained_on(i)).count();
+        let has_split = state.selected_split().is_some();
+        if let Some((note, warn)) = scope_note(state, scope, trained) {
+            if warn {
+                ui.colored_label(ui.visuals().warn_fg_color, note);
+            } else {
+                ui.weak(note);
+            }
+        }
         let one = state.selected_movie_metrics();
-        let one_name = state.selected().map_or("selected", |m| m.imdb_id.as_str());
+        let one_name = state.selected().map_or_else(
+            || "selected".to_string(),
+            |movie| match state.selected_movie.and_then(|i| state.role(i)) {
+                Some(Role::Train) => format!("{} {TRAINED_MARK}", movie.imdb_id),
+                Some(role) => format!("{} ({})", movie.imdb_id, role.name()),
+                None => movie.imdb_id.clone(),
+            },
+        );
+        let selected_trained = state.selected_movie.is_some_and(|i| state.trained_on(i));
         egui::Grid::new("metric_grid")
             .striped(true)
             .num_columns(3)
             .spacing([16.0, 4.0])
             .show(ui, |ui| {
                 ui.strong("");
-                ui.strong(format!("All {} movies", m.scored.len()));
-                ui.strong(one_name);
+                let label = scope.label(m.scored.len());
+                match scope {
+                    Scope::Test if has_split => ui.strong(format!("{label}, held out")),
+                    Scope::All if has_split && trained > 0 => ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        egui::RichText::new(format!("{label} {TRAINED_MARK}")).strong(),
+                    ),
+                    _ => ui.strong(label),
+                };
+                if selected_trained {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        egui::RichText::new(one_name).strong(),
+                    )
+                    .on_hover_text(Role::Train.explain());
+                } else {
+                    ui.strong(one_name);
+                }
                 ui.end_row();
                 for (name, a, b) in rows(all, one) {
                     ui.label(name);
@@ -157,6 +243,14 @@ impl MetricsPanel {
                     ui.end_row();
                 }
             });
+        if selected_trained {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "{TRAINED_MARK} the model trained on this movie: its numbers are in-sample"
+                ),
+            );
+        }
     }
 
     fn curves(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -173,15 +267,21 @@ impl MetricsPanel {
             }
             return;
         };
-        ui.strong("Precision-recall");
+        let scope_label = sweep.key.scope.label(sweep.scored.len());
+        ui.strong(format!("Precision-recall, {}", scope_label.to_lowercase()));
         let pooled = sweep.pr_curve.clone();
+        let pooled_name = sweep.key.scope.name().to_lowercase();
         let selected = state
             .selected_movie
             .and_then(|i| sweep.movie_curve(i))
             .map(<[[f64; 2]]>::to_vec);
-        let selected_name = state
-            .selected()
-            .map_or_else(String::new, |m| m.imdb_id.clone());
+        let selected_name = state.selected().map_or_else(String::new, |m| {
+            if state.selected_movie.is_some_and(|i| state.trained_on(i)) {
+                format!("{} {TRAINED_MARK} (trained on)", m.imdb_id)
+            } else {
+                m.imdb_id.clone()
+            }
+        });
         Plot::new("pr_curve")
             .height(200.0)
             .include_x(0.0)
@@ -195,7 +295,7 @@ impl MetricsPanel {
             .allow_zoom(false)
             .allow_scroll(false)
             .show(ui, move |p| {
-                p.line(Line::new("all movies", PlotPoints::new(pooled)).color(Color32::LIGHT_BLUE));
+                p.line(Line::new(pooled_name, PlotPoints::new(pooled)).color(Color32::LIGHT_BLUE));
                 if let Some(points) = selected {
                     p.line(
                         Line::new(selected_name, PlotPoints::new(points))
@@ -205,7 +305,10 @@ impl MetricsPanel {
             });
 
         ui.add_space(6.0);
-        ui.strong("F1 and Miou against threshold");
+        ui.strong(format!(
+            "F1 and Miou against threshold, {}",
+            scope_label.to_lowercase()
+        ));
         if state
             .sources
             .selected_decision()
@@ -279,6 +382,43 @@ impl MetricsPanel {
             });
         }
     }
+}
+
+/// The scope choice, for a source with a split: each scope with its number of movies (one
+/// without movies cannot be chosen).
+fn scope_selector(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    if state.selected_split().is_none() {
+        if state.folder.is_some() && !state.sources.is_empty() {
+            ui.weak("scores without a split: every movie is scored");
+        }
+        return;
+    }
+    let current = state.scope();
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Scored on");
+        for scope in Scope::ALL {
+            let count = state.scope_count(scope);
+            let enabled = count > 0 || scope == Scope::All;
+            let hover = match scope {
+                Scope::Test => "The model's test movies: held out, never used to train or choose it",
+                Scope::Validation => {
+                    "The model's validation movies: not trained on, but used to stop training and tune the decision"
+                }
+                Scope::All => "Every open movie, the model's training movies included (in-sample)",
+            };
+            if ui
+                .add_enabled(
+                    enabled,
+                    egui::Button::selectable(current == scope, scope.label(count)),
+                )
+                .on_hover_text(hover)
+                .clicked()
+                && current != scope
+            {
+                actions.push(Action::SetScope(scope));
+            }
+        }
+    });
 }
 
 /// Table rows: name, all-movie value, selected-movie value (a single movie's mAP is its AP).

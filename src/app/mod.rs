@@ -15,6 +15,7 @@ pub mod loader;
 pub mod metrics_panel;
 pub mod movie_list;
 pub mod picker;
+pub mod scope;
 pub mod search_panel;
 pub mod settings;
 pub mod sources;
@@ -30,11 +31,13 @@ use crate::data::demo::DemoConfig;
 use crate::data::{Scores, default_test_count};
 
 use evaluation::{
-    Comparison, MetricsKey, MetricsWorker, ScoreSet, SweepKey, SweepResult, ThresholdMetrics,
+    Comparison, MetricsKey, MetricsWorker, ScopeMask, ScoreSet, SweepKey, SweepResult,
+    ThresholdMetrics,
 };
 use jobs::{JobEvent, Jobs};
 use loader::LoadedFolder;
 use picker::{FolderPicker, NativePicker, PickOutcome, PickPurpose};
+use scope::{Role, Scope, SourceSplit};
 use settings::Settings;
 use sources::{DecisionKey, PredictionSource, SourceDecision, SourceRegistry};
 use training_panel::{DEFAULT_TEST_MOVIES, ModelScores, TrainingForm, TrainingRun, TrainingState};
@@ -91,6 +94,9 @@ pub enum Action {
     SelectMovie(usize),
     SetThreshold(f32),
     SelectSource(usize),
+    /// Compute the metrics, the comparison and the curves over these movies of the selected
+    /// source's split.
+    SetScope(Scope),
     SetSourceVisible(usize, bool),
     SetAxis(XAxis),
     SetFps(f64),
@@ -141,6 +147,8 @@ pub struct AppState {
     pub search: search_panel::SearchState,
     /// Every source scored at the threshold (the newest received).
     pub comparison: Option<Comparison>,
+    /// The movies the user chose to score (see [`AppState::scope`] for the one in use).
+    pub chosen_scope: Scope,
 }
 
 impl AppState {
@@ -162,6 +170,7 @@ impl AppState {
             training: TrainingState::default(),
             search: search_panel::SearchState::default(),
             comparison: None,
+            chosen_scope: Scope::default(),
         }
     }
 
@@ -180,6 +189,60 @@ impl AppState {
         self.selected_movie.and_then(|i| self.movies().get(i))
     }
 
+    /// The selected source's split (`None` for scores without one, like the file's own).
+    pub fn selected_split(&self) -> Option<&SourceSplit> {
+        self.sources.selected_source()?.split.as_deref()
+    }
+
+    /// What movie `index` was to the selected source's model (`None`: no split).
+    pub fn role(&self, index: usize) -> Option<Role> {
+        let movie = self.movies().get(index)?;
+        self.sources.selected_source()?.role(&movie.imdb_id)
+    }
+
+    /// Whether the selected source's model trained on movie `index`.
+    pub fn trained_on(&self, index: usize) -> bool {
+        self.role(index) == Some(Role::Train)
+    }
+
+    /// How many of the open movies `scope` holds for the selected source.
+    pub fn scope_count(&self, scope: Scope) -> usize {
+        let source = self.sources.selected_source();
+        self.movies()
+            .iter()
+            .filter(|m| scope.includes(source.and_then(|s| s.role(&m.imdb_id))))
+            .count()
+    }
+
+    /// The movies the metrics, the comparison and the curves are over: the chosen scope for
+    /// a source with a split, unless the folder holds none of its movies (then the source's
+    /// default); every movie for a source without one.
+    pub fn scope(&self) -> Scope {
+        let Some(split) = self.selected_split() else {
+            return Scope::All;
+        };
+        if self.chosen_scope == Scope::All || self.scope_count(self.chosen_scope) > 0 {
+            self.chosen_scope
+        } else {
+            Scope::default_for(Some(split), self.movies())
+        }
+    }
+
+    /// Which open movies [`AppState::scope`] holds (`None`: all of them).
+    pub fn scope_mask(&self) -> ScopeMask {
+        let scope = self.scope();
+        if scope == Scope::All {
+            return None;
+        }
+        let source = self.sources.selected_source();
+        Some(
+            self.movies()
+                .iter()
+                .map(|m| scope.includes(source.and_then(|s| s.role(&m.imdb_id))))
+                .collect(),
+        )
+    }
+
     /// The key metrics should have now, if anything can be scored.
     pub fn metrics_key(&self) -> Option<MetricsKey> {
         (self.folder.is_some() && self.sources.selected_source().is_some()).then(|| MetricsKey {
@@ -187,14 +250,12 @@ impl AppState {
             sources: self.sources.generation(),
             threshold_bits: self.threshold.to_bits(),
             decision: self.sources.selected_decision().map(DecisionKey::from),
+            scope: self.scope(),
         })
     }
 
     pub fn sweep_key(&self) -> Option<SweepKey> {
-        self.metrics_key().map(|k| SweepKey {
-            data: k.data,
-            sources: k.sources,
-        })
+        self.metrics_key().map(MetricsKey::sweep_key)
     }
 
     /// Metrics computed for exactly the current threshold and sources.
@@ -204,13 +265,15 @@ impl AppState {
             .filter(|m| Some(m.key) == self.metrics_key())
     }
 
-    /// The selected movie's own scores from the newest metrics.
+    /// The selected movie's own scores from the newest metrics (in the scope or not).
     pub fn selected_movie_metrics(&self) -> Option<&crate::eval::MovieMetrics> {
-        let m = self.metrics.as_ref()?;
-        let metrics = m.result.as_ref().ok()?;
-        let sel = self.selected_movie?;
-        let k = m.scored.iter().position(|&i| i == sel)?;
-        metrics.per_movie.get(k)
+        self.metrics.as_ref()?.movie(self.selected_movie?)
+    }
+
+    /// The totals the metrics panel shows, once computed for exactly the current threshold,
+    /// sources and scope (over the movies of [`AppState::scope`]).
+    pub fn shown_metrics(&self) -> Option<&crate::eval::Metrics> {
+        self.current_metrics()?.result.as_ref().ok()
     }
 
     /// The comparison computed for exactly the current threshold and sources.
@@ -223,7 +286,7 @@ impl AppState {
     fn score_set(&self) -> Option<ScoreSet> {
         let folder = self.folder.as_ref()?;
         let source = self.sources.selected_source()?;
-        Some(ScoreSet::new(folder.movies.clone(), source))
+        Some(ScoreSet::new(folder.movies.clone(), source).scoped(self.scope_mask()))
     }
 
     fn refresh_view(&mut self) {
@@ -455,11 +518,13 @@ impl App {
             let movies = folder.movies.clone();
             let sources: Vec<PredictionSource> = self.state.sources.iter().cloned().collect();
             let threshold = self.state.threshold;
+            // Every source on the selected source's scope.
+            let in_scope = self.state.scope_mask();
             self.jobs.spawn_answering(
                 COMPARE_JOB,
                 move |_| {
                     Ok(evaluation::compare_sources(
-                        key, movies, &sources, threshold,
+                        key, movies, &sources, threshold, in_scope,
                     ))
                 },
                 move |result| {
@@ -759,6 +824,7 @@ impl App {
                 self.state.sources.select(i);
                 self.state.take_decision_threshold();
             }
+            Action::SetScope(scope) => self.state.chosen_scope = scope,
             Action::SetDecision(i, d) => self.state.set_decision(i, d),
             Action::SetSourceVisible(i, v) => self.state.sources.set_visible(i, v),
             Action::SetAxis(a) => {
@@ -924,6 +990,10 @@ impl App {
             source.scores.insert(id, Arc::new(Scores::from_f32(&s)));
         }
         source.decision = scores.model.meta.decision.map(SourceDecision::tuned);
+        let split = SourceSplit::new(scores.model.meta.split.clone());
+        // Held-out numbers first: the model's test movies, when the folder has them.
+        self.state.chosen_scope = Scope::default_for(Some(&split), self.state.movies());
+        source.split = Some(Arc::new(split));
         let i = self.state.sources.add(source);
         self.state.sources.select(i);
         self.state.take_decision_threshold();

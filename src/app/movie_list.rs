@@ -1,13 +1,18 @@
 //! The movie list: one row per movie with its size and scores, sortable and filterable,
-//! and the files that could not be read listed apart.
+//! and the files that could not be read listed apart. For a model's source each row also
+//! shows the movie's role in the model's split, and the numbers of a movie the model trained
+//! on are marked.
 
 use super::loader::LoadedFolder;
+use super::metrics_panel::TRAINED_MARK;
+use super::scope::Role;
 use super::{Action, AppState};
 use eframe::egui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
     Movie,
+    Role,
     Shots,
     Scenes,
     Ap,
@@ -15,8 +20,9 @@ pub enum Column {
 }
 
 impl Column {
-    const ALL: [Column; 5] = [
+    const ALL: [Column; 6] = [
         Column::Movie,
+        Column::Role,
         Column::Shots,
         Column::Scenes,
         Column::Ap,
@@ -26,11 +32,23 @@ impl Column {
     fn title(self) -> &'static str {
         match self {
             Column::Movie => "Movie",
+            Column::Role => "Role",
             Column::Shots => "Shots",
             Column::Scenes => "Scenes",
             Column::Ap => "AP",
             Column::Miou => "Miou",
         }
+    }
+}
+
+/// Held-out movies first when sorting by role.
+fn role_rank(role: Option<Role>) -> f64 {
+    match role {
+        Some(Role::Test) => 0.0,
+        Some(Role::Validation) => 1.0,
+        Some(Role::Train) => 2.0,
+        Some(Role::Unseen) => 3.0,
+        None => f64::NAN,
     }
 }
 
@@ -112,6 +130,7 @@ impl MovieList {
             let row = &self.rows[*i];
             match self.sort {
                 Column::Movie => SortKey::Text(movies.get(*i).map_or("", |m| m.imdb_id.as_str())),
+                Column::Role => SortKey::Num(role_rank(state.role(*i))),
                 Column::Shots => SortKey::Num(row.shots as f64),
                 Column::Scenes => SortKey::Num(row.scenes.map_or(f64::NAN, |s| s as f64)),
                 Column::Ap => {
@@ -150,6 +169,12 @@ impl MovieList {
             folder.movies.len()
         ));
         let scores = per_movie_scores(state);
+        // Roles only mean something for a model's source.
+        let has_split = state.selected_split().is_some();
+        let columns: Vec<Column> = Column::ALL
+            .into_iter()
+            .filter(|&c| has_split || c != Column::Role)
+            .collect();
         let bad_height = if folder.bad.is_empty() { 0.0 } else { 160.0 };
         egui::ScrollArea::vertical()
             .id_salt("movie_rows")
@@ -157,10 +182,10 @@ impl MovieList {
             .show(ui, |ui| {
                 egui::Grid::new("movie_grid")
                     .striped(true)
-                    .num_columns(5)
+                    .num_columns(columns.len())
                     .spacing([12.0, 4.0])
                     .show(ui, |ui| {
-                        for col in Column::ALL {
+                        for &col in &columns {
                             let mark = if self.sort == col {
                                 if self.descending { " v" } else { " ^" }
                             } else {
@@ -206,9 +231,30 @@ impl MovieList {
                                 r.scroll_to_me(None);
                                 self.scrolled_to = Some(i);
                             }
+                            let role = state.role(i);
+                            if has_split {
+                                let role = role.unwrap_or(Role::Unseen);
+                                let text = egui::RichText::new(role.name());
+                                let text = match role {
+                                    Role::Train => text.color(ui.visuals().warn_fg_color),
+                                    Role::Test => text.strong(),
+                                    Role::Validation | Role::Unseen => text,
+                                };
+                                ui.label(text).on_hover_text(role.explain());
+                            }
                             ui.label(row.shots.to_string());
                             ui.label(row.scenes.map_or("-".into(), |s| s.to_string()));
                             match scores.get(i).copied().flatten() {
+                                // In-sample numbers carry the mark.
+                                Some((ap, miou)) if role == Some(Role::Train) => {
+                                    for v in [ap, miou] {
+                                        ui.colored_label(
+                                            ui.visuals().warn_fg_color,
+                                            format!("{v:.4} {TRAINED_MARK}"),
+                                        )
+                                        .on_hover_text(Role::Train.explain());
+                                    }
+                                }
                                 Some((ap, miou)) => {
                                     ui.label(format!("{ap:.4}"));
                                     ui.label(format!("{miou:.4}"));
@@ -222,6 +268,11 @@ impl MovieList {
                         }
                     });
             });
+        if has_split && self.order.iter().any(|&i| state.trained_on(i)) {
+            ui.weak(format!(
+                "{TRAINED_MARK} the selected model trained on this movie: its numbers are in-sample"
+            ));
+        }
         let with_issues: Vec<&crate::data::Movie> = folder
             .movies
             .iter()
@@ -273,14 +324,19 @@ fn issue_lines(movie: &crate::data::Movie) -> String {
     lines.join("\n")
 }
 
-/// (AP, Miou) per movie index from the newest metrics.
+/// (AP, Miou) per movie index from the newest metrics (in the scope or not).
 fn per_movie_scores(state: &AppState) -> Vec<Option<(f64, f64)>> {
     let mut out = vec![None; state.movies().len()];
-    if let Some(m) = &state.metrics
-        && let Ok(metrics) = &m.result
-    {
-        for (&i, mm) in m.scored.iter().zip(&metrics.per_movie) {
-            if let Some(slot) = out.get_mut(i) {
+    if let Some(m) = &state.metrics {
+        if let Ok(metrics) = &m.result {
+            for (&i, mm) in m.scored.iter().zip(&metrics.per_movie) {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some((mm.ap, mm.miou));
+                }
+            }
+        }
+        for (i, mm) in &m.outside {
+            if let Some(slot) = out.get_mut(*i) {
                 *slot = Some((mm.ap, mm.miou));
             }
         }

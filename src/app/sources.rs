@@ -3,7 +3,8 @@
 //! The file's own `scene_transition_boundary_prediction` is the first source; trained and
 //! loaded models add theirs through [`SourceRegistry::add`]. A source may carry a decision
 //! step ([`SourceDecision`]): when applied, its boundaries and threshold metrics come from
-//! [`Decision::apply`], as `scenelab predict` writes them.
+//! [`Decision::apply`], as `scenelab predict` writes them. A model's source carries its split
+//! ([`SourceSplit`]): which movies it trained, validated and was tested on.
 
 use eframe::egui;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use egui::Color32;
 
+use super::scope::{Role, SourceSplit};
 use crate::data::{Movie, Scores};
 use crate::train::decision::Decision;
 
@@ -70,6 +72,8 @@ pub struct PredictionSource {
     pub visible: bool,
     /// The decision step, for a model that has one or when the user added one.
     pub decision: Option<SourceDecision>,
+    /// The model's split; `None` for scores that come without one (the file's own).
+    pub split: Option<Arc<SourceSplit>>,
 }
 
 impl PredictionSource {
@@ -80,7 +84,13 @@ impl PredictionSource {
             scores: HashMap::new(),
             visible: true,
             decision: None,
+            split: None,
         }
+    }
+
+    /// What the movie `imdb_id` was to this source's model (`None`: the source has no split).
+    pub fn role(&self, imdb_id: &str) -> Option<Role> {
+        self.split.as_ref().map(|s| s.role(imdb_id))
     }
 
     /// The decision to score and draw with, when there is one and it is applied.

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::data::fields::{end_frames_from_array, ground_truth_from_array, scores_from_array};
+use crate::data::fields::{
+    Converted, end_frames_from_array, ground_truth_from_array, scores_from_array,
+};
 use crate::data::{
     FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, Scores,
 };
@@ -82,7 +84,7 @@ fn array_field(record: &Record, name: &str) -> Result<NdArray, String> {
 fn read_field<T>(
     record: &Record,
     name: &str,
-    convert: fn(NdArray) -> Result<(T, Option<String>), String>,
+    convert: fn(NdArray) -> Converted<T>,
     notes: &mut Vec<String>,
 ) -> Result<T, String> {
     let (value, note) =

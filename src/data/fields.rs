@@ -13,13 +13,17 @@ use super::movie::{
 use super::scores::Scores;
 use crate::pickle::{ArrayData, Field, NdArray, Record};
 
+/// A field's value and the caveat it was read with (`None`: read as is), or why it cannot
+/// be used.
+pub type Converted<T> = Result<(T, Option<String>), String>;
+
+/// Converts one field's array, checking its length against the shot count.
+type FieldReader<'a> = dyn FnMut(NdArray, &mut ShotCount) -> Result<Option<String>, String> + 'a;
+
 /// One value per transition (or per shot) from an array of shape `[n]`, or `[n, 1]` /
 /// `[1, n]` as a Keras output or a row vector is written; the caveat, if any, comes back as a
 /// note. Other shapes are refused, naming the shape.
-pub fn one_per_transition(
-    array: NdArray,
-    what: &str,
-) -> Result<(ArrayData, Option<String>), String> {
+pub fn one_per_transition(array: NdArray, what: &str) -> Converted<ArrayData> {
     match array.shape.as_slice() {
         [_] => Ok((array.data, None)),
         &[n, 1] | &[1, n] => Ok((
@@ -38,7 +42,7 @@ pub fn one_per_transition(
 
 /// Scores at the array's own precision (see [`Scores`]); NaN is refused (scikit-learn
 /// refuses it too), naming the transition.
-pub fn scores_from_array(array: NdArray) -> Result<(Scores, Option<String>), String> {
+pub fn scores_from_array(array: NdArray) -> Converted<Scores> {
     let (data, note) = one_per_transition(array, "transition")?;
     let scores = Scores::from_array(&data);
     if let Some(i) = scores.as_slice().first_non_finite() {
@@ -53,7 +57,7 @@ pub fn scores_from_array(array: NdArray) -> Result<(Scores, Option<String>), Str
 /// Ground truth as the reference reads it: `gt == 1` for precision and recall and truthiness
 /// for scenes, which agree only for 0/1 values, so bool and any numeric dtype holding 0 and 1
 /// are read, and anything else is refused naming the value.
-pub fn ground_truth_from_array(array: NdArray) -> Result<(Vec<bool>, Option<String>), String> {
+pub fn ground_truth_from_array(array: NdArray) -> Converted<Vec<bool>> {
     let (data, note) = one_per_transition(array, "transition")?;
     if let ArrayData::Bool(v) = data {
         return Ok((v, note));
@@ -70,7 +74,7 @@ pub fn ground_truth_from_array(array: NdArray) -> Result<(Vec<bool>, Option<Stri
 
 /// Shot end frames: any integer dtype (int32 in the real data, int64 in some copies), or
 /// floats holding whole numbers; they may not decrease.
-pub fn end_frames_from_array(array: NdArray) -> Result<(Vec<i64>, Option<String>), String> {
+pub fn end_frames_from_array(array: NdArray) -> Converted<Vec<i64>> {
     let (data, note) = one_per_transition(array, "shot")?;
     let v: Vec<i64> = match data {
         ArrayData::I64(v) => v,
@@ -181,10 +185,7 @@ pub(super) fn movie_from_record(mut record: Record) -> Result<Movie, MovieError>
     let mut read = |record: &mut Record,
                     field: &'static str,
                     count: &mut ShotCount,
-                    convert: &mut dyn FnMut(
-        NdArray,
-        &mut ShotCount,
-    ) -> Result<Option<String>, String>| {
+                    convert: &mut FieldReader<'_>| {
         let result = take_array(record, field).and_then(|a| match a {
             None => Ok(None),
             Some(a) => convert(a, count),
