@@ -1,10 +1,15 @@
 #!/bin/sh
-# Seed the read_record corpus from the test fixtures (the synthetic ones whole, the large real ones cut to 16 KiB, since
-# libFuzzer works best on inputs of a few KiB). Run from the repository root:
-#   sh fuzz/seed.sh && RUSTC_BOOTSTRAP=1 cargo fuzz run read_record -- -max_total_time=300
+# Seed the read_record corpus from every pickle fixture (the small ones whole, the large real ones cut
+# to 16 KiB, since libFuzzer works best on inputs of a few KiB) and the committed seeds. The regular
+# test crates/scenelab-pickle/tests/fuzz_corpus.rs runs the same seeds. Run from the repository root:
+#   sh fuzz/seed.sh   (then see fuzz/README.md)
 set -e
 out=fuzz/corpus/read_record
 mkdir -p "$out"
-for f in tests/fixtures/pickle/*.pkl tests/fixtures/pickle/synth/*.pkl; do
-    head -c 16384 "$f" > "$out/$(basename "$f")"
+find tests/fixtures -type f -name '*.pkl' | while read -r f; do
+    name=$(echo "${f#tests/fixtures/}" | tr '/' '_')
+    head -c 16384 "$f" > "$out/$name"
 done
+if [ -d fuzz/seeds/read_record ]; then
+    cp fuzz/seeds/read_record/* "$out/"
+fi

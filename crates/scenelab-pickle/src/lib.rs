@@ -22,8 +22,12 @@
 //! scalars of one dtype keeps it), and `None` values are treated as absent fields. Any other
 //! value becomes [`Field::Unreadable`] with the reason, so one bad field does not lose the
 //! others; a refused global at the top of the file refuses the file.
+//!
+//! This crate depends on nothing of SceneLab's app, models or file helpers, so the fuzz target
+//! (`fuzz/`) builds it alone; [`fuzz::check`] is the property it fuzzes, also run by the tests.
 
 mod array;
+pub mod fuzz;
 mod numpy;
 mod record;
 mod torch;
@@ -156,14 +160,9 @@ pub fn read_record_file(path: &Path) -> Result<Record, PickleError> {
 }
 
 /// Encode a record as `pickle.dump(d, f, protocol=4)` would with torch tensors: every array
-/// becomes a contiguous CPU tensor whose storage type matches its dtype.
+/// becomes a contiguous CPU tensor whose storage type matches its dtype. To replace a file,
+/// write these bytes under a temporary name and rename it into place (SceneLab's
+/// `pickle::write_record_file` does).
 pub fn write_record(record: &Record) -> Vec<u8> {
     writer::write(record)
-}
-
-/// Write a record to `path` through a temporary file in the same folder renamed into place,
-/// so an existing file is never left half-overwritten.
-pub fn write_record_file(path: &Path, record: &Record) -> Result<(), PickleError> {
-    crate::files::write_atomic(path, &write_record(record))?;
-    Ok(())
 }
