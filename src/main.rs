@@ -43,10 +43,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli
-        .command
-        .unwrap_or(Command::Gui(cli::gui::Args { dir: None }))
-    {
+    let result = match cli.command.unwrap_or(Command::Gui(cli::gui::Args {
+        dir: None,
+        models: Vec::new(),
+    })) {
         Command::Gui(a) => cli::gui::run(a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Inspect(a) => cli::inspect::run(a),

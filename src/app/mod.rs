@@ -335,9 +335,16 @@ pub struct App {
     empty_state: empty_state::EmptyState,
     training_panel: training_panel::TrainingPanel,
     search_panel: search_panel::SearchPanel,
+    /// Model folders to load (as sources) once the next folder of movies has opened.
+    models_after_open: Vec<PathBuf>,
 }
 
 impl App {
+    /// Load `models` (model folders) as sources once the next folder of movies has opened.
+    pub fn load_models_once_open(&mut self, models: Vec<PathBuf>) {
+        self.models_after_open.extend(models);
+    }
+
     pub fn new(options: AppOptions) -> Self {
         let settings = options
             .settings_path
@@ -362,6 +369,7 @@ impl App {
             empty_state: empty_state::EmptyState::default(),
             training_panel: training_panel::TrainingPanel,
             search_panel: search_panel::SearchPanel,
+            models_after_open: Vec::new(),
         }
     }
 
@@ -542,7 +550,12 @@ impl App {
         match ev {
             JobEvent::Progress { .. } => {}
             JobEvent::Loaded { dir, result } => match result {
-                Ok(folder) => self.open_loaded(folder),
+                Ok(folder) => {
+                    self.open_loaded(folder);
+                    for model in std::mem::take(&mut self.models_after_open) {
+                        self.apply(Action::LoadModel(model));
+                    }
+                }
                 Err(e) => self
                     .state
                     .push_error(format!("Could not open {}: {e}", dir.display())),
@@ -1040,7 +1053,9 @@ pub fn startup_action(dir: Option<&Path>) -> Action {
 }
 
 /// Open the window and run until it is closed.
-pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
+/// Open the window on `dir` (see [`startup_action`]), then load each of `models` as a
+/// prediction source once the movies are open.
+pub fn run(dir: Option<PathBuf>, models: Vec<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_inner_size([1600.0, 1000.0])
@@ -1050,6 +1065,7 @@ pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let mut app = App::new(AppOptions::default());
     app.queue(startup_action(dir.as_deref()));
+    app.load_models_once_open(models);
     eframe::run_native("SceneLab", options, Box::new(move |_cc| Ok(Box::new(app))))
         .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

@@ -8,8 +8,12 @@ pub struct Args {
     /// Folder of `tt*.pkl` movies to open. Default: the last folder opened, else `data_dir/`
     /// (filled with demo movies first if it holds none).
     pub dir: Option<PathBuf>,
+    /// A model folder (as `scenelab train` writes it) to load as a prediction source once the
+    /// movies are open; repeat for several.
+    #[arg(long = "model", value_name = "MODEL_DIR")]
+    pub models: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    crate::app::run(args.dir)
+    crate::app::run(args.dir, args.models)
 }
