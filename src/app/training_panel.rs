@@ -17,12 +17,12 @@ use super::jobs::{JobEvent, Reporter};
 use super::sources::SourceRegistry;
 use super::{Action, AppState};
 use crate::cli::train::DeviceArg;
+use crate::data::validation_count;
 use crate::data::{Dataset, Movie, Scores, Split};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::decision::{self, Decision, Objective};
 use crate::train::{
     CheckpointMeta, EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel,
-    validation_count,
 };
 
 /// Test movies held out before a folder is open: `default_test_count` of the challenge's 64.

@@ -10,10 +10,11 @@ use anyhow::Context;
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::data::validation_count;
 use crate::data::{Dataset, Movie, Split, default_test_count};
 use crate::model::ModelKind;
 use crate::train::decision::{self, Objective, TunedDecision};
-use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings, validation_count};
+use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings};
 
 /// Arguments of `scenelab train`.
 #[derive(Debug, clap::Args)]
