@@ -1,7 +1,7 @@
 //! SceneLab: movie scene segmentation.
 //!
 //! Data flows one way: files → [`pickle`] → [`data`] → ([`model`] / [`train`]) → [`eval`] →
-//! [`app`] / [`cli`]. Long work reports to an [`observer::Observer`].
+//! [`workflow`] → [`app`] / [`cli`]. Long work reports to an [`observer::Observer`].
 
 pub mod app;
 pub mod cli;
@@ -12,3 +12,4 @@ pub mod model;
 pub mod observer;
 pub mod pickle;
 pub mod train;
+pub mod workflow;
