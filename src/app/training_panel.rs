@@ -313,7 +313,7 @@ pub fn export_predictions(
         other => other.to_string(),
     };
     export::prepare_output(source_dir, out).map_err(message)?;
-    let files = export::movie_files(source_dir).map_err(message)?;
+    let files = crate::data::Dataset::movie_files(source_dir).map_err(|e| e.to_string())?;
     let score = |m: &Movie| Ok(scores.get(&m.imdb_id).map(|s| s.to_array_data()));
     let summary = export::write_predictions(&files, out, &score, true, r).map_err(message)?;
     Ok((summary.written, summary.without_scores))
@@ -589,7 +589,7 @@ mod tests {
     }
 
     #[test]
-    fn split_is_the_cli_split_with_the_test_count_capped() {
+    fn the_form_splits_by_the_policy_with_the_test_count_capped() {
         let ids = ids(20);
         let s = split_for(&ids, 7, 3).unwrap();
         assert_eq!(
@@ -602,7 +602,16 @@ mod tests {
             (few.train.len(), few.validation.len(), few.test.len()),
             (1, 1, 4)
         );
-        assert!(split_for(&ids[..1], 1, 0).is_err());
+        // Said in the form's terms.
+        let e = split_for(&ids[..1], 1, 0).unwrap_err();
+        assert!(
+            e.starts_with("1 usable movie(s); training needs at least 2"),
+            "{e}"
+        );
+        assert_eq!(
+            TrainingForm::default().request().held_out,
+            HeldOut::AtMost(7)
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Observer<ExportEvent> for FilesBar {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
     let model = TrainedModel::load(&args.model, None, &device)?;
-    let files = export::movie_files(&args.dir)?;
+    let files = crate::data::Dataset::movie_files(&args.dir)?;
     anyhow::ensure!(
         !files.is_empty(),
         "{} holds no *.pkl movie files",

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{Movie, SplitError, default_test_count};
+use crate::data::{SplitError, default_test_count};
 use crate::model::ModelKind;
 use crate::observer::Observer;
 use crate::train::TestMetrics;
@@ -58,24 +58,6 @@ pub struct Args {
     /// Results folder (rerun with the same folder to resume); `runs/search-<model>` if omitted.
     #[arg(long)]
     pub out: Option<PathBuf>,
-}
-
-fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
-    let data = super::train::load_folder(dir)?;
-    Ok(data
-        .movies
-        .into_iter()
-        .filter(|m| {
-            let usable = search::searchable(m);
-            if !usable {
-                eprintln!(
-                    "warning: skipped '{}': searching needs ground truth and all four feature modalities",
-                    m.imdb_id
-                );
-            }
-            usable
-        })
-        .collect())
 }
 
 /// A line above the progress bar, or plain to stderr when the bar is hidden (not a terminal:
@@ -336,7 +318,7 @@ fn explain(e: SearchError, args: &Args, usable: usize, test_movies: usize) -> an
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let movies = load(&args.dir)?;
+    let movies = super::train::load_trainable(&args.dir, "searching")?;
     let test_movies = args
         .test_movies
         .unwrap_or_else(|| default_test_count(movies.len()));

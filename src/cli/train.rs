@@ -110,8 +110,9 @@ pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
     )
 }
 
-/// The movies of `dir` a model can train on, saying which others it skips and why.
-pub(crate) fn load_trainable(dir: &Path) -> anyhow::Result<Vec<Movie>> {
+/// The movies of `dir` a model can train on, saying which others it skips and why (`work`:
+/// "training" or "searching").
+pub(crate) fn load_trainable(dir: &Path, work: &str) -> anyhow::Result<Vec<Movie>> {
     let data = load_folder(dir)?;
     Ok(data
         .movies
@@ -120,7 +121,7 @@ pub(crate) fn load_trainable(dir: &Path) -> anyhow::Result<Vec<Movie>> {
             let usable = m.is_trainable();
             if !usable {
                 eprintln!(
-                    "warning: skipped '{}': training needs ground truth and all four feature modalities",
+                    "warning: skipped '{}': {work} needs ground truth and all four feature modalities",
                     m.imdb_id
                 );
             }
@@ -206,7 +207,7 @@ fn explain(e: TrainWorkflowError, dir: &Path) -> anyhow::Error {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
-    let movies = load_trainable(&args.dir)?;
+    let movies = load_trainable(&args.dir, "training")?;
     let held_out = match &args.test_ids {
         Some(file) => HeldOut::Ids(read_test_ids(file)?),
         None => HeldOut::Count(

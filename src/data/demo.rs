@@ -63,24 +63,38 @@ impl Default for DemoConfig {
     }
 }
 
+/// A [`DemoConfig`] setting out of range, named with its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DemoConfigError {
+    #[error("movies must be at least 1, got {movies}")]
+    NoMovies { movies: usize },
+    #[error("min_shots must be at least 2 (a movie needs a transition), got {min_shots}")]
+    TooFewShots { min_shots: usize },
+    #[error("min_shots ({min_shots}) is larger than max_shots ({max_shots})")]
+    MinAboveMax { min_shots: usize, max_shots: usize },
+    #[error("max_shots must be at most 100000 (more is not a movie), got {max_shots}")]
+    TooManyShots { max_shots: usize },
+}
+
 impl DemoConfig {
     /// Check the numbers before any work starts.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.movies >= 1, "--movies must be at least 1");
-        anyhow::ensure!(
-            self.min_shots >= 2,
-            "--min-shots must be at least 2 (a movie needs a transition)"
-        );
-        anyhow::ensure!(
-            self.min_shots <= self.max_shots,
-            "--min-shots ({}) is larger than --max-shots ({})",
-            self.min_shots,
-            self.max_shots
-        );
-        anyhow::ensure!(
-            self.max_shots <= 100_000,
-            "--max-shots above 100000 is not a movie"
-        );
+    pub fn validate(&self) -> Result<(), DemoConfigError> {
+        let (movies, min_shots, max_shots) = (self.movies, self.min_shots, self.max_shots);
+        if movies < 1 {
+            return Err(DemoConfigError::NoMovies { movies });
+        }
+        if min_shots < 2 {
+            return Err(DemoConfigError::TooFewShots { min_shots });
+        }
+        if min_shots > max_shots {
+            return Err(DemoConfigError::MinAboveMax {
+                min_shots,
+                max_shots,
+            });
+        }
+        if max_shots > 100_000 {
+            return Err(DemoConfigError::TooManyShots { max_shots });
+        }
         Ok(())
     }
 }
@@ -430,6 +444,11 @@ mod tests {
         c.min_shots = 500;
         assert!(c.validate().is_err());
         c.min_shots = 1;
-        assert!(c.validate().is_err());
+        let e = c.validate().unwrap_err();
+        assert_eq!(e, DemoConfigError::TooFewShots { min_shots: 1 });
+        assert!(
+            e.to_string().starts_with("min_shots must be at least 2"),
+            "{e}"
+        );
     }
 }

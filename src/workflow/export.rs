@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::data::{DataError, Dataset, FIELD_PREDICTION, Movie};
+use crate::data::{FIELD_PREDICTION, Movie};
 use crate::observer::Observer;
 use crate::pickle::{ArrayData, Field, NdArray, Record};
 
@@ -43,8 +43,6 @@ pub enum ExportError {
         out: PathBuf,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    List(#[from] DataError),
     /// A file could not be read, scored or written (when stopping at the first failure).
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
@@ -81,15 +79,10 @@ pub fn prepare_output(source_dir: &Path, out: &Path) -> Result<(), ExportError> 
     })
 }
 
-/// The movie files of `dir` ([`Dataset::movie_files`]).
-pub fn movie_files(dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
-    Ok(Dataset::movie_files(dir)?)
-}
-
 /// Scores of one movie to write: `None` when there are none for it.
 pub type Scorer<'a> = dyn Fn(&Movie) -> anyhow::Result<Option<ArrayData>> + Sync + 'a;
 
-/// Write each of `files` into the folder `out` (see [`prepare_output`]) under its own name,
+/// Write each of `files` (for example [`crate::data::Dataset::movie_files`] of a folder) into the folder `out` (see [`prepare_output`]) under its own name,
 /// with every field kept and the prediction replaced by what `score` gives for its movie.
 /// `observer` gets `progress(files done, files, file name)` before each file. A file that
 /// cannot be read, scored or written stops the run with [`ExportError::File`] when
