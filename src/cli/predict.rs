@@ -16,9 +16,9 @@ use crate::data::Movie;
 use crate::observer::Observer;
 use crate::pickle::ArrayData;
 use crate::train::TrainedModel;
-use crate::train::decision::Decision;
 use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError, ExportEvent};
+use crate::workflow::predict;
 
 /// Arguments of `scenelab predict`.
 #[derive(Debug, clap::Args)]
@@ -43,14 +43,7 @@ pub struct Args {
     pub raw_scores: bool,
 }
 
-/// The decision `predict` applies: the checkpoint's, unless raw scores are asked for or the
-/// checkpoint has none (or only the reference's `>= 0.5`, which changes nothing).
-pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decision> {
-    model
-        .meta
-        .decision
-        .filter(|d| !raw_scores && !d.is_reference())
-}
+use crate::workflow::predict::decision_to_apply;
 
 /// Writing's progress on the terminal: a bar of files, an error line per failed file.
 struct FilesBar(ProgressBar);
@@ -136,14 +129,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
     );
     let score = |movie: &Movie| -> anyhow::Result<Option<ArrayData>> {
-        let mut scores = model
-            .predict(&[movie])?
-            .pop()
-            .context("the model returned no scores")?;
-        if let Some(d) = &decision {
-            scores = d.apply(&scores);
-        }
-        Ok(Some(ArrayData::F32(scores)))
+        Ok(Some(predict::scores_to_write(
+            &model,
+            decision.as_ref(),
+            movie,
+        )?))
     };
     let summary = export::write_predictions(&files, &out_dir, &score, false, &bar)?;
     bar.0.finish_and_clear();

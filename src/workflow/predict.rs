@@ -6,6 +6,8 @@ use std::path::Path;
 use candle_core::Device;
 
 use crate::data::Movie;
+use crate::pickle::ArrayData;
+use crate::train::decision::Decision;
 use crate::train::{CheckpointError, TrainedModel};
 
 pub use crate::train::MovieScores;
@@ -36,6 +38,33 @@ pub fn score_movies(
             .collect(),
         skipped: skipped.iter().map(|m| m.imdb_id.clone()).collect(),
     })
+}
+
+/// One movie's scores as `scenelab predict` writes them: the model's probabilities (f32, one
+/// per transition), through `decision` when given ([`Decision::apply`], so that the
+/// reference's `>= 0.5` gives the decision's boundaries). Errors: the model failed on it.
+pub fn scores_to_write(
+    model: &TrainedModel,
+    decision: Option<&Decision>,
+    movie: &Movie,
+) -> Result<ArrayData, CheckpointError> {
+    let mut scores = model
+        .predict(&[movie])?
+        .pop()
+        .ok_or_else(|| CheckpointError::Model("the model returned no scores".into()))?;
+    if let Some(d) = decision {
+        scores = d.apply(&scores);
+    }
+    Ok(ArrayData::F32(scores))
+}
+
+/// The decision `scenelab predict` applies: the checkpoint's, unless raw scores are asked for
+/// or the checkpoint has none (or only the reference's `>= 0.5`, which changes nothing).
+pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decision> {
+    model
+        .meta
+        .decision
+        .filter(|d| !raw_scores && !d.is_reference())
 }
 
 /// Load the model folder `dir` (as `scenelab train` or a search wrote it) onto `device` and
