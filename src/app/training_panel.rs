@@ -23,7 +23,7 @@ use crate::train::{
 };
 use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError};
-use crate::workflow::predict::{self, ScoredMovies};
+use crate::workflow::predict::{self, MovieScores, ScoredMovies};
 use crate::workflow::train::{TrainRequest, TrainWorkflowError, train_and_tune};
 
 /// Test movies held out before a folder is open: `default_test_count` of the challenge's 64.
@@ -233,8 +233,6 @@ impl TrainingState {
         }
     }
 }
-
-pub use crate::workflow::predict::MovieScores;
 
 /// A model and its scores for the loaded movies, ready to become a prediction source.
 pub struct ModelScores {

@@ -10,6 +10,8 @@ pub enum DeviceArg {
 }
 
 impl DeviceArg {
+    /// The candle device. Errors: CUDA asked for in a build without the `cuda` feature or on a
+    /// machine without an NVIDIA GPU (the message says how to get one).
     pub fn open(self) -> anyhow::Result<Device> {
         match self {
             DeviceArg::Cpu => Ok(Device::Cpu),
