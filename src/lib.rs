@@ -1,7 +1,7 @@
 //! SceneLab: movie scene segmentation.
 //!
 //! Data flows one way: files → [`pickle`] → [`data`] → ([`model`] / [`train`]) → [`eval`] →
-//! [`app`] / [`cli`].
+//! [`workflow`] → [`app`] / [`cli`]. Long work reports to an [`observer::Observer`].
 
 pub mod app;
 pub mod cli;
@@ -9,5 +9,7 @@ pub mod data;
 pub mod eval;
 pub mod files;
 pub mod model;
+pub mod observer;
 pub mod pickle;
 pub mod train;
+pub mod workflow;

@@ -59,7 +59,10 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match cli::hint(&e) {
+                Some(hint) => eprintln!("error: {e:#} ({hint})"),
+                None => eprintln!("error: {e:#}"),
+            }
             std::process::ExitCode::from(cli::exit_status(&e))
         }
     }

@@ -7,12 +7,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use scenelab::data::demo::{DemoConfig, generate_movie};
+use scenelab::data::split::fold_split;
 use scenelab::data::{Movie, Split};
 use scenelab::model::ModelKind;
 use scenelab::train::TrainedModel;
 use scenelab::train::decision::Objective;
 use scenelab::train::search::{
-    self, SearchConfig, SearchError, SearchEvent, SearchOutcome, fold_split, run_search,
+    self, SearchConfig, SearchError, SearchEvent, SearchOutcome, run_search,
 };
 use scenelab::train::space;
 
@@ -244,7 +245,7 @@ fn a_rerun_resumes_without_retraining_finished_trials() {
     let mut other = tiny(ModelKind::Wavenet, dir.path(), 3, false);
     other.test_movies = 1;
     let err = run_search(&movies, &other, None, &AtomicBool::new(false)).unwrap_err();
-    assert!(err.to_string().contains("--test-movies 2"), "{err}");
+    assert!(err.to_string().contains("held out 2, not 1"), "{err}");
     let same = tiny(ModelKind::Wavenet, dir.path(), 3, false);
     let fewer = &movies[..movies.len() - 1];
     let err = run_search(fewer, &same, None, &AtomicBool::new(false)).unwrap_err();

@@ -1,8 +1,8 @@
 //! `scenelab predict` keeps every field of a movie file and replaces only the prediction.
 
-use scenelab::cli::predict::with_prediction;
 use scenelab::data::FIELD_PREDICTION;
 use scenelab::pickle::{ArrayData, Field, NdArray};
+use scenelab::workflow::export::with_prediction;
 
 fn array(v: Vec<f32>) -> Field {
     Field::Array(NdArray {

@@ -6,6 +6,7 @@
 use eframe::egui;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +14,7 @@ use super::evaluation::{Comparison, SweepResult, ThresholdMetrics};
 use super::loader::LoadedFolder;
 use super::picker::{PickOutcome, PickPurpose};
 use super::training_panel::ModelScores;
+use crate::observer::Observer;
 use crate::train::TrainEvent;
 
 pub type JobId = u64;
@@ -105,6 +107,36 @@ impl Reporter {
         if let Some(ctx) = &self.ctx {
             ctx.request_repaint();
         }
+    }
+}
+
+/// A job's own progress, for a workflow whose events the UI does not need: they are dropped.
+impl<E> Observer<E> for Reporter {
+    fn progress(&self, done: usize, total: usize, what: &str) {
+        Reporter::progress(self, done, total, what);
+    }
+}
+
+/// A library workflow's [`Observer`] inside a job: progress goes to the status line, each
+/// event to the UI thread as the [`JobEvent`] `wrap` makes of it, and the job's cancel flag
+/// (if any) cancels.
+pub struct JobObserver<'a, E> {
+    pub reporter: &'a Reporter,
+    pub cancel: Option<&'a AtomicBool>,
+    pub wrap: fn(E) -> JobEvent,
+}
+
+impl<E> Observer<E> for JobObserver<'_, E> {
+    fn progress(&self, done: usize, total: usize, what: &str) {
+        self.reporter.progress(done, total, what);
+    }
+
+    fn event(&self, event: E) {
+        self.reporter.send((self.wrap)(event));
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 }
 

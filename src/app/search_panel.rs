@@ -12,21 +12,20 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::Instant;
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
-use super::jobs::{JobEvent, Reporter};
+use super::jobs::{JobEvent, JobObserver, Reporter};
 use super::training_panel::{self, ModelScores, usable_for_training};
 use super::{Action, App, AppState};
-use crate::data::Movie;
+use crate::data::{Movie, SplitError};
 use crate::model::ModelKind;
 use crate::train::decision::{self, Objective};
 use crate::train::search::{
-    self, FinalResult, FoldRecord, SearchConfig, SearchEvent, SearchOutcome, TestScores,
-    TrialRecord,
+    self, FinalResult, FoldRecord, SearchConfig, SearchError, SearchEvent, SearchOutcome,
+    TestScores, TrialRecord,
 };
 use crate::train::{TrainEvent, TrainSettings, space};
 
@@ -534,63 +533,43 @@ impl SearchRun {
     }
 }
 
-/// The search job: search on the movies that have ground truth and all four modalities
-/// (`run_search` leaves the others out by id, so no movie is copied), forwarding progress.
+/// The search job: [`search::search_observed`] on the loaded movies (it leaves out those
+/// without ground truth or a modality, by id, so no movie is copied), forwarding its progress
+/// and events; errors in the form's terms.
 pub fn run_search_job(
     r: &Reporter,
     movies: Arc<Vec<Movie>>,
     config: SearchConfig,
     cancel: Arc<AtomicBool>,
 ) -> Result<SearchOutcome, String> {
-    let usable = movies.iter().filter(|m| usable_for_training(m)).count();
-    if usable < config.test_movies + config.folds {
-        return Err(format!(
-            "{usable} usable movie(s) (with ground truth and all four feature modalities): too few for {} test movies and {} folds; lower Test movies or Folds",
-            config.test_movies, config.folds
-        ));
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|s| {
-        let handle = s.spawn(|| {
-            let tx = tx;
-            search::run_search(&movies, &config, Some(&tx), &cancel)
-        });
-        let mut done = 0usize;
-        let mut total = 0usize;
-        let mut place = String::new();
-        for ev in rx.iter() {
-            match &ev {
-                SearchEvent::Started { runs, .. } => total = *runs,
-                SearchEvent::Train {
-                    trial,
-                    fold,
-                    event: TrainEvent::Started { .. },
-                } => {
-                    place = match (trial, fold) {
-                        (Some(t), Some(f)) => {
-                            format!("trial {t}, fold {} of {}", f + 1, config.folds)
-                        }
-                        _ => "final fit".into(),
-                    };
-                    r.progress(done, total, place.clone());
-                }
-                SearchEvent::FoldFinished { .. } | SearchEvent::DecisionTuned(_) => {
-                    done += 1;
-                    r.progress(done, total, place.clone());
-                }
-                _ => {}
-            }
-            r.send(JobEvent::Search(Box::new(SearchJobEvent::Progress(ev))));
-        }
-        handle.join()
+    let observer = JobObserver {
+        reporter: r,
+        cancel: Some(&cancel),
+        wrap: |ev| JobEvent::Search(Box::new(SearchJobEvent::Progress(ev))),
+    };
+    search::search_observed(&movies, &config, &observer).map_err(|e| {
+        let usable = movies.iter().filter(|m| usable_for_training(m)).count();
+        search_message(e, usable, &config)
     })
-    .map_err(|p| {
-        format!(
-            "the search stopped on an internal error: {}",
-            super::jobs::panic_message(&*p)
-        )
-    })?
-    .map_err(|e| e.to_string())
+}
+
+/// A search error in the form's terms (its fields: Folds, Test movies, Output folder).
+fn search_message(e: SearchError, usable: usize, config: &SearchConfig) -> String {
+    match e {
+        SearchError::TooFewFolds { folds } => {
+            format!(
+                "Folds must be at least 2, got {folds}: one fold validates while the others train"
+            )
+        }
+        SearchError::TooFewTrainingMovies { .. }
+        | SearchError::Split(SplitError::TooFew { .. }) => {
+            format!(
+                "{usable} usable movie(s) (with ground truth and all four feature modalities): too few for {} test movies and {} folds; lower Test movies or Folds",
+                config.test_movies, config.folds
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 impl App {

@@ -8,22 +8,23 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
-use super::jobs::{JobEvent, Reporter};
+use super::jobs::{JobEvent, JobObserver, Reporter};
 use super::sources::SourceRegistry;
 use super::{Action, AppState};
-use crate::cli::train::DeviceArg;
-use crate::data::{Dataset, Movie, Scores, Split};
+use crate::data::{HeldOut, Movie, Scores, Split, SplitPolicyError, training_split};
 use crate::model::{ModelConfig, ModelKind};
-use crate::train::decision::{self, Decision, Objective};
+use crate::train::decision::{Decision, Objective};
 use crate::train::{
     CheckpointMeta, EpochRecord, StopReason, TrainConfig, TrainEvent, TrainSettings, TrainedModel,
-    validation_count,
 };
+use crate::workflow::DeviceArg;
+use crate::workflow::export::{self, ExportError};
+use crate::workflow::predict::{self, MovieScores, ScoredMovies};
+use crate::workflow::train::{TrainRequest, TrainWorkflowError, train_and_tune};
 
 /// Test movies held out before a folder is open: `default_test_count` of the challenge's 64.
 pub const DEFAULT_TEST_MOVIES: usize = 7;
@@ -93,17 +94,20 @@ pub fn usable_for_training(m: &Movie) -> bool {
     m.is_trainable()
 }
 
-/// The split `scenelab train --test-movies N --seed S` makes of `ids` (with N capped so that
-/// at least two movies remain), built from the same library calls.
-pub fn split_for(ids: &[String], test_movies: usize, seed: u64) -> anyhow::Result<Split> {
-    anyhow::ensure!(
-        ids.len() >= 2,
-        "{} usable movie(s); training needs at least 2 with ground truth and all four feature modalities",
-        ids.len()
-    );
-    let test = test_movies.min(ids.len() - 2);
-    let rest = ids.len() - test;
-    Ok(Split::by_count(ids, validation_count(rest), test, seed)?)
+/// The split Train makes of `ids` (the usable movies): the split policy with the form's test
+/// movies, fewer when needed so that two movies remain to train and validate.
+pub fn split_for(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, String> {
+    training_split(ids, &HeldOut::AtMost(test_movies), seed).map_err(|e| split_message(&e))
+}
+
+/// A split error in the form's terms.
+fn split_message(e: &SplitPolicyError) -> String {
+    match e {
+        SplitPolicyError::TooFewMovies { usable } => format!(
+            "{usable} usable movie(s); training needs at least 2 with ground truth and all four feature modalities"
+        ),
+        SplitPolicyError::Split(e) => format!("{e}: lower Test movies"),
+    }
 }
 
 /// Progress of the current (or last) training run.
@@ -230,9 +234,6 @@ impl TrainingState {
     }
 }
 
-/// `(imdb_id, probability per transition)` of each scored movie.
-pub type MovieScores = Vec<(String, Vec<f32>)>;
-
 /// A model and its scores for the loaded movies, ready to become a prediction source.
 pub struct ModelScores {
     pub model: Arc<TrainedModel>,
@@ -241,27 +242,31 @@ pub struct ModelScores {
     pub skipped: Vec<String>,
 }
 
-/// Score every movie that has all four modalities.
-pub fn predict_all(
-    model: &TrainedModel,
-    movies: &[Movie],
-) -> anyhow::Result<(MovieScores, Vec<String>)> {
-    let (ready, skipped): (Vec<&Movie>, Vec<&Movie>) =
-        movies.iter().partition(|m| m.has_all_features());
-    // The recurrent models need a deep stack to score long movies.
-    let scores = crate::train::with_deep_stack(|| model.predict(&ready))?;
-    Ok((
-        ready
-            .iter()
-            .map(|m| m.imdb_id.clone())
-            .zip(scores)
-            .collect(),
-        skipped.iter().map(|m| m.imdb_id.clone()).collect(),
-    ))
+impl ModelScores {
+    fn new(model: TrainedModel, scored: ScoredMovies) -> Self {
+        ModelScores {
+            model: Arc::new(model),
+            scores: scored.scores,
+            skipped: scored.skipped,
+        }
+    }
 }
 
-/// The training job: train on the usable movies, forwarding progress, score every loaded
-/// movie, then tune the decision on the validation movies' scores (as `scenelab train` does).
+impl TrainingForm {
+    /// What Train asks of the training workflow: every movie scored, to become a source.
+    pub fn request(&self) -> TrainRequest {
+        TrainRequest {
+            config: self.config(),
+            held_out: HeldOut::AtMost(self.test_movies),
+            objective: self.objective,
+            peak_picking: self.peak_picking,
+            score_all: true,
+        }
+    }
+}
+
+/// The training job: [`train_and_tune`] with the form's settings, forwarding its progress and
+/// events; the model and its scores of every loaded movie.
 pub fn run_training(
     r: &Reporter,
     movies: Arc<Vec<Movie>>,
@@ -269,89 +274,24 @@ pub fn run_training(
     cancel: Arc<AtomicBool>,
 ) -> Result<ModelScores, String> {
     let device = form.device.open().map_err(|e| format!("{e:#}"))?;
-    // Training looks movies up by id, so the unusable ones can stay in the slice.
-    let ids: Vec<String> = movies
-        .iter()
-        .filter(|m| usable_for_training(m))
-        .map(|m| m.imdb_id.clone())
-        .collect();
-    let split =
-        split_for(&ids, form.test_movies, form.settings.seed).map_err(|e| format!("{e:#}"))?;
-    let config = form.config();
-    let (tx, rx) = mpsc::channel();
-    let outcome = std::thread::scope(|s| {
-        let handle = s.spawn(|| {
-            let tx = tx;
-            crate::train::train(&movies, &split, &config, &device, Some(&tx), &cancel)
-        });
-        let mut done = 0usize;
-        let mut total = 0usize;
-        for ev in rx.iter() {
-            match &ev {
-                TrainEvent::Started {
-                    epochs,
-                    steps_per_epoch,
-                    ..
-                } => total = epochs * steps_per_epoch,
-                TrainEvent::Step { epoch, loss, .. } => {
-                    done += 1;
-                    r.progress(done, total, format!("epoch {epoch}, loss {loss:.4}"));
-                }
-                _ => {}
-            }
-            r.send(JobEvent::Train(ev));
-        }
-        handle.join()
-    })
-    .map_err(|p| {
-        format!(
-            "training stopped on an internal error: {}",
-            super::jobs::panic_message(&*p)
-        )
-    })?
-    .map_err(|e| e.to_string())?;
-    let mut model = outcome.model;
-    if !outcome.test_scores.is_empty()
-        && let Ok(m) = crate::train::test_metrics(&movies, &outcome.test_scores)
-    {
-        model.meta.final_metrics = Some(m);
-    }
-    r.progress(0, 0, "scoring the movies");
-    let (scores, skipped) = predict_all(&model, &movies).map_err(|e| format!("{e:#}"))?;
-    r.progress(0, 0, "tuning the decision on the validation movies");
-    let tuned = decision::tune_on_validation_scores(
-        &model,
-        &movies,
-        scores.iter().map(|(id, s)| (id.as_str(), s.as_slice())),
-        form.objective,
-        &decision::grid_for(form.peak_picking),
-    )
-    .map_err(|e| format!("cannot tune the decision on the validation movies: {e}"))?;
-    model.meta.decision = tuned.map(|t| t.decision);
-    Ok(ModelScores {
-        model: Arc::new(model),
-        scores,
-        skipped,
-    })
+    let observer = JobObserver {
+        reporter: r,
+        cancel: Some(&cancel),
+        wrap: JobEvent::Train,
+    };
+    let run =
+        train_and_tune(&movies, &form.request(), &device, &observer).map_err(|e| match e {
+            TrainWorkflowError::Split(e) => split_message(&e),
+            other => other.to_string(),
+        })?;
+    Ok(ModelScores::new(run.model, run.scored.unwrap_or_default()))
 }
 
 /// The Load model job: read a model folder and score every loaded movie.
 pub fn load_and_score(dir: &Path, movies: &[Movie]) -> Result<ModelScores, String> {
-    let model =
-        TrainedModel::load(dir, None, &candle_core::Device::Cpu).map_err(|e| format!("{e}"))?;
-    let (scores, skipped) = predict_all(&model, movies).map_err(|e| format!("{e:#}"))?;
-    Ok(ModelScores {
-        model: Arc::new(model),
-        scores,
-        skipped,
-    })
-}
-
-fn same_folder(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+    let (model, scored) = predict::load_and_score(dir, movies, &candle_core::Device::Cpu)
+        .map_err(|e| e.to_string())?;
+    Ok(ModelScores::new(model, scored))
 }
 
 /// The Export predictions job: each movie file of `source_dir` written to `out` with every
@@ -362,37 +302,19 @@ pub fn export_predictions(
     source_dir: &Path,
     out: &Path,
     scores: &std::collections::HashMap<String, Arc<Scores>>,
-) -> anyhow::Result<(usize, Vec<String>)> {
-    use anyhow::Context;
-    anyhow::ensure!(
-        !same_folder(source_dir, out),
-        "{} is the folder the movies came from: choose another folder, so the originals stay as they are",
-        out.display()
-    );
-    let files = Dataset::movie_files(source_dir)?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut written = 0;
-    let mut without = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let name = f.file_name().context("a movie file has no name")?;
-        r.progress(i, files.len(), name.to_string_lossy().into_owned());
-        let record = crate::pickle::read_record_file(f)
-            .with_context(|| format!("cannot read {}", f.display()))?;
-        let movie = Movie::from_record(record.clone())
-            .with_context(|| format!("cannot read {}", f.display()))?;
-        let Some(s) = scores.get(&movie.imdb_id) else {
-            without.push(movie.imdb_id);
-            continue;
-        };
-        let target = out.join(name);
-        crate::pickle::write_record_file(
-            &target,
-            &crate::cli::predict::with_prediction(record, s.to_array_data()),
-        )
-        .with_context(|| format!("cannot write {}", target.display()))?;
-        written += 1;
-    }
-    Ok((written, without))
+) -> Result<(usize, Vec<String>), String> {
+    let message = |e: ExportError| match e {
+        ExportError::SameFolder { out } => format!(
+            "{} is the folder the movies came from: choose another folder, so the originals stay as they are",
+            out.display()
+        ),
+        other => other.to_string(),
+    };
+    export::prepare_output(source_dir, out).map_err(message)?;
+    let files = crate::data::Dataset::movie_files(source_dir).map_err(|e| e.to_string())?;
+    let score = |m: &Movie| Ok(scores.get(&m.imdb_id).map(|s| s.to_array_data()));
+    let summary = export::write_predictions(&files, out, &score, true, r).map_err(message)?;
+    Ok((summary.written, summary.without_scores))
 }
 
 /// The Save model job: the model with `decision` (see [`TrainingState::decision_to_save`]).
@@ -657,6 +579,7 @@ fn hyperparameters(ui: &mut egui::Ui, model: &mut ModelConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::validation_count;
     use crate::train::ValidationScores;
 
     fn ids(n: usize) -> Vec<String> {
@@ -664,7 +587,7 @@ mod tests {
     }
 
     #[test]
-    fn split_is_the_cli_split_with_the_test_count_capped() {
+    fn the_form_splits_by_the_policy_with_the_test_count_capped() {
         let ids = ids(20);
         let s = split_for(&ids, 7, 3).unwrap();
         assert_eq!(
@@ -677,7 +600,16 @@ mod tests {
             (few.train.len(), few.validation.len(), few.test.len()),
             (1, 1, 4)
         );
-        assert!(split_for(&ids[..1], 1, 0).is_err());
+        // Said in the form's terms.
+        let e = split_for(&ids[..1], 1, 0).unwrap_err();
+        assert!(
+            e.starts_with("1 usable movie(s); training needs at least 2"),
+            "{e}"
+        );
+        assert_eq!(
+            TrainingForm::default().request().held_out,
+            HeldOut::AtMost(7)
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let say = &mut |line: String| eprintln!("{line}");
             let movies = match &dir {
-                Some(dir) => super::train::load_trainable(dir)?,
+                Some(dir) => super::train::load_trainable(dir, "training")?,
                 None => bench::demo_movies(movies, say)?,
             };
             let test_ids = test_ids

@@ -32,7 +32,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         min_shots: args.min_shots,
         max_shots: args.max_shots,
     };
-    config.validate()?;
+    config.validate().map_err(|e| {
+        use crate::data::demo::DemoConfigError as E;
+        match e {
+            E::NoMovies { .. } => anyhow::anyhow!("--movies must be at least 1"),
+            E::TooFewShots { .. } => {
+                anyhow::anyhow!("--min-shots must be at least 2 (a movie needs a transition)")
+            }
+            E::MinAboveMax {
+                min_shots,
+                max_shots,
+            } => anyhow::anyhow!(
+                "--min-shots ({min_shots}) is larger than --max-shots ({max_shots})"
+            ),
+            E::TooManyShots { .. } => anyhow::anyhow!("--max-shots above 100000 is not a movie"),
+        }
+    })?;
     let bar = super::progress_bar(config.movies as u64, "writing demo movies");
     let start = Instant::now();
     let files = write_demo(&args.out, &config, &|done, _| bar.set_position(done as u64))?;

@@ -21,6 +21,19 @@ pub struct Partial {
     pub files: usize,
 }
 
+/// What to do about `e`, in the command line's terms, when the library's message does not say
+/// it: a folder without movies can get demo ones.
+pub fn hint(e: &anyhow::Error) -> Option<String> {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<crate::data::DataError>()? {
+            crate::data::DataError::NoMovies { path } => Some(format!(
+                "make demo data with `scenelab demo --out {}`",
+                path.display()
+            )),
+            _ => None,
+        })
+}
+
 /// The exit status for an error: 2 for [`Partial`], else 1.
 pub fn exit_status(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Partial>().is_some() {

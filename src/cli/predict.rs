@@ -7,16 +7,18 @@
 //! so the reference evaluator's `>= 0.5` cut gives the decision's boundaries; `--raw-scores`
 //! writes the model's probabilities unchanged.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::train::DeviceArg;
-use crate::data::{Dataset, FIELD_PREDICTION, Movie};
-use crate::pickle::{ArrayData, Field, NdArray, Record};
+use crate::data::Movie;
+use crate::observer::Observer;
+use crate::pickle::ArrayData;
 use crate::train::TrainedModel;
-use crate::train::decision::Decision;
+use crate::workflow::DeviceArg;
+use crate::workflow::export::{self, ExportError, ExportEvent};
+use crate::workflow::predict;
 
 /// Arguments of `scenelab predict`.
 #[derive(Debug, clap::Args)]
@@ -41,61 +43,28 @@ pub struct Args {
     pub raw_scores: bool,
 }
 
-/// The decision `predict` applies: the checkpoint's, unless raw scores are asked for or the
-/// checkpoint has none (or only the reference's `>= 0.5`, which changes nothing).
-pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decision> {
-    model
-        .meta
-        .decision
-        .filter(|d| !raw_scores && !d.is_reference())
-}
+use crate::workflow::predict::decision_to_apply;
 
-/// `record` with its prediction field replaced by `scores`, one per transition, in their
-/// own dtype (appended if it had none).
-pub fn with_prediction(mut record: Record, scores: ArrayData) -> Record {
-    let field = Field::Array(NdArray {
-        shape: vec![scores.len()],
-        data: scores,
-    });
-    match record.iter_mut().find(|(k, _)| k == FIELD_PREDICTION) {
-        Some((_, v)) => *v = field,
-        None => record.push((FIELD_PREDICTION.into(), field)),
-    }
-    record
-}
+/// Writing's progress on the terminal: a bar of files, an error line per failed file.
+struct FilesBar(ProgressBar);
 
-fn same_folder(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+impl Observer<ExportEvent> for FilesBar {
+    fn progress(&self, done: usize, _total: usize, what: &str) {
+        self.0.set_position(done as u64);
+        self.0.set_message(what.to_string());
     }
-}
 
-/// Score one file (through `decision` if given) and write it to `target`.
-fn predict_file(
-    model: &TrainedModel,
-    decision: Option<&Decision>,
-    source: &Path,
-    target: &Path,
-) -> anyhow::Result<()> {
-    let record = crate::pickle::read_record_file(source).context("cannot read it")?;
-    let movie = Movie::from_record(record.clone())?;
-    let mut scores = model
-        .predict(&[&movie])?
-        .pop()
-        .context("the model returned no scores")?;
-    if let Some(d) = decision {
-        scores = d.apply(&scores);
+    fn event(&self, event: ExportEvent) {
+        let ExportEvent::Failed { path, message } = event;
+        self.0
+            .println(format!("error: {}: {message}", path.display()));
     }
-    crate::pickle::write_record_file(target, &with_prediction(record, ArrayData::F32(scores)))
-        .with_context(|| format!("cannot write {}", target.display()))?;
-    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
     let model = TrainedModel::load(&args.model, None, &device)?;
-    let files = Dataset::movie_files(&args.dir)?;
+    let files = crate::data::Dataset::movie_files(&args.dir)?;
     anyhow::ensure!(
         !files.is_empty(),
         "{} holds no *.pkl movie files",
@@ -120,13 +89,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .out
             .clone()
             .context("pass --out OUT_DIR or --in-place")?;
-        anyhow::ensure!(
-            !same_folder(&out, &args.dir),
-            "--out is the source folder {}: pass another folder, or --in-place to overwrite (with a backup)",
-            args.dir.display()
-        );
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
+        export::prepare_output(&args.dir, &out).map_err(|e| match e {
+            ExportError::SameFolder { .. } => anyhow::anyhow!(
+                "--out is the source folder {}: pass another folder, or --in-place to overwrite (with a backup)",
+                args.dir.display()
+            ),
+            other => other.into(),
+        })?;
         out
     };
 
@@ -153,21 +122,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "writing raw probabilities: this model has no tuned decision (it predates them); retrain to get one"
         ),
     }
-    let bar = ProgressBar::new(files.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = FilesBar(
+        ProgressBar::new(files.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
     );
-    let mut failed = 0usize;
-    for f in &files {
-        let name = f.file_name().context("a movie file has no name")?;
-        bar.set_message(name.to_string_lossy().into_owned());
-        if let Err(e) = predict_file(&model, decision.as_ref(), f, &out_dir.join(name)) {
-            bar.println(format!("error: {}: {e:#}", f.display()));
-            failed += 1;
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let score = |movie: &Movie| -> anyhow::Result<Option<ArrayData>> {
+        Ok(Some(predict::scores_to_write(
+            &model,
+            decision.as_ref(),
+            movie,
+        )?))
+    };
+    let summary = export::write_predictions(&files, &out_dir, &score, false, &bar)?;
+    bar.0.finish_and_clear();
+    let failed = summary.failed;
     println!(
         "wrote {} scored movies to {}",
         files.len() - failed,

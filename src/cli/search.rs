@@ -2,18 +2,20 @@
 //! best configuration retrained and scored once on the held-out test movies.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{Movie, default_test_count};
+use crate::data::{SplitError, default_test_count};
 use crate::model::ModelKind;
+use crate::observer::Observer;
 use crate::train::TestMetrics;
 use crate::train::decision::{self, Objective};
-use crate::train::search::{self, SearchConfig, SearchEvent, SearchOutcome, TrialRecord};
+use crate::train::search::{
+    self, SearchConfig, SearchError, SearchEvent, SearchOutcome, TrialRecord,
+};
 use crate::train::{TrainEvent, TrainSettings, space};
 
 /// Arguments of `scenelab search`.
@@ -56,24 +58,6 @@ pub struct Args {
     /// Results folder (rerun with the same folder to resume); `runs/search-<model>` if omitted.
     #[arg(long)]
     pub out: Option<PathBuf>,
-}
-
-fn load(dir: &std::path::Path) -> anyhow::Result<Vec<Movie>> {
-    let data = super::train::load_folder(dir)?;
-    Ok(data
-        .movies
-        .into_iter()
-        .filter(|m| {
-            let usable = search::searchable(m);
-            if !usable {
-                eprintln!(
-                    "warning: skipped '{}': searching needs ground truth and all four feature modalities",
-                    m.imdb_id
-                );
-            }
-            usable
-        })
-        .collect())
 }
 
 /// A line above the progress bar, or plain to stderr when the bar is hidden (not a terminal:
@@ -197,19 +181,147 @@ fn print_outcome(outcome: &SearchOutcome, out: &std::path::Path) {
     }
 }
 
+/// The search's progress on the terminal: a bar of training runs, a line per trial and fold;
+/// Ctrl-C cancels.
+struct SearchBar<'a> {
+    bar: ProgressBar,
+    config: &'a SearchConfig,
+    cancel: &'a AtomicBool,
+    /// The last ETA the search gave, and which run is training.
+    eta: Mutex<(f64, String)>,
+}
+
+impl Observer<SearchEvent> for SearchBar<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    fn event(&self, event: SearchEvent) {
+        let bar = &self.bar;
+        let mut guard = self.eta.lock().unwrap_or_else(|e| e.into_inner());
+        let (eta, place) = &mut *guard;
+        match event {
+            SearchEvent::Started {
+                trials,
+                resumed,
+                folds,
+                train_movies,
+                test_movies,
+                runs,
+            } => {
+                bar.set_length(runs as u64);
+                say(
+                    bar,
+                    format!(
+                        "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {} trials already finished in {}",
+                        self.config.kind,
+                        resumed.len(),
+                        self.config.out_dir.display()
+                    ),
+                );
+            }
+            SearchEvent::TrialStarted { trial, config: c } => {
+                let params: Vec<String> = space::describe(&c)
+                    .into_iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect();
+                say(bar, format!("trial {trial}: {}", params.join(" ")));
+            }
+            SearchEvent::Train { trial, fold, event } => {
+                *place = match (trial, fold) {
+                    (Some(t), Some(f)) => format!("trial {t} fold {f}"),
+                    _ => "final fit".into(),
+                };
+                if let TrainEvent::Epoch { record, .. } = event {
+                    let val = record
+                        .validation
+                        .map_or(String::new(), |v| format!(" early-stop mAP {:.4}", v.map));
+                    bar.set_message(format!(
+                        "{place} epoch {}{val} | ETA {}",
+                        record.epoch,
+                        crate::train::format_duration(*eta)
+                    ));
+                }
+            }
+            SearchEvent::FoldFinished {
+                trial,
+                record,
+                eta_seconds,
+            } => {
+                *eta = eta_seconds;
+                bar.inc(1);
+                say(
+                    bar,
+                    format!(
+                        "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
+                        record.fold,
+                        record.map,
+                        record.miou,
+                        record.epochs_run,
+                        crate::train::format_duration(record.seconds)
+                    ),
+                );
+                bar.set_message(format!(
+                    "{place} done | ETA {}",
+                    crate::train::format_duration(*eta)
+                ));
+            }
+            SearchEvent::TrialFinished {
+                record,
+                eta_seconds,
+            } => {
+                *eta = eta_seconds;
+                say(
+                    bar,
+                    format!(
+                        "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
+                        record.trial,
+                        record.map_mean,
+                        record.map_std,
+                        record.miou_mean,
+                        record.miou_std
+                    ),
+                );
+            }
+            SearchEvent::FinalFitStarted { trial } => {
+                say(
+                    bar,
+                    format!("retraining trial {trial} on all training movies"),
+                );
+            }
+            SearchEvent::DecisionTuned(_) => bar.inc(1),
+            SearchEvent::Finished { .. } => {}
+        }
+    }
+}
+
+/// A search error in the command line's terms: the folder and the flags that change it.
+fn explain(e: SearchError, args: &Args, usable: usize, test_movies: usize) -> anyhow::Error {
+    match e {
+        SearchError::TooFewFolds { .. } => anyhow::anyhow!(
+            "--folds must be at least 2 (one fold validates while the others train)"
+        ),
+        SearchError::TooFewTrainingMovies { .. }
+        | SearchError::Split(SplitError::TooFew { .. }) => {
+            anyhow::anyhow!(
+                "{} has {usable} usable movies: too few for {test_movies} test movies and {} \
+                 folds: lower --folds or --test-movies",
+                args.dir.display(),
+                args.folds
+            )
+        }
+        e @ (SearchError::Mismatch { .. }
+        | SearchError::OtherVersion { .. }
+        | SearchError::NotAHeader { .. }) => anyhow::anyhow!("{e} (--out)"),
+        other => other.into(),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let movies = load(&args.dir)?;
+    let movies = super::train::load_trainable(&args.dir, "searching")?;
     let test_movies = args
         .test_movies
         .unwrap_or_else(|| default_test_count(movies.len()));
-    anyhow::ensure!(
-        movies.len() > test_movies + 1,
-        "{} has {} usable movies: too few for {} test movies and {} folds",
-        args.dir.display(),
-        movies.len(),
-        test_movies,
-        args.folds
-    );
     let out = args
         .out
         .clone()
@@ -238,117 +350,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("cannot install the Ctrl-C handler")?;
     }
 
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} runs {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let (tx, rx) = mpsc::channel();
-    let outcome = std::thread::scope(|s| {
-        let handle = s.spawn(|| {
-            let tx = tx;
-            search::run_search(&movies, &config, Some(&tx), &cancel)
-        });
-        let mut eta = f64::NAN;
-        let mut place = String::new();
-        for event in rx.iter() {
-            match event {
-                SearchEvent::Started {
-                    trials,
-                    resumed,
-                    folds,
-                    train_movies,
-                    test_movies,
-                    runs,
-                } => {
-                    bar.set_length(runs as u64);
-                    say(
-                        &bar,
-                        format!(
-                            "searching {} with {trials} trials × {folds} folds on {train_movies} training movies ({test_movies} test movies kept out); {} trials already finished in {}",
-                            config.kind,
-                            resumed.len(),
-                            out.display()
-                        ),
-                    );
-                }
-                SearchEvent::TrialStarted { trial, config: c } => {
-                    let params: Vec<String> = space::describe(&c)
-                        .into_iter()
-                        .map(|(n, v)| format!("{n}={v}"))
-                        .collect();
-                    say(&bar, format!("trial {trial}: {}", params.join(" ")));
-                }
-                SearchEvent::Train { trial, fold, event } => {
-                    place = match (trial, fold) {
-                        (Some(t), Some(f)) => format!("trial {t} fold {f}"),
-                        _ => "final fit".into(),
-                    };
-                    if let TrainEvent::Epoch { record, .. } = event {
-                        let val = record
-                            .validation
-                            .map_or(String::new(), |v| format!(" early-stop mAP {:.4}", v.map));
-                        bar.set_message(format!(
-                            "{place} epoch {}{val} | ETA {}",
-                            record.epoch,
-                            crate::train::format_duration(eta)
-                        ));
-                    }
-                }
-                SearchEvent::FoldFinished {
-                    trial,
-                    record,
-                    eta_seconds,
-                } => {
-                    eta = eta_seconds;
-                    bar.inc(1);
-                    say(
-                        &bar,
-                        format!(
-                            "  trial {trial} fold {}: mAP {:.4} Miou {:.4} ({} epochs, {})",
-                            record.fold,
-                            record.map,
-                            record.miou,
-                            record.epochs_run,
-                            crate::train::format_duration(record.seconds)
-                        ),
-                    );
-                    bar.set_message(format!(
-                        "{place} done | ETA {}",
-                        crate::train::format_duration(eta)
-                    ));
-                }
-                SearchEvent::TrialFinished {
-                    record,
-                    eta_seconds,
-                } => {
-                    eta = eta_seconds;
-                    say(
-                        &bar,
-                        format!(
-                            "trial {} finished: mAP {:.4} ± {:.4}, Miou {:.4} ± {:.4}",
-                            record.trial,
-                            record.map_mean,
-                            record.map_std,
-                            record.miou_mean,
-                            record.miou_std
-                        ),
-                    );
-                }
-                SearchEvent::FinalFitStarted { trial } => {
-                    say(
-                        &bar,
-                        format!("retraining trial {trial} on all training movies"),
-                    );
-                }
-                SearchEvent::DecisionTuned(_) => bar.inc(1),
-                SearchEvent::Finished { .. } => {}
-            }
-        }
-        handle
-            .join()
-            .map_err(|_| anyhow::anyhow!("the search thread panicked"))
-    })??;
-    bar.finish_and_clear();
+    let bar = SearchBar {
+        bar: ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} runs {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        config: &config,
+        cancel: &cancel,
+        eta: Mutex::new((f64::NAN, String::new())),
+    };
+    let outcome = search::search_observed(&movies, &config, &bar)
+        .map_err(|e| explain(e, &args, movies.len(), test_movies))?;
+    bar.bar.finish_and_clear();
     print_outcome(&outcome, &out);
     Ok(())
 }

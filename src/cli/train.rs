@@ -3,17 +3,18 @@
 //! `>= 0.5` and with the decision) and save the model folder with its decision.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::mpsc;
+use std::sync::Mutex;
 
 use anyhow::Context;
-use candle_core::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{Dataset, Movie, Split, default_test_count};
+use crate::data::{Dataset, HeldOut, Movie, SplitPolicyError, default_test_count};
 use crate::model::ModelKind;
-use crate::train::decision::{self, Objective, TunedDecision};
-use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings, validation_count};
+use crate::observer::Observer;
+use crate::train::decision::{Objective, TunedDecision};
+use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings};
+pub use crate::workflow::DeviceArg;
+use crate::workflow::train::{TrainRequest, TrainWorkflowError, train_and_tune};
 
 /// Arguments of `scenelab train`.
 #[derive(Debug, clap::Args)]
@@ -49,26 +50,6 @@ pub struct Args {
     /// only the threshold.
     #[arg(long)]
     pub peak_picking: bool,
-}
-
-/// `--device`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DeviceArg {
-    Cpu,
-    Cuda,
-}
-
-impl DeviceArg {
-    pub fn open(self) -> anyhow::Result<Device> {
-        match self {
-            DeviceArg::Cpu => Ok(Device::Cpu),
-            DeviceArg::Cuda => Device::new_cuda(0).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot use CUDA ({e}); build SceneLab with `--features cuda` on a machine with an NVIDIA GPU, or pass --device cpu"
-                )
-            }),
-        }
-    }
 }
 
 /// Load a folder with a progress bar, warning about files that failed.
@@ -129,8 +110,9 @@ pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
     )
 }
 
-/// The movies of `dir` a model can train on, saying which others it skips and why.
-pub(crate) fn load_trainable(dir: &Path) -> anyhow::Result<Vec<Movie>> {
+/// The movies of `dir` a model can train on, saying which others it skips and why (`work`:
+/// "training" or "searching").
+pub(crate) fn load_trainable(dir: &Path, work: &str) -> anyhow::Result<Vec<Movie>> {
     let data = load_folder(dir)?;
     Ok(data
         .movies
@@ -139,7 +121,7 @@ pub(crate) fn load_trainable(dir: &Path) -> anyhow::Result<Vec<Movie>> {
             let usable = m.is_trainable();
             if !usable {
                 eprintln!(
-                    "warning: skipped '{}': training needs ground truth and all four feature modalities",
+                    "warning: skipped '{}': {work} needs ground truth and all four feature modalities",
                     m.imdb_id
                 );
             }
@@ -148,134 +130,134 @@ pub(crate) fn load_trainable(dir: &Path) -> anyhow::Result<Vec<Movie>> {
         .collect())
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let device = args.device.open()?;
-    let movies = load_trainable(&args.dir)?;
-    let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
-    anyhow::ensure!(
-        ids.len() >= 2,
-        "{} has {} usable movie(s); training needs at least 2",
-        args.dir.display(),
-        ids.len()
-    );
-    let split = match &args.test_ids {
-        Some(file) => {
-            let test = read_test_ids(file)?;
-            let rest = ids.len().saturating_sub(test.len());
-            Split::with_test_ids(&ids, &test, validation_count(rest), args.seed)?
-        }
-        None => {
-            let test = args
-                .test_movies
-                .unwrap_or_else(|| default_test_count(ids.len()));
-            let rest = ids.len().saturating_sub(test);
-            Split::by_count(&ids, validation_count(rest), test, args.seed)?
-        }
-    };
-    let config = TrainConfig {
-        model: args.model.default_config(),
-        settings: TrainSettings {
-            epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
-            seed: args.seed,
-            ..TrainSettings::for_kind(args.model)
-        },
-    };
-    println!(
-        "training {} on {} movies ({} validate early stopping, {} test) on {:?}",
-        args.model,
-        split.train.len(),
-        split.validation.len(),
-        split.test.len(),
-        device
-    );
+/// Training's progress on the terminal: a bar of steps, a line per epoch.
+struct TrainBar<'a> {
+    bar: ProgressBar,
+    /// Said when training starts: what trains on what.
+    model: ModelKind,
+    device: &'a candle_core::Device,
+    /// The last epoch's summary, shown after each step's loss.
+    epoch_line: Mutex<String>,
+}
 
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{bar:30} epoch {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let (tx, rx) = mpsc::channel();
-    let cancel = AtomicBool::new(false);
-    let outcome = std::thread::scope(|s| {
-        let handle = s.spawn(|| {
-            let tx = tx;
-            crate::train::train(&movies, &split, &config, &device, Some(&tx), &cancel)
-        });
-        let mut epoch_line = String::new();
-        for event in rx.iter() {
-            match event {
-                TrainEvent::Started {
-                    epochs,
-                    steps_per_epoch,
-                    pos_weight,
-                    ..
-                } => {
-                    bar.set_length((epochs * steps_per_epoch) as u64);
-                    bar.println(format!("boundary weight in the loss: {pos_weight:.2}"));
-                }
-                TrainEvent::Step {
-                    epoch, step, loss, ..
-                } => {
-                    bar.inc(1);
-                    bar.set_message(format!("{epoch} step {step} loss {loss:.4}{epoch_line}"));
-                }
-                TrainEvent::Epoch {
-                    record,
-                    best_epoch,
-                    eta_seconds,
-                } => {
-                    let val = record
-                        .validation
-                        .map_or(String::new(), |v| format!(" val mAP {:.4}", v.map));
-                    epoch_line =
-                        format!(" | last{val}, best epoch {best_epoch:?}, ETA {eta_seconds:.0} s");
-                    bar.println(format!(
-                        "epoch {:>3}: loss {:.4}{val} ({:.1} s)",
-                        record.epoch, record.train_loss, record.seconds
-                    ));
-                }
-                TrainEvent::Finished { stop, best_epoch } => {
-                    bar.println(format!("stopped: {stop:?}, best epoch {best_epoch:?}"));
-                }
+impl Observer<TrainEvent> for TrainBar<'_> {
+    fn event(&self, event: TrainEvent) {
+        let bar = &self.bar;
+        let mut epoch_line = self.epoch_line.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            TrainEvent::Started {
+                train_movies,
+                validation_movies,
+                test_movies,
+                epochs,
+                steps_per_epoch,
+                pos_weight,
+            } => {
+                bar.suspend(|| {
+                    println!(
+                        "training {} on {train_movies} movies ({validation_movies} validate \
+                         early stopping, {test_movies} test) on {:?}",
+                        self.model, self.device
+                    );
+                });
+                bar.set_length((epochs * steps_per_epoch) as u64);
+                bar.println(format!("boundary weight in the loss: {pos_weight:.2}"));
+            }
+            TrainEvent::Step {
+                epoch, step, loss, ..
+            } => {
+                bar.inc(1);
+                bar.set_message(format!("{epoch} step {step} loss {loss:.4}{epoch_line}"));
+            }
+            TrainEvent::Epoch {
+                record,
+                best_epoch,
+                eta_seconds,
+            } => {
+                let val = record
+                    .validation
+                    .map_or(String::new(), |v| format!(" val mAP {:.4}", v.map));
+                *epoch_line =
+                    format!(" | last{val}, best epoch {best_epoch:?}, ETA {eta_seconds:.0} s");
+                bar.println(format!(
+                    "epoch {:>3}: loss {:.4}{val} ({:.1} s)",
+                    record.epoch, record.train_loss, record.seconds
+                ));
+            }
+            TrainEvent::Finished { stop, best_epoch } => {
+                bar.println(format!("stopped: {stop:?}, best epoch {best_epoch:?}"));
             }
         }
-        handle
-            .join()
-            .map_err(|_| anyhow::anyhow!("the training thread panicked"))
-    })??;
-    bar.finish_and_clear();
+    }
+}
 
-    let mut model = outcome.model;
-    let tuned = decision::tune_on_validation(
-        &model,
-        &movies,
-        args.objective,
-        &decision::grid_for(args.peak_picking),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot tune the decision on the validation movies: {e}"))?;
-    match &tuned {
-        Some(t) => println!("{}", describe_tuned(t, split.validation.len())),
+/// A training error in the command line's terms: `dir` and the flags that change it.
+fn explain(e: TrainWorkflowError, dir: &Path) -> anyhow::Error {
+    match e {
+        TrainWorkflowError::Split(SplitPolicyError::TooFewMovies { usable }) => anyhow::anyhow!(
+            "{} has {usable} usable movie(s); training needs at least 2",
+            dir.display()
+        ),
+        TrainWorkflowError::Split(SplitPolicyError::Split(e)) => {
+            anyhow::anyhow!("{e} (see --test-movies and --test-ids)")
+        }
+        other => other.into(),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let device = args.device.open()?;
+    let movies = load_trainable(&args.dir, "training")?;
+    let held_out = match &args.test_ids {
+        Some(file) => HeldOut::Ids(read_test_ids(file)?),
+        None => HeldOut::Count(
+            args.test_movies
+                .unwrap_or_else(|| default_test_count(movies.len())),
+        ),
+    };
+    let request = TrainRequest {
+        config: TrainConfig {
+            model: args.model.default_config(),
+            settings: TrainSettings {
+                epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
+                seed: args.seed,
+                ..TrainSettings::for_kind(args.model)
+            },
+        },
+        held_out,
+        objective: args.objective,
+        peak_picking: args.peak_picking,
+        score_all: false,
+    };
+    let bar = TrainBar {
+        bar: ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("{bar:30} epoch {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        model: args.model,
+        device: &device,
+        epoch_line: Mutex::new(String::new()),
+    };
+    let run =
+        train_and_tune(&movies, &request, &device, &bar).map_err(|e| explain(e, &args.dir))?;
+    bar.bar.finish_and_clear();
+
+    let validation_movies = run.model.meta.split.validation.len();
+    match &run.tuned {
+        Some(t) => println!("{}", describe_tuned(t, validation_movies)),
         None => println!(
             "no validation movie to tune the decision on: the model keeps the reference's >= 0.5"
         ),
     }
-    model.meta.decision = tuned.map(|t| t.decision);
-    if !outcome.test_scores.is_empty() {
-        let metrics = crate::train::test_metrics(&movies, &outcome.test_scores)
-            .map_err(|e| anyhow::anyhow!("cannot score the test movies: {e}"))?;
-        model.meta.final_metrics = Some(metrics);
-        println!(
-            "test metrics on {} movies (scores >= 0.5):",
-            outcome.test_scores.len()
-        );
-        print!("{}", metrics_table(&metrics));
-        if let Some(d) = model.meta.decision.filter(|d| !d.is_reference()) {
-            let metrics = crate::train::decided_test_metrics(&movies, &outcome.test_scores, &d)
-                .map_err(|e| anyhow::anyhow!("cannot score the test movies: {e}"))?;
+    if let Some(test) = &run.test {
+        println!("test metrics on {} movies (scores >= 0.5):", test.movies);
+        print!("{}", metrics_table(&test.raw));
+        if let Some((d, metrics)) = &test.decided {
             println!("test metrics with the tuned decision ({d}):");
-            print!("{}", metrics_table(&metrics));
+            print!("{}", metrics_table(metrics));
         }
     }
-    model.save(&args.out)?;
+    run.model.save(&args.out)?;
     println!("model saved to {}", args.out.display());
     Ok(())
 }

@@ -42,7 +42,8 @@ pub enum DataError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} holds no *.pkl movie files (make demo data with `scenelab demo --out {path}`)")]
+    /// The folder has no movie file; demo movies can be made there.
+    #[error("{} holds no *.pkl movie files", path.display())]
     NoMovies { path: PathBuf },
 }
 

@@ -63,24 +63,38 @@ impl Default for DemoConfig {
     }
 }
 
+/// A [`DemoConfig`] setting out of range, named with its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DemoConfigError {
+    #[error("movies must be at least 1, got {movies}")]
+    NoMovies { movies: usize },
+    #[error("min_shots must be at least 2 (a movie needs a transition), got {min_shots}")]
+    TooFewShots { min_shots: usize },
+    #[error("min_shots ({min_shots}) is larger than max_shots ({max_shots})")]
+    MinAboveMax { min_shots: usize, max_shots: usize },
+    #[error("max_shots must be at most 100000 (more is not a movie), got {max_shots}")]
+    TooManyShots { max_shots: usize },
+}
+
 impl DemoConfig {
     /// Check the numbers before any work starts.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.movies >= 1, "--movies must be at least 1");
-        anyhow::ensure!(
-            self.min_shots >= 2,
-            "--min-shots must be at least 2 (a movie needs a transition)"
-        );
-        anyhow::ensure!(
-            self.min_shots <= self.max_shots,
-            "--min-shots ({}) is larger than --max-shots ({})",
-            self.min_shots,
-            self.max_shots
-        );
-        anyhow::ensure!(
-            self.max_shots <= 100_000,
-            "--max-shots above 100000 is not a movie"
-        );
+    pub fn validate(&self) -> Result<(), DemoConfigError> {
+        let (movies, min_shots, max_shots) = (self.movies, self.min_shots, self.max_shots);
+        if movies < 1 {
+            return Err(DemoConfigError::NoMovies { movies });
+        }
+        if min_shots < 2 {
+            return Err(DemoConfigError::TooFewShots { min_shots });
+        }
+        if min_shots > max_shots {
+            return Err(DemoConfigError::MinAboveMax {
+                min_shots,
+                max_shots,
+            });
+        }
+        if max_shots > 100_000 {
+            return Err(DemoConfigError::TooManyShots { max_shots });
+        }
         Ok(())
     }
 }
@@ -232,7 +246,54 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
     // Shared by every movie of a seed: variation a model can learn to look past.
     let shared = shared_variation(config.seed);
     let scenes = plan_scenes(&mut rng, &palette, n);
+    let noise = Normal::new(0.0f32, 1.0).expect("valid normal");
+    let shots = shot_features(&mut rng, &noise, &palette, &shared, &scenes, n);
+    let shot_end_frame = shot_end_frames(&mut rng, n);
+    let prediction = provided_prediction(&mut rng, &noise, &shots.ground_truth);
 
+    let matrix = |data: Vec<f32>, cols: usize| {
+        Some(FeatureMatrix {
+            rows: n,
+            cols,
+            data,
+        })
+    };
+    let mut features: [Option<FeatureMatrix>; 4] = Default::default();
+    features[Modality::Place.index()] = matrix(shots.place, 2048);
+    features[Modality::Cast.index()] = matrix(shots.cast, 512);
+    features[Modality::Action.index()] = matrix(shots.action, 512);
+    features[Modality::Audio.index()] = matrix(shots.audio, 512);
+    Movie {
+        imdb_id: demo_id(config, index),
+        n_shots: n,
+        features,
+        ground_truth: Some(shots.ground_truth),
+        prediction: Some(Scores::from_f32(&prediction)),
+        shot_end_frame: Some(shot_end_frame),
+        issues: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// Every shot's four feature rows (row-major, `n` rows each) and the boundaries after them.
+struct ShotFeatures {
+    place: Vec<f32>,
+    cast: Vec<f32>,
+    action: Vec<f32>,
+    audio: Vec<f32>,
+    /// `n - 1` transitions: whether a scene ends there.
+    ground_truth: Vec<bool>,
+}
+
+/// The features of `n` shots played through `scenes`.
+fn shot_features(
+    rng: &mut ChaCha8Rng,
+    noise: &Normal<f32>,
+    palette: &Palette,
+    shared: &[LowRankNoise; 4],
+    scenes: &[Scene],
+    n: usize,
+) -> ShotFeatures {
     let mut place = vec![0f32; n * 2048];
     let mut cast = vec![0f32; n * 512];
     let mut action = vec![0f32; n * 512];
@@ -240,7 +301,6 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
     let mut ground_truth = Vec::with_capacity(n - 1);
     let mut music_left = 0usize;
     let mut music: Option<usize> = None;
-    let noise = Normal::new(0.0f32, 1.0).expect("valid normal");
     let mut shot = 0;
     for (s, scene) in scenes.iter().enumerate() {
         let loc = &palette.locations[scene.location];
@@ -250,10 +310,10 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
             // Place: a ReLU of location + camera setup + shot noise, sparse like CNN features.
             let row = &mut place[shot * 2048..(shot + 1) * 2048];
             for (d, v) in row.iter_mut().enumerate() {
-                *v = P_LOC * loc[d] + P_SETUP * setup[d] + P_IID * noise.sample(&mut rng) - 0.35;
+                *v = P_LOC * loc[d] + P_SETUP * setup[d] + P_IID * noise.sample(rng) - 0.35;
             }
-            palette.variation[0].add(&mut rng, row, P_VAR);
-            shared[0].add(&mut rng, row, P_SHARED);
+            palette.variation[0].add(rng, row, P_VAR);
+            shared[0].add(rng, row, P_SHARED);
             row.iter_mut().for_each(|v| *v = v.max(0.0));
             // Cast: the character this setup frames (shot / reverse shot), sometimes two,
             // nobody detected in about a third of shots.
@@ -267,19 +327,19 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
                     if two {
                         c = 0.5 * (c + palette.characters[other][d]);
                     }
-                    *v = C_CHAR * c + C_IID * noise.sample(&mut rng);
+                    *v = C_CHAR * c + C_IID * noise.sample(rng);
                 }
-                palette.variation[1].add(&mut rng, row, C_VAR);
-                shared[1].add(&mut rng, row, C_SHARED);
+                palette.variation[1].add(rng, row, C_VAR);
+                shared[1].add(rng, row, C_SHARED);
             }
             if rng.random_bool(0.78) {
                 let row = &mut action[shot * 512..(shot + 1) * 512];
                 let a = &palette.activities[scene.activity];
                 for (d, v) in row.iter_mut().enumerate() {
-                    *v = A_ACT * a[d] + A_IID * noise.sample(&mut rng);
+                    *v = A_ACT * a[d] + A_IID * noise.sample(rng);
                 }
-                palette.variation[2].add(&mut rng, row, A_VAR);
-                shared[2].add(&mut rng, row, A_SHARED);
+                palette.variation[2].add(rng, row, A_VAR);
+                shared[2].add(rng, row, A_SHARED);
             }
             // Music cues start and stop on their own clock, across scene boundaries.
             if music_left == 0 {
@@ -293,58 +353,46 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
             let amb = &palette.ambience[scene.location];
             for (d, v) in row.iter_mut().enumerate() {
                 let m = music.map_or(0.0, |m| palette.music[m][d]);
-                *v = S_AMB * amb[d] + S_MUSIC * m + S_IID * noise.sample(&mut rng);
+                *v = S_AMB * amb[d] + S_MUSIC * m + S_IID * noise.sample(rng);
             }
-            palette.variation[3].add(&mut rng, row, S_VAR);
-            shared[3].add(&mut rng, row, S_SHARED);
+            palette.variation[3].add(rng, row, S_VAR);
+            shared[3].add(rng, row, S_SHARED);
             if shot + 1 < n {
                 ground_truth.push(k + 1 == scene.len && s + 1 < scenes.len());
             }
             shot += 1;
         }
     }
+    ShotFeatures {
+        place,
+        cast,
+        action,
+        audio,
+        ground_truth,
+    }
+}
 
-    // Shot lengths: log-normal with median 64 frames, mean about 111.
+/// Shot end frames: lengths log-normal with median 64 frames, mean about 111.
+fn shot_end_frames(rng: &mut ChaCha8Rng, n: usize) -> Vec<i64> {
     let durations = LogNormal::new(64f64.ln(), 1.05).expect("valid log-normal");
     let mut end = -1i64;
-    let shot_end_frame = (0..n)
+    (0..n)
         .map(|_| {
-            end += (durations.sample(&mut rng).round() as i64).max(1);
+            end += (durations.sample(rng).round() as i64).max(1);
             end
         })
-        .collect();
+        .collect()
+}
 
-    // The provided prediction: a plausible pre-trained model, right more often than not.
-    let prediction: Vec<f32> = ground_truth
+/// The provided prediction: a plausible pre-trained model, right more often than not.
+fn provided_prediction(rng: &mut ChaCha8Rng, noise: &Normal<f32>, truth: &[bool]) -> Vec<f32> {
+    truth
         .iter()
         .map(|&b| {
-            let z: f32 = if b { -1.0 } else { -2.9 } + 1.3 * noise.sample(&mut rng);
+            let z: f32 = if b { -1.0 } else { -2.9 } + 1.3 * noise.sample(rng);
             1.0 / (1.0 + (-z).exp())
         })
-        .collect();
-
-    let matrix = |data: Vec<f32>, cols: usize| {
-        Some(FeatureMatrix {
-            rows: n,
-            cols,
-            data,
-        })
-    };
-    let mut features: [Option<FeatureMatrix>; 4] = Default::default();
-    features[Modality::Place.index()] = matrix(place, 2048);
-    features[Modality::Cast.index()] = matrix(cast, 512);
-    features[Modality::Action.index()] = matrix(action, 512);
-    features[Modality::Audio.index()] = matrix(audio, 512);
-    Movie {
-        imdb_id: demo_id(config, index),
-        n_shots: n,
-        features,
-        ground_truth: Some(ground_truth),
-        prediction: Some(Scores::from_f32(&prediction)),
-        shot_end_frame: Some(shot_end_frame),
-        issues: Vec::new(),
-        notes: Vec::new(),
-    }
+        .collect()
 }
 
 /// Write every demo movie to `dir` as `<imdb id>.pkl`, in parallel, calling `progress(done,
@@ -430,6 +478,11 @@ mod tests {
         c.min_shots = 500;
         assert!(c.validate().is_err());
         c.min_shots = 1;
-        assert!(c.validate().is_err());
+        let e = c.validate().unwrap_err();
+        assert_eq!(e, DemoConfigError::TooFewShots { min_shots: 1 });
+        assert!(
+            e.to_string().starts_with("min_shots must be at least 2"),
+            "{e}"
+        );
     }
 }

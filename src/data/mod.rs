@@ -7,7 +7,7 @@ pub use dataset::load_movie_file;
 pub mod demo;
 mod movie;
 mod scores;
-mod split;
+pub mod split;
 
 pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
 pub use movie::{
@@ -15,4 +15,7 @@ pub use movie::{
     FieldIssue, Modality, Movie, MovieError,
 };
 pub use scores::{ScorePrecision, ScoreSlice, Scores};
-pub use split::{Split, SplitError, default_test_count};
+pub use split::{
+    HeldOut, Split, SplitError, SplitPolicyError, default_test_count, training_split,
+    validation_count,
+};

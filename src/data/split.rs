@@ -115,6 +115,94 @@ impl Split {
     }
 }
 
+/// Validation movies to hold out of `candidates` non-test movies: a tenth, at least one
+/// when two or more remain (none for a single movie, which must train).
+pub fn validation_count(candidates: usize) -> usize {
+    if candidates < 2 {
+        return 0;
+    }
+    ((candidates as f64 * 0.1).round() as usize).clamp(1, candidates - 1)
+}
+
+/// Which movies a training run holds out for the final test; the rest train, a tenth of them
+/// ([`validation_count`]) validating early stopping and the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeldOut {
+    /// This many, chosen by the seeded shuffle (an error when too few movies remain).
+    Count(usize),
+    /// This many, but fewer when needed so that two movies remain to train and validate.
+    AtMost(usize),
+    /// These imdb ids.
+    Ids(Vec<String>),
+}
+
+/// Why [`training_split`] cannot split.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SplitPolicyError {
+    /// Training needs two movies (one trains, one validates or tests).
+    #[error("training needs at least 2 usable movies, got {usable}")]
+    TooFewMovies { usable: usize },
+    #[error(transparent)]
+    Split(#[from] SplitError),
+}
+
+/// The split a training run makes of `ids` (the usable movies): the test movies by `held_out`
+/// and `seed`, then [`validation_count`] of the rest for validation. The test movies of a
+/// count are the same whatever the validation count: those of `Split::by_count(ids, 0, n,
+/// seed)`, which the search holds out too ([`search_split`]).
+pub fn training_split(
+    ids: &[String],
+    held_out: &HeldOut,
+    seed: u64,
+) -> Result<Split, SplitPolicyError> {
+    if ids.len() < 2 {
+        return Err(SplitPolicyError::TooFewMovies { usable: ids.len() });
+    }
+    let by_count = |test: usize| {
+        let rest = ids.len().saturating_sub(test);
+        Split::by_count(ids, validation_count(rest), test, seed)
+    };
+    Ok(match held_out {
+        HeldOut::Count(n) => by_count(*n)?,
+        HeldOut::AtMost(n) => by_count((*n).min(ids.len() - 2))?,
+        HeldOut::Ids(test) => {
+            let rest = ids.len().saturating_sub(test.len());
+            Split::with_test_ids(ids, test, validation_count(rest), seed)?
+        }
+    })
+}
+
+/// The split a search makes of `ids`: the test movies of [`training_split`] with
+/// `HeldOut::Count(test_movies)`, the rest as training movies (sorted) to cut into folds.
+pub fn search_split(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, SplitError> {
+    let mut split = Split::by_count(ids, 0, test_movies, seed)?;
+    split.train.sort();
+    Ok(split)
+}
+
+/// Fold `fold` of `folds` ([`Split::k_folds`] of a search's training movies): its movies are
+/// scored (`test`), the others train with [`validation_count`] of them held out for early
+/// stopping.
+pub fn fold_split(folds: &[Vec<String>], fold: usize, seed: u64) -> Result<Split, SplitError> {
+    let rest: Vec<String> = folds
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != fold)
+        .flat_map(|(_, f)| f.iter().cloned())
+        .collect();
+    let inner = Split::by_count(
+        &rest,
+        validation_count(rest.len()),
+        0,
+        seed.wrapping_add(fold as u64 + 1),
+    )?;
+    Ok(Split {
+        train: inner.train,
+        validation: inner.validation,
+        test: folds[fold].clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +278,49 @@ mod tests {
         joined.sort();
         assert_eq!(joined, all);
         assert!(folds.iter().all(|f| f.len() == 4 || f.len() == 5));
+    }
+
+    #[test]
+    fn a_capped_count_leaves_two_movies_and_a_count_is_exact() {
+        let ids = ids(20);
+        let s = training_split(&ids, &HeldOut::AtMost(7), 3).unwrap();
+        assert_eq!(
+            s,
+            Split::by_count(&ids, validation_count(13), 7, 3).unwrap()
+        );
+        assert_eq!(s, training_split(&ids, &HeldOut::Count(7), 3).unwrap());
+        // Six movies cannot give seven to the test: two stay to train and validate.
+        let few = training_split(&ids[..6], &HeldOut::AtMost(7), 0).unwrap();
+        assert_eq!(
+            (few.train.len(), few.validation.len(), few.test.len()),
+            (1, 1, 4)
+        );
+        assert!(matches!(
+            training_split(&ids[..6], &HeldOut::Count(7), 0),
+            Err(SplitPolicyError::Split(SplitError::TooFew { .. }))
+        ));
+        assert_eq!(
+            training_split(&ids[..1], &HeldOut::AtMost(1), 0),
+            Err(SplitPolicyError::TooFewMovies { usable: 1 })
+        );
+        assert_eq!(
+            SplitPolicyError::TooFewMovies { usable: 1 }.to_string(),
+            "training needs at least 2 usable movies, got 1"
+        );
+    }
+
+    #[test]
+    fn the_search_holds_out_the_training_test_movies() {
+        let ids = ids(30);
+        let train = training_split(&ids, &HeldOut::Count(4), 8).unwrap();
+        let search = search_split(&ids, 4, 8).unwrap();
+        assert_eq!(search.test, train.test);
+        assert!(search.validation.is_empty());
+        assert!(search.train.is_sorted());
+        let by_ids = training_split(&ids, &HeldOut::Ids(search.test.clone()), 8).unwrap();
+        let mut test = search.test.clone();
+        test.sort();
+        assert_eq!(by_ids.test, test);
+        assert_eq!(by_ids.validation.len(), validation_count(26));
     }
 }

@@ -9,7 +9,7 @@ use candle_core::Device;
 
 use super::decision::{self, Decision, Objective};
 use super::{TestMetrics, TrainConfig, TrainSettings, ValidationScores, metrics, test_metrics};
-use crate::data::{Movie, Split, default_test_count};
+use crate::data::{HeldOut, Movie, Split, default_test_count, training_split};
 use crate::model::ModelKind;
 
 /// One model's result.
@@ -130,24 +130,11 @@ pub fn demo_movies(n_movies: usize, say: &mut dyn FnMut(String)) -> anyhow::Resu
 /// a tenth of the rest validates.
 pub fn benchmark_split(movies: &[Movie], test_ids: Option<&[String]>) -> anyhow::Result<Split> {
     let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
-    let split = match test_ids {
-        Some(test) => Split::with_test_ids(
-            &ids,
-            test,
-            super::validation_count(ids.len().saturating_sub(test.len())),
-            42,
-        )?,
-        None => {
-            let n_test = default_test_count(ids.len()).min(ids.len().saturating_sub(2));
-            Split::by_count(
-                &ids,
-                super::validation_count(ids.len() - n_test),
-                n_test,
-                42,
-            )?
-        }
+    let held_out = match test_ids {
+        Some(test) => HeldOut::Ids(test.to_vec()),
+        None => HeldOut::AtMost(default_test_count(ids.len())),
     };
-    Ok(split)
+    Ok(training_split(&ids, &held_out, 42)?)
 }
 
 /// [`bench_training`] with seed 0, telling `say` about the split and each finished model.

@@ -50,7 +50,7 @@ pub enum CheckpointError {
     #[error("{path} is not a valid SceneLab model config: {message}")]
     BadConfig { path: PathBuf, message: String },
     #[error(
-        "{path} holds a '{found}' model, but a '{expected}' model was asked for: pass the matching --model or another folder"
+        "{path} holds a '{found}' model, but a '{expected}' model was asked for: choose a folder with a '{expected}' model"
     )]
     WrongKind {
         path: PathBuf,

@@ -13,7 +13,7 @@ pub mod search;
 pub mod space;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
@@ -29,6 +29,7 @@ pub use normalize::{FeatureError, Normalization};
 
 use crate::data::{Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, SeededVarMap, ShotBatch};
+use crate::observer::Observer;
 
 /// Reads a JSON number, or `null` as NaN: serde_json writes NaN (the reference's F1 when a
 /// movie has no correct boundary) as `null`, and a checkpoint must load back what it saved.
@@ -200,20 +201,15 @@ pub enum TrainError {
     Candle(#[from] candle_core::Error),
 }
 
+/// `(imdb_id, probability per transition)` of each scored movie: `n_shots - 1` values in
+/// `[0, 1]`.
+pub type MovieScores = Vec<(String, Vec<f32>)>;
+
 /// A trained model and its scores on the test movies.
 pub struct TrainOutcome {
     pub model: TrainedModel,
-    /// `(imdb_id, probability per transition)` for each test movie, in split order.
-    pub test_scores: Vec<(String, Vec<f32>)>,
-}
-
-/// Validation movies to hold out of `candidates` non-test movies: a tenth, at least one
-/// when two or more remain (none for a single movie, which must train).
-pub fn validation_count(candidates: usize) -> usize {
-    if candidates < 2 {
-        return 0;
-    }
-    ((candidates as f64 * 0.1).round() as usize).clamp(1, candidates - 1)
+    /// Each test movie's scores, in split order.
+    pub test_scores: MovieScores,
 }
 
 /// Stack for training and scoring threads: autograd walks and drops the recurrent models'
@@ -374,7 +370,9 @@ fn restore(varmap: &VarMap, saved: &HashMap<String, Tensor>) -> candle_core::Res
     Ok(())
 }
 
-/// Train `config.model` on `split` of `movies`.
+/// Train `config.model` on `split` of `movies`, sending progress down `events` (if given) and
+/// stopping at the next step once `cancel` is set: [`train_observed`] over a
+/// [`crate::observer::Channel`].
 pub fn train(
     movies: &[Movie],
     split: &Split,
@@ -383,46 +381,77 @@ pub fn train(
     events: Option<&Sender<TrainEvent>>,
     cancel: &AtomicBool,
 ) -> Result<TrainOutcome, TrainError> {
-    with_deep_stack(|| train_inner(movies, split, config, device, events, cancel))
+    train_observed(
+        movies,
+        split,
+        config,
+        device,
+        &crate::observer::Channel::new(events, cancel),
+    )
 }
 
-fn train_inner(
+/// Train `config.model` on `split` of `movies` (looked up by id; movies outside the split are
+/// never read). `observer` gets a [`TrainEvent`] for the start, every step and epoch, and the
+/// end, and `progress(steps done, steps in all epochs, "epoch E, loss L")` after every step;
+/// once it says cancelled, training stops before the next step and keeps the best epoch so far
+/// ([`TrainError::Cancelled`] if no epoch finished). Runs on a thread with a deep stack.
+pub fn train_observed(
     movies: &[Movie],
     split: &Split,
     config: &TrainConfig,
     device: &Device,
-    events: Option<&Sender<TrainEvent>>,
-    cancel: &AtomicBool,
+    observer: &dyn Observer<TrainEvent>,
 ) -> Result<TrainOutcome, TrainError> {
-    let send = |e: TrainEvent| {
-        if let Some(tx) = events {
-            // A closed receiver only means nobody watches any more.
-            let _ = tx.send(e);
-        }
-    };
-    let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
-    let find = |ids: &[String], need_truth: bool| -> Result<Vec<&Movie>, TrainError> {
-        ids.iter()
-            .map(|id| {
-                let m = by_id
-                    .get(id.as_str())
-                    .copied()
-                    .ok_or_else(|| TrainError::UnknownMovie(id.clone()))?;
-                if need_truth && m.ground_truth.is_none() {
-                    return Err(TrainError::NoGroundTruth(id.clone()));
-                }
-                Ok(m)
-            })
-            .collect()
-    };
-    let train_movies = find(&split.train, true)?;
-    let val_movies = find(&split.validation, true)?;
-    let test_movies = find(&split.test, false)?;
-    if train_movies.is_empty() {
-        return Err(TrainError::NoTrainingMovies);
-    }
+    with_deep_stack(|| train_inner(movies, split, config, device, observer))
+}
 
-    let raw_train: Vec<Vec<f32>> = train_movies
+/// The movies of each part of `split`, looked up in `movies`; training and validation movies
+/// need ground truth.
+struct SplitMovies<'a> {
+    train: Vec<&'a Movie>,
+    validation: Vec<&'a Movie>,
+    test: Vec<&'a Movie>,
+}
+
+impl<'a> SplitMovies<'a> {
+    fn find(movies: &'a [Movie], split: &Split) -> Result<Self, TrainError> {
+        let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
+        let find = |ids: &[String], need_truth: bool| -> Result<Vec<&'a Movie>, TrainError> {
+            ids.iter()
+                .map(|id| {
+                    let m = by_id
+                        .get(id.as_str())
+                        .copied()
+                        .ok_or_else(|| TrainError::UnknownMovie(id.clone()))?;
+                    if need_truth && m.ground_truth.is_none() {
+                        return Err(TrainError::NoGroundTruth(id.clone()));
+                    }
+                    Ok(m)
+                })
+                .collect()
+        };
+        let found = SplitMovies {
+            train: find(&split.train, true)?,
+            validation: find(&split.validation, true)?,
+            test: find(&split.test, false)?,
+        };
+        if found.train.is_empty() {
+            return Err(TrainError::NoTrainingMovies);
+        }
+        Ok(found)
+    }
+}
+
+/// The training and validation movies normalised with statistics of the training movies.
+struct PreparedSets<'a> {
+    train: Vec<Prepared<'a>>,
+    validation: Vec<Prepared<'a>>,
+    norm: Normalization,
+}
+
+fn prepare_sets<'a>(found: &SplitMovies<'a>) -> Result<PreparedSets<'a>, TrainError> {
+    let raw_train: Vec<Vec<f32>> = found
+        .train
         .iter()
         .map(|m| normalize::concat_features(m))
         .collect::<Result<_, _>>()?;
@@ -446,78 +475,110 @@ fn train_inner(
             truth: m.ground_truth.as_deref().unwrap_or(&[]),
         })
     }
-    let train_set: Vec<Prepared> = train_movies
+    let train = found
+        .train
         .iter()
         .zip(raw_train)
         .map(|(m, r)| prepare(m, Some(r), &norm))
         .collect::<Result<_, _>>()?;
-    let val_set: Vec<Prepared> = val_movies
+    let validation = found
+        .validation
         .iter()
         .map(|m| prepare(m, None, &norm))
         .collect::<Result<_, _>>()?;
+    Ok(PreparedSets {
+        train,
+        validation,
+        norm,
+    })
+}
 
-    let settings = &config.settings;
-    let positives: usize = train_set
-        .iter()
-        .map(|m| m.truth.iter().filter(|&&b| b).count())
-        .sum();
-    let transitions: usize = train_set.iter().map(|m| m.truth.len()).sum();
-    if positives == 0 {
-        return Err(TrainError::NoBoundaries);
+/// The model, its optimiser and the schedule of one run.
+struct Run<'d> {
+    varmap: VarMap,
+    model: Model,
+    opt: AdamW,
+    device: &'d Device,
+    base_lr: f64,
+    pos_weight: f64,
+    batch_movies: usize,
+    steps_per_epoch: usize,
+    total_steps: usize,
+    warmup: usize,
+}
+
+impl<'d> Run<'d> {
+    /// Weights seeded by `config.settings.seed`; the boundary weight from the training
+    /// movies' counts unless the settings fix it.
+    fn new(
+        config: &TrainConfig,
+        train_set: &[Prepared<'_>],
+        device: &'d Device,
+    ) -> Result<Self, TrainError> {
+        let settings = &config.settings;
+        let positives: usize = train_set
+            .iter()
+            .map(|m| m.truth.iter().filter(|&&b| b).count())
+            .sum();
+        let transitions: usize = train_set.iter().map(|m| m.truth.len()).sum();
+        if positives == 0 {
+            return Err(TrainError::NoBoundaries);
+        }
+        let pos_weight = settings
+            .pos_weight
+            .unwrap_or((transitions - positives) as f64 / positives as f64);
+        let base_lr = settings
+            .learning_rate
+            .unwrap_or_else(|| config.model.learning_rate());
+
+        let varmap = VarMap::new();
+        let vb = SeededVarMap::var_builder(&varmap, settings.seed, device);
+        let model = Model::new(&config.model, vb)?;
+        let opt = AdamW::new(
+            varmap.all_vars(),
+            ParamsAdamW {
+                lr: base_lr,
+                weight_decay: settings.weight_decay,
+                ..ParamsAdamW::default()
+            },
+        )?;
+        let batch_movies = settings.batch_movies.max(1);
+        let steps_per_epoch = train_set.len().div_ceil(batch_movies);
+        Ok(Run {
+            varmap,
+            model,
+            opt,
+            device,
+            base_lr,
+            pos_weight,
+            batch_movies,
+            steps_per_epoch,
+            total_steps: steps_per_epoch * settings.epochs,
+            warmup: ((settings.warmup_epochs * steps_per_epoch as f64).round() as usize).max(1),
+        })
     }
-    let pos_weight = settings
-        .pos_weight
-        .unwrap_or((transitions - positives) as f64 / positives as f64);
-    let base_lr = settings
-        .learning_rate
-        .unwrap_or_else(|| config.model.learning_rate());
 
-    let varmap = VarMap::new();
-    let vb = SeededVarMap::var_builder(&varmap, settings.seed, device);
-    let model = Model::new(&config.model, vb)?;
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: base_lr,
-            weight_decay: settings.weight_decay,
-            ..ParamsAdamW::default()
-        },
-    )?;
-
-    let batch_movies = settings.batch_movies.max(1);
-    let steps_per_epoch = train_set.len().div_ceil(batch_movies);
-    let total_steps = steps_per_epoch * settings.epochs;
-    let warmup = ((settings.warmup_epochs * steps_per_epoch as f64).round() as usize).max(1);
-    send(TrainEvent::Started {
-        train_movies: train_set.len(),
-        validation_movies: val_set.len(),
-        test_movies: test_movies.len(),
-        epochs: settings.epochs,
-        steps_per_epoch,
-        pos_weight,
-    });
-
-    let lengths: Vec<usize> = train_set.iter().map(Prepared::shots).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed.wrapping_add(0x5eed));
-    let mut curve: Vec<EpochRecord> = Vec::new();
-    let mut best: Option<(usize, f64, HashMap<String, Tensor>)> = None;
-    let mut since_best = 0usize;
-    let mut stop = StopReason::Completed;
-    let mut global_step = 0usize;
-    let started = Instant::now();
-
-    'epochs: for epoch in 1..=settings.epochs {
-        let t0 = Instant::now();
+    /// One epoch's optimisation steps: `(loss summed over transitions, transitions)`, or
+    /// `None` when cancelled before a step.
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        train_set: &[Prepared<'_>],
+        settings: &TrainSettings,
+        rng: &mut ChaCha8Rng,
+        global_step: &mut usize,
+        observer: &dyn Observer<TrainEvent>,
+    ) -> Result<Option<(f64, usize)>, TrainError> {
+        let lengths: Vec<usize> = train_set.iter().map(Prepared::shots).collect();
         let mut loss_sum = 0.0;
         let mut loss_weight = 0usize;
-        let batches = epoch_batches(train_set.len(), &lengths, batch_movies, &mut rng);
+        let batches = epoch_batches(train_set.len(), &lengths, self.batch_movies, rng);
         for (step, idx) in batches.iter().enumerate() {
-            if cancel.load(Ordering::Relaxed) {
-                stop = StopReason::Cancelled;
-                break 'epochs;
+            if observer.cancelled() {
+                return Ok(None);
             }
-            let lr = learning_rate_at(base_lr, global_step, warmup, total_steps);
-            opt.set_learning_rate(lr);
+            let lr = learning_rate_at(self.base_lr, *global_step, self.warmup, self.total_steps);
+            self.opt.set_learning_rate(lr);
             let members: Vec<Piece> = match settings.chunk_shots {
                 None => idx.iter().map(|&i| train_set[i].whole()).collect(),
                 Some(len) => idx
@@ -525,33 +586,82 @@ fn train_inner(
                     .flat_map(|&i| train_set[i].pieces(len, rng.random_range(0..len.max(1))))
                     .collect(),
             };
-            let (batch, y, mask) = make_batch(&members, device)?;
-            let logits = model.forward(&batch, true)?;
-            let loss = masked_bce(&logits, &y, &mask, pos_weight)?;
-            opt.backward_step(&loss)?;
+            let (batch, y, mask) = make_batch(&members, self.device)?;
+            let logits = self.model.forward(&batch, true)?;
+            let loss = masked_bce(&logits, &y, &mask, self.pos_weight)?;
+            self.opt.backward_step(&loss)?;
             let loss = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             let n: usize = members.iter().map(|m| m.truth.len()).sum();
             loss_sum += loss * n as f64;
             loss_weight += n;
-            global_step += 1;
-            send(TrainEvent::Step {
+            *global_step += 1;
+            observer.event(TrainEvent::Step {
                 epoch,
                 step: step + 1,
-                steps_per_epoch,
+                steps_per_epoch: self.steps_per_epoch,
                 loss,
                 learning_rate: lr,
             });
+            observer.progress(
+                *global_step,
+                self.total_steps,
+                &format!("epoch {epoch}, loss {loss:.4}"),
+            );
         }
-        if cancel.load(Ordering::Relaxed) {
-            stop = StopReason::Cancelled;
+        Ok(Some((loss_sum, loss_weight)))
+    }
+}
+
+/// What the epochs made: the curve, the best epoch's weights and why they ended.
+struct Fitted {
+    curve: Vec<EpochRecord>,
+    best: Option<(usize, f64, HashMap<String, Tensor>)>,
+    stop: StopReason,
+}
+
+/// Epochs until the cap, early stopping or a cancel, validating after each.
+fn fit(
+    run: &mut Run<'_>,
+    sets: &PreparedSets<'_>,
+    settings: &TrainSettings,
+    observer: &dyn Observer<TrainEvent>,
+) -> Result<Fitted, TrainError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed.wrapping_add(0x5eed));
+    let mut fitted = Fitted {
+        curve: Vec::new(),
+        best: None,
+        stop: StopReason::Completed,
+    };
+    let mut since_best = 0usize;
+    let mut global_step = 0usize;
+    let started = Instant::now();
+
+    for epoch in 1..=settings.epochs {
+        let t0 = Instant::now();
+        let trained = run.train_epoch(
+            epoch,
+            &sets.train,
+            settings,
+            &mut rng,
+            &mut global_step,
+            observer,
+        )?;
+        let Some((loss_sum, loss_weight)) = trained.filter(|_| !observer.cancelled()) else {
+            fitted.stop = StopReason::Cancelled;
             break;
-        }
+        };
         let train_seconds = t0.elapsed().as_secs_f64();
 
-        let (validation_loss, validation) = if val_set.is_empty() {
+        let (validation_loss, validation) = if sets.validation.is_empty() {
             (None, None)
         } else {
-            let (loss, scores) = validate(&model, &val_set, batch_movies, pos_weight, device)?;
+            let (loss, scores) = validate(
+                &run.model,
+                &sets.validation,
+                run.batch_movies,
+                run.pos_weight,
+                run.device,
+            )?;
             (Some(loss), Some(scores))
         };
         let record = EpochRecord {
@@ -559,13 +669,13 @@ fn train_inner(
             train_loss: loss_sum / loss_weight.max(1) as f64,
             validation_loss,
             validation,
-            learning_rate: opt.learning_rate(),
+            learning_rate: run.opt.learning_rate(),
             seconds: t0.elapsed().as_secs_f64(),
             train_seconds,
         };
         match validation {
-            Some(v) if best.as_ref().is_none_or(|(_, m, _)| v.map > *m) => {
-                best = Some((epoch, v.map, snapshot(&varmap)?));
+            Some(v) if fitted.best.as_ref().is_none_or(|(_, m, _)| v.map > *m) => {
+                fitted.best = Some((epoch, v.map, snapshot(&run.varmap)?));
                 since_best = 0;
             }
             Some(_) => since_best += 1,
@@ -579,36 +689,59 @@ fn train_inner(
             "epoch done"
         );
         let per_epoch = started.elapsed().as_secs_f64() / epoch as f64;
-        send(TrainEvent::Epoch {
+        observer.event(TrainEvent::Epoch {
             record: record.clone(),
-            best_epoch: best.as_ref().map(|b| b.0),
+            best_epoch: fitted.best.as_ref().map(|b| b.0),
             eta_seconds: per_epoch * (settings.epochs - epoch) as f64,
         });
-        curve.push(record);
+        fitted.curve.push(record);
         if since_best >= settings.patience.max(1) && epoch < settings.epochs {
-            stop = StopReason::EarlyStopped;
+            fitted.stop = StopReason::EarlyStopped;
             break;
         }
     }
+    Ok(fitted)
+}
 
+fn train_inner(
+    movies: &[Movie],
+    split: &Split,
+    config: &TrainConfig,
+    device: &Device,
+    observer: &dyn Observer<TrainEvent>,
+) -> Result<TrainOutcome, TrainError> {
+    let found = SplitMovies::find(movies, split)?;
+    let sets = prepare_sets(&found)?;
+    let mut run = Run::new(config, &sets.train, device)?;
+    let settings = &config.settings;
+    observer.event(TrainEvent::Started {
+        train_movies: sets.train.len(),
+        validation_movies: sets.validation.len(),
+        test_movies: found.test.len(),
+        epochs: settings.epochs,
+        steps_per_epoch: run.steps_per_epoch,
+        pos_weight: run.pos_weight,
+    });
+
+    let Fitted { curve, best, stop } = fit(&mut run, &sets, settings, observer)?;
     if stop == StopReason::Cancelled && curve.is_empty() {
         return Err(TrainError::Cancelled);
     }
     if let Some((_, _, saved)) = &best {
-        restore(&varmap, saved)?;
+        restore(&run.varmap, saved)?;
     }
     let best_epoch = best.as_ref().map(|b| b.0);
-    send(TrainEvent::Finished { stop, best_epoch });
+    observer.event(TrainEvent::Finished { stop, best_epoch });
 
     let mut settings_used = settings.clone();
-    settings_used.learning_rate = Some(base_lr);
-    settings_used.pos_weight = Some(pos_weight);
+    settings_used.learning_rate = Some(run.base_lr);
+    settings_used.pos_weight = Some(run.pos_weight);
     let trained = TrainedModel {
         meta: CheckpointMeta {
             format: checkpoint::FORMAT.into(),
             scenelab_version: env!("CARGO_PKG_VERSION").into(),
             model: config.model.clone(),
-            normalization: norm,
+            normalization: sets.norm,
             split: split.clone(),
             training: settings_used,
             curve,
@@ -617,23 +750,24 @@ fn train_inner(
             final_metrics: None,
             decision: None,
         },
-        varmap,
-        model,
+        varmap: run.varmap,
+        model: run.model,
         device: device.clone(),
     };
-    let scores = if test_movies.is_empty() {
+    score_test_movies(trained, &found.test)
+}
+
+/// The trained model with its scores of the test movies.
+fn score_test_movies(trained: TrainedModel, test: &[&Movie]) -> Result<TrainOutcome, TrainError> {
+    let scores = if test.is_empty() {
         Vec::new()
     } else {
-        trained.predict(&test_movies).map_err(|e| match e {
+        trained.predict(test).map_err(|e| match e {
             CheckpointError::Model(m) => TrainError::Candle(candle_core::Error::Msg(m)),
             other => TrainError::Candle(candle_core::Error::Msg(other.to_string())),
         })?
     };
-    let test_scores = test_movies
-        .iter()
-        .map(|m| m.imdb_id.clone())
-        .zip(scores)
-        .collect();
+    let test_scores = test.iter().map(|m| m.imdb_id.clone()).zip(scores).collect();
     Ok(TrainOutcome {
         model: trained,
         test_scores,

@@ -20,17 +20,21 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use candle_core::Device;
 
 use super::decision::{self, DecisionGrid, Objective, TunedDecision};
-use super::{TestMetrics, TrainConfig, TrainError, TrainEvent, TrainSettings, test_metrics};
-use super::{checkpoint, f64_or_nan, space};
-use crate::data::{Movie, Split, SplitError};
+use super::{MovieScores, checkpoint, f64_or_nan, space};
+use super::{
+    TestMetrics, TrainConfig, TrainError, TrainEvent, TrainSettings, test_metrics, train_observed,
+};
+use crate::data::split::{fold_split, search_split};
+use crate::data::{HeldOut, Movie, Split, SplitError, SplitPolicyError, training_split};
 use crate::model::{ModelConfig, ModelKind};
+use crate::observer::{Mapped, Observer};
 
 pub const TRIALS_FILE: &str = "trials.jsonl";
 pub const HEADER_FILE: &str = "search.json";
@@ -272,8 +276,19 @@ pub enum SearchEvent {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    #[error("{0}")]
-    Setup(String),
+    /// The setting `folds` is below 2 (one fold validates while the others train).
+    #[error("folds must be at least 2, got {folds} (one fold validates while the others train)")]
+    TooFewFolds { folds: usize },
+    /// After `test_movies` are held out, fewer training movies remain than `folds`.
+    #[error(
+        "training movies must be at least as many as folds ({folds}), got {training} after \
+         holding out {test_movies} test movies"
+    )]
+    TooFewTrainingMovies {
+        training: usize,
+        folds: usize,
+        test_movies: usize,
+    },
     #[error(transparent)]
     Split(#[from] SplitError),
     #[error("{path}: {source}")]
@@ -282,16 +297,14 @@ pub enum SearchError {
         source: std::io::Error,
     },
     #[error(
-        "{path} belongs to another search ({what} differs): pass the same settings to resume it, or choose another output folder (--out)"
+        "{path} belongs to another search ({what} differs): pass the same settings to resume it, or choose another output folder"
     )]
     Mismatch { path: PathBuf, what: String },
     #[error(
-        "{path} was made by another SceneLab version ({detail}), so this SceneLab cannot resume it: choose another output folder (--out), or delete this one to start over"
+        "{path} was made by another SceneLab version ({detail}), so this SceneLab cannot resume it: choose another output folder, or delete this one to start over"
     )]
     OtherVersion { path: PathBuf, detail: String },
-    #[error(
-        "{path} is not a SceneLab search header ({message}): choose another output folder (--out)"
-    )]
+    #[error("{path} is not a SceneLab search header ({message}): choose another output folder")]
     NotAHeader { path: PathBuf, message: String },
     #[error("{path} cannot be read ({message}): delete it to redo the final fit")]
     BadSummary { path: PathBuf, message: String },
@@ -328,35 +341,6 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SearchEr
     let text =
         serde_json::to_string_pretty(value).map_err(|e| SearchError::Score(e.to_string()))?;
     crate::files::write_atomic(path, text.as_bytes()).map_err(io_err(path))
-}
-
-/// The test movies, then the rest as training ids (sorted).
-pub fn test_split(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, SplitError> {
-    let mut split = Split::by_count(ids, 0, test_movies, seed)?;
-    split.train.sort();
-    Ok(split)
-}
-
-/// Fold `fold` of `folds`: its movies are scored (`test`), the rest train with a tenth held
-/// out for early stopping.
-pub fn fold_split(folds: &[Vec<String>], fold: usize, seed: u64) -> Result<Split, SplitError> {
-    let rest: Vec<String> = folds
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != fold)
-        .flat_map(|(_, f)| f.iter().cloned())
-        .collect();
-    let inner = Split::by_count(
-        &rest,
-        super::validation_count(rest.len()),
-        0,
-        seed.wrapping_add(fold as u64 + 1),
-    )?;
-    Ok(Split {
-        train: inner.train,
-        validation: inner.validation,
-        test: folds[fold].clone(),
-    })
 }
 
 /// How `trials.jsonl` ends.
@@ -584,33 +568,6 @@ fn write_tables(out: &Path, trials: &[TrialRecord]) -> Result<(), SearchError> {
     write_json(&out.join(TABLE_JSON), &trials)
 }
 
-/// Run `train` with its events forwarded as [`SearchEvent::Train`].
-fn train_forwarding(
-    movies: &[Movie],
-    split: &Split,
-    config: &TrainConfig,
-    device: &Device,
-    events: Option<&Sender<SearchEvent>>,
-    cancel: &AtomicBool,
-    (trial, fold): (Option<usize>, Option<usize>),
-) -> Result<super::TrainOutcome, TrainError> {
-    let Some(events) = events else {
-        return super::train(movies, split, config, device, None, cancel);
-    };
-    let (tx, rx) = mpsc::channel::<TrainEvent>();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            for event in rx {
-                let _ = events.send(SearchEvent::Train { trial, fold, event });
-            }
-        });
-        let result = super::train(movies, split, config, device, Some(&tx), cancel);
-        // Dropping the sender ends the forwarder, so the scope can join it.
-        drop(tx);
-        result
-    })
-}
-
 /// `value` as it reads back from JSON: serde_json may read a float back a bit off what it
 /// wrote, so what a folder holds is compared with what this run would write, read back.
 fn as_saved<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> Option<T> {
@@ -648,126 +605,38 @@ fn reusable_final(
     .then_some(saved)
 }
 
-/// Search `config.kind`'s space on `movies`; movies without ground truth or a feature
-/// modality ([`searchable`]) are left out (callers say so).
+/// Search `config.kind`'s space on `movies`, sending events down `events` (if given) and
+/// stopping once `cancel` is set: [`search_observed`] over a [`crate::observer::Channel`].
 pub fn run_search(
     movies: &[Movie],
     config: &SearchConfig,
     events: Option<&Sender<SearchEvent>>,
     cancel: &AtomicBool,
 ) -> Result<SearchOutcome, SearchError> {
-    let send = |e: SearchEvent| {
-        if let Some(tx) = events {
-            let _ = tx.send(e);
-        }
-    };
-    if config.folds < 2 {
-        return Err(SearchError::Setup(
-            "--folds must be at least 2 (one fold validates while the others train)".into(),
-        ));
-    }
-    // Only ids: the other movies are never in a split, so training never reads them.
-    let ids: Vec<String> = movies
-        .iter()
-        .filter(|m| searchable(m))
-        .map(|m| m.imdb_id.clone())
-        .collect();
-    let split = test_split(&ids, config.test_movies, config.seed)?;
-    if split.train.len() < config.folds {
-        return Err(SearchError::Setup(format!(
-            "{} training movies cannot make {} folds: lower --folds or --test-movies",
-            split.train.len(),
-            config.folds
-        )));
-    }
-    let folds = Split::k_folds(&split.train, config.folds, config.seed);
-    let out = &config.out_dir;
-    std::fs::create_dir_all(out.join(PREDICTIONS_DIR)).map_err(io_err(out))?;
+    search_observed(
+        movies,
+        config,
+        &crate::observer::Channel::new(events, cancel),
+    )
+}
 
-    // The folder's identity: a rerun resumes only the same search.
-    let header = SearchHeader {
-        format: FORMAT.into(),
-        version: SEARCH_VERSION,
-        kind: config.kind,
-        seed: config.seed,
-        folds: config.folds,
-        settings: config.base_settings(),
-        test_ids: split.test.clone(),
-        train_ids: split.train.clone(),
-        objective: config.objective,
-        grid: config.grid.clone(),
-    };
-    let header_path = out.join(HEADER_FILE);
-    if let Some(found) = read_header(out)? {
-        let header = as_saved(&header).unwrap_or_else(|| header.clone());
-        fn movies_of(h: &SearchHeader) -> Vec<&String> {
-            let mut all: Vec<&String> = h.test_ids.iter().chain(&h.train_ids).collect();
-            all.sort();
-            all
-        }
-        // Say what to do about the movies: a changed folder cannot be fixed by an option.
-        let movies = if movies_of(&found) != movies_of(&header) {
-            Some(format!(
-                "the movies: it searched {} usable movies and this folder has {}, so the split \
-                 differs",
-                found.test_ids.len() + found.train_ids.len(),
-                header.test_ids.len() + header.train_ids.len()
-            ))
-        } else if found.test_ids.len() != header.test_ids.len() {
-            Some(format!(
-                "the test movies: it held out {} (--test-movies {}), not {}",
-                found.test_ids.len(),
-                found.test_ids.len(),
-                header.test_ids.len()
-            ))
-        } else if found.test_ids != header.test_ids {
-            Some("the test movies (another seed or folder)".to_string())
-        } else {
-            None
-        };
-        let what = [
-            (found.kind != header.kind, "model kind".to_string()),
-            (found.seed != header.seed, "seed".to_string()),
-            (found.folds != header.folds, "folds".to_string()),
-            (
-                found.settings != header.settings,
-                "training settings (epochs, patience, batch)".to_string(),
-            ),
-            (found.objective != header.objective, "objective".to_string()),
-            (
-                found.grid != header.grid,
-                "decision grid (peak picking)".to_string(),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(differs, name)| differs.then_some(name))
-        .chain(movies)
-        .collect::<Vec<_>>();
-        if !what.is_empty() {
-            return Err(SearchError::Mismatch {
-                path: header_path,
-                what: what.join(", "),
-            });
-        }
-    } else {
-        write_json(&header_path, &header)?;
-    }
-
-    let trials_path = out.join(TRIALS_FILE);
-    let (mut done, tail) = load_trials(&trials_path)?;
-    repair_tail(&trials_path, tail)?;
-    for r in &done {
-        // The header matched, so only another space can draw another configuration.
-        if !same_as_saved(r, &config.trial_config(r.trial)) {
-            return Err(SearchError::OtherVersion {
-                path: trials_path.clone(),
-                detail: format!(
-                    "trial {}'s configuration is not what this SceneLab draws for it",
-                    r.trial
-                ),
-            });
-        }
-    }
+/// Search `config.kind`'s space on `movies`; movies without ground truth or a feature
+/// modality ([`searchable`]) are left out (callers say so). `observer` gets every
+/// [`SearchEvent`] (each run's [`TrainEvent`]s inside [`SearchEvent::Train`]) and
+/// `progress(runs done, runs in all, "trial T, fold F of K" or "final fit")`; once it says
+/// cancelled, the search stops at the next step, keeping the finished trials.
+///
+/// Errors: [`SearchError::TooFewFolds`] and [`SearchError::TooFewTrainingMovies`] before
+/// anything is written; a folder of another search ([`SearchError::Mismatch`]), version or
+/// format; a run that fails; files that cannot be read or written.
+pub fn search_observed(
+    movies: &[Movie],
+    config: &SearchConfig,
+    observer: &dyn Observer<SearchEvent>,
+) -> Result<SearchOutcome, SearchError> {
+    let plan = Plan::new(movies, config)?;
+    plan.open_folder()?;
+    let mut done = plan.finished_trials()?;
     let finished: std::collections::HashSet<usize> = done.iter().map(|r| r.trial).collect();
     let todo: Vec<usize> = (0..config.trials)
         .filter(|i| !finished.contains(i))
@@ -777,39 +646,222 @@ pub fn run_search(
     let final_known_reusable = todo.is_empty() && {
         let mut table = done.clone();
         rank(&mut table);
-        table
-            .first()
-            .is_some_and(|best| reusable_final(out, best, config, &split).is_some())
+        table.first().is_some_and(|best| {
+            reusable_final(&config.out_dir, best, config, &plan.split).is_some()
+        })
     };
     let final_runs = usize::from(config.final_fit && !final_known_reusable);
-    let total_runs = todo.len() * config.folds + final_runs;
-    send(SearchEvent::Started {
+    let mut progress = Progress::new(todo.len() * config.folds, final_runs, config.folds);
+    observer.event(SearchEvent::Started {
         trials: config.trials,
         resumed: done.clone(),
         folds: config.folds,
-        train_movies: split.train.len(),
-        test_movies: split.test.len(),
-        runs: total_runs,
+        train_movies: plan.split.train.len(),
+        test_movies: plan.split.test.len(),
+        runs: progress.total(),
     });
 
-    let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
-    let started = Instant::now();
-    let mut runs_done = 0usize;
-    // The final fit trains on all K folds, a fold run on K - 1 of them.
-    let final_weight = config.folds as f64 / (config.folds - 1) as f64;
-    let eta = |runs_done: usize| {
-        if runs_done == 0 {
-            return f64::NAN;
-        }
-        let per_run = started.elapsed().as_secs_f64() / runs_done as f64;
-        let left_folds = (todo.len() * config.folds).saturating_sub(runs_done) as f64;
-        per_run * (left_folds + final_runs as f64 * final_weight)
-    };
     let mut ran = 0;
     let mut cancelled = false;
-    'trials: for &trial in &todo {
+    for &trial in &todo {
+        let Some(record) = plan.run_trial(movies, trial, &mut progress, observer)? else {
+            cancelled = true;
+            break;
+        };
+        ran += 1;
+        done.push(record.clone());
+        let mut table = done.clone();
+        rank(&mut table);
+        write_tables(&config.out_dir, &table)?;
+        observer.event(SearchEvent::TrialFinished {
+            record,
+            eta_seconds: progress.eta(),
+        });
+    }
+
+    let mut table = done;
+    rank(&mut table);
+    write_tables(&config.out_dir, &table)?;
+    let mut outcome = SearchOutcome {
+        split: plan.split.clone(),
+        trials: table,
+        resumed,
+        ran,
+        cancelled,
+        final_result: None,
+        final_reused: false,
+    };
+    if cancelled || !config.final_fit || outcome.trials.is_empty() {
+        observer.event(SearchEvent::Finished { cancelled });
+        return Ok(outcome);
+    }
+    let best = outcome.trials[0].clone();
+    if let Some(saved) = reusable_final(&config.out_dir, &best, config, &plan.split) {
+        outcome.final_result = Some(saved);
+        outcome.final_reused = true;
+    } else {
+        match plan.final_fit(movies, &best, &mut progress, observer)? {
+            Some(result) => outcome.final_result = Some(result),
+            None => outcome.cancelled = true,
+        }
+    }
+    observer.event(SearchEvent::Finished {
+        cancelled: outcome.cancelled,
+    });
+    Ok(outcome)
+}
+
+/// Training runs done and to do, for progress and the ETA.
+struct Progress {
+    started: Instant,
+    done: usize,
+    fold_runs: usize,
+    final_runs: usize,
+    /// The final fit trains on all K folds, a fold run on K - 1 of them.
+    final_weight: f64,
+}
+
+impl Progress {
+    fn new(fold_runs: usize, final_runs: usize, folds: usize) -> Self {
+        Progress {
+            started: Instant::now(),
+            done: 0,
+            fold_runs,
+            final_runs,
+            final_weight: folds as f64 / (folds.max(2) - 1) as f64,
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.fold_runs + self.final_runs
+    }
+
+    /// Seconds left, from the mean run time so far (NaN before the first run ends).
+    fn eta(&self) -> f64 {
+        if self.done == 0 {
+            return f64::NAN;
+        }
+        let per_run = self.started.elapsed().as_secs_f64() / self.done as f64;
+        let left_folds = self.fold_runs.saturating_sub(self.done) as f64;
+        per_run * (left_folds + self.final_runs as f64 * self.final_weight)
+    }
+
+    fn report(&self, observer: &dyn Observer<SearchEvent>, what: &str) {
+        observer.progress(self.done, self.total(), what);
+    }
+}
+
+/// A search's setup, checked: the searchable movies, the test split and the folds.
+struct Plan<'c> {
+    config: &'c SearchConfig,
+    ids: Vec<String>,
+    split: Split,
+    folds: Vec<Vec<String>>,
+}
+
+impl<'c> Plan<'c> {
+    fn new(movies: &[Movie], config: &'c SearchConfig) -> Result<Self, SearchError> {
+        if config.folds < 2 {
+            return Err(SearchError::TooFewFolds {
+                folds: config.folds,
+            });
+        }
+        // Only ids: the other movies are never in a split, so training never reads them.
+        let ids: Vec<String> = movies
+            .iter()
+            .filter(|m| searchable(m))
+            .map(|m| m.imdb_id.clone())
+            .collect();
+        let split = search_split(&ids, config.test_movies, config.seed)?;
+        if split.train.len() < config.folds {
+            return Err(SearchError::TooFewTrainingMovies {
+                training: split.train.len(),
+                folds: config.folds,
+                test_movies: config.test_movies,
+            });
+        }
+        let folds = Split::k_folds(&split.train, config.folds, config.seed);
+        let out = &config.out_dir;
+        std::fs::create_dir_all(out.join(PREDICTIONS_DIR)).map_err(io_err(out))?;
+        Ok(Plan {
+            config,
+            ids,
+            split,
+            folds,
+        })
+    }
+
+    /// What identifies this search in its folder.
+    fn header(&self) -> SearchHeader {
+        let config = self.config;
+        SearchHeader {
+            format: FORMAT.into(),
+            version: SEARCH_VERSION,
+            kind: config.kind,
+            seed: config.seed,
+            folds: config.folds,
+            settings: config.base_settings(),
+            test_ids: self.split.test.clone(),
+            train_ids: self.split.train.clone(),
+            objective: config.objective,
+            grid: config.grid.clone(),
+        }
+    }
+
+    /// Write the folder's header, or check that the one found is this search's: a rerun
+    /// resumes only the same search.
+    fn open_folder(&self) -> Result<(), SearchError> {
+        let out = &self.config.out_dir;
+        let header = self.header();
+        let header_path = out.join(HEADER_FILE);
+        let Some(found) = read_header(out)? else {
+            return write_json(&header_path, &header);
+        };
+        let header = as_saved(&header).unwrap_or(header);
+        let what = header_differences(&found, &header);
+        if what.is_empty() {
+            Ok(())
+        } else {
+            Err(SearchError::Mismatch {
+                path: header_path,
+                what: what.join(", "),
+            })
+        }
+    }
+
+    /// The trials already in `trials.jsonl` (a torn last line cut, a missing newline added),
+    /// each checked to hold what this SceneLab draws for it.
+    fn finished_trials(&self) -> Result<Vec<TrialRecord>, SearchError> {
+        let trials_path = self.config.out_dir.join(TRIALS_FILE);
+        let (done, tail) = load_trials(&trials_path)?;
+        repair_tail(&trials_path, tail)?;
+        for r in &done {
+            // The header matched, so only another space can draw another configuration.
+            if !same_as_saved(r, &self.config.trial_config(r.trial)) {
+                return Err(SearchError::OtherVersion {
+                    path: trials_path.clone(),
+                    detail: format!(
+                        "trial {}'s configuration is not what this SceneLab draws for it",
+                        r.trial
+                    ),
+                });
+            }
+        }
+        Ok(done)
+    }
+
+    /// Train trial `trial` once per fold and save it (its out-of-fold predictions, then its
+    /// line of `trials.jsonl`); `None` when cancelled before its last fold finished.
+    fn run_trial(
+        &self,
+        movies: &[Movie],
+        trial: usize,
+        progress: &mut Progress,
+        observer: &dyn Observer<SearchEvent>,
+    ) -> Result<Option<TrialRecord>, SearchError> {
+        let config = self.config;
         let trial_config = config.trial_config(trial);
-        send(SearchEvent::TrialStarted {
+        observer.event(SearchEvent::TrialStarted {
             trial,
             config: trial_config.clone(),
         });
@@ -817,57 +869,23 @@ pub fn run_search(
         let mut records = Vec::new();
         let mut predictions: Vec<(String, Vec<f32>)> = Vec::new();
         for fold in 0..config.folds {
-            if cancel.load(Ordering::Relaxed) {
-                cancelled = true;
-                break 'trials;
-            }
-            let fold_split = fold_split(&folds, fold, config.seed)?;
-            let f0 = Instant::now();
-            let outcome = match train_forwarding(
-                movies,
-                &fold_split,
-                &trial_config,
-                &config.device,
-                events,
-                cancel,
-                (Some(trial), Some(fold)),
-            ) {
-                Ok(o) => o,
-                Err(TrainError::Cancelled) => {
-                    cancelled = true;
-                    break 'trials;
-                }
-                Err(source) => {
-                    return Err(SearchError::Train {
-                        trial,
-                        fold,
-                        source,
-                    });
-                }
+            let Some((record, scores)) =
+                self.run_fold(movies, &trial_config, trial, fold, progress, observer)?
+            else {
+                return Ok(None);
             };
-            // A run cut short by a cancel is not a finished fold.
-            if cancel.load(Ordering::Relaxed) {
-                cancelled = true;
-                break 'trials;
-            }
-            let scores = test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
-            let record = FoldRecord {
-                fold,
-                validation_ids: fold_split.test.clone(),
-                map: scores.map,
-                miou: scores.miou,
-                epochs_run: outcome.model.meta.curve.len(),
-                best_epoch: outcome.model.meta.best_epoch,
-                seconds: f0.elapsed().as_secs_f64(),
-            };
-            runs_done += 1;
-            send(SearchEvent::FoldFinished {
+            progress.done += 1;
+            progress.report(
+                observer,
+                &format!("trial {trial}, fold {} of {}", fold + 1, config.folds),
+            );
+            observer.event(SearchEvent::FoldFinished {
                 trial,
                 record: record.clone(),
-                eta_seconds: eta(runs_done),
+                eta_seconds: progress.eta(),
             });
             records.push(record);
-            predictions.extend(outcome.test_scores);
+            predictions.extend(scores);
         }
         let maps: Vec<f64> = records.iter().map(|r| r.map).collect();
         let mious: Vec<f64> = records.iter().map(|r| r.miou).collect();
@@ -885,123 +903,229 @@ pub fn run_search(
             seconds: t0.elapsed().as_secs_f64(),
         };
         predictions.sort_by(|a, b| a.0.cmp(&b.0));
+        let out = &config.out_dir;
         // Predictions first: a trial line always has its predictions on disk.
         write_json(&predictions_path(out, trial), &predictions)?;
-        append_trial(&trials_path, &record)?;
-        ran += 1;
-        done.push(record.clone());
-        let mut table = done.clone();
-        rank(&mut table);
-        write_tables(out, &table)?;
-        send(SearchEvent::TrialFinished {
-            record,
-            eta_seconds: eta(runs_done),
-        });
+        append_trial(&out.join(TRIALS_FILE), &record)?;
+        Ok(Some(record))
     }
 
-    let mut table = done;
-    rank(&mut table);
-    write_tables(out, &table)?;
-    let mut outcome = SearchOutcome {
-        split: split.clone(),
-        trials: table,
-        resumed,
-        ran,
-        cancelled,
-        final_result: None,
-        final_reused: false,
-    };
-    if cancelled || !config.final_fit || outcome.trials.is_empty() {
-        send(SearchEvent::Finished { cancelled });
-        return Ok(outcome);
-    }
-
-    let best = outcome.trials[0].clone();
-    if let Some(saved) = reusable_final(out, &best, config, &split) {
-        outcome.final_result = Some(saved);
-        outcome.final_reused = true;
-        send(SearchEvent::Finished { cancelled: false });
-        return Ok(outcome);
-    }
-
-    // The best configuration on all training movies, early stopping on a tenth of them.
-    send(SearchEvent::FinalFitStarted { trial: best.trial });
-    let final_split = Split::with_test_ids(
-        &ids,
-        &split.test,
-        super::validation_count(split.train.len()),
-        config.seed,
-    )?;
-    let trained = match train_forwarding(
-        movies,
-        &final_split,
-        &best.config(),
-        &config.device,
-        events,
-        cancel,
-        (None, None),
-    ) {
-        Ok(o) if !cancel.load(Ordering::Relaxed) => o,
-        Ok(_) | Err(TrainError::Cancelled) => {
-            outcome.cancelled = true;
-            send(SearchEvent::Finished { cancelled: true });
-            return Ok(outcome);
+    /// One fold of a trial: its record and the fold movies' scores, `None` when cancelled.
+    fn run_fold(
+        &self,
+        movies: &[Movie],
+        trial_config: &TrainConfig,
+        trial: usize,
+        fold: usize,
+        progress: &Progress,
+        observer: &dyn Observer<SearchEvent>,
+    ) -> Result<Option<(FoldRecord, MovieScores)>, SearchError> {
+        if observer.cancelled() {
+            return Ok(None);
         }
-        Err(source) => {
-            return Err(SearchError::FinalFit {
-                trial: best.trial,
-                source,
-            });
+        let fold_split = fold_split(&self.folds, fold, self.config.seed)?;
+        progress.report(
+            observer,
+            &format!("trial {trial}, fold {} of {}", fold + 1, self.config.folds),
+        );
+        let f0 = Instant::now();
+        let inner = Mapped {
+            outer: observer,
+            map: |event| {
+                Some(SearchEvent::Train {
+                    trial: Some(trial),
+                    fold: Some(fold),
+                    event,
+                })
+            },
+        };
+        let outcome = match train_observed(
+            movies,
+            &fold_split,
+            trial_config,
+            &self.config.device,
+            &inner,
+        ) {
+            Ok(o) => o,
+            Err(TrainError::Cancelled) => return Ok(None),
+            Err(source) => {
+                return Err(SearchError::Train {
+                    trial,
+                    fold,
+                    source,
+                });
+            }
+        };
+        // A run cut short by a cancel is not a finished fold.
+        if observer.cancelled() {
+            return Ok(None);
         }
-    };
+        let scores = test_metrics(movies, &outcome.test_scores).map_err(SearchError::Score)?;
+        let record = FoldRecord {
+            fold,
+            validation_ids: fold_split.test.clone(),
+            map: scores.map,
+            miou: scores.miou,
+            epochs_run: outcome.model.meta.curve.len(),
+            best_epoch: outcome.model.meta.best_epoch,
+            seconds: f0.elapsed().as_secs_f64(),
+        };
+        Ok(Some((record, outcome.test_scores)))
+    }
 
-    // The decision, tuned on validation predictions only: the best trial's out-of-fold scores
-    // (each training movie scored by the fold model that did not train on it).
-    let oof_path = predictions_path(out, best.trial);
-    let oof_text = std::fs::read_to_string(&oof_path).map_err(io_err(&oof_path))?;
-    let oof: Vec<(String, Vec<f32>)> = serde_json::from_str(&oof_text)
-        .map_err(|e| SearchError::Score(format!("{}: {e}", oof_path.display())))?;
-    let oof_frames = super::end_frames(&by_id, &oof);
-    let oof_inputs = super::scored_inputs(&by_id, &oof, &oof_frames).map_err(SearchError::Score)?;
-    let tuned = decision::tune(&oof_inputs, config.objective, &config.grid)
-        .map_err(|e| SearchError::Score(e.to_string()))?;
-    send(SearchEvent::DecisionTuned(tuned));
+    /// Retrain `best` on all training movies (a tenth validating early stopping), tune the
+    /// decision on its out-of-fold predictions, score the test movies once and save the model
+    /// to `best/` with `summary.json`; `None` when cancelled.
+    fn final_fit(
+        &self,
+        movies: &[Movie],
+        best: &TrialRecord,
+        progress: &mut Progress,
+        observer: &dyn Observer<SearchEvent>,
+    ) -> Result<Option<FinalResult>, SearchError> {
+        let config = self.config;
+        let out = &config.out_dir;
+        observer.event(SearchEvent::FinalFitStarted { trial: best.trial });
+        progress.report(observer, "final fit");
+        let final_split = training_split(
+            &self.ids,
+            &HeldOut::Ids(self.split.test.clone()),
+            config.seed,
+        )
+        .map_err(|e| match e {
+            SplitPolicyError::Split(e) => SearchError::Split(e),
+            SplitPolicyError::TooFewMovies { usable } => SearchError::TooFewTrainingMovies {
+                training: usable,
+                folds: config.folds,
+                test_movies: config.test_movies,
+            },
+        })?;
+        let inner = Mapped {
+            outer: observer,
+            map: |event| {
+                Some(SearchEvent::Train {
+                    trial: None,
+                    fold: None,
+                    event,
+                })
+            },
+        };
+        let trained =
+            match train_observed(movies, &final_split, &best.config(), &config.device, &inner) {
+                Ok(o) if !observer.cancelled() => o,
+                Ok(_) | Err(TrainError::Cancelled) => return Ok(None),
+                Err(source) => {
+                    return Err(SearchError::FinalFit {
+                        trial: best.trial,
+                        source,
+                    });
+                }
+            };
 
-    // The one look at the test movies, if any were held out.
-    let test = if trained.test_scores.is_empty() {
-        None
+        let tuned = self.tune_out_of_fold(movies, best)?;
+        observer.event(SearchEvent::DecisionTuned(tuned));
+        progress.done += 1;
+        progress.report(observer, "final fit");
+
+        // The one look at the test movies, if any were held out.
+        let test = if trained.test_scores.is_empty() {
+            None
+        } else {
+            let raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
+            let decided =
+                super::decided_test_metrics(movies, &trained.test_scores, &tuned.decision)
+                    .map_err(SearchError::Score)?;
+            Some(TestScores { raw, decided })
+        };
+
+        let mut model = trained.model;
+        model.meta.final_metrics = test.map(|t| t.raw);
+        model.meta.decision = Some(tuned.decision);
+        // An earlier summary no longer describes best/ once it is overwritten.
+        let summary_path = out.join(SUMMARY_FILE);
+        match std::fs::remove_file(&summary_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_err(&summary_path)(e));
+            }
+            _ => {}
+        }
+        let model_dir = out.join(BEST_DIR);
+        model.save(&model_dir)?;
+        let result = FinalResult {
+            trial: best.trial,
+            model_dir,
+            decision: tuned,
+            grid: config.grid.clone(),
+            test_ids: self.split.test.clone(),
+            test,
+        };
+        write_json(&summary_path, &result)?;
+        Ok(Some(result))
+    }
+
+    /// The decision, tuned on validation predictions only: `best`'s out-of-fold scores (each
+    /// training movie scored by the fold model that did not train on it).
+    fn tune_out_of_fold(
+        &self,
+        movies: &[Movie],
+        best: &TrialRecord,
+    ) -> Result<TunedDecision, SearchError> {
+        let oof_path = predictions_path(&self.config.out_dir, best.trial);
+        let oof_text = std::fs::read_to_string(&oof_path).map_err(io_err(&oof_path))?;
+        let oof: Vec<(String, Vec<f32>)> = serde_json::from_str(&oof_text)
+            .map_err(|e| SearchError::Score(format!("{}: {e}", oof_path.display())))?;
+        let by_id: HashMap<&str, &Movie> = movies.iter().map(|m| (m.imdb_id.as_str(), m)).collect();
+        let oof_frames = super::end_frames(&by_id, &oof);
+        let oof_inputs =
+            super::scored_inputs(&by_id, &oof, &oof_frames).map_err(SearchError::Score)?;
+        decision::tune(&oof_inputs, self.config.objective, &self.config.grid)
+            .map_err(|e| SearchError::Score(e.to_string()))
+    }
+}
+
+/// What differs between a folder's header `found` and this search's `header`, for people;
+/// empty when the folder is this search's.
+fn header_differences(found: &SearchHeader, header: &SearchHeader) -> Vec<String> {
+    fn movies_of(h: &SearchHeader) -> Vec<&String> {
+        let mut all: Vec<&String> = h.test_ids.iter().chain(&h.train_ids).collect();
+        all.sort();
+        all
+    }
+    // Say what to do about the movies: a changed folder cannot be fixed by a setting.
+    let movies = if movies_of(found) != movies_of(header) {
+        Some(format!(
+            "the movies: it searched {} usable movies and this folder has {}, so the split \
+             differs",
+            found.test_ids.len() + found.train_ids.len(),
+            header.test_ids.len() + header.train_ids.len()
+        ))
+    } else if found.test_ids.len() != header.test_ids.len() {
+        Some(format!(
+            "the test movies: it held out {}, not {}",
+            found.test_ids.len(),
+            header.test_ids.len()
+        ))
+    } else if found.test_ids != header.test_ids {
+        Some("the test movies (another seed or folder)".to_string())
     } else {
-        let raw = test_metrics(movies, &trained.test_scores).map_err(SearchError::Score)?;
-        let decided = super::decided_test_metrics(movies, &trained.test_scores, &tuned.decision)
-            .map_err(SearchError::Score)?;
-        Some(TestScores { raw, decided })
+        None
     };
-
-    let mut model = trained.model;
-    model.meta.final_metrics = test.map(|t| t.raw);
-    model.meta.decision = Some(tuned.decision);
-    // An earlier summary no longer describes best/ once it is overwritten.
-    let summary_path = out.join(SUMMARY_FILE);
-    match std::fs::remove_file(&summary_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(io_err(&summary_path)(e));
-        }
-        _ => {}
-    }
-    let model_dir = out.join(BEST_DIR);
-    model.save(&model_dir)?;
-    let result = FinalResult {
-        trial: best.trial,
-        model_dir,
-        decision: tuned,
-        grid: config.grid.clone(),
-        test_ids: split.test.clone(),
-        test,
-    };
-    write_json(&summary_path, &result)?;
-    outcome.final_result = Some(result);
-    send(SearchEvent::Finished { cancelled: false });
-    Ok(outcome)
+    [
+        (found.kind != header.kind, "model kind"),
+        (found.seed != header.seed, "seed"),
+        (found.folds != header.folds, "folds"),
+        (
+            found.settings != header.settings,
+            "training settings (epochs, patience, batch)",
+        ),
+        (found.objective != header.objective, "objective"),
+        (found.grid != header.grid, "decision grid (peak picking)"),
+    ]
+    .into_iter()
+    .filter(|&(differs, _)| differs)
+    .map(|(_, name)| name.to_string())
+    .chain(movies)
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,21 @@
+//! The workflows the command line and the app share, each written once; both call these and
+//! re-implement none. Progress, events and cancelling go through one
+//! [`crate::observer::Observer`].
+//!
+//! | workflow | here | command line | app |
+//! |---|---|---|---|
+//! | the split policy (test movies by count or by ids, a tenth of the rest validating) | [`crate::data::split`] | `train`, `search`, `bench` | Train (its form's split preview), Search |
+//! | train → score the held-out movies → tune the decision | [`train::train_and_tune`] | `scenelab train` | Train |
+//! | load a model and score movies | [`predict::load_and_score`], [`predict::score_movies`], [`predict::scores_to_write`] | `scenelab predict` | Load model, Load best model |
+//! | write a folder's movie files with their predictions | [`export::write_predictions`] | `scenelab predict` | Export predictions |
+//! | hyperparameter search | [`crate::train::search::search_observed`] | `scenelab search` | Search |
+//!
+//! Errors are typed and name the setting and its value ("folds must be at least 2, got 1");
+//! the command line phrases them with its flags, the app with its form's fields.
+
+pub mod device;
+pub mod export;
+pub mod predict;
+pub mod train;
+
+pub use device::DeviceArg;

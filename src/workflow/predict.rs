@@ -1,0 +1,81 @@
+//! Load a model and score movies: what `scenelab predict` scores each file with, and what the
+//! app's Load model and Load best model add as a prediction source.
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use crate::data::Movie;
+use crate::pickle::ArrayData;
+use crate::train::decision::Decision;
+use crate::train::{CheckpointError, TrainedModel};
+
+pub use crate::train::MovieScores;
+
+/// A model's scores for a set of movies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoredMovies {
+    /// The movies with all four feature modalities, in the order given.
+    pub scores: MovieScores,
+    /// The imdb ids of the movies that lack a modality, so were not scored.
+    pub skipped: Vec<String>,
+}
+
+/// Score every movie of `movies` that has all four modalities (on a thread with a deep stack:
+/// the recurrent models need one for long movies). Errors: the model failed on a movie.
+pub fn score_movies(
+    model: &TrainedModel,
+    movies: &[Movie],
+) -> Result<ScoredMovies, CheckpointError> {
+    let (ready, skipped): (Vec<&Movie>, Vec<&Movie>) =
+        movies.iter().partition(|m| m.has_all_features());
+    let scores = crate::train::with_deep_stack(|| model.predict(&ready))?;
+    Ok(ScoredMovies {
+        scores: ready
+            .iter()
+            .map(|m| m.imdb_id.clone())
+            .zip(scores)
+            .collect(),
+        skipped: skipped.iter().map(|m| m.imdb_id.clone()).collect(),
+    })
+}
+
+/// One movie's scores as `scenelab predict` writes them: the model's probabilities (f32, one
+/// per transition), through `decision` when given ([`Decision::apply`], so that the
+/// reference's `>= 0.5` gives the decision's boundaries). Errors: the model failed on it.
+pub fn scores_to_write(
+    model: &TrainedModel,
+    decision: Option<&Decision>,
+    movie: &Movie,
+) -> Result<ArrayData, CheckpointError> {
+    let mut scores = model
+        .predict(&[movie])?
+        .pop()
+        .ok_or_else(|| CheckpointError::Model("the model returned no scores".into()))?;
+    if let Some(d) = decision {
+        scores = d.apply(&scores);
+    }
+    Ok(ArrayData::F32(scores))
+}
+
+/// The decision `scenelab predict` applies: the checkpoint's, unless raw scores are asked for
+/// or the checkpoint has none (or only the reference's `>= 0.5`, which changes nothing).
+pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decision> {
+    model
+        .meta
+        .decision
+        .filter(|d| !raw_scores && !d.is_reference())
+}
+
+/// Load the model folder `dir` (as `scenelab train` or a search wrote it) onto `device` and
+/// score `movies` with it ([`score_movies`]). Errors: the folder is not a model, or the model
+/// failed on a movie.
+pub fn load_and_score(
+    dir: &Path,
+    movies: &[Movie],
+    device: &Device,
+) -> Result<(TrainedModel, ScoredMovies), CheckpointError> {
+    let model = TrainedModel::load(dir, None, device)?;
+    let scored = score_movies(&model, movies)?;
+    Ok((model, scored))
+}
