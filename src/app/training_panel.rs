@@ -59,7 +59,7 @@ impl TrainingForm {
             },
             model,
             test_movies: DEFAULT_TEST_MOVIES,
-            device: DeviceArg::Cpu,
+            device: DeviceArg::Auto,
             objective: Objective::Miou,
             peak_picking: false,
         }
@@ -268,7 +268,9 @@ pub fn run_training(
     form: TrainingForm,
     cancel: Arc<AtomicBool>,
 ) -> Result<ModelScores, String> {
-    let device = form.device.open().map_err(|e| format!("{e:#}"))?;
+    let (device, device_line) = form.device.resolve().map_err(|e| format!("{e:#}"))?;
+    r.progress(0, 0, format!("training on {device_line}"));
+    let device_name = crate::train::devices::device_label(&device);
     // Training looks movies up by id, so the unusable ones can stay in the slice.
     let ids: Vec<String> = movies
         .iter()
@@ -295,7 +297,11 @@ pub fn run_training(
                 } => total = epochs * steps_per_epoch,
                 TrainEvent::Step { epoch, loss, .. } => {
                     done += 1;
-                    r.progress(done, total, format!("epoch {epoch}, loss {loss:.4}"));
+                    r.progress(
+                        done,
+                        total,
+                        format!("epoch {epoch}, loss {loss:.4} on {device_name}"),
+                    );
                 }
                 _ => {}
             }
@@ -477,15 +483,18 @@ impl TrainingPanel {
                     ui.end_row();
                     number(ui, "Test movies", &mut form.test_movies, 0..=1000);
                     let l = ui.label("Device");
+                    // Only what this build has: CUDA when built with `--features cuda`.
                     egui::ComboBox::from_id_salt("train_device")
-                        .selected_text(device_name(form.device))
+                        .selected_text(form.device.label())
                         .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut form.device, DeviceArg::Cpu, "CPU");
-                            if cfg!(feature = "cuda") {
-                                ui.selectable_value(&mut form.device, DeviceArg::Cuda, "CUDA");
+                            for &d in DeviceArg::available() {
+                                ui.selectable_value(&mut form.device, d, d.label());
                             }
                         })
                         .response
+                        .on_hover_text(
+                            "Auto: CUDA when this build has it and a GPU answers, else the CPU",
+                        )
                         .labelled_by(l.id);
                     ui.end_row();
                     ui.label("Decision tuned for")
@@ -601,13 +610,6 @@ impl TrainingPanel {
                 p.line(Line::new("validation mAP", PlotPoints::from(pts.clone())));
                 p.points(Points::new("validation mAP", PlotPoints::from(pts)).radius(3.0));
             });
-    }
-}
-
-fn device_name(d: DeviceArg) -> &'static str {
-    match d {
-        DeviceArg::Cpu => "CPU",
-        DeviceArg::Cuda => "CUDA",
     }
 }
 

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::data::{Dataset, Movie, Split, default_test_count};
 use crate::model::ModelKind;
 use crate::train::decision::{self, Objective, TunedDecision};
+use crate::train::devices::device_label;
 use crate::train::{TestMetrics, TrainConfig, TrainEvent, TrainSettings, validation_count};
 
 /// Arguments of `scenelab train`.
@@ -39,8 +40,9 @@ pub struct Args {
     /// Folder to write the trained model to.
     #[arg(long, default_value = "scenelab-model")]
     pub out: PathBuf,
-    /// Where to compute.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    /// Where to compute: auto takes CUDA when this binary was built with it and a GPU
+    /// answers, else the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
     /// What the decision step (tuned on the validation movies) maximises.
     #[arg(long, value_enum, default_value_t = Objective::Miou)]
@@ -52,22 +54,66 @@ pub struct Args {
 }
 
 /// `--device`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum DeviceArg {
+    /// CUDA when this binary was built with it and a GPU answers, else the CPU.
+    #[default]
+    Auto,
     Cpu,
     Cuda,
 }
 
 impl DeviceArg {
-    pub fn open(self) -> anyhow::Result<Device> {
-        match self {
-            DeviceArg::Cpu => Ok(Device::Cpu),
-            DeviceArg::Cuda => Device::new_cuda(0).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot use CUDA ({e}); build SceneLab with `--features cuda` on a machine with an NVIDIA GPU, or pass --device cpu"
-                )
-            }),
+    /// The choices this build offers: `cuda` only when it was built with `--features cuda`.
+    pub fn available() -> &'static [DeviceArg] {
+        if candle_core::utils::cuda_is_available() {
+            &[DeviceArg::Auto, DeviceArg::Cpu, DeviceArg::Cuda]
+        } else {
+            &[DeviceArg::Auto, DeviceArg::Cpu]
         }
+    }
+
+    /// The name people read: "Auto", "CPU", "CUDA".
+    pub fn label(self) -> &'static str {
+        match self {
+            DeviceArg::Auto => "Auto",
+            DeviceArg::Cpu => "CPU",
+            DeviceArg::Cuda => "CUDA",
+        }
+    }
+
+    /// The device, and a line saying which it is (and, for `auto`, why).
+    pub fn resolve(self) -> anyhow::Result<(Device, String)> {
+        match self {
+            DeviceArg::Cpu => Ok((Device::Cpu, "CPU".into())),
+            DeviceArg::Cuda => {
+                let device = Device::new_cuda(0).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot use CUDA ({e}); build SceneLab with `--features cuda` (see the README) on a machine with an NVIDIA GPU, or pass --device cpu"
+                    )
+                })?;
+                Ok((device, "CUDA GPU 0".into()))
+            }
+            DeviceArg::Auto if !candle_core::utils::cuda_is_available() => Ok((
+                Device::Cpu,
+                "CPU (auto: this build has no CUDA; see the README to build with --features cuda)"
+                    .into(),
+            )),
+            DeviceArg::Auto => match Device::new_cuda(0) {
+                Ok(device) => Ok((device, "CUDA GPU 0 (auto)".into())),
+                Err(e) => Ok((
+                    Device::Cpu,
+                    format!("CPU (auto: no CUDA GPU answered: {e})"),
+                )),
+            },
+        }
+    }
+
+    /// [`DeviceArg::resolve`], saying on stderr which device it took.
+    pub fn open(self) -> anyhow::Result<Device> {
+        let (device, line) = self.resolve()?;
+        eprintln!("device: {line}");
+        Ok(device)
     }
 }
 
@@ -181,12 +227,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     println!(
-        "training {} on {} movies ({} validate early stopping, {} test) on {:?}",
+        "training {} on {} movies ({} validate early stopping, {} test) on {}",
         args.model,
         split.train.len(),
         split.validation.len(),
         split.test.len(),
-        device
+        device_label(&device)
     );
 
     let bar = ProgressBar::new(0).with_style(
