@@ -42,7 +42,8 @@ for name in cudart cublas cublasLt curand nvrtc; do
   ln -sf "$(basename "$versioned")" "$cuda/lib/lib$name.so"
 done
 
-# The driver's stub: every function cudarc's driver bindings name, under the driver's soname.
+# The driver's stub: every function cudarc's driver bindings name, under the driver's soname,
+# each answering CUDA_ERROR_NO_DEVICE (100) should the stub ever be loaded instead of a driver.
 cargo fetch --locked >/dev/null
 cudarc_version="$(sed -n '/^name = "cudarc"$/{n;s/^version = "\(.*\)"$/\1/p}' Cargo.lock)"
 cudarc_src="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d \
@@ -50,7 +51,7 @@ cudarc_src="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type 
 test -n "$cudarc_src" || { echo "build-cuda: cudarc $cudarc_version sources not found" >&2; exit 1; }
 mkdir -p "$cuda/lib/stubs"
 grep -ohE '^pub unsafe fn cu[A-Za-z0-9_]+' "$cudarc_src/src/driver/sys/mod.rs" | sed 's/^pub unsafe fn //' \
-  | sort -u | sed 's/.*/void &(void) {}/' >"$cuda/lib/stubs/libcuda.c"
+  | sort -u | sed 's/.*/int &(void) { return 100; }/' >"$cuda/lib/stubs/libcuda.c"
 cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$cuda/lib/stubs/libcuda.so" "$cuda/lib/stubs/libcuda.c"
 
 PATH="$cuda/bin:$PATH" CUDA_ROOT="$cuda" \

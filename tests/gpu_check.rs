@@ -217,3 +217,33 @@ fn the_gpu_check_script_runs_end_to_end_on_the_cpu() {
         assert!(work.path().join(f).is_file(), "{f} missing");
     }
 }
+
+#[test]
+fn auto_is_the_default_device_and_lists_only_what_the_build_has() {
+    use scenelab::cli::train::DeviceArg;
+    assert_eq!(DeviceArg::default(), DeviceArg::Auto);
+    let has_cuda = DeviceArg::available().contains(&DeviceArg::Cuda);
+    assert_eq!(has_cuda, cfg!(feature = "cuda"));
+    assert!(DeviceArg::available().starts_with(&[DeviceArg::Auto, DeviceArg::Cpu]));
+    let (device, line) = DeviceArg::Auto.resolve().unwrap();
+    if !cfg!(feature = "cuda") {
+        assert!(device.is_cpu());
+        assert!(
+            line.starts_with("CPU (auto: this build has no CUDA"),
+            "{line}"
+        );
+        let err = DeviceArg::Cuda.resolve().unwrap_err().to_string();
+        assert!(
+            err.contains("--features cuda") && err.contains("--device cpu"),
+            "{err}"
+        );
+    }
+    for command in ["train", "predict"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("[default: auto]"), "{command}: {help}");
+    }
+}

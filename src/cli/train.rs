@@ -89,7 +89,8 @@ impl DeviceArg {
             DeviceArg::Cuda => {
                 let device = Device::new_cuda(0).map_err(|e| {
                     anyhow::anyhow!(
-                        "cannot use CUDA ({e}); build SceneLab with `--features cuda` (see the README) on a machine with an NVIDIA GPU, or pass --device cpu"
+                        "cannot use CUDA ({}); build SceneLab with `--features cuda` (see the README) on a machine with an NVIDIA GPU, or pass --device cpu",
+                        first_line(&e)
                     )
                 })?;
                 Ok((device, "CUDA GPU 0".into()))
@@ -103,7 +104,7 @@ impl DeviceArg {
                 Ok(device) => Ok((device, "CUDA GPU 0 (auto)".into())),
                 Err(e) => Ok((
                     Device::Cpu,
-                    format!("CPU (auto: no CUDA GPU answered: {e})"),
+                    format!("CPU (auto: no CUDA GPU answered: {})", first_line(&e)),
                 )),
             },
         }
@@ -115,6 +116,11 @@ impl DeviceArg {
         eprintln!("device: {line}");
         Ok(device)
     }
+}
+
+/// An error's first line: candle appends a backtrace to some.
+fn first_line(e: &candle_core::Error) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
 /// Load a folder with a progress bar, warning about files that failed.

@@ -185,12 +185,12 @@ impl DeviceReport {
             ));
         }
         s.push_str(&format!(
-            "\n{:<28} {:>12} {:>12}\n",
+            "\n{:<36} {:>12} {:>12}\n",
             "op", "relative", "scale"
         ));
         for op in &self.ops {
             s.push_str(&format!(
-                "{:<28} {:>12.2e} {:>12.2e}\n",
+                "{:<36} {:>12.2e} {:>12.2e}\n",
                 op.name,
                 op.relative(),
                 op.scale
