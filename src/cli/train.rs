@@ -89,7 +89,7 @@ impl DeviceArg {
             DeviceArg::Cuda => {
                 let device = Device::new_cuda(0).map_err(|e| {
                     anyhow::anyhow!(
-                        "cannot use CUDA ({}); build SceneLab with `--features cuda` (see the README) on a machine with an NVIDIA GPU, or pass --device cpu",
+                        "cannot use CUDA ({}); build SceneLab with `--features cuda` (see the README) on a machine with an NVIDIA GPU, or use the CPU (--device cpu)",
                         first_line(&e)
                     )
                 })?;
