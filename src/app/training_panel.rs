@@ -60,7 +60,7 @@ impl TrainingForm {
             },
             model,
             test_movies: DEFAULT_TEST_MOVIES,
-            device: DeviceArg::Cpu,
+            device: DeviceArg::Auto,
             objective: Objective::Miou,
             peak_picking: false,
         }
@@ -273,7 +273,8 @@ pub fn run_training(
     form: TrainingForm,
     cancel: Arc<AtomicBool>,
 ) -> Result<ModelScores, String> {
-    let device = form.device.open().map_err(|e| format!("{e:#}"))?;
+    let (device, device_line) = form.device.resolve().map_err(|e| format!("{e:#}"))?;
+    r.progress(0, 0, format!("training on {device_line}"));
     let observer = JobObserver {
         reporter: r,
         cancel: Some(&cancel),
@@ -402,15 +403,18 @@ impl TrainingPanel {
                     ui.end_row();
                     number(ui, "Test movies", &mut form.test_movies, 0..=1000);
                     let l = ui.label("Device");
+                    // Only what this build has: CUDA when built with `--features cuda`.
                     egui::ComboBox::from_id_salt("train_device")
-                        .selected_text(device_name(form.device))
+                        .selected_text(form.device.label())
                         .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut form.device, DeviceArg::Cpu, "CPU");
-                            if cfg!(feature = "cuda") {
-                                ui.selectable_value(&mut form.device, DeviceArg::Cuda, "CUDA");
+                            for &d in DeviceArg::available() {
+                                ui.selectable_value(&mut form.device, d, d.label());
                             }
                         })
                         .response
+                        .on_hover_text(
+                            "Auto: CUDA when this build has it and a GPU answers, else the CPU",
+                        )
                         .labelled_by(l.id);
                     ui.end_row();
                     ui.label("Decision tuned for")
@@ -526,13 +530,6 @@ impl TrainingPanel {
                 p.line(Line::new("validation mAP", PlotPoints::from(pts.clone())));
                 p.points(Points::new("validation mAP", PlotPoints::from(pts)).radius(3.0));
             });
-    }
-}
-
-fn device_name(d: DeviceArg) -> &'static str {
-    match d {
-        DeviceArg::Cpu => "CPU",
-        DeviceArg::Cuda => "CUDA",
     }
 }
 

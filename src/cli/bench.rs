@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use super::train::DeviceArg;
 use crate::data::Dataset;
 
 /// Arguments of `scenelab bench`.
@@ -49,6 +50,50 @@ pub enum Bench {
         /// Epoch cap (default: each model's own).
         #[arg(long)]
         epochs: Option<usize>,
+        /// Where to train: auto takes CUDA when this binary was built with it and a GPU
+        /// answers, else the CPU.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
+    },
+    /// Train each model from the same seed on two devices (CUDA against the CPU, say) and
+    /// compare: scores before and after training, each parameter's gradient on one batch,
+    /// and single ops. Prints a table; exits non-zero when anything differs by more than the
+    /// tolerance.
+    Devices {
+        /// One device.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Cuda)]
+        a: DeviceArg,
+        /// The other.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+        b: DeviceArg,
+        /// Models to compare (default: all).
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<crate::model::ModelKind>,
+        /// Compare on this folder of tt*.pkl movies instead of generating demo movies.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Demo movies to generate (without --dir).
+        #[arg(long, default_value_t = 8)]
+        movies: usize,
+        /// Fewest shots of a demo movie.
+        #[arg(long, default_value_t = 100)]
+        min_shots: usize,
+        /// Most shots of a demo movie.
+        #[arg(long, default_value_t = 400)]
+        max_shots: usize,
+        /// Epochs each model trains on each device.
+        #[arg(long, default_value_t = 1)]
+        epochs: usize,
+        /// Seeds the demo movies, the weights and the batch order.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Largest difference that agrees: absolute on scores, relative to each tensor's
+        /// largest value on gradients and ops.
+        #[arg(long, default_value_t = 1e-4)]
+        tolerance: f64,
+        /// Write the report as JSON to this file too.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
 }
 
@@ -62,8 +107,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             models,
             movies,
             epochs,
+            device,
         } => {
             use crate::train::bench;
+            let device = device.open()?;
             let kinds = if models.is_empty() {
                 crate::model::ModelKind::ALL.to_vec()
             } else {
@@ -79,19 +126,91 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .map(super::train::read_test_ids)
                 .transpose()?;
             let split = bench::benchmark_split(&movies, test_ids.as_deref())?;
-            let rows = bench::run_benchmark(
-                &movies,
-                &split,
-                &kinds,
-                epochs,
-                &candle_core::Device::Cpu,
-                say,
-            )?;
+            let rows = bench::run_benchmark(&movies, &split, &kinds, epochs, &device, say)?;
             println!("{}", bench::format_table(&rows));
             if let Some(path) = json {
                 crate::files::write_atomic(&path, serde_json::to_string_pretty(&rows)?.as_bytes())
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
+            Ok(())
+        }
+        Bench::Devices {
+            a,
+            b,
+            models,
+            dir,
+            movies,
+            min_shots,
+            max_shots,
+            epochs,
+            seed,
+            tolerance,
+            json,
+        } => {
+            anyhow::ensure!(
+                tolerance >= 0.0,
+                "--tolerance must be 0 or more, not {tolerance}"
+            );
+            let (dev_a, line_a) = a.resolve()?;
+            let (dev_b, line_b) = b.resolve()?;
+            eprintln!("device a: {line_a}\ndevice b: {line_b}");
+            let movies = match &dir {
+                Some(dir) => super::train::load_trainable(dir, "training")?,
+                None => {
+                    let config = crate::data::demo::DemoConfig {
+                        movies,
+                        seed,
+                        min_shots,
+                        max_shots,
+                    };
+                    config.validate()?;
+                    (0..config.movies)
+                        .map(|i| crate::data::demo::generate_movie(&config, i))
+                        .collect()
+                }
+            };
+            anyhow::ensure!(
+                movies.len() >= 3,
+                "comparing devices needs at least 3 usable movies (training, validation, test), not {}",
+                movies.len()
+            );
+            let split = crate::train::bench::benchmark_split(&movies, None)?;
+            let settings = crate::train::devices::CompareSettings {
+                models: if models.is_empty() {
+                    crate::model::ModelKind::ALL.to_vec()
+                } else {
+                    models
+                }
+                .into_iter()
+                .map(crate::model::ModelKind::default_config)
+                .collect(),
+                epochs,
+                seed,
+                tolerance,
+            };
+            let report = crate::train::devices::compare_devices(
+                &movies,
+                &split,
+                &settings,
+                &dev_a,
+                &dev_b,
+                &mut |line| eprintln!("{line}"),
+            )?;
+            print!("{}", report.table());
+            if let Some(path) = json {
+                crate::files::write_atomic(
+                    &path,
+                    serde_json::to_string_pretty(&report)?.as_bytes(),
+                )
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            let bad = report.mismatches().len();
+            anyhow::ensure!(
+                bad == 0,
+                "{bad} comparison(s) differ between {} and {} by more than {tolerance:e}",
+                report.device_a,
+                report.device_b
+            );
             Ok(())
         }
     }

@@ -34,8 +34,9 @@ pub struct Args {
     /// Overwrite the files in DIR, after copying the originals to DIR/scenelab-backup-<time>.
     #[arg(long, conflicts_with = "out")]
     pub in_place: bool,
-    /// Where to compute.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    /// Where to compute: auto takes CUDA when this binary was built with it and a GPU
+    /// answers, else the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
     /// Write the model's probabilities unchanged instead of applying the checkpoint's
     /// decision (threshold and peak picking tuned on validation movies).

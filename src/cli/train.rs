@@ -40,8 +40,9 @@ pub struct Args {
     /// Folder to write the trained model to.
     #[arg(long, default_value = "scenelab-model")]
     pub out: PathBuf,
-    /// Where to compute.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    /// Where to compute: auto takes CUDA when this binary was built with it and a GPU
+    /// answers, else the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
     /// What the decision step (tuned on the validation movies) maximises.
     #[arg(long, value_enum, default_value_t = Objective::Miou)]
@@ -156,8 +157,9 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                 bar.suspend(|| {
                     println!(
                         "training {} on {train_movies} movies ({validation_movies} validate \
-                         early stopping, {test_movies} test) on {:?}",
-                        self.model, self.device
+                         early stopping, {test_movies} test) on {}",
+                        self.model,
+                        crate::train::devices::device_label(self.device)
                     );
                 });
                 bar.set_length((epochs * steps_per_epoch) as u64);

@@ -10,12 +10,21 @@
 //! Window `i` covers shots `i..i+4` and scores the boundary after its second shot.
 //!
 //! Two exact rewrites keep whole movies batched on a CPU: the channel-max convolution is a
-//! custom op that never materialises the `[windows, features, 512]` tensor (it recomputes the
-//! arg-max in the backward pass), and the half-window cosine similarity is computed from the
+//! custom op that never materialises the `[windows, features, 512]` tensor (it keeps the
+//! arg-max for the backward pass), and the half-window cosine similarity is computed from the
 //! 4×4 Gram matrix and row sums of each window, since a convolution over rows is a linear map
 //! of them (a `[windows, 512, features]` tensor is never built either).
+//!
+//! On a GPU the channel max runs as plain tensor ops: the arg-max channels are found piecewise
+//! outside the autograd graph (at most 1 GiB of convolution output at a time), and the
+//! gradients are built from them alone, so a full-size movie's place branch (3,000 windows ×
+//! 2,048 features × 512 channels, 12.6 GB as one tensor) needs a few hundred megabytes in the
+//! graph instead.
 
-use candle_core::{CpuStorage, CustomOp3, D, Device, Layout, Result, Shape, Tensor};
+use candle_core::{
+    CpuStorage, CudaStorage, CustomOp3, Device, Layout, MetalStorage, Result, Shape, Storage,
+    Tensor,
+};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
@@ -210,7 +219,7 @@ impl CustomOp3 for WindowChannelMax {
 }
 
 /// The window convolution + channel max, `[b, t, d]` → `[b, t - 3, d]`.
-fn window_channel_max(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
+pub(crate) fn window_channel_max(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
     if matches!(x.device(), Device::Cpu) {
         return x.contiguous()?.apply_op3(
             &w.contiguous()?,
@@ -218,16 +227,196 @@ fn window_channel_max(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
             WindowChannelMax::default(),
         );
     }
-    // Other devices: the plain formulation (memory heavy, but their kernels are fast).
+    window_channel_max_by_args(x, w, bias)
+}
+
+/// `x`'s windows side by side: `[b, t, d]` → `[b, t - 3, d, WINDOW]`.
+fn window_stack(x: &Tensor) -> Result<Tensor> {
     let nw = x.dim(1)? + 1 - WINDOW;
     let rows: Vec<Tensor> = (0..WINDOW)
         .map(|k| x.narrow(1, k, nw))
         .collect::<Result<_>>()?;
-    let stacked = Tensor::stack(&rows, 3)?.contiguous()?; // [b, nw, d, 4]
-    stacked
-        .broadcast_matmul(&w.t()?)?
-        .broadcast_add(bias)?
-        .max(D::Minus1)
+    Tensor::stack(&rows, 3)?.contiguous()
+}
+
+/// Convolution outputs (`[rows, channels]` f32) one piece of the arg-max search holds: 1 GiB.
+const ARGMAX_PIECE_ELEMENTS: usize = 1 << 28;
+
+/// [`window_channel_max`] in plain tensor ops, for any device: the max and arg-max channel of
+/// every output are found piecewise outside the autograd graph, then [`WindowMaxFromArgs`]
+/// puts the result in the graph with gradients built from the arg-max channels alone.
+fn window_channel_max_by_args(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let (xd, wd, bd) = (x.detach(), w.detach(), bias.detach());
+    let (b, t, d) = xd.dims3()?;
+    let c = bd.dim(0)?;
+    let nw = t + 1 - WINDOW;
+    let n = b * nw * d;
+    let windows = window_stack(&xd)?.reshape((n, WINDOW))?;
+    let wt = wd.t()?.contiguous()?; // [WINDOW, c]
+    let piece = (ARGMAX_PIECE_ELEMENTS / c.max(1)).max(1);
+    let (mut maxes, mut args) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < n {
+        let len = piece.min(n - start);
+        let z = windows
+            .narrow(0, start, len)?
+            .matmul(&wt)?
+            .broadcast_add(&bd)?;
+        maxes.push(z.max(1)?);
+        args.push(z.argmax(1)?);
+        start += len;
+    }
+    let out = Tensor::cat(&maxes, 0)?.reshape((b, nw, d))?;
+    let arg = Tensor::cat(&args, 0)?.reshape((b, nw, d))?;
+    x.contiguous()?.apply_op3(
+        &w.contiguous()?,
+        &bias.contiguous()?,
+        WindowMaxFromArgs { out, arg },
+    )
+}
+
+/// The channel max with its output and arg-max channels already computed (on any device):
+/// the forward pass hands over `out`, the backward pass routes each output's gradient
+/// through its arg-max channel with tensor ops.
+struct WindowMaxFromArgs {
+    /// `[b, t - 3, d]` f32.
+    out: Tensor,
+    /// `[b, t - 3, d]` u32: the channel each output took its max from.
+    arg: Tensor,
+}
+
+impl WindowMaxFromArgs {
+    /// A copy of `out`'s storage (its layout is made plain first, since a storage clone
+    /// copies the whole buffer).
+    fn output(&self) -> Result<(Storage, Shape)> {
+        let l = self.out.layout();
+        let out = if l.is_contiguous() && l.start_offset() == 0 {
+            self.out.clone()
+        } else {
+            self.out.copy()?
+        };
+        let (storage, layout) = out.storage_and_layout();
+        Ok((storage.try_clone(layout)?, layout.shape().clone()))
+    }
+}
+
+impl CustomOp3 for WindowMaxFromArgs {
+    fn name(&self) -> &'static str {
+        "window-channel-max-from-args"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        match self.output()? {
+            (Storage::Cpu(s), shape) => Ok((s, shape)),
+            _ => candle_core::bail!("window-max: the output was computed on another device"),
+        }
+    }
+
+    fn cuda_fwd(
+        &self,
+        _: &CudaStorage,
+        _: &Layout,
+        _: &CudaStorage,
+        _: &Layout,
+        _: &CudaStorage,
+        _: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        match self.output()? {
+            (Storage::Cuda(s), shape) => Ok((s, shape)),
+            _ => candle_core::bail!("window-max: the output was computed on another device"),
+        }
+    }
+
+    fn metal_fwd(
+        &self,
+        _: &MetalStorage,
+        _: &Layout,
+        _: &MetalStorage,
+        _: &Layout,
+        _: &MetalStorage,
+        _: &Layout,
+    ) -> Result<(MetalStorage, Shape)> {
+        match self.output()? {
+            (Storage::Metal(s), shape) => Ok((s, shape)),
+            _ => candle_core::bail!("window-max: the output was computed on another device"),
+        }
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (x, w) = (x.detach(), w.detach());
+        let (b, t, d) = x.dims3()?;
+        let c = bias.dim(0)?;
+        let nw = t + 1 - WINDOW;
+        let n = b * nw * d;
+        let arg = self.arg.flatten_all()?;
+        let g = grad.detach().contiguous()?.reshape((n, 1))?;
+        // x: each output's gradient times its channel's taps, back onto the rows it read.
+        let taps = w.index_select(&arg, 0)?.broadcast_mul(&g)?;
+        let taps = taps.reshape((b, nw, d, WINDOW))?;
+        let mut gx: Option<Tensor> = None;
+        for k in 0..WINDOW {
+            let part = taps
+                .narrow(3, k, 1)?
+                .squeeze(3)?
+                .pad_with_zeros(1, k, WINDOW - 1 - k)?;
+            gx = Some(match gx {
+                None => part,
+                Some(acc) => (acc + part)?,
+            });
+        }
+        // Weights and bias: per channel, the sums of g·x_k and of g over the outputs it won.
+        let windows = window_stack(&x)?.reshape((n, WINDOW))?;
+        let values = Tensor::cat(&[windows.broadcast_mul(&g)?, g], 1)?;
+        let sums = sum_by_channel(&arg, &values, c)?;
+        Ok((
+            gx,
+            Some(sums.narrow(1, 0, WINDOW)?.contiguous()?),
+            Some(sums.narrow(1, WINDOW, 1)?.squeeze(1)?.contiguous()?),
+        ))
+    }
+}
+
+/// Independent running sums in [`sum_by_channel`].
+const SCATTER_LANES: usize = 8192;
+
+/// `out[c, j] = Σ values[i, j]` over the rows `i` with `ids[i] == c`: `[n]` u32 and `[n, m]`
+/// → `[channels, m]`. Candle's scatter-add runs one thread per destination column, looping
+/// over the rows, so the rows are dealt to [`SCATTER_LANES`] columns of their own (a GPU sums
+/// them in parallel, deterministically) and the lanes are added up at the end.
+fn sum_by_channel(ids: &Tensor, values: &Tensor, channels: usize) -> Result<Tensor> {
+    let (n, m) = values.dims2()?;
+    let lanes = SCATTER_LANES.min(n.max(1));
+    let rows = n.div_ceil(lanes);
+    let pad = rows * lanes - n;
+    // Padded rows add zeros to channel 0.
+    let values = values
+        .pad_with_zeros(0, 0, pad)?
+        .reshape((rows, lanes * m))?;
+    let ids = ids
+        .pad_with_zeros(0, 0, pad)?
+        .reshape((rows, lanes, 1))?
+        .broadcast_as((rows, lanes, m))?
+        .contiguous()?
+        .reshape((rows, lanes * m))?;
+    Tensor::zeros((channels, lanes * m), values.dtype(), values.device())?
+        .scatter_add(&ids, &values, 0)?
+        .reshape((channels, lanes, m))?
+        .sum(1)
 }
 
 /// One modality's branch: boundary network, BiLSTM over window sequences, two dense layers.
@@ -428,7 +617,7 @@ impl BoundaryModel for Lgss {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Var;
+    use candle_core::{D, Var};
 
     fn random(shape: &[usize], seed: u64) -> Tensor {
         use rand::{Rng, SeedableRng};
@@ -468,19 +657,47 @@ mod tests {
 
     #[test]
     fn window_max_op_matches_the_dense_formula_forward_and_backward() {
-        let x = Var::from_tensor(&random(&[2, 9, 5], 1)).unwrap();
-        let w = Var::from_tensor(&random(&[7, WINDOW], 2)).unwrap();
-        let b = Var::from_tensor(&random(&[7], 3)).unwrap();
-        let fast = window_channel_max(&x, &w, &b).unwrap();
-        let slow = dense_window_max(&x, &w, &b);
-        assert!(max_abs_diff(&fast, &slow) < 1e-5);
-        let g = random(&[2, 6, 5], 4);
-        let gf = (&fast * &g).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (&slow * &g).unwrap().sum_all().unwrap().backward().unwrap();
-        for v in [&x, &w, &b] {
-            let d = max_abs_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
-            assert!(d < 1e-4, "gradient differs by {d}");
+        type Op = fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>;
+        // The CPU's custom op, and the tensor formulation GPUs run (here on the CPU).
+        let ops: [(&str, Op); 2] = [
+            ("cpu op", window_channel_max),
+            ("by arg-max", window_channel_max_by_args),
+        ];
+        for (name, op) in ops {
+            let x = Var::from_tensor(&random(&[2, 9, 5], 1)).unwrap();
+            let w = Var::from_tensor(&random(&[7, WINDOW], 2)).unwrap();
+            let b = Var::from_tensor(&random(&[7], 3)).unwrap();
+            let fast = op(&x, &w, &b).unwrap();
+            let slow = dense_window_max(&x, &w, &b);
+            assert!(max_abs_diff(&fast, &slow) < 1e-5, "{name}");
+            let g = random(&[2, 6, 5], 4);
+            let gf = (&fast * &g).unwrap().sum_all().unwrap().backward().unwrap();
+            let gs = (&slow * &g).unwrap().sum_all().unwrap().backward().unwrap();
+            for v in [&x, &w, &b] {
+                let d = max_abs_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+                assert!(d < 1e-4, "{name}: gradient differs by {d}");
+            }
         }
+    }
+
+    #[test]
+    fn channel_sums_add_every_row_to_its_channel() {
+        let (n, m, c) = (SCATTER_LANES + 3, 2, 5);
+        let ids: Vec<u32> = (0..n).map(|i| (i * 7 % c) as u32).collect();
+        let values: Vec<f32> = (0..n * m).map(|i| (i % 11) as f32).collect();
+        let mut want = vec![0f32; c * m];
+        for i in 0..n {
+            for j in 0..m {
+                want[ids[i] as usize * m + j] += values[i * m + j];
+            }
+        }
+        let got = sum_by_channel(
+            &Tensor::from_vec(ids, n, &Device::Cpu).unwrap(),
+            &Tensor::from_vec(values, (n, m), &Device::Cpu).unwrap(),
+            c,
+        )
+        .unwrap();
+        assert_eq!(got.flatten_all().unwrap().to_vec1::<f32>().unwrap(), want);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! Cost is linear in the number of shots with a few dozen whole-batch tensor ops (window sums
 //! by doubling, no per-shot work), so it trains in seconds per epoch on two cores.
 
-use candle_core::{D, Result, Tensor};
+use candle_core::{D, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
@@ -187,10 +187,15 @@ impl MultiScale {
 
     /// Cosine similarity of left and right window means, per modality and width:
     /// `[batch, shots, widths * modalities]`, row `t` for the transition after shot `t`.
-    /// These have no parameters, so they are computed outside the autograd graph in plain
-    /// Rust (window sums by doubling, one pass per movie and modality): the tensor version
-    /// streamed the whole `[batch, shots, 3584]` input some forty times per batch.
+    /// These have no parameters, so on a CPU they are computed outside the autograd graph in
+    /// plain Rust (window sums by doubling, one pass per movie and modality): the tensor
+    /// version streamed the whole `[batch, shots, 3584]` input some forty times per batch.
+    /// Other devices run the tensor version ([`MultiScale::similarities_by_tensors`]), which
+    /// keeps the batch where it is instead of copying it to the CPU and back every step.
     fn similarities(&self, batch: &ShotBatch) -> Result<Tensor> {
+        if !matches!(batch.x.device(), Device::Cpu) {
+            return self.similarities_by_tensors(batch);
+        }
         let (b, t, f) = batch.x.dims3()?;
         let x = batch.x.flatten_all()?.to_vec1::<f32>()?;
         let widths = &self.cfg.similarity_widths;
@@ -216,6 +221,42 @@ impl MultiScale {
             }
         }
         Tensor::from_vec(out, (b, t, n_cols), batch.x.device())
+    }
+
+    /// [`MultiScale::similarities`] in tensor ops, on the batch's device: the same unit rows,
+    /// window sums by doubling and cosines, rows after each movie zeroed by its mask (the
+    /// caller masks the transitions past its end).
+    fn similarities_by_tensors(&self, batch: &ShotBatch) -> Result<Tensor> {
+        let widths = &self.cfg.similarity_widths;
+        let max_w = widths.iter().copied().max().unwrap_or(1);
+        let n_mod = Modality::ALL.len();
+        let x = batch.x.detach();
+        let mut cols: Vec<Option<Tensor>> = vec![None; widths.len() * n_mod];
+        for m in Modality::ALL {
+            let r = modality_range(m);
+            let xm = x.narrow(2, r.start, r.len())?.broadcast_mul(&batch.mask)?;
+            // A zero row has norm 0 and stays zero, as in the CPU version.
+            let norm = xm.sqr()?.sum_keepdim(2)?.sqrt()?;
+            let mut sums = xm.broadcast_div(&norm.clamp(f32::MIN_POSITIVE, f32::MAX)?)?;
+            let mut w = 1;
+            loop {
+                let sq = sums.sqr()?.sum_keepdim(2)?;
+                for (wi, _) in widths.iter().enumerate().filter(|&(_, &width)| width == w) {
+                    let right = shift_time(&sums, w as isize)?;
+                    let dot = (&sums * &right)?.sum_keepdim(2)?;
+                    let denom = (&sq * shift_time(&sq, w as isize)?)?.sqrt()?;
+                    cols[wi * n_mod + m.index()] =
+                        Some((dot / denom.clamp(f32::MIN_POSITIVE, f32::MAX)?)?);
+                }
+                if w * 2 > max_w {
+                    break;
+                }
+                sums = (&sums + shift_time(&sums, -(w as isize))?)?;
+                w *= 2;
+            }
+        }
+        let cols: Vec<Tensor> = cols.into_iter().flatten().collect();
+        Tensor::cat(&cols, 2)
     }
 
     /// Left-minus-right differences of projected window means: `[batch, shots, proj * widths]`.
@@ -311,6 +352,53 @@ mod tests {
                 if norms > 0.0 { dot / norms.sqrt() } else { 0.0 }
             })
             .collect()
+    }
+
+    #[test]
+    fn tensor_similarities_match_the_cpu_loop() {
+        let map = candle_nn::VarMap::new();
+        let vb = crate::model::SeededVarMap::var_builder(&map, 3, &Device::Cpu);
+        let model = MultiScale::new(&Config::default(), vb).unwrap();
+        let mut x = 5u64;
+        let mut movie = |shots: usize| -> Vec<f32> {
+            (0..shots * FEATURE_DIM)
+                .map(|k| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // All-zero rows, as in real cast/action features.
+                    if (k / FEATURE_DIM) % 7 == 3 {
+                        0.0
+                    } else {
+                        (x % 1000) as f32 / 500.0 - 1.0
+                    }
+                })
+                .collect()
+        };
+        let (a, b) = (movie(37), movie(21));
+        let batch = ShotBatch::from_rows(&[&a, &b], &Device::Cpu).unwrap();
+        // As forward pads it: room for the widest window after the last shot.
+        let batch = ShotBatch {
+            x: batch.x.pad_with_zeros(1, 0, 16).unwrap(),
+            mask: batch.mask.pad_with_zeros(1, 0, 16).unwrap(),
+            lengths: batch.lengths.clone(),
+        };
+        let transitions = shift_time(&batch.mask, 1).unwrap();
+        let cpu = model.similarities(&batch).unwrap();
+        let tensors = model.similarities_by_tensors(&batch).unwrap();
+        assert_eq!(cpu.dims(), tensors.dims());
+        let diff = (cpu.broadcast_mul(&transitions).unwrap()
+            - tensors.broadcast_mul(&transitions).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+        assert!(diff < 1e-5, "similarities differ by {diff}");
     }
 
     #[test]

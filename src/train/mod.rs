@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod decision;
+pub mod devices;
 pub mod metrics;
 pub mod normalize;
 pub mod search;
@@ -255,7 +256,9 @@ pub fn masked_bce(
     let pos = ((targets * sp_pos)? * pos_weight)?;
     let neg = (targets.neg()? + 1.0)?.mul(&sp_neg)?;
     let per = ((pos + neg)? * mask)?;
-    per.sum_all()? / mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64
+    // Divided on the device: reading the count back would wait for the GPU mid-step.
+    let count = mask.sum_all()?.clamp(1f32, f32::MAX)?;
+    per.sum_all()? * count.recip()?
 }
 
 /// A movie ready for batching: normalised rows and labels.
@@ -590,6 +593,9 @@ impl<'d> Run<'d> {
             let logits = self.model.forward(&batch, true)?;
             let loss = masked_bce(&logits, &y, &mask, self.pos_weight)?;
             self.opt.backward_step(&loss)?;
+            // The one value read back from the device per step, for the progress events. On
+            // a GPU it waits for the step to finish, so the GPU idles while the host builds
+            // and uploads the next batch: milliseconds, against a step over whole movies.
             let loss = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             let n: usize = members.iter().map(|m| m.truth.len()).sum();
             loss_sum += loss * n as f64;
