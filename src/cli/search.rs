@@ -58,6 +58,10 @@ pub struct Args {
     /// Results folder (rerun with the same folder to resume); `runs/search-<model>` if omitted.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where every trial trains: `auto` takes CUDA when this binary was built with it and a GPU
+    /// answers, else the CPU, and says which.
+    #[arg(long, value_enum, default_value_t = crate::workflow::DeviceArg::Auto)]
+    pub device: crate::workflow::DeviceArg,
 }
 
 /// A line above the progress bar, or plain to stderr when the bar is hidden (not a terminal:
@@ -327,6 +331,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| search::default_out_dir(args.model));
     let mut config = SearchConfig::new(args.model, out.clone());
+    config.device = args.device.open()?;
     config.trials = args.trials;
     config.folds = args.folds;
     config.seed = args.seed;
