@@ -24,6 +24,11 @@
 # end). GPU_CHECK_OUT: folder to copy the logs and JSON reports to (for example $OUT).
 # Exits non-zero when the devices disagree or a step fails.
 set -euo pipefail
+# Paths given relative to where the script was called from stay so after the cd below.
+here="$PWD"
+absolute() { case "$1" in /* | "") echo "$1" ;; *) echo "$here/$1" ;; esac; }
+if [ -n "${GPU_CHECK_OUT:-}" ]; then GPU_CHECK_OUT="$(absolute "$GPU_CHECK_OUT")"; fi
+if [ -n "${GPU_CHECK_DIR:-}" ]; then GPU_CHECK_DIR="$(absolute "$GPU_CHECK_DIR")"; fi
 cd "$(dirname "$0")/.."
 
 cpu_only="${GPU_CHECK_CPU_ONLY:-0}"
@@ -38,6 +43,7 @@ for arg in "$@"; do
     *) bin_arg="$arg" ;;
   esac
 done
+if [ -n "$bin_arg" ] && [ -e "$here/$bin_arg" ]; then bin_arg="$(absolute "$bin_arg")"; fi
 if [ -z "$bin_arg" ]; then
   if [ -e .gpu/scenelab-cuda.xz ]; then bin_arg=.gpu/scenelab-cuda.xz; else bin_arg=target/release/scenelab; fi
 fi
@@ -47,13 +53,23 @@ eq_models="${EQ_MODELS:-default,wavenet,bilstm,lgss}" eq_movies="${EQ_MOVIES:-8}
 speed_movies="${SPEED_MOVIES:-64}" speed_min="${SPEED_MIN_SHOTS:-600}" speed_max="${SPEED_MAX_SHOTS:-3100}"
 speed_models="${SPEED_MODELS:-default,lgss}" speed_epochs="${SPEED_EPOCHS:-1}"
 
+# Reports reach GPU_CHECK_OUT after every phase and when the script is stopped (a time limit),
+# so a run cut short still brings back what it measured.
+save() {
+  if [ -n "${GPU_CHECK_OUT:-}" ]; then
+    mkdir -p "$GPU_CHECK_OUT"
+    cp "$work"/*.json "$work"/*.log "$work"/*.txt "$GPU_CHECK_OUT"/ 2>/dev/null || true
+  fi
+}
 if [ -n "${GPU_CHECK_DIR:-}" ]; then
   work="$GPU_CHECK_DIR"
   mkdir -p "$work"
+  trap 'save' EXIT
 else
   work="$(mktemp -d)"
-  trap 'rm -rf "$work"' EXIT
+  trap 'save; rm -rf "$work"' EXIT
 fi
+trap 'exit 143' TERM INT
 started=$(date +%s)
 elapsed() { echo "$(($(date +%s) - started)) s"; }
 say() { echo "== $* ($(elapsed))"; }
@@ -113,15 +129,16 @@ mem_stop() {
 }
 
 status=0
-say "1/3 scores, gradients and ops: $a against cpu ($eq_movies demo movies of $eq_min-$eq_max shots)"
+say "1/4 scores, gradients and ops: $a against cpu ($eq_movies demo movies of $eq_min-$eq_max shots)"
 mem_start devices
 "$bin" bench devices --a "$a" --b cpu --models "$eq_models" \
   --movies "$eq_movies" --min-shots "$eq_min" --max-shots "$eq_max" \
   --epochs 1 --tolerance 1e-4 --json "$work/devices.json" 2>&1 | tee "$work/devices.log" \
   || status=1
 mem_stop devices
+save
 
-say "2/3 demo data: $speed_movies movies of $speed_min-$speed_max shots"
+say "2/4 demo data: $speed_movies movies of $speed_min-$speed_max shots"
 "$bin" demo --out "$work/demo" --movies "$speed_movies" --min-shots "$speed_min" \
   --max-shots "$speed_max" >/dev/null
 
@@ -129,14 +146,17 @@ say "2/3 demo data: $speed_movies movies of $speed_min-$speed_max shots"
 # the same, so every step runs).
 second=cpu
 [ "$a" = cpu ] && second=cpu2
+step=3
 for side in "$a" "$second"; do
   dev="${side%2}"
-  say "3/3 training $speed_models for $speed_epochs epoch(s) on $dev"
+  say "$step/4 training $speed_models for $speed_epochs epoch(s) on $dev"
+  step=$((step + 1))
   mem_start "train-$side"
   "$bin" bench train --dir "$work/demo" --models "$speed_models" --epochs "$speed_epochs" \
     --device "$dev" --json "$work/train-$side.json" 2>&1 | tee "$work/train-$side.log" \
     || status=1
   mem_stop "train-$side"
+  save
 done
 
 # Seconds per epoch from both reports, side by side.
@@ -152,10 +172,6 @@ join <(per_epoch "$work/train-$a.json" | sort) <(per_epoch "$work/train-$second.
 if [ -s "$work/peaks.txt" ]; then
   echo "peak GPU memory (MiB, whole GPU):"
   sed 's/^/  /' "$work/peaks.txt"
-fi
-if [ -n "${GPU_CHECK_OUT:-}" ]; then
-  mkdir -p "$GPU_CHECK_OUT"
-  cp "$work"/*.json "$work"/*.log "$GPU_CHECK_OUT"/ 2>/dev/null || true
 fi
 if [ "$status" = 0 ]; then
   say "gpu-check passed"

@@ -169,7 +169,7 @@ fn a_folder_with_bad_files_lists_them_apart() {
     assert_eq!(odd.len(), 1, "{odd:?}");
     assert_label(&h, "Movies with fields that cannot be used: 1");
     let issue = odd[0].issues[0].to_string();
-    assert!(issue.contains("transitions"), "{issue}");
+    assert!(issue.contains("transition"), "{issue}");
     assert_label(&h, &issue);
     // A movie is shown and scored.
     assert!(h.state().state.selected().is_some());

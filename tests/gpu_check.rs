@@ -234,7 +234,7 @@ fn auto_is_the_default_device_and_lists_only_what_the_build_has() {
         );
         let err = DeviceArg::Cuda.resolve().unwrap_err().to_string();
         assert!(
-            err.contains("--features cuda") && err.contains("--device cpu"),
+            err.contains("--features cuda") && err.contains("choose the CPU"),
             "{err}"
         );
     }

@@ -42,7 +42,7 @@ fn json_report_of_the_fixture_folder_matches_expected() {
     let (success, lines, stderr) = run(&["--json", dir.to_str().unwrap()]);
     assert!(!success, "bad files must make the exit code non-zero");
     assert!(
-        stderr.contains("3 of 13 files") && stderr.contains("1 more have fields"),
+        stderr.contains("3 of 13 files") && stderr.contains("1 more with a field"),
         "{stderr}"
     );
     assert_eq!(lines.len(), 13, "one line per .pkl file");
@@ -107,7 +107,7 @@ fn json_report_of_the_fixture_folder_matches_expected() {
         .as_str()
         .unwrap();
     assert!(
-        status.contains("has 5 transitions") && status.contains("10 shots"),
+        status.contains("has 5 values") && status.contains("10 shots"),
         "{status}"
     );
     assert_eq!(fields["place"]["status"], "ok");

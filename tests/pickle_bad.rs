@@ -78,7 +78,7 @@ fn length_mismatch_leaves_that_field_out_naming_both_lengths() {
         .expect("the ground truth is named")
         .to_string();
     assert!(
-        issue.contains("has 5 transitions") && issue.contains("10 shots"),
+        issue.contains("has 5 values") && issue.contains("10 shots"),
         "{issue}"
     );
     // The rest of the movie is still there.

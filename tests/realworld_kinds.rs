@@ -553,7 +553,8 @@ fn train_differences(folder: &str, trainable: &[&str]) -> Vec<String> {
             diffs.push(format!("warns about {id}: {}", short(w)));
         }
     }
-    // "training MODEL on A movies (B validate early stopping, C test) on DEVICE"
+    // "training MODEL: A movies train, B validate early stopping, C are held out for the test
+    // (on DEVICE)"
     match stdout.lines().find(|l| l.starts_with("training ")) {
         Some(line) => {
             let used: u64 = line

@@ -48,6 +48,9 @@ pub struct MovieView {
     /// Transitions whose selected-source score is at or above the threshold (or, with a
     /// decision, the decision's boundaries).
     pub predicted: Vec<usize>,
+    /// Whether the selected source has usable scores for this movie; without them nothing is
+    /// predicted, so no boundary is called correct, missed or false.
+    pub has_scores: bool,
     /// Ground-truth boundaries that are predicted.
     pub correct: Vec<usize>,
     /// Ground-truth boundaries that are not predicted.
@@ -154,6 +157,7 @@ impl MovieView {
             }
             (None, _) => Vec::new(),
         };
+        self.has_scores = scores.is_some();
         self.predicted = flags
             .iter()
             .enumerate()
@@ -163,7 +167,8 @@ impl MovieView {
         let is_predicted = |i: usize| flags.get(i).copied().unwrap_or(false);
         self.correct.clear();
         self.missed.clear();
-        for &i in &self.gt_boundaries {
+        let has_scores = self.has_scores;
+        for &i in self.gt_boundaries.iter().filter(|_| has_scores) {
             if is_predicted(i) {
                 self.correct.push(i);
             } else {

@@ -144,6 +144,8 @@ pub fn pkl_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
     let mut loaded = Loaded::default();
     let mut seen = std::collections::HashSet::new();
+    // Caveats by text, with the files they concern: one line each, however many files.
+    let mut noted: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for path in files {
         let name = path
             .file_name()
@@ -186,7 +188,7 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
             continue;
         }
         for n in notes {
-            loaded.warnings.push(format!("{stem}: {n}"));
+            noted.entry(n).or_default().push(stem.clone());
         }
         if !movie.ground_truth.contains(&true) {
             loaded.warnings.push(format!(
@@ -196,6 +198,14 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
             ));
         }
         loaded.movies.push(movie);
+    }
+    for (note, files) in noted {
+        let which = match files.as_slice() {
+            [one] => one.clone(),
+            [first, ..] => format!("{} files ({first}, …)", files.len()),
+            [] => continue,
+        };
+        loaded.warnings.push(format!("{which}: {note}"));
     }
     loaded
 }

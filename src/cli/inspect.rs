@@ -99,8 +99,9 @@ impl FieldSummary {
                 format!("  {name:width$}  {dtype:<5}  {shape:?}  sum {sum}")
             }
         };
-        if let Some(p) = &self.problem {
-            line.push_str(&format!("  UNUSABLE: {p}"));
+        match &self.problem {
+            Some(p) => line.push_str(&format!("  UNUSABLE: {p}")),
+            None => line.push_str("  ok"),
         }
         line
     }
@@ -185,7 +186,15 @@ fn report_json(r: &Report) -> Value {
 fn text_lines(r: &Report) -> Vec<String> {
     let mut lines = vec![match (&r.movie, &r.error) {
         (Some((shots, scenes)), _) => {
-            let scenes = scenes.map_or("no ground truth".to_owned(), |s| format!("{s} scenes"));
+            let gt_unusable = r
+                .fields
+                .iter()
+                .any(|f| f.name == crate::data::FIELD_GROUND_TRUTH && f.problem.is_some());
+            let scenes = match scenes {
+                Some(s) => format!("{s} scenes"),
+                None if gt_unusable => "ground truth unusable".to_owned(),
+                None => "no ground truth".to_owned(),
+            };
             format!("{}: {shots} shots, {scenes}", r.file.display())
         }
         (_, Some(e)) => format!("{}: error: {e}", r.file.display()),
@@ -226,13 +235,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return Err(e.into());
         }
     }
+    let n = reports.len();
     match (failed, with_issues) {
         (0, 0) => {}
-        (_, 0) => anyhow::bail!("{failed} of {} files could not be used", reports.len()),
+        (_, 0) => anyhow::bail!("{failed} of {n} files could not be used"),
+        (0, _) => anyhow::bail!(
+            "{with_issues} of {n} files have a field that cannot be used (marked UNUSABLE)"
+        ),
         _ => anyhow::bail!(
-            "{failed} of {} files could not be used, and {with_issues} more have fields that \
-             cannot be used (marked UNUSABLE)",
-            reports.len()
+            "{failed} of {n} files could not be used, and {with_issues} more with a field that \
+             cannot be used (marked UNUSABLE)"
         ),
     }
     Ok(())

@@ -156,8 +156,8 @@ impl Observer<TrainEvent> for TrainBar<'_> {
             } => {
                 bar.suspend(|| {
                     println!(
-                        "training {} on {train_movies} movies ({validation_movies} validate \
-                         early stopping, {test_movies} test) on {}",
+                        "training {}: {train_movies} movies train, {validation_movies} \
+                         validate early stopping, {test_movies} are held out for the test (on {})",
                         self.model,
                         crate::train::devices::device_label(self.device)
                     );

@@ -26,12 +26,17 @@ type FieldReader<'a> = dyn FnMut(NdArray, &mut ShotCount) -> Result<Option<Strin
 pub fn one_per_transition(array: NdArray, what: &str) -> Converted<ArrayData> {
     match array.shape.as_slice() {
         [_] => Ok((array.data, None)),
-        &[n, 1] | &[1, n] => Ok((
+        &[_, 1] | &[1, _] => Ok((
             array.data,
             Some(format!(
-                "has shape {:?}; read as {n} values, one per {what}",
-                array.shape
+                "is a single column or row ([{what}s, 1] or [1, {what}s]); read as one value per \
+                 {what}"
             )),
+        )),
+        &[_, 2] if what == "transition" => Err(format!(
+            "has shape {:?}, two values per {what} (predict_proba's output?); save one score per \
+             {what}, e.g. the boundary column [:, 1]",
+            array.shape
         )),
         shape => Err(format!(
             "has shape {shape:?}, expected one value per {what} (shape [{what}s], or a \
@@ -148,20 +153,25 @@ impl ShotCount {
     /// Check that `field`, whose length implies `shots` shots, agrees with what came first.
     /// `per_shot`: the field has one value per shot (else one per transition).
     fn agree(&mut self, shots: usize, field: &'static str, per_shot: bool) -> Result<(), String> {
-        let (len, unit) = if per_shot {
-            (shots, "shots")
+        let len = if per_shot {
+            shots
         } else {
-            (shots.saturating_sub(1), "transitions")
+            shots.saturating_sub(1)
         };
         match self.first {
             None => {
                 self.first = Some((shots, field));
                 Ok(())
             }
-            Some((n, first)) if n != shots => Err(format!(
-                "has {len} {unit}, but '{first}' gives {n} shots ({} {unit} expected)",
-                if per_shot { n } else { n.saturating_sub(1) }
-            )),
+            Some((n, first)) if n != shots => Err(if per_shot {
+                format!("has {len} shots, but '{first}' gives {n} shots")
+            } else {
+                format!(
+                    "has {len} values, but '{first}' gives {n} shots, so {} values (one per \
+                     transition, shots - 1) are expected",
+                    n.saturating_sub(1)
+                )
+            }),
             Some(_) => Ok(()),
         }
     }

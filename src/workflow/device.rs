@@ -40,7 +40,7 @@ impl DeviceArg {
             DeviceArg::Cuda => {
                 let device = Device::new_cuda(0).map_err(|e| {
                     anyhow::anyhow!(
-                        "cannot use CUDA ({}); build SceneLab with `--features cuda` (see the README) on a machine with an NVIDIA GPU, or use the CPU (--device cpu)",
+                        "cannot use CUDA ({}): that needs a SceneLab built with `--features cuda` (see the README's Building with CUDA) and a machine whose NVIDIA driver answers; otherwise choose the CPU",
                         first_line(&e)
                     )
                 })?;
