@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use crate::data::{Scores, default_test_count};
 
+use super::evaluation::WorkerAnswer;
 use super::evaluation::{self, Comparison};
-use super::jobs::JobEvent;
+use super::jobs::{Deliver, JobEvent};
 use super::loader::{self, LoadedFolder};
 use super::picker::{PickOutcome, PickPurpose};
 use super::scope::{Scope, SourceSplit};
@@ -88,7 +89,7 @@ impl App {
         }
         // One comparison at a time; when it lands the next frame asks for the newest key.
         if self.state.current_comparison().is_none()
-            && !self.jobs.is_running(COMPARE_JOB)
+            && !self.jobs.is_running::<Compared>()
             && let Some(folder) = &self.state.folder
         {
             let movies = folder.movies.clone();
@@ -106,128 +107,31 @@ impl App {
                 move |result| {
                     // A failed comparison still answers for its key, so it is not retried
                     // every frame.
-                    JobEvent::Compared(
-                        result.unwrap_or_else(|e| Comparison::failed(key, threshold, e)),
-                    )
+                    Compared(result.unwrap_or_else(|e| Comparison::failed(key, threshold, e)))
                 },
             );
         }
     }
 
-    pub(super) fn handle_event(&mut self, ev: JobEvent) {
+    /// A job's event: its payload applied, a panic shown (progress is the status line's).
+    pub(super) fn handle_event(&mut self, ev: JobEvent<App>) {
         match ev {
             JobEvent::Progress { .. } => {}
-            JobEvent::Loaded { dir, result } => match result {
-                Ok(folder) => {
-                    self.open_loaded(folder);
-                    for model in std::mem::take(&mut self.models_after_open) {
-                        self.apply(Action::LoadModel(model));
-                    }
-                }
-                Err(e) => self
-                    .state
-                    .push_error(format!("Could not open {}: {e}", dir.display())),
-            },
-            JobEvent::DemoWritten { dir, result } => match result {
-                Ok(_) => self.apply(Action::OpenFolder(dir)),
-                Err(e) => self.state.push_error(format!(
-                    "Could not write demo movies to {}: {e}",
-                    dir.display()
-                )),
-            },
-            JobEvent::Picked { purpose, outcome } => match outcome {
-                PickOutcome::Picked(dir) => self.apply(match purpose {
-                    PickPurpose::OpenMovies => Action::OpenFolder(dir),
-                    PickPurpose::LoadModel => Action::LoadModel(dir),
-                    PickPurpose::SaveModel => Action::SaveModel(dir),
-                    PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
-                }),
-                PickOutcome::Cancelled => {}
-                PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {
-                    self.state.notice = Some(msg);
-                    self.state.show_path_input = true;
-                }
-                PickOutcome::Unavailable(msg) => self.state.push_error(msg),
-            },
-            JobEvent::Compared(c) => {
-                // Stale rows still beat an empty table while the next ones compute.
-                if self
-                    .state
-                    .metrics_key()
-                    .is_some_and(|k| k.data == c.key.data)
-                {
-                    self.state.comparison = Some(c);
+            JobEvent::Payload(deliver) => deliver(self),
+            JobEvent::Finished { job: _, panic } => {
+                if let Some(p) = panic {
+                    self.state
+                        .errors
+                        .push(format!("A background task failed: {p}"));
                 }
             }
-            JobEvent::Train(ev) => self.state.training.run.apply(&ev),
-            JobEvent::Search(ev) => self.handle_search(*ev),
-            JobEvent::Trained(result) => {
-                let cancelled = self
-                    .state
-                    .training
-                    .cancel
-                    .take()
-                    .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
-                match result {
-                    Ok(scores) => {
-                        self.state.training.trained_count += 1;
-                        let name = format!(
-                            "{} #{}",
-                            scores.model.kind(),
-                            self.state.training.trained_count
-                        );
-                        self.state.training.last_model = Some(scores.model.clone());
-                        self.state.training.last_source = Some(name.clone());
-                        self.add_model_source(name, scores);
-                    }
-                    Err(e) => {
-                        // A run the user cancelled says so in the training window only.
-                        if !cancelled {
-                            self.state.push_error(format!("Training: {e}"));
-                        }
-                        self.state.training.run.error = Some(e);
-                    }
-                }
-            }
-            JobEvent::ModelLoaded { dir, result } => match result {
-                Ok(scores) => {
-                    let folder = dir.file_name().map_or_else(
-                        || dir.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    );
-                    let name = format!("{} ({folder})", scores.model.kind());
-                    self.add_model_source(name, scores);
-                }
-                Err(e) => self.state.push_error(format!(
-                    "Could not load the model in {}: {e}",
-                    dir.display()
-                )),
-            },
-            JobEvent::ModelSaved(result) => match result {
-                Ok(dir) => {
-                    self.state.training.note = Some(format!("Model saved to {}", dir.display()))
-                }
-                Err(e) => self
-                    .state
-                    .push_error(format!("Could not save the model: {e}")),
-            },
-            JobEvent::Exported { out, result } => match result {
-                Ok((written, without)) => {
-                    let mut note = format!("Wrote {written} scored movies to {}", out.display());
-                    if !without.is_empty() {
-                        note.push_str(&format!(
-                            "; {} movie(s) without scores in this source were left out",
-                            without.len()
-                        ));
-                    }
-                    self.state.training.note = Some(note);
-                }
-                Err(e) => self.state.push_error(format!(
-                    "Could not export predictions to {}: {e}",
-                    out.display()
-                )),
-            },
-            JobEvent::Metrics(m) => {
+        }
+    }
+
+    /// The metrics worker's answer.
+    pub(super) fn handle_worker_answer(&mut self, answer: WorkerAnswer) {
+        match answer {
+            WorkerAnswer::Metrics(m) => {
                 if let Err(e) = &m.result
                     && Some(m.key) == self.state.metrics_key()
                 {
@@ -243,19 +147,12 @@ impl App {
                     self.state.metrics = Some(m);
                 }
             }
-            JobEvent::Sweep(s) => {
+            WorkerAnswer::Sweep(s) => {
                 if Some(s.key) == self.state.sweep_key() {
                     if let Some(e) = &s.error {
                         self.state.push_error(format!("Metrics: {e}"));
                     }
                     self.state.sweep = Some(s);
-                }
-            }
-            JobEvent::Finished { job: _, panic } => {
-                if let Some(p) = panic {
-                    self.state
-                        .errors
-                        .push(format!("A background task failed: {p}"));
                 }
             }
         }
@@ -316,7 +213,7 @@ impl App {
         match action {
             Action::PickFolder => self.apply(Action::PickFor(PickPurpose::OpenMovies)),
             Action::PickFor(purpose) => {
-                if self.jobs.is_running(PICK_JOB) {
+                if self.jobs.is_running::<Picked>() {
                     return;
                 }
                 let picker = self.options.picker.clone();
@@ -331,7 +228,7 @@ impl App {
                 self.jobs.spawn_answering(
                     PICK_JOB,
                     move |_| Ok(picker.pick_folder(start.as_deref())),
-                    move |result| JobEvent::Picked {
+                    move |result| Picked {
                         purpose,
                         outcome: result.unwrap_or_else(PickOutcome::Unavailable),
                     },
@@ -357,7 +254,7 @@ impl App {
                 self.jobs.spawn_answering(
                     SAVE_JOB,
                     move |_| training_panel::save_model(&model, &dir, decision),
-                    JobEvent::ModelSaved,
+                    training_panel::ModelSaved,
                 );
             }
             Action::ExportPredictions(out) => self.start_export(out),
@@ -444,7 +341,7 @@ impl App {
     }
 
     fn start_loading(&mut self, dir: PathBuf) {
-        if self.jobs.is_running(LOAD_JOB) {
+        if self.jobs.is_running::<FolderLoaded>() {
             self.state
                 .push_error("A folder is already loading; wait for it to finish.".into());
             return;
@@ -459,7 +356,7 @@ impl App {
                 };
                 loader::load_folder(&dir, &progress).map_err(|e| e.to_string())
             },
-            |result| JobEvent::Loaded {
+            |result| FolderLoaded {
                 dir: answer_dir,
                 result,
             },
@@ -467,7 +364,7 @@ impl App {
     }
 
     fn start_demo(&mut self, dir: PathBuf) {
-        if self.jobs.is_running(DEMO_JOB) {
+        if self.jobs.is_running::<DemoWritten>() {
             return;
         }
         let config = self.options.demo.clone();
@@ -481,7 +378,7 @@ impl App {
                 };
                 loader::write_demo(&dir, &config, &progress).map_err(|e| format!("{e:#}"))
             },
-            |result| JobEvent::DemoWritten {
+            |result| DemoWritten {
                 dir: answer_dir,
                 result,
             },
@@ -492,7 +389,7 @@ impl App {
 impl App {
     fn start_training(&mut self) {
         let training = &mut self.state.training;
-        if training.is_running() || self.jobs.is_running(TRAIN_JOB) {
+        if training.is_running() || self.jobs.is_running::<training_panel::Trained>() {
             return;
         }
         let Some(folder) = &self.state.folder else {
@@ -513,7 +410,7 @@ impl App {
         self.jobs.spawn_answering(
             label,
             move |r| training_panel::run_training(r, movies, form, cancel),
-            JobEvent::Trained,
+            training_panel::Trained,
         );
     }
 
@@ -529,7 +426,7 @@ impl App {
         self.jobs.spawn_answering(
             label,
             move |_| training_panel::load_and_score(&dir, &movies),
-            |result| JobEvent::ModelLoaded {
+            |result| training_panel::ModelLoaded {
                 dir: answer_dir,
                 result,
             },
@@ -557,7 +454,7 @@ impl App {
                 training_panel::export_predictions(r, &dir, &out, &scores)
                     .map_err(|e| format!("{e:#}"))
             },
-            |result| JobEvent::Exported {
+            |result| training_panel::Exported {
                 out: answer_out,
                 result,
             },
@@ -588,8 +485,7 @@ impl App {
     }
 }
 
-/// Job labels (also what the status line says).
-// Labels are matched by prefix (`Jobs::is_running`): none may start another.
+/// Job labels: what the status line says (jobs are found by their payload type).
 const LOAD_JOB: &str = "Loading movies from";
 const DEMO_JOB: &str = "Writing demo movies to";
 const PICK_JOB: &str = "Choosing a folder";
@@ -598,3 +494,86 @@ const TRAIN_JOB: &str = "Training";
 const MODEL_LOAD_JOB: &str = "Loading the model in";
 const SAVE_JOB: &str = "Saving the model";
 const EXPORT_JOB: &str = "Exporting predictions to";
+
+/// The folder-loading job's answer.
+pub struct FolderLoaded {
+    dir: PathBuf,
+    result: Result<LoadedFolder, String>,
+}
+
+impl Deliver<App> for FolderLoaded {
+    fn deliver(self, app: &mut App) {
+        match self.result {
+            Ok(folder) => {
+                app.open_loaded(folder);
+                for model in std::mem::take(&mut app.models_after_open) {
+                    app.apply(Action::LoadModel(model));
+                }
+            }
+            Err(e) => app
+                .state
+                .push_error(format!("Could not open {}: {e}", self.dir.display())),
+        }
+    }
+}
+
+/// The demo-writing job's answer: how many movies were written.
+pub struct DemoWritten {
+    dir: PathBuf,
+    result: Result<usize, String>,
+}
+
+impl Deliver<App> for DemoWritten {
+    fn deliver(self, app: &mut App) {
+        match self.result {
+            Ok(_) => app.apply(Action::OpenFolder(self.dir)),
+            Err(e) => app.state.push_error(format!(
+                "Could not write demo movies to {}: {e}",
+                self.dir.display()
+            )),
+        }
+    }
+}
+
+/// The folder picker's answer, for what the folder was asked for.
+pub struct Picked {
+    purpose: PickPurpose,
+    outcome: PickOutcome,
+}
+
+impl Deliver<App> for Picked {
+    fn deliver(self, app: &mut App) {
+        let purpose = self.purpose;
+        match self.outcome {
+            PickOutcome::Picked(dir) => app.apply(match purpose {
+                PickPurpose::OpenMovies => Action::OpenFolder(dir),
+                PickPurpose::LoadModel => Action::LoadModel(dir),
+                PickPurpose::SaveModel => Action::SaveModel(dir),
+                PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
+            }),
+            PickOutcome::Cancelled => {}
+            PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {
+                app.state.notice = Some(msg);
+                app.state.show_path_input = true;
+            }
+            PickOutcome::Unavailable(msg) => app.state.push_error(msg),
+        }
+    }
+}
+
+/// The comparison job's answer: every source scored at one threshold.
+pub struct Compared(Comparison);
+
+impl Deliver<App> for Compared {
+    fn deliver(self, app: &mut App) {
+        let c = self.0;
+        // Stale rows still beat an empty table while the next ones compute.
+        if app
+            .state
+            .metrics_key()
+            .is_some_and(|k| k.data == c.key.data)
+        {
+            app.state.comparison = Some(c);
+        }
+    }
+}

@@ -77,7 +77,7 @@ impl Default for AppOptions {
 /// The desktop app.
 pub struct App {
     pub state: AppState,
-    pub jobs: Jobs,
+    pub jobs: Jobs<App>,
     options: AppOptions,
     metrics_worker: MetricsWorker,
     requested_metrics: Option<MetricsKey>,
@@ -108,7 +108,7 @@ impl App {
             .map(Settings::load)
             .unwrap_or_default();
         let jobs = Jobs::default();
-        let metrics_worker = MetricsWorker::start(jobs.sender());
+        let metrics_worker = MetricsWorker::start();
         App {
             state: AppState::new(settings),
             jobs,
@@ -169,6 +169,9 @@ impl App {
         self.jobs.set_context(ui.ctx());
         for ev in self.jobs.poll() {
             self.handle_event(ev);
+        }
+        for answer in self.metrics_worker.poll() {
+            self.handle_worker_answer(answer);
         }
         let pending = std::mem::take(&mut self.actions);
         for a in pending {

@@ -6,7 +6,7 @@
 //!
 //! [`SearchState`] is what the app knows about the search; [`SearchPanel`] draws it and
 //! returns [`Action`]s. The job ([`run_search_job`]) forwards [`SearchEvent`]s as
-//! [`JobEvent::Search`]; [`App::apply_search`] and [`App::handle_search`] are the app's side.
+//! its payloads ([`SearchProgress`], [`SearchFinished`], ...); [`App::apply_search`] is the app's side.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::time::Instant;
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
-use super::jobs::{JobEvent, JobObserver, Reporter};
+use super::jobs::{Deliver, JobObserver, Reporter};
 use super::training_panel::{self, ModelScores, usable_for_training};
 use super::{Action, App, AppState};
 use crate::data::{Movie, SplitError};
@@ -450,15 +450,19 @@ pub enum SearchAction {
     OpenResults,
 }
 
-/// What the search job tells the app.
-pub enum SearchJobEvent {
-    Progress(SearchEvent),
-    Finished(Result<SearchOutcome, String>),
-    Opened(Result<Box<SavedSearch>, String>),
-    BestLoaded {
-        name: String,
-        result: Result<ModelScores, String>,
-    },
+/// The search job's progress, for the table and the chart.
+pub struct SearchProgress(pub SearchEvent);
+
+/// The search job's answer.
+pub struct SearchFinished(pub Result<SearchOutcome, String>);
+
+/// The Open results job's answer.
+pub struct SearchOpened(pub Result<Box<SavedSearch>, String>);
+
+/// The Load best model job's answer.
+pub struct BestLoaded {
+    pub name: String,
+    pub result: Result<ModelScores, String>,
 }
 
 /// A finished (or cancelled) search read back from its folder.
@@ -537,7 +541,7 @@ impl SearchRun {
 /// without ground truth or a modality, by id, so no movie is copied), forwarding its progress
 /// and events; errors in the form's terms.
 pub fn run_search_job(
-    r: &Reporter,
+    r: &Reporter<App>,
     movies: Arc<Vec<Movie>>,
     config: SearchConfig,
     cancel: Arc<AtomicBool>,
@@ -545,7 +549,7 @@ pub fn run_search_job(
     let observer = JobObserver {
         reporter: r,
         cancel: Some(&cancel),
-        wrap: |ev| JobEvent::Search(Box::new(SearchJobEvent::Progress(ev))),
+        wrap: SearchProgress,
     };
     search::search_observed(&movies, &config, &observer).map_err(|e| {
         let usable = movies.iter().filter(|m| usable_for_training(m)).count();
@@ -586,7 +590,7 @@ impl App {
             SearchAction::LoadBest => self.load_best(),
             SearchAction::OpenResults => {
                 let search = &self.state.search;
-                if search.is_running() || self.jobs.is_running(OPEN_JOB) {
+                if search.is_running() || self.jobs.is_running::<SearchOpened>() {
                     return;
                 }
                 let out = PathBuf::from(search.form.out_dir.trim());
@@ -594,63 +598,15 @@ impl App {
                 self.jobs.spawn_answering(
                     label,
                     move |_| read_saved_search(&out).map(Box::new),
-                    |result| JobEvent::Search(Box::new(SearchJobEvent::Opened(result))),
+                    SearchOpened,
                 );
-            }
-        }
-    }
-
-    pub(super) fn handle_search(&mut self, ev: SearchJobEvent) {
-        let search = &mut self.state.search;
-        match ev {
-            SearchJobEvent::Progress(ev) => search.run.apply(&ev),
-            SearchJobEvent::Finished(result) => {
-                let cancelled = search
-                    .cancel
-                    .take()
-                    .is_some_and(|c| c.load(Ordering::Relaxed));
-                search.run.finish(&result);
-                if let Err(e) = result
-                    && !cancelled
-                {
-                    self.state.push_error(format!("Search: {e}"));
-                }
-            }
-            SearchJobEvent::Opened(result) => match result {
-                // A search started meanwhile owns the window.
-                Ok(_) if search.is_running() => {}
-                Ok(saved) => {
-                    search.form.take_saved(&saved);
-                    let summary_error = saved.summary_error.clone();
-                    search.run = SearchRun::from_saved(*saved);
-                    search.loaded = None;
-                    if let Some(e) = summary_error {
-                        self.state
-                            .push_error(format!("The search's final result: {e}"));
-                    }
-                }
-                Err(e) => self
-                    .state
-                    .push_error(format!("Could not read the search results: {e}")),
-            },
-            SearchJobEvent::BestLoaded { name, result } => {
-                search.loading_best = false;
-                match result {
-                    Ok(scores) => {
-                        search.loaded = Some(name.clone());
-                        self.add_model_source(name, scores);
-                    }
-                    Err(e) => self
-                        .state
-                        .push_error(format!("Could not load the search's best model: {e}")),
-                }
             }
         }
     }
 
     fn start_search(&mut self) {
         let search = &mut self.state.search;
-        if search.is_running() || self.jobs.is_running(SEARCH_JOB) {
+        if search.is_running() || self.jobs.is_running::<SearchFinished>() {
             return;
         }
         let Some(folder) = &self.state.folder else {
@@ -677,7 +633,7 @@ impl App {
         self.jobs.spawn_answering(
             label,
             move |r| run_search_job(r, movies, config, cancel),
-            |result| JobEvent::Search(Box::new(SearchJobEvent::Finished(result))),
+            SearchFinished,
         );
     }
 
@@ -693,7 +649,7 @@ impl App {
                 .push_error("Open a folder of movies before loading a model to score them.".into());
             return;
         };
-        if self.jobs.is_running(BEST_JOB) {
+        if self.jobs.is_running::<BestLoaded>() {
             return;
         }
         let movies = folder.movies.clone();
@@ -703,12 +659,72 @@ impl App {
         self.jobs.spawn_answering(
             label,
             move |_| training_panel::load_and_score(&dir, &movies),
-            |result| JobEvent::Search(Box::new(SearchJobEvent::BestLoaded { name, result })),
+            |result| BestLoaded { name, result },
         );
     }
 }
 
-/// Job labels (also what the status line says).
+impl Deliver<App> for SearchProgress {
+    fn deliver(self, app: &mut App) {
+        app.state.search.run.apply(&self.0);
+    }
+}
+
+impl Deliver<App> for SearchFinished {
+    fn deliver(self, app: &mut App) {
+        let search = &mut app.state.search;
+        let cancelled = search
+            .cancel
+            .take()
+            .is_some_and(|c| c.load(Ordering::Relaxed));
+        search.run.finish(&self.0);
+        if let Err(e) = self.0
+            && !cancelled
+        {
+            app.state.push_error(format!("Search: {e}"));
+        }
+    }
+}
+
+impl Deliver<App> for SearchOpened {
+    fn deliver(self, app: &mut App) {
+        let search = &mut app.state.search;
+        match self.0 {
+            // A search started meanwhile owns the window.
+            Ok(_) if search.is_running() => {}
+            Ok(saved) => {
+                search.form.take_saved(&saved);
+                let summary_error = saved.summary_error.clone();
+                search.run = SearchRun::from_saved(*saved);
+                search.loaded = None;
+                if let Some(e) = summary_error {
+                    app.state
+                        .push_error(format!("The search's final result: {e}"));
+                }
+            }
+            Err(e) => app
+                .state
+                .push_error(format!("Could not read the search results: {e}")),
+        }
+    }
+}
+
+impl Deliver<App> for BestLoaded {
+    fn deliver(self, app: &mut App) {
+        app.state.search.loading_best = false;
+        match self.result {
+            Ok(scores) => {
+                app.state.search.loaded = Some(self.name.clone());
+                app.add_model_source(self.name, scores);
+            }
+            Err(e) => app
+                .state
+                .push_error(format!("Could not load the search's best model: {e}")),
+        }
+    }
+}
+
+/// Job labels: what the status line says (jobs are found by their payload type).
 const SEARCH_JOB: &str = "Searching";
 const BEST_JOB: &str = "Scoring the movies with the best model in";
 const OPEN_JOB: &str = "Reading the search results in";

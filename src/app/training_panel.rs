@@ -3,7 +3,8 @@
 //! and the background work behind Train, Load model, Save model and Export predictions.
 //!
 //! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] draws it and
-//! returns [`Action`]s. The work runs as jobs ([`super::jobs`]) that report [`JobEvent`]s.
+//! returns [`Action`]s. The work runs as jobs ([`super::jobs`]) that answer with this module's
+//! payloads ([`Trained`], [`ModelLoaded`], [`ModelSaved`], [`Exported`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,9 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
-use super::jobs::{JobEvent, JobObserver, Reporter};
+use super::jobs::{Deliver, JobObserver, Reporter};
 use super::sources::SourceRegistry;
-use super::{Action, AppState};
+use super::{Action, App, AppState};
 use crate::data::{HeldOut, Movie, Scores, Split, SplitPolicyError, training_split};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::decision::{Decision, Objective};
@@ -268,7 +269,7 @@ impl TrainingForm {
 /// The training job: [`train_and_tune`] with the form's settings, forwarding its progress and
 /// events; the model and its scores of every loaded movie.
 pub fn run_training(
-    r: &Reporter,
+    r: &Reporter<App>,
     movies: Arc<Vec<Movie>>,
     form: TrainingForm,
     cancel: Arc<AtomicBool>,
@@ -278,7 +279,7 @@ pub fn run_training(
     let observer = JobObserver {
         reporter: r,
         cancel: Some(&cancel),
-        wrap: JobEvent::Train,
+        wrap: TrainProgress,
     };
     let run =
         train_and_tune(&movies, &form.request(), &device, &observer).map_err(|e| match e {
@@ -299,7 +300,7 @@ pub fn load_and_score(dir: &Path, movies: &[Movie]) -> Result<ModelScores, Strin
 /// field kept and its prediction replaced by `scores` (as `scenelab predict` writes them).
 /// Returns how many files were written and the names of those without scores.
 pub fn export_predictions(
-    r: &Reporter,
+    r: &Reporter<App>,
     source_dir: &Path,
     out: &Path,
     scores: &std::collections::HashMap<String, Arc<Scores>>,
@@ -330,6 +331,113 @@ pub fn save_model(
     };
     model.save_as(dir, &meta).map_err(|e| e.to_string())?;
     Ok(dir.to_path_buf())
+}
+
+/// The training job's progress, for the window's curves.
+pub struct TrainProgress(pub TrainEvent);
+
+impl Deliver<App> for TrainProgress {
+    fn deliver(self, app: &mut App) {
+        app.state.training.run.apply(&self.0);
+    }
+}
+
+/// The training job's answer: the model and its scores for the loaded movies, or why not.
+pub struct Trained(pub Result<ModelScores, String>);
+
+impl Deliver<App> for Trained {
+    fn deliver(self, app: &mut App) {
+        let training = &mut app.state.training;
+        let cancelled = training
+            .cancel
+            .take()
+            .is_some_and(|c| c.load(Ordering::Relaxed));
+        match self.0 {
+            Ok(scores) => {
+                training.trained_count += 1;
+                let name = format!("{} #{}", scores.model.kind(), training.trained_count);
+                training.last_model = Some(scores.model.clone());
+                training.last_source = Some(name.clone());
+                app.add_model_source(name, scores);
+            }
+            Err(e) => {
+                // A run the user cancelled says so in the training window only.
+                if !cancelled {
+                    app.state.push_error(format!("Training: {e}"));
+                }
+                app.state.training.run.error = Some(e);
+            }
+        }
+    }
+}
+
+/// The Load model job's answer.
+pub struct ModelLoaded {
+    pub dir: PathBuf,
+    pub result: Result<ModelScores, String>,
+}
+
+impl Deliver<App> for ModelLoaded {
+    fn deliver(self, app: &mut App) {
+        let dir = self.dir;
+        match self.result {
+            Ok(scores) => {
+                let folder = dir.file_name().map_or_else(
+                    || dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                let name = format!("{} ({folder})", scores.model.kind());
+                app.add_model_source(name, scores);
+            }
+            Err(e) => app.state.push_error(format!(
+                "Could not load the model in {}: {e}",
+                dir.display()
+            )),
+        }
+    }
+}
+
+/// The Save model job's answer: the folder written.
+pub struct ModelSaved(pub Result<PathBuf, String>);
+
+impl Deliver<App> for ModelSaved {
+    fn deliver(self, app: &mut App) {
+        match self.0 {
+            Ok(dir) => app.state.training.note = Some(format!("Model saved to {}", dir.display())),
+            Err(e) => app
+                .state
+                .push_error(format!("Could not save the model: {e}")),
+        }
+    }
+}
+
+/// The Export predictions job's answer: files written and the movies the source has no
+/// scores for.
+pub struct Exported {
+    pub out: PathBuf,
+    pub result: Result<(usize, Vec<String>), String>,
+}
+
+impl Deliver<App> for Exported {
+    fn deliver(self, app: &mut App) {
+        let out = self.out;
+        match self.result {
+            Ok((written, without)) => {
+                let mut note = format!("Wrote {written} scored movies to {}", out.display());
+                if !without.is_empty() {
+                    note.push_str(&format!(
+                        "; {} movie(s) without scores in this source were left out",
+                        without.len()
+                    ));
+                }
+                app.state.training.note = Some(note);
+            }
+            Err(e) => app.state.push_error(format!(
+                "Could not export predictions to {}: {e}",
+                out.display()
+            )),
+        }
+    }
 }
 
 /// The training window.
