@@ -53,7 +53,7 @@ fn opened(tmp: &Path, out: &Path, trials: usize) -> Harness<'static, App> {
     // `run` also checks that every widget has an accessible name.
     h.run();
     assert!(h.state().state.search.open);
-    h.state_mut().state.search.form = tiny_form(out, trials);
+    *h.state_mut().search_form_mut() = tiny_form(out, trials);
     h.step();
     h
 }
@@ -150,7 +150,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
 
     // The folder's results read back without training: the same table and best model.
     let expected: Vec<_> = run_rows(&h);
-    let form = h.state().state.search.form.clone();
+    let form = h.state().search_form().clone();
     let mut changed = form.clone();
     changed.set_kind(ModelKind::Lgss);
     (
@@ -160,7 +160,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
         changed.test_movies,
     ) = (5, 7, 8, 2);
     changed.out_dir = out.display().to_string();
-    h.state_mut().state.search.form = changed;
+    *h.state_mut().search_form_mut() = changed;
     h.get_by_label("Open results").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
@@ -183,7 +183,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     );
     assert_eq!(h.query_all_by_label("earlier run").count(), 2);
     // The form takes the search's settings back, so Start would resume it.
-    assert_eq!(state.search.form, form);
+    assert_eq!(h.state().search_form(), &form);
 }
 
 /// `(trial, mean mAP)` of the table's rows, in order.
@@ -249,7 +249,7 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("no-test");
     let mut h = opened(tmp.path(), &out, 1);
-    h.state_mut().state.search.form.test_movies = 0;
+    h.state_mut().search_form_mut().test_movies = 0;
     h.step();
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));

@@ -135,9 +135,9 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     form.settings.epochs = 2;
     form.settings.patience = 2;
     form.settings.batch_movies = 2;
-    form.test_movies = h.state().state.training.form.test_movies;
+    form.test_movies = h.state().training_form().test_movies;
     assert_eq!(form.test_movies, 2);
-    h.state_mut().state.training.form = form;
+    *h.state_mut().training_form_mut() = form;
     h.step();
     h.get_by_label("Train").click();
     settle(&mut h);

@@ -65,7 +65,7 @@ fn opened(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>, epochs: usize) -> Har
     form.settings.patience = epochs;
     form.settings.batch_movies = 2;
     form.test_movies = 1;
-    h.state_mut().state.training.form = form;
+    *h.state_mut().training_form_mut() = form;
     h.step();
     h
 }
@@ -267,7 +267,7 @@ fn saved_model_loads_back_and_exports_predictions() {
 fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = App::new(options(tmp.path(), Arc::new(Mutex::new(None))));
-    assert_eq!(app.state.training.form.test_movies, 7);
+    assert_eq!(app.training_form().test_movies, 7);
     let open = |h: &mut Harness<'_, App>, name: &str, movies: usize| {
         let dir = tmp.path().join(name);
         let config = DemoConfig {
@@ -279,11 +279,14 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
         settle_within(h, Duration::from_secs(60));
         assert_eq!(h.state().state.movies().len(), movies);
     };
-    app.state.search.form.test_movies = 7;
+    app.search_form_mut().test_movies = 7;
     let mut h = harness(app);
     let test_movies = |h: &Harness<'_, App>| {
-        let s = &h.state().state;
-        (s.training.form.test_movies, s.search.form.test_movies)
+        let app = h.state();
+        (
+            app.training_form().test_movies,
+            app.search_form().test_movies,
+        )
     };
     // 7 of the challenge's 64 movies, rounded up: 2 of 12, 3 of 20.
     open(&mut h, "twelve", 12);

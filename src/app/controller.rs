@@ -169,8 +169,8 @@ impl App {
             .as_ref()
             .map_or(DEFAULT_TEST_MOVIES, |f| default_test_count(trainable(f)));
         for test_movies in [
-            &mut state.training.form.test_movies,
-            &mut state.search.form.test_movies,
+            &mut self.training_panel.form.test_movies,
+            &mut self.search_panel.form.test_movies,
         ] {
             if *test_movies == automatic {
                 *test_movies = default_test_count(trainable(&folder));
@@ -237,7 +237,7 @@ impl App {
             Action::ShowTraining(open) => self.state.training.open = open,
             Action::SetTrainingForm(form) => {
                 if !self.state.training.is_running() {
-                    self.state.training.form = *form;
+                    self.training_panel.form = *form;
                 }
             }
             Action::StartTraining => self.start_training(),
@@ -398,7 +398,7 @@ impl App {
             return;
         };
         let movies = folder.movies.clone();
-        let form = training.form.clone();
+        let form = self.training_panel.form.clone();
         let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
         training.cancel = Some(cancel.clone());
         training.run = TrainingRun {

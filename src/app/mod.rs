@@ -123,8 +123,8 @@ impl App {
             timeline: timeline::Timeline::default(),
             metrics_panel: metrics_panel::MetricsPanel::default(),
             empty_state: empty_state::EmptyState::default(),
-            training_panel: training_panel::TrainingPanel,
-            search_panel: search_panel::SearchPanel,
+            training_panel: training_panel::TrainingPanel::default(),
+            search_panel: search_panel::SearchPanel::default(),
             models_after_open: Vec::new(),
         }
     }
@@ -157,6 +157,26 @@ impl App {
     /// The timeline plot's screen <-> plot transform as of the last frame.
     pub fn timeline_transform(&self) -> Option<egui_plot::PlotTransform> {
         self.timeline.transform()
+    }
+
+    /// The training window's form: what Train will train.
+    pub fn training_form(&self) -> &training_panel::TrainingForm {
+        &self.training_panel.form
+    }
+
+    /// Fill in the training window's form (as the user would; ignored by a running job).
+    pub fn training_form_mut(&mut self) -> &mut training_panel::TrainingForm {
+        &mut self.training_panel.form
+    }
+
+    /// The search window's form: what Start will search.
+    pub fn search_form(&self) -> &search_panel::SearchForm {
+        &self.search_panel.form
+    }
+
+    /// Fill in the search window's form (as the user would; ignored by a running job).
+    pub fn search_form_mut(&mut self) -> &mut search_panel::SearchForm {
+        &mut self.search_panel.form
     }
 
     /// The movie indices in the order the movie list shows them (sorted and filtered).
@@ -209,7 +229,8 @@ impl App {
             });
         }
         if self.state.training.open {
-            self.training_panel.ui(ui.ctx(), &self.state, &mut actions);
+            self.training_panel
+                .window(ui.ctx(), &self.state, &mut actions);
         }
         if self.state.search.open {
             self.search_panel

@@ -402,7 +402,6 @@ pub struct ChartSeries {
 #[derive(Default)]
 pub struct SearchState {
     pub open: bool,
-    pub form: SearchForm,
     pub run: SearchRun,
     /// Set while a search is in flight; Cancel stores `true`.
     pub cancel: Option<Arc<AtomicBool>>,
@@ -582,7 +581,7 @@ impl App {
             SearchAction::Show(open) => self.state.search.open = open,
             SearchAction::SetForm(form) => {
                 if !self.state.search.is_running() {
-                    self.state.search.form = *form;
+                    self.search_panel.form = *form;
                 }
             }
             SearchAction::Start => self.start_search(),
@@ -593,7 +592,7 @@ impl App {
                 if search.is_running() || self.jobs.is_running::<SearchOpened>() {
                     return;
                 }
-                let out = PathBuf::from(search.form.out_dir.trim());
+                let out = PathBuf::from(self.search_panel.form.out_dir.trim());
                 let label = format!("{OPEN_JOB} {}", out.display());
                 self.jobs.spawn_answering(
                     label,
@@ -614,13 +613,13 @@ impl App {
                 .push_error("Open a folder of movies before searching.".into());
             return;
         };
-        if search.form.out_dir.trim().is_empty() {
+        if self.search_panel.form.out_dir.trim().is_empty() {
             self.state
                 .push_error("Choose an output folder for the search's results.".into());
             return;
         }
         let movies = folder.movies.clone();
-        let config = search.form.config();
+        let config = self.search_panel.form.config();
         let cancel = Arc::new(AtomicBool::new(false));
         search.cancel = Some(cancel.clone());
         search.run = SearchRun::starting(&config);
@@ -693,7 +692,7 @@ impl Deliver<App> for SearchOpened {
             // A search started meanwhile owns the window.
             Ok(_) if search.is_running() => {}
             Ok(saved) => {
-                search.form.take_saved(&saved);
+                app.search_panel.form.take_saved(&saved);
                 let summary_error = saved.summary_error.clone();
                 search.run = SearchRun::from_saved(*saved);
                 search.loaded = None;
@@ -729,9 +728,12 @@ const SEARCH_JOB: &str = "Searching";
 const BEST_JOB: &str = "Scoring the movies with the best model in";
 const OPEN_JOB: &str = "Reading the search results in";
 
-/// The search window.
+/// The search window; it owns the form the user is filling in.
 #[derive(Default)]
-pub struct SearchPanel;
+pub struct SearchPanel {
+    /// What Start will search (read when the search starts; not editable while one runs).
+    pub form: SearchForm,
+}
 
 impl SearchPanel {
     /// The window, open while `state.search.open`.
@@ -754,7 +756,7 @@ impl SearchPanel {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                self.form(ui, state, actions);
+                self.form(ui, state);
                 ui.separator();
                 self.controls(ui, state, actions);
                 ui.separator();
@@ -762,7 +764,7 @@ impl SearchPanel {
                 let trials = if s.run.trials > 0 {
                     s.run.trials
                 } else {
-                    s.form.trials
+                    self.form.trials
                 };
                 self.chart(ui, &s.run, trials);
                 ui.separator();
@@ -781,9 +783,9 @@ impl SearchPanel {
             });
     }
 
-    fn form(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    fn form(&mut self, ui: &mut egui::Ui, state: &AppState) {
         let s = &state.search;
-        let mut form = s.form.clone();
+        let form = &mut self.form;
         ui.add_enabled_ui(!s.is_running(), |ui| {
             egui::Grid::new("search_form")
                 .num_columns(4)
@@ -860,9 +862,6 @@ impl SearchPanel {
             );
         } else {
             ui.label(text);
-        }
-        if form != s.form {
-            actions.push(Action::Search(SearchAction::SetForm(Box::new(form))));
         }
     }
 

@@ -201,7 +201,6 @@ impl TrainingRun {
 #[derive(Default)]
 pub struct TrainingState {
     pub open: bool,
-    pub form: TrainingForm,
     pub run: TrainingRun,
     /// Set while a run is in flight; Cancel stores `true`.
     pub cancel: Option<Arc<AtomicBool>>,
@@ -440,12 +439,16 @@ impl Deliver<App> for Exported {
     }
 }
 
-/// The training window.
+/// The training window; it owns the form the user is filling in.
 #[derive(Default)]
-pub struct TrainingPanel;
+pub struct TrainingPanel {
+    /// What Train will train (read when the run starts; not editable while one runs).
+    pub form: TrainingForm,
+}
 
 impl TrainingPanel {
-    pub fn ui(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
+    /// The window, while it is open.
+    pub fn window(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
         let mut open = state.training.open;
         egui::Window::new("Train a model")
             .open(&mut open)
@@ -453,25 +456,28 @@ impl TrainingPanel {
             // Tall enough for the form, progress and both curves without scrolling.
             .default_height(720.0)
             .resizable(true)
-            .show(ctx, |ui| {
-                egui::ScrollArea::vertical()
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| {
-                        self.form(ui, state, actions);
-                        ui.separator();
-                        self.progress(ui, state, actions);
-                        ui.separator();
-                        self.curves(ui, &state.training.run);
-                    });
-            });
+            .show(ctx, |ui| self.ui(ui, state, actions));
         if open != state.training.open {
             actions.push(Action::ShowTraining(open));
         }
     }
 
-    fn form(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    /// The form, the run's progress and its curves.
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                self.form(ui, state);
+                ui.separator();
+                self.progress(ui, state, actions);
+                ui.separator();
+                self.curves(ui, &state.training.run);
+            });
+    }
+
+    fn form(&mut self, ui: &mut egui::Ui, state: &AppState) {
         let t = &state.training;
-        let mut form = t.form.clone();
+        let form = &mut self.form;
         ui.add_enabled_ui(!t.is_running(), |ui| {
             egui::Grid::new("train_form")
                 .num_columns(2)
@@ -552,9 +558,6 @@ impl TrainingPanel {
             )),
             Err(e) => ui.colored_label(ui.visuals().warn_fg_color, format!("{e:#}")),
         };
-        if form != t.form {
-            actions.push(Action::SetTrainingForm(Box::new(form)));
-        }
     }
 
     fn progress(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
