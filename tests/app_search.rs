@@ -13,7 +13,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::picker::PickOutcome;
 use scenelab::app::scope::Scope;
-use scenelab::app::search_panel::SearchForm;
+use scenelab::app::search::SearchForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::model::ModelKind;
@@ -226,7 +226,7 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
     // Again with one more trial: the finished ones are read back, one is trained.
     let form = tiny_form(&out, kept + 1);
     h.state_mut().queue(Action::Search(
-        scenelab::app::search_panel::SearchAction::SetForm(Box::new(form)),
+        scenelab::app::search::SearchAction::SetForm(Box::new(form)),
     ));
     h.step();
     h.get_by_label("Start").click();

@@ -17,7 +17,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::metrics_panel::{TRAINED_MARK, format_metric};
 use scenelab::app::scope::{Role, Scope};
-use scenelab::app::training_panel::TrainingForm;
+use scenelab::app::training::TrainingForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::Split;
 use scenelab::data::demo::{DemoConfig, write_demo};

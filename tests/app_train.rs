@@ -13,7 +13,7 @@ use app_support::{harness, picker_answering, settle_within};
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::training_panel::TrainingForm;
+use scenelab::app::training::TrainingForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::data::{Dataset, FIELD_PREDICTION};

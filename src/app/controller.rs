@@ -2,20 +2,19 @@
 //! to the [`App`] between frames.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use crate::data::{Scores, default_test_count};
+use crate::data::default_test_count;
 
 use super::evaluation::WorkerAnswer;
 use super::evaluation::{self, Comparison};
 use super::jobs::{Deliver, JobEvent};
 use super::loader::{self, LoadedFolder};
 use super::picker::{PickOutcome, PickPurpose};
-use super::scope::{Scope, SourceSplit};
-use super::sources::{self, PredictionSource, SourceDecision, SourceRegistry};
-use super::training_panel::{self, DEFAULT_TEST_MOVIES, ModelScores, TrainingForm, TrainingRun};
+use super::scope::Scope;
+use super::sources::{PredictionSource, SourceDecision, SourceRegistry};
+use super::training::{DEFAULT_TEST_MOVIES, TrainingForm};
 use super::view::XAxis;
-use super::{App, decision_box, search_panel};
+use super::{App, search};
 
 /// Something a panel asks the app to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +48,7 @@ pub enum Action {
     StartTraining,
     CancelTraining,
     /// The search window's requests.
-    Search(search_panel::SearchAction),
+    Search(search::SearchAction),
     /// Ask for a folder with the picker, for something other than opening movies.
     PickFor(PickPurpose),
     /// Load a model folder and add its predictions as a source.
@@ -244,19 +243,7 @@ impl App {
             Action::CancelTraining => self.state.training.request_cancel(),
             Action::Search(a) => self.apply_search(a),
             Action::LoadModel(dir) => self.start_model_load(dir),
-            Action::SaveModel(dir) => {
-                let Some(model) = self.state.training.last_model.clone() else {
-                    self.state
-                        .push_error("No trained model to save yet: train one first.".into());
-                    return;
-                };
-                let decision = self.state.training.decision_to_save(&self.state.sources);
-                self.jobs.spawn_answering(
-                    SAVE_JOB,
-                    move |_| training_panel::save_model(&model, &dir, decision),
-                    training_panel::ModelSaved,
-                );
-            }
+            Action::SaveModel(dir) => self.start_model_save(dir),
             Action::ExportPredictions(out) => self.start_export(out),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => {
@@ -386,114 +373,11 @@ impl App {
     }
 }
 
-impl App {
-    fn start_training(&mut self) {
-        let training = &mut self.state.training;
-        if training.is_running() || self.jobs.is_running::<training_panel::Trained>() {
-            return;
-        }
-        let Some(folder) = &self.state.folder else {
-            self.state
-                .push_error("Open a folder of movies before training.".into());
-            return;
-        };
-        let movies = folder.movies.clone();
-        let form = self.training_panel.form.clone();
-        let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        training.cancel = Some(cancel.clone());
-        training.run = TrainingRun {
-            kind: Some(form.model.kind()),
-            ..TrainingRun::default()
-        };
-        training.note = None;
-        let label = format!("{TRAIN_JOB} {}", form.model.kind());
-        self.jobs.spawn_answering(
-            label,
-            move |r| training_panel::run_training(r, movies, form, cancel),
-            training_panel::Trained,
-        );
-    }
-
-    fn start_model_load(&mut self, dir: PathBuf) {
-        let Some(folder) = &self.state.folder else {
-            self.state
-                .push_error("Open a folder of movies before loading a model to score them.".into());
-            return;
-        };
-        let movies = folder.movies.clone();
-        let label = format!("{MODEL_LOAD_JOB} {}", dir.display());
-        let answer_dir = dir.clone();
-        self.jobs.spawn_answering(
-            label,
-            move |_| training_panel::load_and_score(&dir, &movies),
-            |result| training_panel::ModelLoaded {
-                dir: answer_dir,
-                result,
-            },
-        );
-    }
-
-    fn start_export(&mut self, out: PathBuf) {
-        let (Some(folder), Some(source)) =
-            (&self.state.folder, self.state.sources.selected_source())
-        else {
-            self.state
-                .push_error("Nothing to export: open a folder with a prediction source.".into());
-            return;
-        };
-        let dir = folder.dir.clone();
-        // The source is cloned (its scores are shared), so the decision is applied off the UI
-        // thread.
-        let source = source.clone();
-        let label = format!("{EXPORT_JOB} {}", out.display());
-        let answer_out = out.clone();
-        self.jobs.spawn_answering(
-            label,
-            move |r| {
-                let scores = decision_box::scores_to_write(&source);
-                training_panel::export_predictions(r, &dir, &out, &scores)
-                    .map_err(|e| format!("{e:#}"))
-            },
-            |result| training_panel::Exported {
-                out: answer_out,
-                result,
-            },
-        );
-    }
-
-    /// A model's scores become a source on every timeline, selected for the metrics.
-    pub(super) fn add_model_source(&mut self, name: String, scores: ModelScores) {
-        let mut source = PredictionSource::new(name, sources::palette(self.state.sources.len()));
-        for (id, s) in scores.scores {
-            source.scores.insert(id, Arc::new(Scores::from_f32(&s)));
-        }
-        source.decision = scores.model.meta.decision.map(SourceDecision::tuned);
-        let split = SourceSplit::new(scores.model.meta.split.clone());
-        // Held-out numbers first: the model's test movies, when the folder has them.
-        self.state.chosen_scope = Scope::default_for(Some(&split), self.state.movies());
-        source.split = Some(Arc::new(split));
-        let i = self.state.sources.add(source);
-        self.state.sources.select(i);
-        self.state.take_decision_threshold();
-        if !scores.skipped.is_empty() {
-            self.state.training.note = Some(format!(
-                "{} movie(s) lack one of the four feature modalities and were not scored: {}",
-                scores.skipped.len(),
-                scores.skipped.join(", ")
-            ));
-        }
-    }
-}
-
 /// Job labels: what the status line says (jobs are found by their payload type).
 const LOAD_JOB: &str = "Loading movies from";
 const DEMO_JOB: &str = "Writing demo movies to";
 const PICK_JOB: &str = "Choosing a folder";
 const COMPARE_JOB: &str = "Comparing sources";
-const TRAIN_JOB: &str = "Training";
-const MODEL_LOAD_JOB: &str = "Loading the model in";
-const SAVE_JOB: &str = "Saving the model";
-const EXPORT_JOB: &str = "Exporting predictions to";
 
 /// The folder-loading job's answer.
 pub struct FolderLoaded {

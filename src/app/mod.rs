@@ -18,13 +18,13 @@ pub mod metrics_panel;
 pub mod movie_list;
 pub mod picker;
 pub mod scope;
-pub mod search_panel;
+pub mod search;
 pub mod settings;
 pub mod sources;
 pub mod state;
 pub mod timeline;
 pub mod top_bar;
-pub mod training_panel;
+pub mod training;
 pub mod view;
 
 use std::path::{Path, PathBuf};
@@ -89,8 +89,8 @@ pub struct App {
     timeline: timeline::Timeline,
     metrics_panel: metrics_panel::MetricsPanel,
     empty_state: empty_state::EmptyState,
-    training_panel: training_panel::TrainingPanel,
-    search_panel: search_panel::SearchPanel,
+    training_panel: training::TrainingPanel,
+    search_panel: search::SearchPanel,
     /// Model folders to load (as sources) once the next folder of movies has opened.
     models_after_open: Vec<PathBuf>,
 }
@@ -123,8 +123,8 @@ impl App {
             timeline: timeline::Timeline::default(),
             metrics_panel: metrics_panel::MetricsPanel::default(),
             empty_state: empty_state::EmptyState::default(),
-            training_panel: training_panel::TrainingPanel::default(),
-            search_panel: search_panel::SearchPanel::default(),
+            training_panel: training::TrainingPanel::default(),
+            search_panel: search::SearchPanel::default(),
             models_after_open: Vec::new(),
         }
     }
@@ -160,22 +160,22 @@ impl App {
     }
 
     /// The training window's form: what Train will train.
-    pub fn training_form(&self) -> &training_panel::TrainingForm {
+    pub fn training_form(&self) -> &training::TrainingForm {
         &self.training_panel.form
     }
 
     /// Fill in the training window's form (as the user would; ignored by a running job).
-    pub fn training_form_mut(&mut self) -> &mut training_panel::TrainingForm {
+    pub fn training_form_mut(&mut self) -> &mut training::TrainingForm {
         &mut self.training_panel.form
     }
 
     /// The search window's form: what Start will search.
-    pub fn search_form(&self) -> &search_panel::SearchForm {
+    pub fn search_form(&self) -> &search::SearchForm {
         &self.search_panel.form
     }
 
     /// Fill in the search window's form (as the user would; ignored by a running job).
-    pub fn search_form_mut(&mut self) -> &mut search_panel::SearchForm {
+    pub fn search_form_mut(&mut self) -> &mut search::SearchForm {
         &mut self.search_panel.form
     }
 

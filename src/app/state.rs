@@ -11,9 +11,9 @@ use super::loader::LoadedFolder;
 use super::scope::{Role, Scope, SourceSplit};
 use super::settings::Settings;
 use super::sources::{DecisionKey, SourceRegistry};
-use super::training_panel::TrainingState;
+use super::training::TrainingState;
 use super::view::{MovieView, XAxis};
-use super::{DEFAULT_THRESHOLD, search_panel};
+use super::{DEFAULT_THRESHOLD, search};
 
 /// Everything the app knows, apart from how panels are scrolled or sorted.
 pub struct AppState {
@@ -36,7 +36,7 @@ pub struct AppState {
     /// Derived data of the selected movie.
     pub view: MovieView,
     pub training: TrainingState,
-    pub search: search_panel::SearchState,
+    pub search: search::SearchState,
     /// Every source scored at the threshold (the newest received).
     pub comparison: Option<Comparison>,
     /// The movies the user chose to score (see [`AppState::scope`] for the one in use).
@@ -60,7 +60,7 @@ impl AppState {
             show_path_input: false,
             view: MovieView::default(),
             training: TrainingState::default(),
-            search: search_panel::SearchState::default(),
+            search: search::SearchState::default(),
             comparison: None,
             chosen_scope: Scope::default(),
         }

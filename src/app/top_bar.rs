@@ -119,7 +119,7 @@ impl TopBar {
             .on_hover_text("Search hyperparameters with cross-validation on the open folder")
             .clicked()
         {
-            actions.push(Action::Search(super::search_panel::SearchAction::Show(
+            actions.push(Action::Search(super::search::SearchAction::Show(
                 !state.search.open,
             )));
         }
