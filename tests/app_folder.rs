@@ -7,7 +7,7 @@ mod app_support;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use app_support::{assert_label, harness, picker_answering, settle};
+use app_support::{assert_label, assert_no_errors, harness, picker_answering, settle};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
@@ -46,11 +46,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     h.get_all_by_label("Make demo data").next().unwrap().click();
     settle(&mut h);
     let data_dir = tmp.path().join("data_dir");
-    assert!(
-        h.state().state.errors.is_empty(),
-        "{:?}",
-        h.state().state.errors
-    );
+    assert_no_errors(&h);
     assert_eq!(h.state().state.movies().len(), 4);
 
     // The same movies, loaded independently, scored by the library.
@@ -70,7 +66,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     let third = dataset.movies[2].imdb_id.clone();
     h.get_by_label(&third).click();
     settle(&mut h);
-    assert_eq!(h.state().state.selected().unwrap().imdb_id, third);
+    assert_eq!(h.state().selected_movie_id(), Some(third.as_str()));
 
     // Move the threshold with the slider.
     h.get_by_role_and_label(Role::Slider, "Threshold")

@@ -7,7 +7,7 @@ mod app_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -19,7 +19,7 @@ use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::model::ModelKind;
 use scenelab::train::search::{BEST_DIR, TABLE_CSV, read_trials};
 
-use app_support::{assert_label, harness, settle_within};
+use app_support::{assert_label, assert_no_errors, harness, settle_within, wait_until};
 
 fn tiny_demo() -> DemoConfig {
     DemoConfig {
@@ -80,7 +80,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     settle_within(&mut h, Duration::from_secs(300));
 
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(run.error.is_none(), "{:?}", run.error);
     assert!(!state.search.is_running() && run.ended && !run.cancelled);
@@ -123,7 +123,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     h.get_by_label("Load best model").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     assert_eq!(state.search.loaded.as_deref(), Some(name.as_str()));
     let i = state
         .sources
@@ -164,7 +164,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     h.get_by_label("Open results").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     let read = run_rows(&h);
     assert_eq!(read.len(), expected.len());
@@ -204,19 +204,16 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
     let out: PathBuf = tmp.path().join("resumable");
     let mut h = opened(tmp.path(), &out, 1000);
     h.get_by_label("Start").click();
-    let start = Instant::now();
-    while h.state().state.search.run.rows.is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "no trial finished"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        &mut h,
+        Duration::from_secs(300),
+        "no trial finished",
+        |app| !app.search_run().rows.is_empty(),
+    );
     h.get_by_label("Cancel").click();
     settle_within(&mut h, Duration::from_secs(120));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(run.cancelled && run.final_result.is_none());
     let kept = run.rows.len();
@@ -225,14 +222,12 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
 
     // Again with one more trial: the finished ones are read back, one is trained.
     let form = tiny_form(&out, kept + 1);
-    h.state_mut().queue(Action::Search(
-        scenelab::app::search::SearchAction::SetForm(Box::new(form)),
-    ));
+    *h.state_mut().search_form_mut() = form;
     h.step();
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(!run.cancelled);
     assert_eq!(run.rows.len(), kept + 1);
@@ -254,7 +249,7 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(run.error.is_none(), "{:?}", run.error);
     let best = run.final_result.as_ref().expect("a final model");
@@ -266,7 +261,7 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert_eq!(run.runs_total, 0);
     assert!(run.final_reused && run.final_result.is_some());

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app_support::{assert_label, harness, picker_answering, settle_within};
+use app_support::{assert_label, assert_no_errors, harness, picker_answering, settle_within};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::metrics_panel::{TRAINED_MARK, format_metric};
@@ -137,15 +137,13 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     form.settings.batch_movies = 2;
     form.test_movies = h.state().training_form().test_movies;
     assert_eq!(form.test_movies, 2);
-    *h.state_mut().training_form_mut() = form;
-    h.step();
-    h.get_by_label("Train").click();
+    h.state_mut().train_with(form);
     settle(&mut h);
     h.state_mut().queue(Action::ShowTraining(false));
     settle(&mut h);
 
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let model = state.training.last_model.clone().expect("a trained model");
     let split: Split = model.meta.split.clone();
     assert_eq!(
@@ -239,12 +237,11 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     assert_equals_cli(&test_metrics, &evaluate_cli(&predicted));
 
     // A training movie keeps its own numbers, marked, in the list and the metrics panel.
-    let (train_i, train_movie) = movies
+    let train_movie = movies
         .iter()
-        .enumerate()
-        .find(|(_, m)| split.train.contains(&m.imdb_id))
+        .find(|m| split.train.contains(&m.imdb_id))
         .unwrap();
-    h.state_mut().queue(Action::SelectMovie(train_i));
+    assert!(h.state_mut().select_movie(&train_movie.imdb_id));
     settle(&mut h);
     let own = h
         .state()
@@ -262,7 +259,7 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     );
     // The totals did not move: still the test movies.
     assert_eq!(
-        format!("{:?}", h.state().state.shown_metrics().unwrap()),
+        format!("{:?}", h.state().shown_metrics().unwrap()),
         format!("{test_metrics:?}")
     );
 

@@ -7,9 +7,9 @@ mod app_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use app_support::{harness, picker_answering, settle_within};
+use app_support::{assert_no_errors, harness, picker_answering, settle_within, wait_until};
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -127,30 +127,20 @@ fn cancel_stops_the_run_early() {
     let choice = Arc::new(Mutex::new(None));
     let mut h = opened(tmp.path(), choice, 500);
     h.get_by_label("Train").click();
-    let start = Instant::now();
-    while h.state().state.training.run.steps_done() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no step reported"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(&mut h, Duration::from_secs(60), "no step reported", |app| {
+        app.training_run().steps_done() > 0
+    });
     h.get_by_label("Cancel").click();
     settle_within(&mut h, Duration::from_secs(60));
     let t = &h.state().state.training;
     assert!(!t.is_running());
     assert!(t.run.records.len() < 500);
     // Cancelling is no error.
-    assert!(
-        h.state().state.errors.is_empty(),
-        "{:?}",
-        h.state().state.errors
-    );
+    assert_no_errors(&h);
     // Cancelled in the first epoch there is no model; later the best epoch so far is kept.
     match t.run.stop {
         Some(StopReason::Cancelled) => {
-            assert!(h.state().state.sources.position("wavenet #1").is_some())
+            assert!(h.state().source_index("wavenet #1").is_some())
         }
         other => {
             let err = t.run.error.as_deref().unwrap_or_default();
@@ -167,7 +157,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     h.get_by_label("Train").click();
     settle_within(&mut h, Duration::from_secs(120));
     // Change the trained source's decision: Save model stores it as the user left it.
-    let trained_i = h.state().state.sources.position("wavenet #1").unwrap();
+    let trained_i = h.state().source_index("wavenet #1").unwrap();
     let mut edited = h
         .state()
         .state
@@ -190,7 +180,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     h.get_by_label("Load model…").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let trained = state
         .sources
         .get(state.sources.position("wavenet #1").unwrap())

@@ -210,12 +210,12 @@ fn a_folder_that_cannot_be_read_shows_an_error_not_a_crash() {
     h.get_all_by_label("Open folder…").next().unwrap().click();
     settle(&mut h);
     assert!(h.state().state.folder.is_none());
-    assert_eq!(h.state().state.errors.len(), 1);
+    assert_eq!(h.state().errors().len(), 1);
     assert!(h.query_by_label_contains("cannot read folder").is_some());
     h.get_by_label("Dismiss").click();
     h.step();
     h.step();
-    assert!(h.state().state.errors.is_empty());
+    assert!(h.state().errors().is_empty());
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub mod search;
 pub mod settings;
 pub mod sources;
 pub mod state;
+mod test_api;
 pub mod timeline;
 pub mod top_bar;
 pub mod training;
