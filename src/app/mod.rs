@@ -1,32 +1,35 @@
 //! The desktop app: a folder of movies, a timeline of the selected one, and reference-exact
 //! metrics that follow the threshold.
 //!
-//! [`AppState`] (`state.rs`) holds what the app knows; the panels (`top_bar`, `movie_list`, `timeline`,
-//! `metrics_panel`, `empty_state`) draw it and return [`Action`]s, which the controller
-//! (`controller.rs`) applies after
-//! the frame. Slow work (loading, writing demo data, choosing a folder, metrics) runs on
-//! background threads ([`jobs`], [`evaluation`]) so the window never stops drawing.
+//! `mod.rs` keeps the frame loop ([`App::ui_inner`]). [`AppState`] (`state.rs`) is what the app
+//! knows; the panels (`top_bar`, `movie_list`, `timeline`, `metrics_panel`, `empty_state`, and
+//! the `training` and `search` windows, which own their forms) draw it and return [`Action`]s,
+//! which the controller (`controller.rs`) applies before the next frame. Slow work (loading,
+//! writing demo data, choosing a folder, comparing sources, training, searching) runs as
+//! [`jobs`] that answer with payloads their feature owns; the metrics and curves come from a
+//! long-lived worker ([`evaluation`]); so the window never stops drawing. `test_api.rs` is the
+//! small API tests drive the app with.
 
 use eframe::egui;
-pub mod controller;
+pub(crate) mod controller;
 pub mod decision_box;
-pub mod empty_state;
-pub mod evaluation;
-pub mod jobs;
+pub(crate) mod empty_state;
+pub(crate) mod evaluation;
+pub(crate) mod jobs;
 pub mod loader;
 pub mod metrics_panel;
-pub mod movie_list;
+pub(crate) mod movie_list;
 pub mod picker;
 pub mod scope;
 pub mod search;
-pub mod settings;
-pub mod sources;
-pub mod state;
+pub(crate) mod settings;
+pub(crate) mod sources;
+pub(crate) mod state;
 mod test_api;
-pub mod timeline;
-pub mod top_bar;
+pub(crate) mod timeline;
+pub(crate) mod top_bar;
 pub mod training;
-pub mod view;
+pub(crate) mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,7 +81,7 @@ impl Default for AppOptions {
 /// The desktop app.
 pub struct App {
     pub state: AppState,
-    pub jobs: Jobs<App>,
+    pub(crate) jobs: Jobs<App>,
     options: AppOptions,
     metrics_worker: MetricsWorker,
     requested_metrics: Option<MetricsKey>,

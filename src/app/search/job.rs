@@ -15,16 +15,16 @@ use crate::data::{Movie, SplitError};
 use crate::train::search::{self, SearchConfig, SearchError, SearchEvent, SearchOutcome};
 
 /// The search job's progress, for the table and the chart.
-pub struct SearchProgress(pub SearchEvent);
+pub(super) struct SearchProgress(pub SearchEvent);
 
 /// The search job's answer.
-pub struct SearchFinished(pub Result<SearchOutcome, String>);
+pub(super) struct SearchFinished(pub Result<SearchOutcome, String>);
 
 /// The Open results job's answer.
-pub struct SearchOpened(pub Result<Box<SavedSearch>, String>);
+pub(super) struct SearchOpened(pub Result<Box<SavedSearch>, String>);
 
 /// The Load best model job's answer.
-pub struct BestLoaded {
+pub(super) struct BestLoaded {
     pub name: String,
     pub result: Result<ModelScores, String>,
 }
@@ -32,7 +32,7 @@ pub struct BestLoaded {
 /// The search job: [`search::search_observed`] on the loaded movies (it leaves out those
 /// without ground truth or a modality, by id, so no movie is copied), forwarding its progress
 /// and events; errors in the form's terms.
-pub fn run_search_job(
+pub(super) fn run_search_job(
     r: &Reporter<App>,
     movies: Arc<Vec<Movie>>,
     config: SearchConfig,

@@ -4,9 +4,11 @@
 //! score per trial, progress with an ETA, and "Load best model" once the best configuration has
 //! been retrained.
 //!
-//! [`SearchState`] is what the app knows about the search; [`SearchPanel`] draws it and
-//! returns [`Action`]s. The job ([`run_search_job`]) forwards [`SearchEvent`]s as
-//! its payloads ([`SearchProgress`], [`SearchFinished`], ...); [`App::apply_search`] is the app's side.
+//! [`SearchState`] is what the app knows about the search; [`SearchPanel`] (`ui.rs`) owns the
+//! form (`form.rs`), draws it and returns [`Action`](super::Action)s. `run.rs` turns the job's events into the
+//! table and chart, `results.rs` reads a search folder back, and `job.rs` holds the jobs (search,
+//! open results, load the best model), the payloads they answer with, and the app's side of
+//! [`SearchAction`]s.
 
 mod form;
 mod job;
@@ -17,9 +19,7 @@ mod tests;
 mod ui;
 
 pub use form::SearchForm;
-pub use job::{BestLoaded, SearchFinished, SearchOpened, SearchProgress, run_search_job};
-pub use results::{SavedSearch, read_saved_search};
-pub use run::{ChartSeries, RunningTrial, SearchRun, TrialRow};
+pub use run::SearchRun;
 pub use ui::SearchPanel;
 
 use std::sync::Arc;

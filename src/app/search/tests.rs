@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::results::{SavedSearch, read_saved_search};
 use super::*;
 use crate::model::ModelKind;
 use crate::train::decision::{self, Objective};

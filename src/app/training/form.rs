@@ -75,7 +75,7 @@ pub fn usable_for_training(m: &Movie) -> bool {
 
 /// The split Train makes of `ids` (the usable movies): the split policy with the form's test
 /// movies, fewer when needed so that two movies remain to train and validate.
-pub fn split_for(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, String> {
+pub(super) fn split_for(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, String> {
     training_split(ids, &HeldOut::AtMost(test_movies), seed).map_err(|e| split_message(&e))
 }
 

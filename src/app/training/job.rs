@@ -38,7 +38,7 @@ impl ModelScores {
 
 /// The training job: [`train_and_tune`] with the form's settings, forwarding its progress and
 /// events; the model and its scores of every loaded movie.
-pub fn run_training(
+pub(super) fn run_training(
     r: &Reporter<App>,
     movies: Arc<Vec<Movie>>,
     form: TrainingForm,
@@ -69,7 +69,7 @@ pub fn load_and_score(dir: &Path, movies: &[Movie]) -> Result<ModelScores, Strin
 /// The Export predictions job: each movie file of `source_dir` written to `out` with every
 /// field kept and its prediction replaced by `scores` (as `scenelab predict` writes them).
 /// Returns how many files were written and the names of those without scores.
-pub fn export_predictions(
+pub(super) fn export_predictions(
     r: &Reporter<App>,
     source_dir: &Path,
     out: &Path,
@@ -90,7 +90,7 @@ pub fn export_predictions(
 }
 
 /// The Save model job: the model with `decision` (see [`TrainingState::decision_to_save`]).
-pub fn save_model(
+pub(super) fn save_model(
     model: &TrainedModel,
     dir: &Path,
     decision: Option<Decision>,
@@ -104,7 +104,7 @@ pub fn save_model(
 }
 
 /// The training job's progress, for the window's curves.
-pub struct TrainProgress(pub TrainEvent);
+pub(super) struct TrainProgress(pub TrainEvent);
 
 impl Deliver<App> for TrainProgress {
     fn deliver(self, app: &mut App) {
@@ -113,7 +113,7 @@ impl Deliver<App> for TrainProgress {
 }
 
 /// The training job's answer: the model and its scores for the loaded movies, or why not.
-pub struct Trained(pub Result<ModelScores, String>);
+pub(super) struct Trained(pub Result<ModelScores, String>);
 
 impl Deliver<App> for Trained {
     fn deliver(self, app: &mut App) {
@@ -142,7 +142,7 @@ impl Deliver<App> for Trained {
 }
 
 /// The Load model job's answer.
-pub struct ModelLoaded {
+pub(super) struct ModelLoaded {
     pub dir: PathBuf,
     pub result: Result<ModelScores, String>,
 }
@@ -168,7 +168,7 @@ impl Deliver<App> for ModelLoaded {
 }
 
 /// The Save model job's answer: the folder written.
-pub struct ModelSaved(pub Result<PathBuf, String>);
+pub(super) struct ModelSaved(pub Result<PathBuf, String>);
 
 impl Deliver<App> for ModelSaved {
     fn deliver(self, app: &mut App) {
@@ -183,7 +183,7 @@ impl Deliver<App> for ModelSaved {
 
 /// The Export predictions job's answer: files written and the movies the source has no
 /// scores for.
-pub struct Exported {
+pub(super) struct Exported {
     pub out: PathBuf,
     pub result: Result<(usize, Vec<String>), String>,
 }

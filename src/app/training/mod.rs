@@ -2,9 +2,10 @@
 //! settings, the split, the device), the run's progress with its loss and validation curves,
 //! and the background work behind Train, Load model, Save model and Export predictions.
 //!
-//! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] draws it and
-//! returns [`Action`]s. The work runs as jobs ([`super::jobs`]) that answer with this module's
-//! payloads ([`Trained`], [`ModelLoaded`], [`ModelSaved`], [`Exported`]).
+//! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] (`ui.rs`) owns the
+//! form (`form.rs`), draws it and returns [`Action`](super::Action)s. `run.rs` turns the run's events into
+//! progress and curves; `job.rs` holds the jobs ([`super::jobs`]: train, load, save, export),
+//! the payloads they answer with, and the app's side of the training actions.
 
 mod form;
 mod job;
@@ -13,11 +14,9 @@ mod run;
 mod tests;
 mod ui;
 
-pub use form::{TrainingForm, split_for, usable_for_training};
-pub use job::{
-    Exported, ModelLoaded, ModelSaved, ModelScores, TrainProgress, Trained, export_predictions,
-    load_and_score, run_training, save_model,
-};
+pub use form::TrainingForm;
+pub(crate) use form::usable_for_training;
+pub(crate) use job::{ModelScores, load_and_score};
 pub use run::TrainingRun;
 pub use ui::TrainingPanel;
 

@@ -1,5 +1,6 @@
 //! Unit tests of the training window's form, run state and jobs.
 
+use super::form::split_for;
 use super::*;
 use crate::data::validation_count;
 use crate::data::{HeldOut, Split};
