@@ -211,28 +211,7 @@ impl App {
     pub(super) fn apply(&mut self, action: Action) {
         match action {
             Action::PickFolder => self.apply(Action::PickFor(PickPurpose::OpenMovies)),
-            Action::PickFor(purpose) => {
-                if self.jobs.is_running::<Picked>() {
-                    return;
-                }
-                let picker = self.options.picker.clone();
-                let start = self
-                    .state
-                    .folder
-                    .as_ref()
-                    .map(|f| f.dir.clone())
-                    .or_else(|| self.state.settings.last_folder.clone());
-                // A dialog that fails in any way is one that is unavailable: the path field
-                // then takes its place.
-                self.jobs.spawn_answering(
-                    PICK_JOB,
-                    move |_| Ok(picker.pick_folder(start.as_deref())),
-                    move |result| Picked {
-                        purpose,
-                        outcome: result.unwrap_or_else(PickOutcome::Unavailable),
-                    },
-                );
-            }
+            Action::PickFor(purpose) => self.start_pick(purpose),
             Action::ShowTraining(open) => self.state.training.open = open,
             Action::SetTrainingForm(form) => {
                 if !self.state.training.is_running() {
@@ -246,25 +225,7 @@ impl App {
             Action::SaveModel(dir) => self.start_model_save(dir),
             Action::ExportPredictions(out) => self.start_export(out),
             Action::OpenFolder(dir) => self.start_loading(dir),
-            Action::OpenDefault => {
-                let last = self
-                    .state
-                    .settings
-                    .last_folder
-                    .clone()
-                    .filter(|d| loader::has_movie_files(d));
-                match last {
-                    Some(dir) => self.start_loading(dir),
-                    None => {
-                        let dir = self.options.default_dir.clone();
-                        if loader::has_movie_files(&dir) {
-                            self.start_loading(dir);
-                        } else {
-                            self.apply(Action::MakeDemo(Some(dir)));
-                        }
-                    }
-                }
-            }
+            Action::OpenDefault => self.open_default(),
             Action::MakeDemo(dir) => {
                 let dir = dir.unwrap_or_else(|| self.demo_target());
                 self.start_demo(dir);
@@ -313,6 +274,51 @@ impl App {
             }
             Action::DismissAllErrors => self.state.errors.clear(),
             Action::ShowPathInput(show) => self.state.show_path_input = show,
+        }
+    }
+
+    /// Ask the picker for a folder for `purpose`, on a background thread (one at a time).
+    fn start_pick(&mut self, purpose: PickPurpose) {
+        if self.jobs.is_running::<Picked>() {
+            return;
+        }
+        let picker = self.options.picker.clone();
+        let start = self
+            .state
+            .folder
+            .as_ref()
+            .map(|f| f.dir.clone())
+            .or_else(|| self.state.settings.last_folder.clone());
+        // A dialog that fails in any way is one that is unavailable: the path field
+        // then takes its place.
+        self.jobs.spawn_answering(
+            PICK_JOB,
+            move |_| Ok(picker.pick_folder(start.as_deref())),
+            move |result| Picked {
+                purpose,
+                outcome: result.unwrap_or_else(PickOutcome::Unavailable),
+            },
+        );
+    }
+
+    /// Open the last folder, else the default one (written with demo movies if it has none).
+    fn open_default(&mut self) {
+        let last = self
+            .state
+            .settings
+            .last_folder
+            .clone()
+            .filter(|d| loader::has_movie_files(d));
+        match last {
+            Some(dir) => self.start_loading(dir),
+            None => {
+                let dir = self.options.default_dir.clone();
+                if loader::has_movie_files(&dir) {
+                    self.start_loading(dir);
+                } else {
+                    self.apply(Action::MakeDemo(Some(dir)));
+                }
+            }
         }
     }
 
