@@ -14,7 +14,7 @@ use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::metrics_panel::format_metric;
+use scenelab::app::metrics::format_metric;
 use scenelab::app::scope::Scope;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};

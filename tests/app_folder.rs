@@ -11,7 +11,7 @@ use app_support::{assert_label, assert_no_errors, harness, picker_answering, set
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::metrics_panel::format_metric;
+use scenelab::app::metrics::format_metric;
 use scenelab::app::{App, AppOptions, startup_action};
 use scenelab::data::Dataset;
 use scenelab::data::demo::DemoConfig;

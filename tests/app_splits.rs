@@ -15,7 +15,7 @@ use std::time::Duration;
 use app_support::{assert_label, assert_no_errors, harness, picker_answering, settle_within};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::metrics_panel::{TRAINED_MARK, format_metric};
+use scenelab::app::metrics::{TRAINED_MARK, format_metric};
 use scenelab::app::scope::{Role, Scope};
 use scenelab::app::training::TrainingForm;
 use scenelab::app::{Action, App, AppOptions};

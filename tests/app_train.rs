@@ -207,7 +207,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     assert_eq!(loaded_decision.tuned, Some(edited.decision));
     assert_eq!(trained.decision, Some(edited));
     assert!(loaded.applied_decision().is_some());
-    let expected = scenelab::app::decision_box::scores_to_write(loaded);
+    let expected = scenelab::app::metrics::decision_box::scores_to_write(loaded);
 
     // Export the selected (loaded) source.
     let out = tmp.path().join("scored");

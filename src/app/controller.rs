@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use crate::data::default_test_count;
 
-use super::evaluation::WorkerAnswer;
-use super::evaluation::{self, Comparison};
 use super::jobs::{Deliver, JobEvent};
 use super::loader::{self, LoadedFolder};
+use super::metrics::evaluation::{self, Comparison, WorkerAnswer};
 use super::picker::{PickOutcome, PickPurpose};
 use super::scope::Scope;
 use super::sources::{PredictionSource, SourceDecision, SourceRegistry};

@@ -2,22 +2,20 @@
 //! metrics that follow the threshold.
 //!
 //! `mod.rs` keeps the frame loop ([`App::ui_inner`]). [`AppState`] (`state.rs`) is what the app
-//! knows; the panels (`top_bar`, `movie_list`, `timeline`, `metrics_panel`, `empty_state`, and
-//! the `training` and `search` windows, which own their forms) draw it and return [`Action`]s,
-//! which the controller (`controller.rs`) applies before the next frame. Slow work (loading,
-//! writing demo data, choosing a folder, comparing sources, training, searching) runs as
-//! [`jobs`] that answer with payloads their feature owns; the metrics and curves come from a
-//! long-lived worker ([`evaluation`]); so the window never stops drawing. `test_api.rs` is the
-//! small API tests drive the app with.
+//! knows; the panels (`top_bar`, `movie_list`, `timeline`, `metrics` with its decision box,
+//! `empty_state`, and the `training` and `search` windows, which own their forms) draw it and
+//! return [`Action`]s, which the controller (`controller.rs`) applies before the next frame.
+//! Slow work (loading, writing demo data, choosing a folder, comparing sources, training,
+//! searching) runs as [`jobs`] that answer with payloads their feature owns; the metrics and
+//! curves come from a long-lived worker (`metrics/evaluation.rs`); so the window never stops
+//! drawing. `test_api.rs` is the small API tests drive the app with.
 
 use eframe::egui;
 pub(crate) mod controller;
-pub mod decision_box;
 pub(crate) mod empty_state;
-pub(crate) mod evaluation;
 pub(crate) mod jobs;
 pub mod loader;
-pub mod metrics_panel;
+pub mod metrics;
 pub(crate) mod movie_list;
 pub mod picker;
 pub mod scope;
@@ -37,8 +35,8 @@ use std::sync::Arc;
 use crate::data::demo::DemoConfig;
 
 pub use controller::Action;
-use evaluation::{MetricsKey, MetricsWorker, SweepKey};
 use jobs::Jobs;
+use metrics::evaluation::{MetricsKey, MetricsWorker, SweepKey};
 use picker::{FolderPicker, NativePicker};
 use settings::Settings;
 pub use state::AppState;
@@ -91,7 +89,7 @@ pub struct App {
     top_bar: top_bar::TopBar,
     movie_list: movie_list::MovieList,
     timeline: timeline::Timeline,
-    metrics_panel: metrics_panel::MetricsPanel,
+    metrics_panel: metrics::MetricsPanel,
     empty_state: empty_state::EmptyState,
     training_panel: training::TrainingPanel,
     search_panel: search::SearchPanel,
@@ -125,7 +123,7 @@ impl App {
             top_bar: top_bar::TopBar::default(),
             movie_list: movie_list::MovieList::default(),
             timeline: timeline::Timeline::default(),
-            metrics_panel: metrics_panel::MetricsPanel::default(),
+            metrics_panel: metrics::MetricsPanel::default(),
             empty_state: empty_state::EmptyState::default(),
             training_panel: training::TrainingPanel::default(),
             search_panel: search::SearchPanel::default(),

@@ -4,7 +4,7 @@
 //! on are marked.
 
 use super::loader::LoadedFolder;
-use super::metrics_panel::TRAINED_MARK;
+use super::metrics::TRAINED_MARK;
 use super::scope::Role;
 use super::{Action, AppState};
 use crate::data::Movie;

@@ -4,10 +4,10 @@
 
 use crate::data::Movie;
 
-use super::evaluation::{
+use super::loader::LoadedFolder;
+use super::metrics::evaluation::{
     Comparison, MetricsKey, ScopeMask, ScoreSet, SweepKey, SweepResult, ThresholdMetrics,
 };
-use super::loader::LoadedFolder;
 use super::scope::{Role, Scope, SourceSplit};
 use super::settings::Settings;
 use super::sources::{DecisionKey, SourceRegistry};

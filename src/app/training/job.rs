@@ -288,7 +288,7 @@ impl App {
         self.jobs.spawn_answering(
             label,
             move |r| {
-                let scores = crate::app::decision_box::scores_to_write(&source);
+                let scores = crate::app::metrics::decision_box::scores_to_write(&source);
                 export_predictions(r, &dir, &out, &scores).map_err(|e| format!("{e:#}"))
             },
             |result| Exported {

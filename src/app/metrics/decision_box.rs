@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::sources::{PredictionSource, SourceDecision};
-use super::{Action, AppState};
+use crate::app::sources::{PredictionSource, SourceDecision};
+use crate::app::{Action, AppState};
 use crate::data::Scores;
 use crate::train::decision::Decision;
 

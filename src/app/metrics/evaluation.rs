@@ -18,8 +18,8 @@ use crate::data::{Movie, Scores};
 use crate::eval::{Evaluator, Metrics, MovieInput, MovieMetrics, PrCurve, Sweep, evaluate};
 use crate::train::decision::Decision;
 
-use super::scope::{Role, Scope};
-use super::sources::{DecisionKey, PredictionSource};
+use crate::app::scope::{Role, Scope};
+use crate::app::sources::{DecisionKey, PredictionSource};
 
 /// Which movies of a folder are in a scope, by folder index (`None`: all of them).
 pub type ScopeMask = Option<Arc<[bool]>>;

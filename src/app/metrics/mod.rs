@@ -6,16 +6,22 @@
 //! For a model's source, the totals, the comparison and the curves are over a [`Scope`] of its
 //! split (its test movies by default), chosen above the table; a movie the model trained on
 //! is marked where its own numbers show.
+//!
+//! `evaluation.rs` computes what the panel shows off the UI thread (the metrics worker and the
+//! comparison of sources); `decision_box.rs` draws and edits the decision step.
+
+pub mod decision_box;
+pub(crate) mod evaluation;
 
 use eframe::egui;
 use egui::Color32;
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
 
-use super::decision_box::DecisionBox;
-use super::evaluation::SweepResult;
 use super::scope::{Role, Scope};
 use super::{Action, AppState};
 use crate::eval::Metrics;
+use decision_box::DecisionBox;
+use evaluation::SweepResult;
 
 const F1_COLOUR: Color32 = Color32::from_rgb(250, 200, 60);
 const MIOU_COLOUR: Color32 = Color32::from_rgb(90, 220, 210);
