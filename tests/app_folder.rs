@@ -47,7 +47,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     settle(&mut h);
     let data_dir = tmp.path().join("data_dir");
     assert_no_errors(&h);
-    assert_eq!(h.state().state.movies().len(), 4);
+    assert_eq!(h.state().movies().len(), 4);
 
     // The same movies, loaded independently, scored by the library.
     let dataset = Dataset::load_dir(&data_dir, &|_| {}).unwrap();
@@ -72,7 +72,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     h.get_by_role_and_label(Role::Slider, "Threshold")
         .set_value_accesskit(0.37);
     settle(&mut h);
-    let threshold = h.state().state.threshold;
+    let threshold = h.state().threshold();
     assert_eq!(threshold, 0.37f32);
     let expected = evaluate(&inputs, f64::from(threshold)).unwrap();
     let shown = h
@@ -180,7 +180,7 @@ fn first_run_writes_demo_data_and_later_runs_reopen_the_last_folder() {
     h.state_mut().queue(startup_action(None));
     settle(&mut h);
     let data_dir = tmp.path().join("data_dir");
-    assert_eq!(h.state().state.movies().len(), 4);
+    assert_eq!(h.state().movies().len(), 4);
     assert!(
         h.state().state.selected().is_some(),
         "a movie shows at once"
@@ -201,7 +201,7 @@ fn first_run_writes_demo_data_and_later_runs_reopen_the_last_folder() {
     *choice.lock().unwrap() = Some(other.clone());
     h.get_by_label("Open folder…").click();
     settle(&mut h);
-    assert_eq!(h.state().state.movies().len(), 2);
+    assert_eq!(h.state().movies().len(), 2);
 
     // A new run without a folder opens the last one.
     let mut h2 = harness(App::new(options(tmp.path(), choice)));

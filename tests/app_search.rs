@@ -48,7 +48,7 @@ fn opened(tmp: &Path, out: &Path, trials: usize) -> Harness<'static, App> {
     app.queue(Action::OpenFolder(movies));
     let mut h = harness(app);
     settle_within(&mut h, Duration::from_secs(60));
-    assert_eq!(h.state().state.movies().len(), 6);
+    assert_eq!(h.state().movies().len(), 6);
     h.get_by_label("Search…").click();
     // `run` also checks that every widget has an accessible name.
     h.run();

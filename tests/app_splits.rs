@@ -118,7 +118,7 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     let mut h = harness(app);
     settle(&mut h);
     // The file's predictions have no split: every movie is scored, no roles.
-    assert_eq!(h.state().state.scope(), Scope::All);
+    assert_eq!(h.state().scope(), Scope::All);
     assert!(h.state().state.role(0).is_none());
     assert_eq!(h.query_all_by_label("Role").count(), 0);
 
@@ -321,5 +321,5 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     let trained = state.sources.position("wavenet #1").unwrap();
     h.state_mut().queue(Action::SelectSource(trained));
     settle(&mut h);
-    assert_eq!(h.state().state.scope(), Scope::Validation);
+    assert_eq!(h.state().scope(), Scope::Validation);
 }

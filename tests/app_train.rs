@@ -49,7 +49,7 @@ fn opened(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>, epochs: usize) -> Har
     app.queue(Action::OpenFolder(movies));
     let mut h = harness(app);
     settle_within(&mut h, Duration::from_secs(60));
-    assert_eq!(h.state().state.movies().len(), 6);
+    assert_eq!(h.state().movies().len(), 6);
     h.get_by_label("Train…").click();
     h.step();
     h.step();
@@ -249,7 +249,7 @@ fn saved_model_loads_back_and_exports_predictions() {
             .iter()
             .any(|e| e.contains("folder the movies came from")),
         "{:?}",
-        h.state().state.errors
+        h.state().errors()
     );
 }
 
@@ -267,7 +267,7 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
         write_demo(&dir, &config, &|_, _| {}).unwrap();
         h.state_mut().queue(Action::OpenFolder(dir));
         settle_within(h, Duration::from_secs(60));
-        assert_eq!(h.state().state.movies().len(), movies);
+        assert_eq!(h.state().movies().len(), movies);
     };
     app.search_form_mut().test_movies = 7;
     let mut h = harness(app);

@@ -88,33 +88,29 @@ fn selection_follows_clicks_and_arrow_keys_in_list_order() {
     settle(&mut h);
     // The list sorts by id, and the first listed movie is shown at once.
     assert_eq!(h.state().listed_movies(), &[1, 2, 0]);
-    assert_eq!(h.state().state.selected_movie, Some(1));
+    assert_eq!(h.state().selected_index(), Some(1));
 
     h.get_by_label("tt0000003").click();
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(0));
+    assert_eq!(h.state().selected_index(), Some(0));
 
     h.key_press(egui::Key::ArrowUp);
     h.step();
     h.step();
-    assert_eq!(
-        h.state().state.selected_movie,
-        Some(2),
-        "up goes to tt0000002"
-    );
+    assert_eq!(h.state().selected_index(), Some(2), "up goes to tt0000002");
     h.key_press(egui::Key::ArrowUp);
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(1));
+    assert_eq!(h.state().selected_index(), Some(1));
     h.key_press(egui::Key::ArrowUp);
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(1), "stays at the top");
+    assert_eq!(h.state().selected_index(), Some(1), "stays at the top");
     h.key_press(egui::Key::ArrowDown);
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(2));
+    assert_eq!(h.state().selected_index(), Some(2));
 }
 
 #[test]
@@ -147,7 +143,7 @@ fn the_threshold_slider_moves_predicted_boundaries() {
         .set_value_accesskit(0.3);
     h.step();
     h.step();
-    assert_eq!(h.state().state.threshold, 0.3f32);
+    assert_eq!(h.state().threshold(), 0.3f32);
     let movie = h.state().state.selected().unwrap().clone();
     let expected = movie
         .prediction
@@ -246,7 +242,7 @@ fn dragging_the_threshold_line_sets_the_threshold_and_hover_names_the_shot() {
     h.event(press(at(0.25), false));
     h.step();
     h.step();
-    let threshold = h.state().state.threshold;
+    let threshold = h.state().threshold();
     assert!((threshold - 0.25).abs() < 0.01, "threshold {threshold}");
     assert_eq!(
         threshold,

@@ -3,8 +3,10 @@
 //! Each call does what a click does: it queues the [`Action`] the panel would, applied at the
 //! start of the next frame.
 
+use crate::data::Movie;
 use crate::eval::Metrics;
 
+use super::scope::Scope;
 use super::search::{SearchAction, SearchForm, SearchRun};
 use super::training::{TrainingForm, TrainingRun};
 use super::{Action, App};
@@ -24,6 +26,16 @@ impl App {
         index.is_some()
     }
 
+    /// The open folder's movies, in folder order (what [`Action::SelectMovie`] indexes).
+    pub fn movies(&self) -> &[Movie] {
+        self.state.movies()
+    }
+
+    /// The index of the selected movie in [`App::movies`].
+    pub fn selected_index(&self) -> Option<usize> {
+        self.state.selected_movie
+    }
+
     /// The IMDb id of the selected movie.
     pub fn selected_movie_id(&self) -> Option<&str> {
         self.state.selected().map(|m| m.imdb_id.as_str())
@@ -33,6 +45,16 @@ impl App {
     /// and scope).
     pub fn shown_metrics(&self) -> Option<&Metrics> {
         self.state.shown_metrics()
+    }
+
+    /// The threshold the top bar shows.
+    pub fn threshold(&self) -> f32 {
+        self.state.threshold
+    }
+
+    /// The movies the metrics, the comparison and the curves are over.
+    pub fn scope(&self) -> Scope {
+        self.state.scope()
     }
 
     /// The messages in the error area, oldest first.
