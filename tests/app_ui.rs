@@ -7,11 +7,12 @@ mod app_support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app_support::{harness, settle};
+use app_support::{assert_label, harness, settle};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::loader::LoadedFolder;
+use scenelab::app::metrics::format_metric;
 use scenelab::app::picker::PickOutcome;
 use scenelab::app::{App, AppOptions, first_run_demo};
 use scenelab::data::{Movie, Scores};
@@ -319,4 +320,31 @@ fn the_mouse_wheel_zooms_the_timeline_around_the_pointer_and_not_past_the_movie(
         (full.min()[0], full.max()[0]),
         "zooming out stops at the whole movie"
     );
+}
+
+#[test]
+fn the_test_api_selects_by_id_and_reads_what_the_panels_show() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_eq!(h.state().selected_movie_id(), Some("tt0000001"));
+    // An id the folder does not hold queues nothing.
+    assert!(!h.state_mut().select_movie("tt9999999"));
+    assert!(h.state_mut().select_movie("tt0000002"));
+    settle(&mut h);
+    assert_eq!(h.state().selected_movie_id(), Some("tt0000002"));
+    assert_eq!(h.state().selected_index(), Some(2));
+    assert_eq!(h.state().movies().len(), 3);
+    assert_eq!(h.state().source_index("provided"), Some(0));
+    assert!(!h.state().is_busy());
+    assert!(h.state().errors().is_empty());
+    // The totals the panel shows, at the threshold the top bar shows.
+    let shown = h
+        .state()
+        .shown_metrics()
+        .expect("metrics once settled")
+        .clone();
+    assert_eq!(h.state().threshold(), scenelab::app::DEFAULT_THRESHOLD);
+    assert_label(&h, &format_metric(shown.miou));
 }
