@@ -11,7 +11,7 @@ use super::metrics::evaluation::{self, Comparison, WorkerAnswer};
 use super::picker::{PickOutcome, PickPurpose};
 use super::scope::Scope;
 use super::sources::{PredictionSource, SourceDecision, SourceRegistry};
-use super::training::{DEFAULT_TEST_MOVIES, TrainingForm};
+use super::training::DEFAULT_TEST_MOVIES;
 use super::view::XAxis;
 use super::{App, search};
 
@@ -42,7 +42,6 @@ pub enum Action {
     ShowPathInput(bool),
     /// Open or close the training window.
     ShowTraining(bool),
-    SetTrainingForm(Box<TrainingForm>),
     /// Train what the form says on the open folder (on a background thread).
     StartTraining,
     CancelTraining,
@@ -212,11 +211,6 @@ impl App {
             Action::PickFolder => self.apply(Action::PickFor(PickPurpose::OpenMovies)),
             Action::PickFor(purpose) => self.start_pick(purpose),
             Action::ShowTraining(open) => self.state.training.open = open,
-            Action::SetTrainingForm(form) => {
-                if !self.state.training.is_running() {
-                    self.training_panel.form = *form;
-                }
-            }
             Action::StartTraining => self.start_training(),
             Action::CancelTraining => self.state.training.request_cancel(),
             Action::Search(a) => self.apply_search(a),

@@ -72,11 +72,6 @@ impl App {
     pub(in crate::app) fn apply_search(&mut self, action: SearchAction) {
         match action {
             SearchAction::Show(open) => self.state.search.open = open,
-            SearchAction::SetForm(form) => {
-                if !self.state.search.is_running() {
-                    self.search_panel.form = *form;
-                }
-            }
             SearchAction::Start => self.start_search(),
             SearchAction::Cancel => self.state.search.request_cancel(),
             SearchAction::LoadBest => self.load_best(),

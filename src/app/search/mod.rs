@@ -66,7 +66,6 @@ impl SearchState {
 pub enum SearchAction {
     /// Open or close the search window.
     Show(bool),
-    SetForm(Box<SearchForm>),
     /// Search what the form says on the open folder (on a background thread).
     Start,
     Cancel,
