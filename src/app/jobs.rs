@@ -174,7 +174,7 @@ impl<T: 'static> Jobs<T> {
         self.ctx.as_ref()
     }
 
-    /// Run `work` on a new thread; the job counts as one answering with `P` (see
+    /// Run `work` on a new thread as a job of `kind` (the type id of its answer, see
     /// [`Jobs::is_running`]). A panic inside it becomes an error message, not a crash.
     fn spawn_kind(
         &mut self,

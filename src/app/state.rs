@@ -1,6 +1,7 @@
 //! What the app knows: the open folder, the prediction sources, the selected movie, the
-//! threshold, the newest metrics and the features' state. Panels read it; only the
-//! controller ([`super::controller`]) changes it.
+//! threshold, the newest metrics and the features' state. Panels read it; the controller
+//! ([`super::controller`]), the features' own `job.rs` and the payloads of their jobs change it,
+//! between frames.
 
 use crate::data::Movie;
 
