@@ -6,9 +6,9 @@
 //! `empty_state`, and the `training` and `search` windows, which own their forms) draw it and
 //! return [`Action`]s, which the controller (`controller.rs`) applies before the next frame.
 //! Slow work (loading, writing demo data, choosing a folder, comparing sources, training,
-//! searching) runs as [`jobs`] that answer with payloads their feature owns; the metrics and
-//! curves come from a long-lived worker (`metrics/evaluation.rs`); so the window never stops
-//! drawing. `test_api.rs` is the small API tests drive the app with.
+//! searching) runs as jobs (`jobs.rs`) that answer with payloads their feature owns; the
+//! metrics and curves come from a long-lived worker (`metrics/evaluation.rs`); so the window
+//! never stops drawing. `test_api.rs` is the small API tests drive the app with.
 
 use eframe::egui;
 pub(crate) mod controller;

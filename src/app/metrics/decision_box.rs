@@ -1,11 +1,11 @@
 //! The selected source's decision step, shown and edited above the metrics: apply on/off,
 //! threshold, non-maximum suppression window and minimum scene length.
 //!
-//! The decision lives in the source ([`SourceDecision`]); [`DecisionBox`] draws it and
+//! The decision lives in the source (`SourceDecision`); [`DecisionBox`] draws it and
 //! returns [`Action::SetDecision`]. While a decision is applied its threshold is the app's
 //! threshold (the top-bar slider and the timeline's line move both), the timeline's predicted
 //! boundaries are the decision's, and the threshold metrics are those of the decided scores
-//! at `>= 0.5` (see [`super::evaluation`]).
+//! at `>= 0.5` (see `evaluation.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

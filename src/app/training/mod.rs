@@ -4,7 +4,7 @@
 //!
 //! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] (`ui.rs`) owns the
 //! form (`form.rs`), draws it and returns [`Action`](super::Action)s. `run.rs` turns the run's events into
-//! progress and curves; `job.rs` holds the jobs ([`super::jobs`]: train, load, save, export),
+//! progress and curves; `job.rs` holds the jobs (`jobs.rs`: train, load, save, export),
 //! the payloads they answer with, and the app's side of the training actions.
 
 mod form;
