@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use app_support::{assert_label, picker_answering, settle};
+use app_support::{assert_label, assert_no_errors, picker_answering, settle};
 use candle_core::Device;
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::metrics_panel::format_metric;
+use scenelab::app::metrics::format_metric;
 use scenelab::app::scope::Scope;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
@@ -143,7 +143,7 @@ fn the_decision_box_moves_boundaries_and_metrics() {
     // The loaded source is selected, with the checkpoint's decision applied and its split:
     // the metrics start on its one test movie.
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let source = state.sources.selected_source().unwrap();
     assert_eq!(source.name, "wavenet (model)");
     let split = &source.split.as_ref().expect("the checkpoint's split").split;

@@ -7,11 +7,11 @@ mod app_support;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use app_support::{assert_label, harness, picker_answering, settle};
+use app_support::{assert_label, assert_no_errors, harness, picker_answering, settle};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::metrics_panel::format_metric;
+use scenelab::app::metrics::format_metric;
 use scenelab::app::{App, AppOptions, startup_action};
 use scenelab::data::Dataset;
 use scenelab::data::demo::DemoConfig;
@@ -46,12 +46,8 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     h.get_all_by_label("Make demo data").next().unwrap().click();
     settle(&mut h);
     let data_dir = tmp.path().join("data_dir");
-    assert!(
-        h.state().state.errors.is_empty(),
-        "{:?}",
-        h.state().state.errors
-    );
-    assert_eq!(h.state().state.movies().len(), 4);
+    assert_no_errors(&h);
+    assert_eq!(h.state().movies().len(), 4);
 
     // The same movies, loaded independently, scored by the library.
     let dataset = Dataset::load_dir(&data_dir, &|_| {}).unwrap();
@@ -70,13 +66,13 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     let third = dataset.movies[2].imdb_id.clone();
     h.get_by_label(&third).click();
     settle(&mut h);
-    assert_eq!(h.state().state.selected().unwrap().imdb_id, third);
+    assert_eq!(h.state().selected_movie_id(), Some(third.as_str()));
 
     // Move the threshold with the slider.
     h.get_by_role_and_label(Role::Slider, "Threshold")
         .set_value_accesskit(0.37);
     settle(&mut h);
-    let threshold = h.state().state.threshold;
+    let threshold = h.state().threshold();
     assert_eq!(threshold, 0.37f32);
     let expected = evaluate(&inputs, f64::from(threshold)).unwrap();
     let shown = h
@@ -184,7 +180,7 @@ fn first_run_writes_demo_data_and_later_runs_reopen_the_last_folder() {
     h.state_mut().queue(startup_action(None));
     settle(&mut h);
     let data_dir = tmp.path().join("data_dir");
-    assert_eq!(h.state().state.movies().len(), 4);
+    assert_eq!(h.state().movies().len(), 4);
     assert!(
         h.state().state.selected().is_some(),
         "a movie shows at once"
@@ -205,7 +201,7 @@ fn first_run_writes_demo_data_and_later_runs_reopen_the_last_folder() {
     *choice.lock().unwrap() = Some(other.clone());
     h.get_by_label("Open folder…").click();
     settle(&mut h);
-    assert_eq!(h.state().state.movies().len(), 2);
+    assert_eq!(h.state().movies().len(), 2);
 
     // A new run without a folder opens the last one.
     let mut h2 = harness(App::new(options(tmp.path(), choice)));

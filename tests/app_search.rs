@@ -7,19 +7,19 @@ mod app_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::picker::PickOutcome;
 use scenelab::app::scope::Scope;
-use scenelab::app::search_panel::SearchForm;
+use scenelab::app::search::SearchForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::model::ModelKind;
 use scenelab::train::search::{BEST_DIR, TABLE_CSV, read_trials};
 
-use app_support::{assert_label, harness, settle_within};
+use app_support::{assert_label, assert_no_errors, harness, settle_within, wait_until};
 
 fn tiny_demo() -> DemoConfig {
     DemoConfig {
@@ -48,12 +48,12 @@ fn opened(tmp: &Path, out: &Path, trials: usize) -> Harness<'static, App> {
     app.queue(Action::OpenFolder(movies));
     let mut h = harness(app);
     settle_within(&mut h, Duration::from_secs(60));
-    assert_eq!(h.state().state.movies().len(), 6);
+    assert_eq!(h.state().movies().len(), 6);
     h.get_by_label("Search…").click();
     // `run` also checks that every widget has an accessible name.
     h.run();
     assert!(h.state().state.search.open);
-    h.state_mut().state.search.form = tiny_form(out, trials);
+    *h.state_mut().search_form_mut() = tiny_form(out, trials);
     h.step();
     h
 }
@@ -80,7 +80,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     settle_within(&mut h, Duration::from_secs(300));
 
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(run.error.is_none(), "{:?}", run.error);
     assert!(!state.search.is_running() && run.ended && !run.cancelled);
@@ -123,7 +123,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     h.get_by_label("Load best model").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     assert_eq!(state.search.loaded.as_deref(), Some(name.as_str()));
     let i = state
         .sources
@@ -150,7 +150,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
 
     // The folder's results read back without training: the same table and best model.
     let expected: Vec<_> = run_rows(&h);
-    let form = h.state().state.search.form.clone();
+    let form = h.state().search_form().clone();
     let mut changed = form.clone();
     changed.set_kind(ModelKind::Lgss);
     (
@@ -160,11 +160,11 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
         changed.test_movies,
     ) = (5, 7, 8, 2);
     changed.out_dir = out.display().to_string();
-    h.state_mut().state.search.form = changed;
+    *h.state_mut().search_form_mut() = changed;
     h.get_by_label("Open results").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     let read = run_rows(&h);
     assert_eq!(read.len(), expected.len());
@@ -183,7 +183,7 @@ fn a_search_fills_the_table_and_its_best_model_becomes_a_source() {
     );
     assert_eq!(h.query_all_by_label("earlier run").count(), 2);
     // The form takes the search's settings back, so Start would resume it.
-    assert_eq!(state.search.form, form);
+    assert_eq!(h.state().search_form(), &form);
 }
 
 /// `(trial, mean mAP)` of the table's rows, in order.
@@ -204,19 +204,16 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
     let out: PathBuf = tmp.path().join("resumable");
     let mut h = opened(tmp.path(), &out, 1000);
     h.get_by_label("Start").click();
-    let start = Instant::now();
-    while h.state().state.search.run.rows.is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "no trial finished"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        &mut h,
+        Duration::from_secs(300),
+        "no trial finished",
+        |app| !app.search_run().rows.is_empty(),
+    );
     h.get_by_label("Cancel").click();
     settle_within(&mut h, Duration::from_secs(120));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(run.cancelled && run.final_result.is_none());
     let kept = run.rows.len();
@@ -225,14 +222,12 @@ fn cancel_keeps_finished_trials_and_start_resumes_them() {
 
     // Again with one more trial: the finished ones are read back, one is trained.
     let form = tiny_form(&out, kept + 1);
-    h.state_mut().queue(Action::Search(
-        scenelab::app::search_panel::SearchAction::SetForm(Box::new(form)),
-    ));
+    *h.state_mut().search_form_mut() = form;
     h.step();
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(!run.cancelled);
     assert_eq!(run.rows.len(), kept + 1);
@@ -249,12 +244,12 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("no-test");
     let mut h = opened(tmp.path(), &out, 1);
-    h.state_mut().state.search.form.test_movies = 0;
+    h.state_mut().search_form_mut().test_movies = 0;
     h.step();
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert!(run.error.is_none(), "{:?}", run.error);
     let best = run.final_result.as_ref().expect("a final model");
@@ -266,7 +261,7 @@ fn a_search_without_test_movies_has_a_best_model_and_a_rerun_keeps_it() {
     h.get_by_label("Start").click();
     settle_within(&mut h, Duration::from_secs(300));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let run = &state.search.run;
     assert_eq!(run.runs_total, 0);
     assert!(run.final_reused && run.final_result.is_some());

@@ -12,12 +12,12 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app_support::{assert_label, harness, picker_answering, settle_within};
+use app_support::{assert_label, assert_no_errors, harness, picker_answering, settle_within};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::metrics_panel::{TRAINED_MARK, format_metric};
+use scenelab::app::metrics::{TRAINED_MARK, format_metric};
 use scenelab::app::scope::{Role, Scope};
-use scenelab::app::training_panel::TrainingForm;
+use scenelab::app::training::TrainingForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::Split;
 use scenelab::data::demo::{DemoConfig, write_demo};
@@ -118,7 +118,7 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     let mut h = harness(app);
     settle(&mut h);
     // The file's predictions have no split: every movie is scored, no roles.
-    assert_eq!(h.state().state.scope(), Scope::All);
+    assert_eq!(h.state().scope(), Scope::All);
     assert!(h.state().state.role(0).is_none());
     assert_eq!(h.query_all_by_label("Role").count(), 0);
 
@@ -135,17 +135,15 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     form.settings.epochs = 2;
     form.settings.patience = 2;
     form.settings.batch_movies = 2;
-    form.test_movies = h.state().state.training.form.test_movies;
+    form.test_movies = h.state().training_form().test_movies;
     assert_eq!(form.test_movies, 2);
-    h.state_mut().state.training.form = form;
-    h.step();
-    h.get_by_label("Train").click();
+    h.state_mut().train_with(form);
     settle(&mut h);
     h.state_mut().queue(Action::ShowTraining(false));
     settle(&mut h);
 
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let model = state.training.last_model.clone().expect("a trained model");
     let split: Split = model.meta.split.clone();
     assert_eq!(
@@ -239,12 +237,11 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     assert_equals_cli(&test_metrics, &evaluate_cli(&predicted));
 
     // A training movie keeps its own numbers, marked, in the list and the metrics panel.
-    let (train_i, train_movie) = movies
+    let train_movie = movies
         .iter()
-        .enumerate()
-        .find(|(_, m)| split.train.contains(&m.imdb_id))
+        .find(|m| split.train.contains(&m.imdb_id))
         .unwrap();
-    h.state_mut().queue(Action::SelectMovie(train_i));
+    assert!(h.state_mut().select_movie(&train_movie.imdb_id));
     settle(&mut h);
     let own = h
         .state()
@@ -262,7 +259,7 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     );
     // The totals did not move: still the test movies.
     assert_eq!(
-        format!("{:?}", h.state().state.shown_metrics().unwrap()),
+        format!("{:?}", h.state().shown_metrics().unwrap()),
         format!("{test_metrics:?}")
     );
 
@@ -324,5 +321,5 @@ fn metrics_default_to_the_test_movies_and_equal_evaluate_on_them() {
     let trained = state.sources.position("wavenet #1").unwrap();
     h.state_mut().queue(Action::SelectSource(trained));
     settle(&mut h);
-    assert_eq!(h.state().state.scope(), Scope::Validation);
+    assert_eq!(h.state().scope(), Scope::Validation);
 }

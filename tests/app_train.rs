@@ -7,13 +7,13 @@ mod app_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use app_support::{harness, picker_answering, settle_within};
+use app_support::{assert_no_errors, harness, picker_answering, settle_within, wait_until};
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use scenelab::app::training_panel::TrainingForm;
+use scenelab::app::training::TrainingForm;
 use scenelab::app::{Action, App, AppOptions};
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::data::{Dataset, FIELD_PREDICTION};
@@ -49,7 +49,7 @@ fn opened(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>, epochs: usize) -> Har
     app.queue(Action::OpenFolder(movies));
     let mut h = harness(app);
     settle_within(&mut h, Duration::from_secs(60));
-    assert_eq!(h.state().state.movies().len(), 6);
+    assert_eq!(h.state().movies().len(), 6);
     h.get_by_label("Train…").click();
     h.step();
     h.step();
@@ -65,7 +65,7 @@ fn opened(tmp: &Path, choice: Arc<Mutex<Option<PathBuf>>>, epochs: usize) -> Har
     form.settings.patience = epochs;
     form.settings.batch_movies = 2;
     form.test_movies = 1;
-    h.state_mut().state.training.form = form;
+    *h.state_mut().training_form_mut() = form;
     h.step();
     h
 }
@@ -127,30 +127,20 @@ fn cancel_stops_the_run_early() {
     let choice = Arc::new(Mutex::new(None));
     let mut h = opened(tmp.path(), choice, 500);
     h.get_by_label("Train").click();
-    let start = Instant::now();
-    while h.state().state.training.run.steps_done() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no step reported"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(&mut h, Duration::from_secs(60), "no step reported", |app| {
+        app.training_run().steps_done() > 0
+    });
     h.get_by_label("Cancel").click();
     settle_within(&mut h, Duration::from_secs(60));
     let t = &h.state().state.training;
     assert!(!t.is_running());
     assert!(t.run.records.len() < 500);
     // Cancelling is no error.
-    assert!(
-        h.state().state.errors.is_empty(),
-        "{:?}",
-        h.state().state.errors
-    );
+    assert_no_errors(&h);
     // Cancelled in the first epoch there is no model; later the best epoch so far is kept.
     match t.run.stop {
         Some(StopReason::Cancelled) => {
-            assert!(h.state().state.sources.position("wavenet #1").is_some())
+            assert!(h.state().source_index("wavenet #1").is_some())
         }
         other => {
             let err = t.run.error.as_deref().unwrap_or_default();
@@ -167,7 +157,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     h.get_by_label("Train").click();
     settle_within(&mut h, Duration::from_secs(120));
     // Change the trained source's decision: Save model stores it as the user left it.
-    let trained_i = h.state().state.sources.position("wavenet #1").unwrap();
+    let trained_i = h.state().source_index("wavenet #1").unwrap();
     let mut edited = h
         .state()
         .state
@@ -190,7 +180,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     h.get_by_label("Load model…").click();
     settle_within(&mut h, Duration::from_secs(60));
     let state = &h.state().state;
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_no_errors(&h);
     let trained = state
         .sources
         .get(state.sources.position("wavenet #1").unwrap())
@@ -217,7 +207,7 @@ fn saved_model_loads_back_and_exports_predictions() {
     assert_eq!(loaded_decision.tuned, Some(edited.decision));
     assert_eq!(trained.decision, Some(edited));
     assert!(loaded.applied_decision().is_some());
-    let expected = scenelab::app::decision_box::scores_to_write(loaded);
+    let expected = scenelab::app::metrics::decision_box::scores_to_write(loaded);
 
     // Export the selected (loaded) source.
     let out = tmp.path().join("scored");
@@ -259,7 +249,7 @@ fn saved_model_loads_back_and_exports_predictions() {
             .iter()
             .any(|e| e.contains("folder the movies came from")),
         "{:?}",
-        h.state().state.errors
+        h.state().errors()
     );
 }
 
@@ -267,7 +257,7 @@ fn saved_model_loads_back_and_exports_predictions() {
 fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = App::new(options(tmp.path(), Arc::new(Mutex::new(None))));
-    assert_eq!(app.state.training.form.test_movies, 7);
+    assert_eq!(app.training_form().test_movies, 7);
     let open = |h: &mut Harness<'_, App>, name: &str, movies: usize| {
         let dir = tmp.path().join(name);
         let config = DemoConfig {
@@ -277,13 +267,16 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
         write_demo(&dir, &config, &|_, _| {}).unwrap();
         h.state_mut().queue(Action::OpenFolder(dir));
         settle_within(h, Duration::from_secs(60));
-        assert_eq!(h.state().state.movies().len(), movies);
+        assert_eq!(h.state().movies().len(), movies);
     };
-    app.state.search.form.test_movies = 7;
+    app.search_form_mut().test_movies = 7;
     let mut h = harness(app);
     let test_movies = |h: &Harness<'_, App>| {
-        let s = &h.state().state;
-        (s.training.form.test_movies, s.search.form.test_movies)
+        let app = h.state();
+        (
+            app.training_form().test_movies,
+            app.search_form().test_movies,
+        )
     };
     // 7 of the challenge's 64 movies, rounded up: 2 of 12, 3 of 20.
     open(&mut h, "twelve", 12);

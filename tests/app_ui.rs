@@ -7,11 +7,12 @@ mod app_support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app_support::{harness, settle};
+use app_support::{assert_label, harness, settle};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::loader::LoadedFolder;
+use scenelab::app::metrics::format_metric;
 use scenelab::app::picker::PickOutcome;
 use scenelab::app::{App, AppOptions, first_run_demo};
 use scenelab::data::{Movie, Scores};
@@ -88,33 +89,29 @@ fn selection_follows_clicks_and_arrow_keys_in_list_order() {
     settle(&mut h);
     // The list sorts by id, and the first listed movie is shown at once.
     assert_eq!(h.state().listed_movies(), &[1, 2, 0]);
-    assert_eq!(h.state().state.selected_movie, Some(1));
+    assert_eq!(h.state().selected_index(), Some(1));
 
     h.get_by_label("tt0000003").click();
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(0));
+    assert_eq!(h.state().selected_index(), Some(0));
 
     h.key_press(egui::Key::ArrowUp);
     h.step();
     h.step();
-    assert_eq!(
-        h.state().state.selected_movie,
-        Some(2),
-        "up goes to tt0000002"
-    );
+    assert_eq!(h.state().selected_index(), Some(2), "up goes to tt0000002");
     h.key_press(egui::Key::ArrowUp);
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(1));
+    assert_eq!(h.state().selected_index(), Some(1));
     h.key_press(egui::Key::ArrowUp);
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(1), "stays at the top");
+    assert_eq!(h.state().selected_index(), Some(1), "stays at the top");
     h.key_press(egui::Key::ArrowDown);
     h.step();
     h.step();
-    assert_eq!(h.state().state.selected_movie, Some(2));
+    assert_eq!(h.state().selected_index(), Some(2));
 }
 
 #[test]
@@ -147,7 +144,7 @@ fn the_threshold_slider_moves_predicted_boundaries() {
         .set_value_accesskit(0.3);
     h.step();
     h.step();
-    assert_eq!(h.state().state.threshold, 0.3f32);
+    assert_eq!(h.state().threshold(), 0.3f32);
     let movie = h.state().state.selected().unwrap().clone();
     let expected = movie
         .prediction
@@ -210,12 +207,12 @@ fn a_folder_that_cannot_be_read_shows_an_error_not_a_crash() {
     h.get_all_by_label("Open folder…").next().unwrap().click();
     settle(&mut h);
     assert!(h.state().state.folder.is_none());
-    assert_eq!(h.state().state.errors.len(), 1);
+    assert_eq!(h.state().errors().len(), 1);
     assert!(h.query_by_label_contains("cannot read folder").is_some());
     h.get_by_label("Dismiss").click();
     h.step();
     h.step();
-    assert!(h.state().state.errors.is_empty());
+    assert!(h.state().errors().is_empty());
 }
 
 #[test]
@@ -246,7 +243,7 @@ fn dragging_the_threshold_line_sets_the_threshold_and_hover_names_the_shot() {
     h.event(press(at(0.25), false));
     h.step();
     h.step();
-    let threshold = h.state().state.threshold;
+    let threshold = h.state().threshold();
     assert!((threshold - 0.25).abs() < 0.01, "threshold {threshold}");
     assert_eq!(
         threshold,
@@ -323,4 +320,31 @@ fn the_mouse_wheel_zooms_the_timeline_around_the_pointer_and_not_past_the_movie(
         (full.min()[0], full.max()[0]),
         "zooming out stops at the whole movie"
     );
+}
+
+#[test]
+fn the_test_api_selects_by_id_and_reads_what_the_panels_show() {
+    let mut app = App::new(options(|_| PickOutcome::Cancelled));
+    app.open_loaded(three_movies());
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_eq!(h.state().selected_movie_id(), Some("tt0000001"));
+    // An id the folder does not hold queues nothing.
+    assert!(!h.state_mut().select_movie("tt9999999"));
+    assert!(h.state_mut().select_movie("tt0000002"));
+    settle(&mut h);
+    assert_eq!(h.state().selected_movie_id(), Some("tt0000002"));
+    assert_eq!(h.state().selected_index(), Some(2));
+    assert_eq!(h.state().movies().len(), 3);
+    assert_eq!(h.state().source_index("provided"), Some(0));
+    assert!(!h.state().is_busy());
+    assert!(h.state().errors().is_empty());
+    // The totals the panel shows, at the threshold the top bar shows.
+    let shown = h
+        .state()
+        .shown_metrics()
+        .expect("metrics once settled")
+        .clone();
+    assert_eq!(h.state().threshold(), scenelab::app::DEFAULT_THRESHOLD);
+    assert_label(&h, &format_metric(shown.miou));
 }

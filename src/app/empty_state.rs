@@ -14,7 +14,7 @@ impl EmptyState {
         &mut self,
         ui: &mut egui::Ui,
         state: &AppState,
-        jobs: &Jobs,
+        jobs: &Jobs<super::App>,
         actions: &mut Vec<Action>,
     ) {
         ui.vertical_centered(|ui| {

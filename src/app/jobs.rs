@@ -1,69 +1,53 @@
 //! Background work: each job runs on its own thread and reports over one channel.
 //!
-//! The UI thread drains the channel once per frame ([`Jobs::poll`]); every send wakes the UI
-//! with `request_repaint`, so progress shows while the window is otherwise idle.
+//! The runner knows no feature. A job has an id, a label for the status line and a kind: the
+//! type of the payload it answers with, which the feature that starts it owns. A payload
+//! implements [`Deliver`]: how it changes the target (the [`App`](super::App)) once it reaches
+//! the UI thread. [`Jobs::is_running`] asks by that type, so a feature finds its own jobs
+//! without matching labels.
+//!
+//! The UI thread drains the channel once per frame ([`Jobs::poll`]) and applies each payload;
+//! every send wakes the UI with `request_repaint`, so progress shows while the window is
+//! otherwise idle.
 
 use eframe::egui;
+use std::any::TypeId;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
-use super::evaluation::{Comparison, SweepResult, ThresholdMetrics};
-use super::loader::LoadedFolder;
-use super::picker::{PickOutcome, PickPurpose};
-use super::training_panel::ModelScores;
 use crate::observer::Observer;
-use crate::train::TrainEvent;
 
 pub type JobId = u64;
 
-/// What a job (or the metric worker) tells the UI.
-pub enum JobEvent {
+/// What a job's payload does to `T` (the app) on the UI thread. Each feature owns the payload
+/// types of its jobs and implements this for them.
+pub trait Deliver<T>: Send + 'static {
+    fn deliver(self, target: &mut T);
+}
+
+/// A payload on its way to the UI thread.
+type Delivery<T> = Box<dyn FnOnce(&mut T) + Send>;
+
+/// What a job tells the UI thread.
+pub enum JobEvent<T> {
     Progress {
         job: JobId,
         done: usize,
         total: usize,
         note: String,
     },
-    Loaded {
-        dir: PathBuf,
-        result: Result<LoadedFolder, String>,
-    },
-    DemoWritten {
-        dir: PathBuf,
-        result: Result<usize, String>,
-    },
-    Picked {
-        purpose: PickPurpose,
-        outcome: PickOutcome,
-    },
-    Metrics(ThresholdMetrics),
-    Sweep(SweepResult),
-    /// Every source scored at one threshold, for the comparison table.
-    Compared(Comparison),
-    /// Progress of the training run.
-    Train(TrainEvent),
-    /// The training run ended: the model and its scores for the loaded movies, or why not.
-    Trained(Result<ModelScores, String>),
-    ModelLoaded {
-        dir: PathBuf,
-        result: Result<ModelScores, String>,
-    },
-    ModelSaved(Result<PathBuf, String>),
-    Exported {
-        out: PathBuf,
-        /// Files written and the movies the source has no scores for.
-        result: Result<(usize, Vec<String>), String>,
-    },
-    /// The search job's progress and results, and the best model's scores.
-    Search(Box<super::search_panel::SearchJobEvent>),
+    /// A payload (a result or a feature's own progress), applied by [`JobEvent::deliver`].
+    Payload(Delivery<T>),
     /// The job's closure returned (after sending its result) or panicked (`Some(message)`).
-    Finished {
-        job: JobId,
-        panic: Option<String>,
-    },
+    Finished { job: JobId, panic: Option<String> },
+}
+
+impl<T> JobEvent<T> {
+    fn payload(p: impl Deliver<T>) -> Self {
+        JobEvent::Payload(Box::new(move |t: &mut T| p.deliver(t)))
+    }
 }
 
 /// A job in flight, as the status line shows it.
@@ -74,6 +58,8 @@ pub struct RunningJob {
     pub done: usize,
     pub total: usize,
     pub note: String,
+    /// The type of the payload the job answers with (see [`Jobs::is_running`]).
+    kind: TypeId,
 }
 
 impl RunningJob {
@@ -83,17 +69,26 @@ impl RunningJob {
     }
 }
 
-/// Handle given to a job's closure: report progress and results.
-#[derive(Clone)]
-pub struct Reporter {
+/// Handle given to a job's closure: report progress and payloads.
+pub struct Reporter<T> {
     job: JobId,
-    tx: Sender<JobEvent>,
+    tx: Sender<JobEvent<T>>,
     ctx: Option<egui::Context>,
 }
 
-impl Reporter {
+impl<T> Clone for Reporter<T> {
+    fn clone(&self) -> Self {
+        Reporter {
+            job: self.job,
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+impl<T: 'static> Reporter<T> {
     pub fn progress(&self, done: usize, total: usize, note: impl Into<String>) {
-        self.send(JobEvent::Progress {
+        self.send_event(JobEvent::Progress {
             job: self.job,
             done,
             total,
@@ -101,7 +96,12 @@ impl Reporter {
         });
     }
 
-    pub fn send(&self, event: JobEvent) {
+    /// Send a payload to the UI thread.
+    pub fn send(&self, payload: impl Deliver<T>) {
+        self.send_event(JobEvent::payload(payload));
+    }
+
+    fn send_event(&self, event: JobEvent<T>) {
         // The receiver only goes away when the app closes; nothing is left to tell then.
         let _ = self.tx.send(event);
         if let Some(ctx) = &self.ctx {
@@ -111,22 +111,22 @@ impl Reporter {
 }
 
 /// A job's own progress, for a workflow whose events the UI does not need: they are dropped.
-impl<E> Observer<E> for Reporter {
+impl<E, T: 'static> Observer<E> for Reporter<T> {
     fn progress(&self, done: usize, total: usize, what: &str) {
         Reporter::progress(self, done, total, what);
     }
 }
 
 /// A library workflow's [`Observer`] inside a job: progress goes to the status line, each
-/// event to the UI thread as the [`JobEvent`] `wrap` makes of it, and the job's cancel flag
-/// (if any) cancels.
-pub struct JobObserver<'a, E> {
-    pub reporter: &'a Reporter,
+/// event to the UI thread as the payload `wrap` makes of it, and the job's cancel flag (if
+/// any) cancels.
+pub struct JobObserver<'a, T, E, P> {
+    pub reporter: &'a Reporter<T>,
     pub cancel: Option<&'a AtomicBool>,
-    pub wrap: fn(E) -> JobEvent,
+    pub wrap: fn(E) -> P,
 }
 
-impl<E> Observer<E> for JobObserver<'_, E> {
+impl<T: 'static, E, P: Deliver<T>> Observer<E> for JobObserver<'_, T, E, P> {
     fn progress(&self, done: usize, total: usize, what: &str) {
         self.reporter.progress(done, total, what);
     }
@@ -141,15 +141,15 @@ impl<E> Observer<E> for JobObserver<'_, E> {
 }
 
 /// The job channel and the list of running jobs.
-pub struct Jobs {
-    tx: Sender<JobEvent>,
-    rx: Receiver<JobEvent>,
+pub struct Jobs<T> {
+    tx: Sender<JobEvent<T>>,
+    rx: Receiver<JobEvent<T>>,
     running: Vec<RunningJob>,
     next_id: JobId,
     ctx: Option<egui::Context>,
 }
 
-impl Default for Jobs {
+impl<T> Default for Jobs<T> {
     fn default() -> Self {
         let (tx, rx) = channel();
         Jobs {
@@ -162,7 +162,7 @@ impl Default for Jobs {
     }
 }
 
-impl Jobs {
+impl<T: 'static> Jobs<T> {
     /// The context to wake when a job reports; set once the first frame runs.
     pub fn set_context(&mut self, ctx: &egui::Context) {
         if self.ctx.is_none() {
@@ -174,26 +174,23 @@ impl Jobs {
         self.ctx.as_ref()
     }
 
-    /// A sender for long-lived workers that report outside any job.
-    pub fn sender(&self) -> Sender<JobEvent> {
-        self.tx.clone()
-    }
-
-    /// Run `work` on a new thread. A panic inside it becomes an error message, not a crash.
-    pub fn spawn(
+    /// Run `work` on a new thread as a job of `kind` (the type id of its answer, see
+    /// [`Jobs::is_running`]). A panic inside it becomes an error message, not a crash.
+    fn spawn_kind(
         &mut self,
-        label: impl Into<String>,
-        work: impl FnOnce(&Reporter) + Send + 'static,
+        kind: TypeId,
+        label: String,
+        work: impl FnOnce(&Reporter<T>) + Send + 'static,
     ) -> JobId {
         let id = self.next_id;
         self.next_id += 1;
-        let label = label.into();
         self.running.push(RunningJob {
             id,
             label: label.clone(),
             done: 0,
             total: 0,
             note: String::new(),
+            kind,
         });
         let reporter = Reporter {
             job: id,
@@ -205,7 +202,7 @@ impl Jobs {
             .spawn(move || {
                 let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(&reporter)));
                 let panic = outcome.err().map(|p| panic_message(&*p));
-                reporter.send(JobEvent::Finished { job: id, panic });
+                reporter.send_event(JobEvent::Finished { job: id, panic });
             });
         if let Err(e) = spawned {
             self.running.retain(|j| j.id != id);
@@ -217,19 +214,19 @@ impl Jobs {
         id
     }
 
-    /// Run `work` on a new thread and send `answer` with its result however it ends: a panic
-    /// becomes an `Err`, so whatever waits for the answer (a spinner, a Cancel button, a
-    /// running flag) is always released.
-    pub fn spawn_answering<T: 'static>(
+    /// Run `work` on a new thread and send the payload `answer` makes of its result however
+    /// it ends: a panic becomes an `Err`, so whatever waits for the answer (a spinner, a
+    /// Cancel button, a running flag) is always released. The job's kind is `P`.
+    pub fn spawn_answering<R: 'static, P: Deliver<T>>(
         &mut self,
         label: impl Into<String>,
-        work: impl FnOnce(&Reporter) -> Result<T, String> + Send + 'static,
-        answer: impl FnOnce(Result<T, String>) -> JobEvent + Send + 'static,
+        work: impl FnOnce(&Reporter<T>) -> Result<R, String> + Send + 'static,
+        answer: impl FnOnce(Result<R, String>) -> P + Send + 'static,
     ) -> JobId {
         // Shared so that the answer is still sent when no thread could start.
         let answer = Arc::new(Mutex::new(Some(answer)));
         let in_job = answer.clone();
-        let id = self.spawn(label, move |r| {
+        let id = self.spawn_kind(TypeId::of::<P>(), label.into(), move |r| {
             let result =
                 std::panic::catch_unwind(AssertUnwindSafe(|| work(r))).unwrap_or_else(|p| {
                     Err(format!(
@@ -241,20 +238,20 @@ impl Jobs {
                 r.send(answer(result));
             }
         });
-        // Not running right after `spawn`: the thread never started (finished jobs leave the
-        // list only in `poll`, on this thread).
+        // Not running right after `spawn_kind`: the thread never started (finished jobs
+        // leave the list only in `poll`, on this thread).
         if !self.running.iter().any(|j| j.id == id)
             && let Some(answer) = answer.lock().unwrap_or_else(|e| e.into_inner()).take()
         {
-            let _ = self
-                .tx
-                .send(answer(Err("could not start a background thread".into())));
+            let _ = self.tx.send(JobEvent::payload(answer(Err(
+                "could not start a background thread".into(),
+            ))));
         }
         id
     }
 
     /// Take every event that arrived since the last frame, updating progress on the way.
-    pub fn poll(&mut self) -> Vec<JobEvent> {
+    pub fn poll(&mut self) -> Vec<JobEvent<T>> {
         let mut out = Vec::new();
         while let Ok(ev) = self.rx.try_recv() {
             match &ev {
@@ -271,7 +268,7 @@ impl Jobs {
                     }
                 }
                 JobEvent::Finished { job, .. } => self.running.retain(|j| j.id != *job),
-                _ => {}
+                JobEvent::Payload(_) => {}
             }
             out.push(ev);
         }
@@ -286,9 +283,10 @@ impl Jobs {
         !self.running.is_empty()
     }
 
-    /// Whether a job with a label starting with `prefix` is running.
-    pub fn is_running(&self, prefix: &str) -> bool {
-        self.running.iter().any(|j| j.label.starts_with(prefix))
+    /// Whether a job answering with payload type `P` is running.
+    pub fn is_running<P: 'static>(&self) -> bool {
+        let kind = TypeId::of::<P>();
+        self.running.iter().any(|j| j.kind == kind)
     }
 }
 
@@ -307,47 +305,70 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    fn drain_until_idle(jobs: &mut Jobs) -> Vec<JobEvent> {
+    /// What the test jobs deliver to: the answers, in order.
+    #[derive(Default)]
+    struct Answers(Vec<(String, Result<usize, String>)>);
+
+    struct Answer(String, Result<usize, String>);
+
+    impl Deliver<Answers> for Answer {
+        fn deliver(self, target: &mut Answers) {
+            target.0.push((self.0, self.1));
+        }
+    }
+
+    struct Other;
+
+    impl Deliver<Answers> for Other {
+        fn deliver(self, _: &mut Answers) {}
+    }
+
+    fn drain_until_idle(jobs: &mut Jobs<Answers>) -> (Answers, Vec<Option<String>>) {
         let start = Instant::now();
-        let mut all = Vec::new();
-        while jobs.is_busy() && start.elapsed() < Duration::from_secs(10) {
-            all.extend(jobs.poll());
+        let mut answers = Answers::default();
+        let mut finished = Vec::new();
+        loop {
+            let idle = !jobs.is_busy();
+            for ev in jobs.poll() {
+                match ev {
+                    JobEvent::Payload(p) => p(&mut answers),
+                    JobEvent::Finished { panic, .. } => finished.push(panic),
+                    JobEvent::Progress { .. } => {}
+                }
+            }
+            if idle || start.elapsed() > Duration::from_secs(10) {
+                return (answers, finished);
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
-        all.extend(jobs.poll());
-        all
     }
 
     #[test]
     fn progress_updates_the_running_job_and_finish_removes_it() {
         let mut jobs = Jobs::default();
         let (go_tx, go_rx) = channel::<()>();
-        jobs.spawn("Loading x", move |r| {
-            r.progress(3, 10, "file 3");
-            go_rx.recv().unwrap();
-        });
-        assert!(jobs.is_running("Loading"));
+        jobs.spawn_answering(
+            "Loading x",
+            move |r| {
+                r.progress(3, 10, "file 3");
+                go_rx.recv().unwrap();
+                Ok(1)
+            },
+            |result| Answer("x".into(), result),
+        );
+        assert!(jobs.is_running::<Answer>());
+        assert!(!jobs.is_running::<Other>());
         let start = Instant::now();
         while jobs.running()[0].done != 3 && start.elapsed() < Duration::from_secs(5) {
             jobs.poll();
         }
         assert_eq!(jobs.running()[0].fraction(), Some(0.3));
         assert_eq!(jobs.running()[0].note, "file 3");
+        assert_eq!(jobs.running()[0].label, "Loading x");
         go_tx.send(()).unwrap();
-        drain_until_idle(&mut jobs);
+        let (answers, _) = drain_until_idle(&mut jobs);
         assert!(!jobs.is_busy());
-    }
-
-    #[test]
-    fn a_panicking_job_reports_its_message() {
-        let mut jobs = Jobs::default();
-        jobs.spawn("boom", |_| panic!("the loader broke"));
-        let events = drain_until_idle(&mut jobs);
-        let msg = events.iter().find_map(|e| match e {
-            JobEvent::Finished { panic, .. } => panic.clone(),
-            _ => None,
-        });
-        assert_eq!(msg.as_deref(), Some("the loader broke"));
+        assert_eq!(answers.0, vec![("x".to_string(), Ok(1))]);
     }
 
     #[test]
@@ -356,30 +377,29 @@ mod tests {
         jobs.spawn_answering(
             "Training",
             |_| -> Result<usize, String> { panic!("candle broke") },
-            |result| JobEvent::DemoWritten {
-                dir: "x".into(),
-                result,
-            },
+            |result| Answer("x".into(), result),
         );
-        jobs.spawn_answering(
-            "Demo",
-            |_| Ok(3),
-            |result| JobEvent::DemoWritten {
-                dir: "y".into(),
-                result,
-            },
-        );
-        let mut answers: Vec<(String, Result<usize, String>)> = drain_until_idle(&mut jobs)
-            .into_iter()
-            .filter_map(|e| match e {
-                JobEvent::DemoWritten { dir, result } => Some((dir.display().to_string(), result)),
-                _ => None,
-            })
-            .collect();
-        answers.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(answers.len(), 2);
-        let err = answers[0].1.clone().unwrap_err();
+        jobs.spawn_answering("Demo", |_| Ok(3), |result| Answer("y".into(), result));
+        let (mut answers, finished) = drain_until_idle(&mut jobs);
+        answers.0.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(answers.0.len(), 2);
+        let err = answers.0[0].1.clone().unwrap_err();
         assert!(err.contains("candle broke"), "{err}");
-        assert_eq!(answers[1].1, Ok(3));
+        assert_eq!(answers.0[1].1, Ok(3));
+        // The panic became the answer, so the job itself ended normally.
+        assert_eq!(finished, vec![None, None]);
+    }
+
+    #[test]
+    fn a_panicking_answer_is_reported_when_the_job_finishes() {
+        let mut jobs: Jobs<Answers> = Jobs::default();
+        jobs.spawn_answering(
+            "boom",
+            |_| Ok(1),
+            |_: Result<usize, String>| -> Answer { panic!("the loader broke") },
+        );
+        let (answers, finished) = drain_until_idle(&mut jobs);
+        assert!(answers.0.is_empty());
+        assert_eq!(finished, vec![Some("the loader broke".to_string())]);
     }
 }

@@ -4,9 +4,10 @@
 //! on are marked.
 
 use super::loader::LoadedFolder;
-use super::metrics_panel::TRAINED_MARK;
+use super::metrics::TRAINED_MARK;
 use super::scope::Role;
 use super::{Action, AppState};
+use crate::data::Movie;
 use eframe::egui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,85 +186,22 @@ impl MovieList {
                     .num_columns(columns.len())
                     .spacing([12.0, 4.0])
                     .show(ui, |ui| {
-                        for &col in &columns {
-                            let mark = if self.sort == col {
-                                if self.descending { " v" } else { " ^" }
-                            } else {
-                                ""
-                            };
-                            if ui
-                                .selectable_label(
-                                    self.sort == col,
-                                    format!("{}{mark}", col.title()),
-                                )
-                                .on_hover_text("Sort by this column; click again to reverse")
-                                .clicked()
-                            {
-                                if self.sort == col {
-                                    self.descending = !self.descending;
-                                } else {
-                                    self.sort = col;
-                                    self.descending = matches!(col, Column::Ap | Column::Miou);
-                                }
-                            }
-                        }
+                        self.header_row(ui, &columns);
                         ui.end_row();
                         for &i in &self.order {
                             let (Some(movie), Some(row)) = (folder.movies.get(i), self.rows.get(i))
                             else {
                                 continue;
                             };
-                            let selected = state.selected_movie == Some(i);
-                            // A movie with unusable fields is named in the warning colour.
-                            let mut name = egui::RichText::new(&movie.imdb_id);
-                            if !movie.issues.is_empty() {
-                                name = name.color(ui.visuals().warn_fg_color);
-                            }
-                            let mut r = ui.selectable_label(selected, name);
-                            if !movie.issues.is_empty() {
-                                r = r.on_hover_text(issue_lines(movie));
-                            }
-                            if r.clicked() {
-                                actions.push(Action::SelectMovie(i));
-                            }
-                            if selected && self.scrolled_to != Some(i) {
-                                // Follow the selection once (it may come from the keyboard).
-                                r.scroll_to_me(None);
-                                self.scrolled_to = Some(i);
-                            }
-                            let role = state.role(i);
-                            if has_split {
-                                let role = role.unwrap_or(Role::Unseen);
-                                let text = egui::RichText::new(role.name());
-                                let text = match role {
-                                    Role::Train => text.color(ui.visuals().warn_fg_color),
-                                    Role::Test => text.strong(),
-                                    Role::Validation | Role::Unseen => text,
-                                };
-                                ui.label(text).on_hover_text(role.explain());
-                            }
-                            ui.label(row.shots.to_string());
-                            ui.label(row.scenes.map_or("-".into(), |s| s.to_string()));
-                            match scores.get(i).copied().flatten() {
-                                // In-sample numbers carry the mark.
-                                Some((ap, miou)) if role == Some(Role::Train) => {
-                                    for v in [ap, miou] {
-                                        ui.colored_label(
-                                            ui.visuals().warn_fg_color,
-                                            format!("{v:.4} {TRAINED_MARK}"),
-                                        )
-                                        .on_hover_text(Role::Train.explain());
-                                    }
-                                }
-                                Some((ap, miou)) => {
-                                    ui.label(format!("{ap:.4}"));
-                                    ui.label(format!("{miou:.4}"));
-                                }
-                                None => {
-                                    ui.label("-");
-                                    ui.label("-");
-                                }
-                            }
+                            let scores = scores.get(i).copied().flatten();
+                            movie_row(
+                                ui,
+                                state,
+                                (i, movie, row),
+                                scores,
+                                &mut self.scrolled_to,
+                                actions,
+                            );
                             ui.end_row();
                         }
                     });
@@ -273,48 +211,137 @@ impl MovieList {
                 "{TRAINED_MARK} the selected model trained on this movie: its numbers are in-sample"
             ));
         }
-        let with_issues: Vec<&crate::data::Movie> = folder
-            .movies
-            .iter()
-            .filter(|m| !m.issues.is_empty())
-            .collect();
-        if !with_issues.is_empty() {
-            ui.separator();
-            egui::CollapsingHeader::new(format!(
-                "Movies with fields that cannot be used: {}",
-                with_issues.len()
-            ))
-            .id_salt("movie_issues")
+        problems(ui, folder);
+    }
+
+    /// The column titles: a click sorts by the column, a second click reverses.
+    fn header_row(&mut self, ui: &mut egui::Ui, columns: &[Column]) {
+        for &col in columns {
+            let mark = if self.sort == col {
+                if self.descending { " v" } else { " ^" }
+            } else {
+                ""
+            };
+            if ui
+                .selectable_label(self.sort == col, format!("{}{mark}", col.title()))
+                .on_hover_text("Sort by this column; click again to reverse")
+                .clicked()
+            {
+                if self.sort == col {
+                    self.descending = !self.descending;
+                } else {
+                    self.sort = col;
+                    self.descending = matches!(col, Column::Ap | Column::Miou);
+                }
+            }
+        }
+    }
+}
+
+/// One movie's row: its id (a click selects it), role, shots, scenes and scores.
+/// (`scrolled_to`: the row last scrolled to, so the selection is followed once.)
+fn movie_row(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    (i, movie, row): (usize, &Movie, &Row),
+    scores: Option<(f64, f64)>,
+    scrolled_to: &mut Option<usize>,
+    actions: &mut Vec<Action>,
+) {
+    let has_split = state.selected_split().is_some();
+    let selected = state.selected_movie == Some(i);
+    // A movie with unusable fields is named in the warning colour.
+    let mut name = egui::RichText::new(&movie.imdb_id);
+    if !movie.issues.is_empty() {
+        name = name.color(ui.visuals().warn_fg_color);
+    }
+    let mut r = ui.selectable_label(selected, name);
+    if !movie.issues.is_empty() {
+        r = r.on_hover_text(issue_lines(movie));
+    }
+    if r.clicked() {
+        actions.push(Action::SelectMovie(i));
+    }
+    if selected && *scrolled_to != Some(i) {
+        // Follow the selection once (it may come from the keyboard).
+        r.scroll_to_me(None);
+        *scrolled_to = Some(i);
+    }
+    let role = state.role(i);
+    if has_split {
+        let role = role.unwrap_or(Role::Unseen);
+        let text = egui::RichText::new(role.name());
+        let text = match role {
+            Role::Train => text.color(ui.visuals().warn_fg_color),
+            Role::Test => text.strong(),
+            Role::Validation | Role::Unseen => text,
+        };
+        ui.label(text).on_hover_text(role.explain());
+    }
+    ui.label(row.shots.to_string());
+    ui.label(row.scenes.map_or("-".into(), |s| s.to_string()));
+    match scores {
+        // In-sample numbers carry the mark.
+        Some((ap, miou)) if role == Some(Role::Train) => {
+            for v in [ap, miou] {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("{v:.4} {TRAINED_MARK}"))
+                    .on_hover_text(Role::Train.explain());
+            }
+        }
+        Some((ap, miou)) => {
+            ui.label(format!("{ap:.4}"));
+            ui.label(format!("{miou:.4}"));
+        }
+        None => {
+            ui.label("-");
+            ui.label("-");
+        }
+    }
+}
+
+/// The movies with unusable fields and the files that could not be read, under the list.
+fn problems(ui: &mut egui::Ui, folder: &LoadedFolder) {
+    let with_issues: Vec<&Movie> = folder
+        .movies
+        .iter()
+        .filter(|m| !m.issues.is_empty())
+        .collect();
+    if !with_issues.is_empty() {
+        ui.separator();
+        egui::CollapsingHeader::new(format!(
+            "Movies with fields that cannot be used: {}",
+            with_issues.len()
+        ))
+        .id_salt("movie_issues")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("issue_rows")
+                .max_height(130.0)
+                .show(ui, |ui| {
+                    for m in with_issues {
+                        ui.label(egui::RichText::new(&m.imdb_id).strong());
+                        ui.colored_label(ui.visuals().warn_fg_color, issue_lines(m));
+                    }
+                });
+        });
+    }
+    if !folder.bad.is_empty() {
+        ui.separator();
+        egui::CollapsingHeader::new(format!("{} files could not be read", folder.bad.len()))
+            .id_salt("bad_files")
             .default_open(true)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
-                    .id_salt("issue_rows")
+                    .id_salt("bad_rows")
                     .max_height(130.0)
                     .show(ui, |ui| {
-                        for m in with_issues {
-                            ui.label(egui::RichText::new(&m.imdb_id).strong());
-                            ui.colored_label(ui.visuals().warn_fg_color, issue_lines(m));
+                        for b in &folder.bad {
+                            ui.label(egui::RichText::new(b.file_name()).strong());
+                            ui.colored_label(ui.visuals().error_fg_color, &b.error);
                         }
                     });
             });
-        }
-        if !folder.bad.is_empty() {
-            ui.separator();
-            egui::CollapsingHeader::new(format!("{} files could not be read", folder.bad.len()))
-                .id_salt("bad_files")
-                .default_open(true)
-                .show(ui, |ui| {
-                    egui::ScrollArea::vertical()
-                        .id_salt("bad_rows")
-                        .max_height(130.0)
-                        .show(ui, |ui| {
-                            for b in &folder.bad {
-                                ui.label(egui::RichText::new(b.file_name()).strong());
-                                ui.colored_label(ui.visuals().error_fg_color, &b.error);
-                            }
-                        });
-                });
-        }
     }
 }
 

@@ -98,39 +98,100 @@ impl Timeline {
             return;
         }
         self.header(ui, state, movie, actions);
-        let axis = view.axis.unwrap_or(XAxis::Shot);
 
         let band_height = 14.0;
         let hover_line = 22.0;
         let plot_height =
             (ui.available_height() - 2.0 * band_height - hover_line - 16.0).max(120.0);
 
-        // Grab the threshold instead of panning when the press lands on its line (judged
-        // where the press started: a drag is only recognised after the pointer moved).
-        let pointer = ui.input(|i| {
-            if i.pointer.primary_down() {
-                i.pointer.press_origin()
-            } else {
-                i.pointer.hover_pos()
-            }
-        });
-        let near_threshold = match (self.last_transform, pointer) {
-            (Some(t), Some(p)) => {
-                t.frame().contains(p)
-                    && (t.position_from_point_y(f64::from(state.threshold)) - p.y).abs() <= GRAB_PX
-            }
-            _ => false,
-        };
+        let near_threshold = self.near_threshold(ui, state.threshold);
         if near_threshold || self.dragging_threshold {
             ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeVertical);
         }
 
+        let plot = self.plot(ui, state, movie, plot_height, near_threshold);
+        let pending_x = self.pending_x.take();
+        let cursor = self.cursor;
+        let threshold = state.threshold;
+        let sources = &state.sources;
+
+        let response = plot.show(ui, |plot_ui| {
+            if let Some(range) = pending_x {
+                plot_ui.set_plot_bounds_x(range.0..=range.1);
+            }
+            let bounds = plot_ui.plot_bounds();
+            let width_px = plot_ui.transform().frame().width().max(1.0) as usize;
+            let visible = view.visible_transitions(bounds.min()[0], bounds.max()[0]);
+
+            score_lines(plot_ui, movie, view, sources, visible.clone(), width_px);
+            let selected_scores = sources
+                .selected_source()
+                .and_then(|s| s.scores_for(&movie.imdb_id));
+            boundary_marks(plot_ui, view, selected_scores.map(|s| s.values()), &visible);
+            plot_ui.hline(
+                HLine::new(THRESHOLD, f64::from(threshold))
+                    .color(THRESHOLD_COLOUR)
+                    .width(if near_threshold { 2.5 } else { 1.5 })
+                    .style(LineStyle::dashed_loose()),
+            );
+            if let Some(c) = cursor.filter(|&c| c + 1 < view.edges.len()) {
+                plot_ui.vline(
+                    VLine::new("", view.transition_x(c))
+                        .color(Color32::WHITE)
+                        .style(LineStyle::dotted_dense())
+                        .width(1.5),
+                );
+            }
+        });
+
+        let transform = response.transform;
+        self.last_transform = Some(transform);
+        self.threshold_drag(ui, &response.response, &transform, near_threshold, actions);
+        sync_visibility(ui.ctx(), &state.sources, actions);
+
+        scene_bands(ui, view, &transform, movie.n_shots, band_height);
+        self.shot_info(ui, state, movie, &transform);
+    }
+
+    /// Under the plot: the hovered (else the cursor's) shot, or how to use the plot.
+    fn shot_info(
+        &self,
+        ui: &mut egui::Ui,
+        state: &AppState,
+        movie: &Movie,
+        transform: &egui_plot::PlotTransform,
+    ) {
+        let view = &state.view;
+        let info = match ui.input(|i| i.pointer.hover_pos()) {
+            Some(p) if transform.frame().contains(p) => {
+                view.shot_at(transform.value_from_position(p).x)
+            }
+            _ => self.cursor.map(|c| c.min(movie.n_shots - 1)),
+        };
+        match info {
+            Some(s) => ui.label(hover_text(movie, view, &state.sources, s, state.settings.fps).replace('\n', "   ")),
+            None => ui.weak("Hover the plot for shot details. Drag the dashed line to set the threshold; wheel zooms, drag or shift+wheel pans, double click resets; arrow keys: up/down movie, left/right boundary."),
+        };
+    }
+
+    /// The plot's settings for this frame: legend, pan and zoom along x only (and no panning
+    /// while the threshold is held), axes, the hover label, a pending reset.
+    fn plot<'a>(
+        &mut self,
+        ui: &egui::Ui,
+        state: &'a AppState,
+        movie: &'a Movie,
+        height: f32,
+        near_threshold: bool,
+    ) -> Plot<'a> {
+        let view = &state.view;
+        let axis = view.axis.unwrap_or(XAxis::Shot);
         let hidden = hidden_items(ui.ctx(), &state.sources);
         let x_end = *view.edges.last().unwrap_or(&1.0);
         self.wheel_zoom(ui, view.edges[0], x_end);
         let mut plot = Plot::new("timeline")
             .id(plot_id())
-            .height(plot_height)
+            .height(height)
             .legend(
                 Legend::default()
                     .position(Corner::RightTop)
@@ -164,117 +225,27 @@ impl Timeline {
         if std::mem::take(&mut self.reset) {
             plot = plot.reset();
         }
-        let pending_x = self.pending_x.take();
-        let cursor = self.cursor;
-        let threshold = state.threshold;
-        let sources = &state.sources;
+        plot
+    }
 
-        let response = plot.show(ui, |plot_ui| {
-            if let Some(range) = pending_x {
-                plot_ui.set_plot_bounds_x(range.0..=range.1);
-            }
-            let bounds = plot_ui.plot_bounds();
-            let width_px = plot_ui.transform().frame().width().max(1.0) as usize;
-            let visible = view.visible_transitions(bounds.min()[0], bounds.max()[0]);
-
-            for source in sources.iter() {
-                let scores = source.scores_for(&movie.imdb_id);
-                let points = match scores {
-                    Some(s) if source.visible => {
-                        view.curve(s.values(), visible.clone(), 2 * width_px)
-                    }
-                    // Hidden or absent: an empty line keeps the legend entry to toggle.
-                    _ => Vec::new(),
-                };
-                // `add`, not `line`: `line` drops empty series, and with them the legend entry.
-                plot_ui.add(
-                    egui_plot::Line::new(source.name.as_str(), PlotPoints::new(points))
-                        .color(source.colour)
-                        .width(1.5),
-                );
-            }
-            let selected_scores = sources
-                .selected_source()
-                .and_then(|s| s.scores_for(&movie.imdb_id));
-
-            for &i in in_range(&view.correct, &visible) {
-                plot_ui.vline(
-                    VLine::new(CORRECT, view.transition_x(i))
-                        .color(CORRECT_COLOUR.gamma_multiply(0.5)),
-                );
-            }
-            for &i in in_range(&view.missed, &visible) {
-                plot_ui.vline(
-                    VLine::new(MISSED, view.transition_x(i))
-                        .color(MISSED_COLOUR.gamma_multiply(0.4)),
-                );
-            }
-            for &i in in_range(&view.false_alarms, &visible) {
-                plot_ui.vline(
-                    VLine::new(FALSE, view.transition_x(i))
-                        .color(FALSE_COLOUR.gamma_multiply(0.5))
-                        .style(LineStyle::dashed_dense()),
-                );
-            }
-            if let Some(s) = selected_scores {
-                let marks = |list: &[usize]| -> Vec<[f64; 2]> {
-                    in_range(list, &visible)
-                        .iter()
-                        .map(|&i| [view.transition_x(i), s.values()[i]])
-                        .collect()
-                };
-                plot_ui.add(
-                    Points::new(CORRECT, PlotPoints::new(marks(&view.correct)))
-                        .color(CORRECT_COLOUR)
-                        .shape(MarkerShape::Diamond)
-                        .radius(4.0),
-                );
-                plot_ui.add(
-                    Points::new(MISSED, PlotPoints::new(marks(&view.missed)))
-                        .color(MISSED_COLOUR)
-                        .shape(MarkerShape::Circle)
-                        .filled(false)
-                        .radius(4.0),
-                );
-                plot_ui.add(
-                    Points::new(FALSE, PlotPoints::new(marks(&view.false_alarms)))
-                        .color(FALSE_COLOUR)
-                        .shape(MarkerShape::Diamond)
-                        .radius(4.0),
-                );
-            }
-            plot_ui.hline(
-                HLine::new(THRESHOLD, f64::from(threshold))
-                    .color(THRESHOLD_COLOUR)
-                    .width(if near_threshold { 2.5 } else { 1.5 })
-                    .style(LineStyle::dashed_loose()),
-            );
-            if let Some(c) = cursor.filter(|&c| c + 1 < view.edges.len()) {
-                plot_ui.vline(
-                    VLine::new("", view.transition_x(c))
-                        .color(Color32::WHITE)
-                        .style(LineStyle::dotted_dense())
-                        .width(1.5),
-                );
+    /// Whether a press (or the hover) is on the threshold line: it then grabs the threshold
+    /// instead of panning (judged where the press started: a drag is only recognised after
+    /// the pointer moved).
+    fn near_threshold(&self, ui: &egui::Ui, threshold: f32) -> bool {
+        let pointer = ui.input(|i| {
+            if i.pointer.primary_down() {
+                i.pointer.press_origin()
+            } else {
+                i.pointer.hover_pos()
             }
         });
-
-        let transform = response.transform;
-        self.last_transform = Some(transform);
-        self.threshold_drag(ui, &response.response, &transform, near_threshold, actions);
-        sync_visibility(ui.ctx(), &state.sources, actions);
-
-        scene_bands(ui, view, &transform, movie.n_shots, band_height);
-        let info = match ui.input(|i| i.pointer.hover_pos()) {
-            Some(p) if transform.frame().contains(p) => {
-                view.shot_at(transform.value_from_position(p).x)
+        match (self.last_transform, pointer) {
+            (Some(t), Some(p)) => {
+                t.frame().contains(p)
+                    && (t.position_from_point_y(f64::from(threshold)) - p.y).abs() <= GRAB_PX
             }
-            _ => self.cursor.map(|c| c.min(movie.n_shots - 1)),
-        };
-        match info {
-            Some(s) => ui.label(hover_text(movie, view, &state.sources, s, state.settings.fps).replace('\n', "   ")),
-            None => ui.weak("Hover the plot for shot details. Drag the dashed line to set the threshold; wheel zooms, drag or shift+wheel pans, double click resets; arrow keys: up/down movie, left/right boundary."),
-        };
+            _ => false,
+        }
     }
 
     fn header(
@@ -401,6 +372,86 @@ impl Timeline {
 /// A dragged threshold, rounded to 0.001 so it can be typed into `scenelab evaluate`.
 pub fn round_threshold(y: f64) -> f32 {
     ((y.clamp(0.0, 1.0) * 1000.0).round() / 1000.0) as f32
+}
+
+/// Each source's scores over the visible transitions (hidden or absent ones as empty lines,
+/// which keep their legend entries to toggle).
+fn score_lines(
+    plot_ui: &mut egui_plot::PlotUi<'_>,
+    movie: &Movie,
+    view: &MovieView,
+    sources: &SourceRegistry,
+    visible: std::ops::Range<usize>,
+    width_px: usize,
+) {
+    for source in sources.iter() {
+        let scores = source.scores_for(&movie.imdb_id);
+        let points = match scores {
+            Some(s) if source.visible => view.curve(s.values(), visible.clone(), 2 * width_px),
+            // Hidden or absent: an empty line keeps the legend entry to toggle.
+            _ => Vec::new(),
+        };
+        // `add`, not `line`: `line` drops empty series, and with them the legend entry.
+        plot_ui.add(
+            egui_plot::Line::new(source.name.as_str(), PlotPoints::new(points))
+                .color(source.colour)
+                .width(1.5),
+        );
+    }
+}
+
+/// The correct, missed and false boundaries as vertical lines, and marked on the selected
+/// source's curve (`selected_scores`).
+fn boundary_marks(
+    plot_ui: &mut egui_plot::PlotUi<'_>,
+    view: &MovieView,
+    selected_scores: Option<&[f64]>,
+    visible: &std::ops::Range<usize>,
+) {
+    for &i in in_range(&view.correct, visible) {
+        plot_ui.vline(
+            VLine::new(CORRECT, view.transition_x(i)).color(CORRECT_COLOUR.gamma_multiply(0.5)),
+        );
+    }
+    for &i in in_range(&view.missed, visible) {
+        plot_ui.vline(
+            VLine::new(MISSED, view.transition_x(i)).color(MISSED_COLOUR.gamma_multiply(0.4)),
+        );
+    }
+    for &i in in_range(&view.false_alarms, visible) {
+        plot_ui.vline(
+            VLine::new(FALSE, view.transition_x(i))
+                .color(FALSE_COLOUR.gamma_multiply(0.5))
+                .style(LineStyle::dashed_dense()),
+        );
+    }
+    if let Some(values) = selected_scores {
+        let marks = |list: &[usize]| -> Vec<[f64; 2]> {
+            in_range(list, visible)
+                .iter()
+                .map(|&i| [view.transition_x(i), values[i]])
+                .collect()
+        };
+        plot_ui.add(
+            Points::new(CORRECT, PlotPoints::new(marks(&view.correct)))
+                .color(CORRECT_COLOUR)
+                .shape(MarkerShape::Diamond)
+                .radius(4.0),
+        );
+        plot_ui.add(
+            Points::new(MISSED, PlotPoints::new(marks(&view.missed)))
+                .color(MISSED_COLOUR)
+                .shape(MarkerShape::Circle)
+                .filled(false)
+                .radius(4.0),
+        );
+        plot_ui.add(
+            Points::new(FALSE, PlotPoints::new(marks(&view.false_alarms)))
+                .color(FALSE_COLOUR)
+                .shape(MarkerShape::Diamond)
+                .radius(4.0),
+        );
+    }
 }
 
 /// What the legend should hide: the sources the state says are hidden, plus whatever else

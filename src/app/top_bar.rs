@@ -16,7 +16,7 @@ impl TopBar {
         &mut self,
         ui: &mut egui::Ui,
         state: &AppState,
-        jobs: &Jobs,
+        jobs: &Jobs<super::App>,
         actions: &mut Vec<Action>,
     ) {
         ui.add_space(4.0);
@@ -119,7 +119,7 @@ impl TopBar {
             .on_hover_text("Search hyperparameters with cross-validation on the open folder")
             .clicked()
         {
-            actions.push(Action::Search(super::search_panel::SearchAction::Show(
+            actions.push(Action::Search(super::search::SearchAction::Show(
                 !state.search.open,
             )));
         }
@@ -177,7 +177,7 @@ impl TopBar {
     }
 }
 
-fn status_line(ui: &mut egui::Ui, state: &AppState, jobs: &Jobs) {
+fn status_line(ui: &mut egui::Ui, state: &AppState, jobs: &Jobs<super::App>) {
     ui.horizontal(|ui| {
         let running = jobs.running();
         let metrics_pending = state.metrics_key().is_some() && state.current_metrics().is_none();

@@ -56,3 +56,25 @@ pub fn assert_label(h: &Harness<'_, App>, text: &str) {
         "no label reads '{text}'"
     );
 }
+
+/// Step until `done` holds of the app (a job reported something, a row appeared), failing
+/// with `what` after `limit`. Unlike [`settle`] it does not wait for the jobs to end.
+pub fn wait_until(
+    h: &mut Harness<'_, App>,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(start.elapsed() < limit, "{what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The error area is empty.
+pub fn assert_no_errors(h: &Harness<'_, App>) {
+    let errors = h.state().errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -18,9 +18,8 @@ use crate::data::{Movie, Scores};
 use crate::eval::{Evaluator, Metrics, MovieInput, MovieMetrics, PrCurve, Sweep, evaluate};
 use crate::train::decision::Decision;
 
-use super::jobs::JobEvent;
-use super::scope::{Role, Scope};
-use super::sources::{DecisionKey, PredictionSource};
+use crate::app::scope::{Role, Scope};
+use crate::app::sources::{DecisionKey, PredictionSource};
 
 /// Which movies of a folder are in a scope, by folder index (`None`: all of them).
 pub type ScopeMask = Option<Arc<[bool]>>;
@@ -345,17 +344,30 @@ impl Prepared {
 /// then scores at the newest requested threshold (stale thresholds are skipped).
 pub struct MetricsWorker {
     tx: Sender<(Request, Option<egui::Context>)>,
+    answers: Receiver<WorkerAnswer>,
+}
+
+/// What the [`MetricsWorker`] answers, in the order it computed them.
+pub enum WorkerAnswer {
+    Sweep(SweepResult),
+    Metrics(ThresholdMetrics),
 }
 
 impl MetricsWorker {
-    pub fn start(events: Sender<JobEvent>) -> Self {
+    pub fn start() -> Self {
         let (tx, rx) = channel();
+        let (answer_tx, answers) = channel();
         // If the thread cannot start, requests go nowhere and the panel keeps saying
         // "computing"; the app stays usable.
         let _ = std::thread::Builder::new()
             .name("metrics".into())
-            .spawn(move || worker_loop(&rx, &events));
-        MetricsWorker { tx }
+            .spawn(move || worker_loop(&rx, &answer_tx));
+        MetricsWorker { tx, answers }
+    }
+
+    /// Every answer that arrived since the last call.
+    pub fn poll(&self) -> Vec<WorkerAnswer> {
+        self.answers.try_iter().collect()
     }
 
     /// Rank `set` for scoring; later threshold requests with the same data and sources use it.
@@ -381,7 +393,7 @@ impl MetricsWorker {
     }
 }
 
-fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<JobEvent>) {
+fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<WorkerAnswer>) {
     let mut current: Option<Prepared> = None;
     while let Ok(first) = rx.recv() {
         // Only the newest of each kind matters: the threshold may have moved many times.
@@ -408,7 +420,7 @@ fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<
         if let Some((key, set)) = prepare {
             let (prepared, sweep) = prepare_and_sweep(key, &set);
             current = Some(prepared);
-            if events.send(JobEvent::Sweep(sweep)).is_err() {
+            if events.send(WorkerAnswer::Sweep(sweep)).is_err() {
                 return;
             }
         }
@@ -431,7 +443,7 @@ fn worker_loop(rx: &Receiver<(Request, Option<egui::Context>)>, events: &Sender<
             None => None,
         };
         if let Some(m) = answer
-            && events.send(JobEvent::Metrics(m)).is_err()
+            && events.send(WorkerAnswer::Metrics(m)).is_err()
         {
             return;
         }
@@ -600,8 +612,7 @@ mod tests {
         ]);
         let source = PredictionSource::provided(&movies);
         let set = ScoreSet::new(movies.clone(), &source);
-        let (tx, rx) = channel();
-        let worker = MetricsWorker::start(tx);
+        let worker = MetricsWorker::start();
         let skey = SweepKey {
             data: 1,
             sources: 1,
@@ -623,8 +634,12 @@ mod tests {
         let mut got_sweep = false;
         let mut last = None;
         while last.is_none() || !got_sweep {
-            match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
-                JobEvent::Sweep(s) => {
+            match worker
+                .answers
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap()
+            {
+                WorkerAnswer::Sweep(s) => {
                     assert_eq!(s.key, skey);
                     assert_eq!(s.thresholds.len(), 101);
                     let i = s.thresholds.iter().position(|&t| t == 0.5).unwrap();
@@ -632,9 +647,8 @@ mod tests {
                     assert!(s.movie_curve(2).is_some() && s.movie_curve(1).is_none());
                     got_sweep = true;
                 }
-                JobEvent::Metrics(m) if m.threshold == 0.65 => last = Some(m),
-                JobEvent::Metrics(_) => {}
-                _ => panic!("unexpected event"),
+                WorkerAnswer::Metrics(m) if m.threshold == 0.65 => last = Some(m),
+                WorkerAnswer::Metrics(_) => {}
             }
         }
         let m = last.unwrap();

@@ -1,19 +1,19 @@
 //! The selected source's decision step, shown and edited above the metrics: apply on/off,
 //! threshold, non-maximum suppression window and minimum scene length.
 //!
-//! The decision lives in the source ([`SourceDecision`]); [`DecisionBox`] draws it and
+//! The decision lives in the source (`SourceDecision`); [`DecisionBox`] draws it and
 //! returns [`Action::SetDecision`]. While a decision is applied its threshold is the app's
 //! threshold (the top-bar slider and the timeline's line move both), the timeline's predicted
 //! boundaries are the decision's, and the threshold metrics are those of the decided scores
-//! at `>= 0.5` (see [`super::evaluation`]).
+//! at `>= 0.5` (see `evaluation.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use eframe::egui;
 
-use super::sources::{PredictionSource, SourceDecision};
-use super::{Action, AppState};
+use crate::app::sources::{PredictionSource, SourceDecision};
+use crate::app::{Action, AppState};
 use crate::data::Scores;
 use crate::train::decision::Decision;
 
@@ -74,33 +74,7 @@ impl DecisionBox {
         };
         ui.strong("Decision");
         let Some(current) = source.decision else {
-            ui.horizontal_wrapped(|ui| {
-                ui.weak("No decision step: boundaries are scores ≥ the threshold.");
-                if ui
-                    .small_button("Add peak picking")
-                    .on_hover_text(
-                        "Keep only local peaks and a minimum scene length on top of the threshold \
-                         (starting at NMS ±2 and scenes of 2 shots or more; edit them below)",
-                    )
-                    .clicked()
-                {
-                    // A start that does something: the all-off decision would change nothing.
-                    let decision = Decision {
-                        threshold: state.threshold,
-                        nms_window: 2,
-                        min_scene_len: 2,
-                        ..Decision::default()
-                    };
-                    actions.push(Action::SetDecision(
-                        i,
-                        Some(SourceDecision {
-                            decision,
-                            tuned: None,
-                            applied: true,
-                        }),
-                    ));
-                }
-            });
+            offer_peak_picking(ui, i, state.threshold, actions);
             return;
         };
         let mut next = current;
@@ -113,44 +87,7 @@ impl DecisionBox {
             egui::Grid::new("decision_grid")
                 .num_columns(2)
                 .spacing([12.0, 4.0])
-                .show(ui, |ui| {
-                    let d = &mut next.decision;
-                    let label = ui.label("Decision threshold");
-                    ui.add(
-                        egui::DragValue::new(&mut d.threshold)
-                            .range(0.0..=1.0)
-                            .speed(0.002)
-                            .fixed_decimals(3),
-                    )
-                    .labelled_by(label.id)
-                    .on_hover_text("A transition is a candidate when its score is at least this");
-                    ui.end_row();
-                    let label = ui.label("NMS window");
-                    ui.add(
-                        egui::DragValue::new(&mut d.nms_window)
-                            .range(0..=MAX_NMS_WINDOW)
-                            .prefix("± ")
-                            .suffix(" transitions"),
-                    )
-                    .labelled_by(label.id)
-                    .on_hover_text(
-                        "A candidate survives only if no score within this many transitions is \
-                         higher; 0 turns it off",
-                    );
-                    ui.end_row();
-                    let label = ui.label("Minimum scene length");
-                    ui.add(
-                        egui::DragValue::new(&mut d.min_scene_len)
-                            .range(1..=MAX_SCENE_LEN)
-                            .suffix(" shots"),
-                    )
-                    .labelled_by(label.id)
-                    .on_hover_text(
-                        "Boundaries are taken by decreasing score while every scene keeps at \
-                         least this many shots; 1 turns it off",
-                    );
-                    ui.end_row();
-                });
+                .show(ui, |ui| decision_fields(ui, &mut next.decision));
         });
         ui.horizontal_wrapped(|ui| match current.tuned {
             Some(tuned) => {
@@ -177,4 +114,74 @@ impl DecisionBox {
             actions.push(Action::SetDecision(i, Some(next)));
         }
     }
+}
+
+/// For a source without a decision step: a button that adds peak picking at `threshold`.
+fn offer_peak_picking(ui: &mut egui::Ui, i: usize, threshold: f32, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.weak("No decision step: boundaries are scores ≥ the threshold.");
+        if ui
+            .small_button("Add peak picking")
+            .on_hover_text(
+                "Keep only local peaks and a minimum scene length on top of the threshold \
+                 (starting at NMS ±2 and scenes of 2 shots or more; edit them below)",
+            )
+            .clicked()
+        {
+            // A start that does something: the all-off decision would change nothing.
+            let decision = Decision {
+                threshold,
+                nms_window: 2,
+                min_scene_len: 2,
+                ..Decision::default()
+            };
+            actions.push(Action::SetDecision(
+                i,
+                Some(SourceDecision {
+                    decision,
+                    tuned: None,
+                    applied: true,
+                }),
+            ));
+        }
+    });
+}
+
+/// The decision's threshold, NMS window and minimum scene length, edited in `d`.
+fn decision_fields(ui: &mut egui::Ui, d: &mut Decision) {
+    let label = ui.label("Decision threshold");
+    ui.add(
+        egui::DragValue::new(&mut d.threshold)
+            .range(0.0..=1.0)
+            .speed(0.002)
+            .fixed_decimals(3),
+    )
+    .labelled_by(label.id)
+    .on_hover_text("A transition is a candidate when its score is at least this");
+    ui.end_row();
+    let label = ui.label("NMS window");
+    ui.add(
+        egui::DragValue::new(&mut d.nms_window)
+            .range(0..=MAX_NMS_WINDOW)
+            .prefix("± ")
+            .suffix(" transitions"),
+    )
+    .labelled_by(label.id)
+    .on_hover_text(
+        "A candidate survives only if no score within this many transitions is \
+         higher; 0 turns it off",
+    );
+    ui.end_row();
+    let label = ui.label("Minimum scene length");
+    ui.add(
+        egui::DragValue::new(&mut d.min_scene_len)
+            .range(1..=MAX_SCENE_LEN)
+            .suffix(" shots"),
+    )
+    .labelled_by(label.id)
+    .on_hover_text(
+        "Boundaries are taken by decreasing score while every scene keeps at \
+         least this many shots; 1 turns it off",
+    );
+    ui.end_row();
 }

@@ -6,15 +6,22 @@
 //! For a model's source, the totals, the comparison and the curves are over a [`Scope`] of its
 //! split (its test movies by default), chosen above the table; a movie the model trained on
 //! is marked where its own numbers show.
+//!
+//! `evaluation.rs` computes what the panel shows off the UI thread (the metrics worker and the
+//! comparison of sources); `decision_box.rs` draws and edits the decision step.
+
+pub mod decision_box;
+pub(crate) mod evaluation;
 
 use eframe::egui;
 use egui::Color32;
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
 
-use super::decision_box::DecisionBox;
 use super::scope::{Role, Scope};
 use super::{Action, AppState};
 use crate::eval::Metrics;
+use decision_box::DecisionBox;
+use evaluation::SweepResult;
 
 const F1_COLOUR: Color32 = Color32::from_rgb(250, 200, 60);
 const MIOU_COLOUR: Color32 = Color32::from_rgb(90, 220, 210);
@@ -141,20 +148,8 @@ impl MetricsPanel {
 
     fn table(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         ui.add_space(4.0);
-        let source = state
-            .sources
-            .selected_source()
-            .map_or("-", |s| s.name.as_str());
         ui.heading("Metrics");
-        match state.sources.selected_decision() {
-            Some(d) => ui
-                .label(format!("source {source}, decision: {d}"))
-                .on_hover_text(
-                    "Scored on the decided scores at ≥ 0.5 (as `scenelab evaluate` scores \
-                     `scenelab predict`'s output); AP and mAP then rank the decided scores",
-                ),
-            None => ui.label(format!("source {source}, threshold {:.3}", state.threshold)),
-        };
+        source_line(ui, state);
         scope_selector(ui, state, actions);
         let Some(m) = &state.metrics else {
             if state.metrics_key().is_some() {
@@ -193,7 +188,6 @@ impl MetricsPanel {
             );
         }
         let trained = m.scored.iter().filter(|&&i| state.trained_on(i)).count();
-        let has_split = state.selected_split().is_some();
         if let Some((note, warn)) = scope_note(state, scope, trained) {
             if warn {
                 ui.colored_label(ui.visuals().warn_fg_color, note);
@@ -201,56 +195,7 @@ impl MetricsPanel {
                 ui.weak(note);
             }
         }
-        let one = state.selected_movie_metrics();
-        let one_name = state.selected().map_or_else(
-            || "selected".to_string(),
-            |movie| match state.selected_movie.and_then(|i| state.role(i)) {
-                Some(Role::Train) => format!("{} {TRAINED_MARK}", movie.imdb_id),
-                Some(role) => format!("{} ({})", movie.imdb_id, role.name()),
-                None => movie.imdb_id.clone(),
-            },
-        );
-        let selected_trained = state.selected_movie.is_some_and(|i| state.trained_on(i));
-        egui::Grid::new("metric_grid")
-            .striped(true)
-            .num_columns(3)
-            .spacing([16.0, 4.0])
-            .show(ui, |ui| {
-                ui.strong("");
-                let label = scope.label(m.scored.len());
-                match scope {
-                    Scope::Test if has_split => ui.strong(format!("{label}, held out")),
-                    Scope::All if has_split && trained > 0 => ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        egui::RichText::new(format!("{label} {TRAINED_MARK}")).strong(),
-                    ),
-                    _ => ui.strong(label),
-                };
-                if selected_trained {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        egui::RichText::new(one_name).strong(),
-                    )
-                    .on_hover_text(Role::Train.explain());
-                } else {
-                    ui.strong(one_name);
-                }
-                ui.end_row();
-                for (name, a, b) in rows(all, one) {
-                    ui.label(name);
-                    ui.monospace(format_metric(a));
-                    ui.monospace(b.map_or_else(|| "-".to_string(), format_metric));
-                    ui.end_row();
-                }
-            });
-        if selected_trained {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                format!(
-                    "{TRAINED_MARK} the model trained on this movie: its numbers are in-sample"
-                ),
-            );
-        }
+        metric_grid(ui, state, all, m.scored.len(), scope, trained);
     }
 
     fn curves(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -269,118 +214,211 @@ impl MetricsPanel {
         };
         let scope_label = sweep.key.scope.label(sweep.scored.len());
         ui.strong(format!("Precision-recall, {}", scope_label.to_lowercase()));
-        let pooled = sweep.pr_curve.clone();
-        let pooled_name = sweep.key.scope.name().to_lowercase();
-        let selected = state
-            .selected_movie
-            .and_then(|i| sweep.movie_curve(i))
-            .map(<[[f64; 2]]>::to_vec);
-        let selected_name = state.selected().map_or_else(String::new, |m| {
-            if state.selected_movie.is_some_and(|i| state.trained_on(i)) {
-                format!("{} {TRAINED_MARK} (trained on)", m.imdb_id)
+        pr_curve(ui, state, sweep);
+        threshold_curves(ui, state, sweep, &scope_label, actions);
+    }
+}
+
+/// Which source is scored, and at which threshold or decision.
+fn source_line(ui: &mut egui::Ui, state: &AppState) {
+    let source = state
+        .sources
+        .selected_source()
+        .map_or("-", |s| s.name.as_str());
+    match state.sources.selected_decision() {
+        Some(d) => ui
+            .label(format!("source {source}, decision: {d}"))
+            .on_hover_text(
+                "Scored on the decided scores at ≥ 0.5 (as `scenelab evaluate` scores \
+                 `scenelab predict`'s output); AP and mAP then rank the decided scores",
+            ),
+        None => ui.label(format!("source {source}, threshold {:.3}", state.threshold)),
+    };
+}
+
+/// The totals over `scope` (`scored` movies, `trained` of them in the model's training set)
+/// beside the selected movie's own numbers, the in-sample ones marked.
+fn metric_grid(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    all: &Metrics,
+    scored: usize,
+    scope: Scope,
+    trained: usize,
+) {
+    let has_split = state.selected_split().is_some();
+    let one = state.selected_movie_metrics();
+    let one_name = state.selected().map_or_else(
+        || "selected".to_string(),
+        |movie| match state.selected_movie.and_then(|i| state.role(i)) {
+            Some(Role::Train) => format!("{} {TRAINED_MARK}", movie.imdb_id),
+            Some(role) => format!("{} ({})", movie.imdb_id, role.name()),
+            None => movie.imdb_id.clone(),
+        },
+    );
+    let selected_trained = state.selected_movie.is_some_and(|i| state.trained_on(i));
+    egui::Grid::new("metric_grid")
+        .striped(true)
+        .num_columns(3)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            ui.strong("");
+            let label = scope.label(scored);
+            match scope {
+                Scope::Test if has_split => ui.strong(format!("{label}, held out")),
+                Scope::All if has_split && trained > 0 => ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    egui::RichText::new(format!("{label} {TRAINED_MARK}")).strong(),
+                ),
+                _ => ui.strong(label),
+            };
+            if selected_trained {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    egui::RichText::new(one_name).strong(),
+                )
+                .on_hover_text(Role::Train.explain());
             } else {
-                m.imdb_id.clone()
+                ui.strong(one_name);
+            }
+            ui.end_row();
+            for (name, a, b) in rows(all, one) {
+                ui.label(name);
+                ui.monospace(format_metric(a));
+                ui.monospace(b.map_or_else(|| "-".to_string(), format_metric));
+                ui.end_row();
             }
         });
-        Plot::new("pr_curve")
-            .height(200.0)
-            .include_x(0.0)
-            .include_x(1.0)
-            .include_y(0.0)
-            .include_y(1.0)
-            .x_axis_label("recall")
-            .y_axis_label("precision")
-            .legend(Legend::default().position(Corner::RightTop))
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .show(ui, move |p| {
-                p.line(Line::new(pooled_name, PlotPoints::new(pooled)).color(Color32::LIGHT_BLUE));
-                if let Some(points) = selected {
-                    p.line(
-                        Line::new(selected_name, PlotPoints::new(points))
-                            .color(Color32::from_rgb(230, 120, 230)),
-                    );
-                }
-            });
+    if selected_trained {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("{TRAINED_MARK} the model trained on this movie: its numbers are in-sample"),
+        );
+    }
+}
 
-        ui.add_space(6.0);
-        ui.strong(format!(
-            "F1 and Miou against threshold, {}",
-            scope_label.to_lowercase()
-        ));
-        if state
-            .sources
-            .selected_decision()
-            .is_some_and(|d| d.suppresses())
-        {
-            ui.weak("of the raw scores, without the decision's peak picking");
+/// The precision-recall curve over the scope, and the selected movie's own.
+fn pr_curve(ui: &mut egui::Ui, state: &AppState, sweep: &SweepResult) {
+    let pooled = sweep.pr_curve.clone();
+    let pooled_name = sweep.key.scope.name().to_lowercase();
+    let selected = state
+        .selected_movie
+        .and_then(|i| sweep.movie_curve(i))
+        .map(<[[f64; 2]]>::to_vec);
+    let selected_name = state.selected().map_or_else(String::new, |m| {
+        if state.selected_movie.is_some_and(|i| state.trained_on(i)) {
+            format!("{} {TRAINED_MARK} (trained on)", m.imdb_id)
+        } else {
+            m.imdb_id.clone()
         }
-        let f1: Vec<[f64; 2]> = sweep
-            .thresholds
-            .iter()
-            .zip(&sweep.f1)
-            .map(|(&t, &v)| [f64::from(t), v])
-            .filter(|p| p[1].is_finite())
-            .collect();
-        let miou: Vec<[f64; 2]> = sweep
-            .thresholds
-            .iter()
-            .zip(&sweep.miou)
-            .map(|(&t, &v)| [f64::from(t), v])
-            .filter(|p| p[1].is_finite())
-            .collect();
-        let best_f1 = sweep.best_f1;
-        let best_miou = sweep.best_miou;
-        let threshold = f64::from(state.threshold);
-        Plot::new("threshold_curves")
-            .height(200.0)
-            .include_x(0.0)
-            .include_x(1.0)
-            .include_y(0.0)
-            .include_y(1.0)
-            .x_axis_label("threshold")
-            .legend(Legend::default().position(Corner::RightTop))
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .show(ui, move |p| {
-                p.line(Line::new("F1", PlotPoints::new(f1)).color(F1_COLOUR));
-                p.line(Line::new("Miou", PlotPoints::new(miou)).color(MIOU_COLOUR));
-                p.vline(
-                    VLine::new("current", threshold)
-                        .color(Color32::GRAY)
-                        .style(LineStyle::dashed_loose()),
+    });
+    Plot::new("pr_curve")
+        .height(200.0)
+        .include_x(0.0)
+        .include_x(1.0)
+        .include_y(0.0)
+        .include_y(1.0)
+        .x_axis_label("recall")
+        .y_axis_label("precision")
+        .legend(Legend::default().position(Corner::RightTop))
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, move |p| {
+            p.line(Line::new(pooled_name, PlotPoints::new(pooled)).color(Color32::LIGHT_BLUE));
+            if let Some(points) = selected {
+                p.line(
+                    Line::new(selected_name, PlotPoints::new(points))
+                        .color(Color32::from_rgb(230, 120, 230)),
                 );
-                if let Some((t, v)) = best_f1 {
-                    p.points(
-                        Points::new("best F1", PlotPoints::new(vec![[f64::from(t), v]]))
-                            .color(F1_COLOUR)
-                            .radius(5.0),
-                    );
-                }
-                if let Some((t, v)) = best_miou {
-                    p.points(
-                        Points::new("best Miou", PlotPoints::new(vec![[f64::from(t), v]]))
-                            .color(MIOU_COLOUR)
-                            .radius(5.0),
-                    );
-                }
-            });
-        // One row per metric, so a narrow panel never strands a button from its label.
-        for (name, best) in [("F1", best_f1), ("Miou", best_miou)] {
-            let Some((t, v)) = best else { continue };
-            ui.horizontal(|ui| {
-                ui.label(format!("best {name} {} at {t:.2}", format_metric(v)));
-                if ui
-                    .small_button("use")
-                    .on_hover_text("Set the threshold here")
-                    .clicked()
-                {
-                    actions.push(Action::SetThreshold(t));
-                }
-            });
-        }
+            }
+        });
+}
+
+/// F1 and Miou against the threshold, with the best of each and a button to use it.
+fn threshold_curves(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    sweep: &SweepResult,
+    scope_label: &str,
+    actions: &mut Vec<Action>,
+) {
+    ui.add_space(6.0);
+    ui.strong(format!(
+        "F1 and Miou against threshold, {}",
+        scope_label.to_lowercase()
+    ));
+    if state
+        .sources
+        .selected_decision()
+        .is_some_and(|d| d.suppresses())
+    {
+        ui.weak("of the raw scores, without the decision's peak picking");
+    }
+    let f1: Vec<[f64; 2]> = sweep
+        .thresholds
+        .iter()
+        .zip(&sweep.f1)
+        .map(|(&t, &v)| [f64::from(t), v])
+        .filter(|p| p[1].is_finite())
+        .collect();
+    let miou: Vec<[f64; 2]> = sweep
+        .thresholds
+        .iter()
+        .zip(&sweep.miou)
+        .map(|(&t, &v)| [f64::from(t), v])
+        .filter(|p| p[1].is_finite())
+        .collect();
+    let best_f1 = sweep.best_f1;
+    let best_miou = sweep.best_miou;
+    let threshold = f64::from(state.threshold);
+    Plot::new("threshold_curves")
+        .height(200.0)
+        .include_x(0.0)
+        .include_x(1.0)
+        .include_y(0.0)
+        .include_y(1.0)
+        .x_axis_label("threshold")
+        .legend(Legend::default().position(Corner::RightTop))
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, move |p| {
+            p.line(Line::new("F1", PlotPoints::new(f1)).color(F1_COLOUR));
+            p.line(Line::new("Miou", PlotPoints::new(miou)).color(MIOU_COLOUR));
+            p.vline(
+                VLine::new("current", threshold)
+                    .color(Color32::GRAY)
+                    .style(LineStyle::dashed_loose()),
+            );
+            if let Some((t, v)) = best_f1 {
+                p.points(
+                    Points::new("best F1", PlotPoints::new(vec![[f64::from(t), v]]))
+                        .color(F1_COLOUR)
+                        .radius(5.0),
+                );
+            }
+            if let Some((t, v)) = best_miou {
+                p.points(
+                    Points::new("best Miou", PlotPoints::new(vec![[f64::from(t), v]]))
+                        .color(MIOU_COLOUR)
+                        .radius(5.0),
+                );
+            }
+        });
+    // One row per metric, so a narrow panel never strands a button from its label.
+    for (name, best) in [("F1", best_f1), ("Miou", best_miou)] {
+        let Some((t, v)) = best else { continue };
+        ui.horizontal(|ui| {
+            ui.label(format!("best {name} {} at {t:.2}", format_metric(v)));
+            if ui
+                .small_button("use")
+                .on_hover_text("Set the threshold here")
+                .clicked()
+            {
+                actions.push(Action::SetThreshold(t));
+            }
+        });
     }
 }
 

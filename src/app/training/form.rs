@@ -1,0 +1,103 @@
+//! The training form: what Train will train, and the split it makes of the open movies.
+
+use super::DEFAULT_TEST_MOVIES;
+use crate::data::{HeldOut, Movie, Split, SplitPolicyError, training_split};
+use crate::model::{ModelConfig, ModelKind};
+use crate::train::decision::Objective;
+use crate::train::{TrainConfig, TrainSettings};
+use crate::workflow::DeviceArg;
+use crate::workflow::train::TrainRequest;
+
+/// What Train will train, as the form shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingForm {
+    pub model: ModelConfig,
+    pub settings: TrainSettings,
+    /// Movies held out for the final test (capped so that two remain to train and validate).
+    pub test_movies: usize,
+    pub device: DeviceArg,
+    /// What the decision step, tuned on the validation movies after training, maximises.
+    pub objective: Objective,
+    /// Tune peak picking (NMS window, minimum scene length) too, not only the threshold.
+    pub peak_picking: bool,
+}
+
+impl Default for TrainingForm {
+    fn default() -> Self {
+        TrainingForm::for_kind(ModelKind::Default)
+    }
+}
+
+impl TrainingForm {
+    /// The kind's published config and training settings, with its own learning rate filled in.
+    pub fn for_kind(kind: ModelKind) -> Self {
+        let model = kind.default_config();
+        TrainingForm {
+            settings: TrainSettings {
+                learning_rate: Some(model.learning_rate()),
+                ..TrainSettings::for_kind(kind)
+            },
+            model,
+            test_movies: DEFAULT_TEST_MOVIES,
+            device: DeviceArg::Auto,
+            objective: Objective::Miou,
+            peak_picking: false,
+        }
+    }
+
+    /// Another kind: its defaults, keeping the split, seed and device.
+    pub fn set_kind(&mut self, kind: ModelKind) {
+        if self.model.kind() == kind {
+            return;
+        }
+        let mut next = TrainingForm::for_kind(kind);
+        next.test_movies = self.test_movies;
+        next.settings.seed = self.settings.seed;
+        next.settings.patience = self.settings.patience;
+        next.device = self.device;
+        next.objective = self.objective;
+        next.peak_picking = self.peak_picking;
+        *self = next;
+    }
+
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            model: self.model.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// The movies training can use: ground truth and all four modalities.
+pub fn usable_for_training(m: &Movie) -> bool {
+    m.is_trainable()
+}
+
+/// The split Train makes of `ids` (the usable movies): the split policy with the form's test
+/// movies, fewer when needed so that two movies remain to train and validate.
+pub(super) fn split_for(ids: &[String], test_movies: usize, seed: u64) -> Result<Split, String> {
+    training_split(ids, &HeldOut::AtMost(test_movies), seed).map_err(|e| split_message(&e))
+}
+
+/// A split error in the form's terms.
+pub(super) fn split_message(e: &SplitPolicyError) -> String {
+    match e {
+        SplitPolicyError::TooFewMovies { usable } => format!(
+            "{usable} usable movie(s); training needs at least 2 with ground truth and all four feature modalities"
+        ),
+        SplitPolicyError::Split(e) => format!("{e}: lower Test movies"),
+    }
+}
+
+impl TrainingForm {
+    /// What Train asks of the training workflow: every movie scored, to become a source.
+    pub fn request(&self) -> TrainRequest {
+        TrainRequest {
+            config: self.config(),
+            held_out: HeldOut::AtMost(self.test_movies),
+            objective: self.objective,
+            peak_picking: self.peak_picking,
+            score_all: true,
+        }
+    }
+}
