@@ -258,11 +258,25 @@ impl Timeline {
         let view = &state.view;
         ui.horizontal(|ui| {
             ui.heading(&movie.imdb_id);
+            let predicted = if view.has_scores {
+                format!("{} predicted scenes", view.predicted.len() + 1)
+            } else if state.sources.selected_source().is_none() {
+                "no prediction source".to_owned()
+            } else {
+                let source = state
+                    .sources
+                    .selected_source()
+                    .map_or("", |s| s.name.as_str());
+                let why = movie
+                    .issue(crate::data::FIELD_PREDICTION)
+                    .filter(|_| source == super::sources::PROVIDED)
+                    .map_or_else(String::new, |i| format!(": {}", i.problem));
+                format!("no usable scores from '{source}' for this movie{why}")
+            };
             ui.label(format!(
-                "{} shots, {} scenes, {} predicted scenes",
+                "{} shots, {} scenes, {predicted}",
                 movie.n_shots,
                 view.gt_boundaries.len() + 1,
-                view.predicted.len() + 1
             ));
             ui.separator();
             ui.label("x axis");
