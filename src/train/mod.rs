@@ -65,6 +65,9 @@ pub struct TrainSettings {
     pub pos_weight: Option<f64>,
     /// Seeds the weights and the batch order.
     pub seed: u64,
+    /// Keep each modality's all-zero rows (nothing detected) zero when normalising, and fit
+    /// the statistics without them ([`Normalization::keep_empty_rows`]).
+    pub keep_empty_rows: bool,
 }
 
 impl Default for TrainSettings {
@@ -79,6 +82,7 @@ impl Default for TrainSettings {
             patience: 6,
             pos_weight: None,
             seed: 0,
+            keep_empty_rows: false,
         }
     }
 }
@@ -452,7 +456,10 @@ struct PreparedSets<'a> {
     norm: Normalization,
 }
 
-fn prepare_sets<'a>(found: &SplitMovies<'a>) -> Result<PreparedSets<'a>, TrainError> {
+fn prepare_sets<'a>(
+    found: &SplitMovies<'a>,
+    settings: &TrainSettings,
+) -> Result<PreparedSets<'a>, TrainError> {
     let raw_train: Vec<Vec<f32>> = found
         .train
         .iter()
@@ -460,7 +467,7 @@ fn prepare_sets<'a>(found: &SplitMovies<'a>) -> Result<PreparedSets<'a>, TrainEr
         .collect::<Result<_, _>>()?;
     let norm = {
         let refs: Vec<&[f32]> = raw_train.iter().map(Vec::as_slice).collect();
-        Normalization::fit(&refs)
+        Normalization::fit_with(&refs, settings.keep_empty_rows)
     };
     fn prepare<'a>(
         m: &'a Movie,
@@ -717,7 +724,7 @@ fn train_inner(
     observer: &dyn Observer<TrainEvent>,
 ) -> Result<TrainOutcome, TrainError> {
     let found = SplitMovies::find(movies, split)?;
-    let sets = prepare_sets(&found)?;
+    let sets = prepare_sets(&found, &config.settings)?;
     let mut run = Run::new(config, &sets.train, device)?;
     let settings = &config.settings;
     observer.event(TrainEvent::Started {
