@@ -68,6 +68,9 @@ pub struct TrainSettings {
     /// Keep each modality's all-zero rows (nothing detected) zero when normalising, and fit
     /// the statistics without them ([`Normalization::keep_empty_rows`]).
     pub keep_empty_rows: bool,
+    /// Modalities read as they are (mean 0, deviation 1 in the normalisation): the models
+    /// that compare shots by cosine see post-ReLU place features better unscaled.
+    pub unscaled_modalities: Vec<crate::data::Modality>,
 }
 
 impl Default for TrainSettings {
@@ -83,6 +86,7 @@ impl Default for TrainSettings {
             pos_weight: None,
             seed: 0,
             keep_empty_rows: false,
+            unscaled_modalities: Vec::new(),
         }
     }
 }
@@ -467,7 +471,11 @@ fn prepare_sets<'a>(
         .collect::<Result<_, _>>()?;
     let norm = {
         let refs: Vec<&[f32]> = raw_train.iter().map(Vec::as_slice).collect();
-        Normalization::fit_with(&refs, settings.keep_empty_rows)
+        let mut norm = Normalization::fit_with(&refs, settings.keep_empty_rows);
+        for &m in &settings.unscaled_modalities {
+            norm.leave_unscaled(m);
+        }
+        norm
     };
     fn prepare<'a>(
         m: &'a Movie,

@@ -121,6 +121,13 @@ impl Normalization {
         }
     }
 
+    /// Leave modality `m` as it is: mean 0 and deviation 1 over its columns.
+    pub fn leave_unscaled(&mut self, m: Modality) {
+        let r = modality_range(m);
+        self.mean[r.clone()].fill(0.0);
+        self.std[r].fill(1.0);
+    }
+
     /// Normalise rows in place.
     pub fn apply(&self, rows: &mut [f32]) {
         for row in rows.chunks_exact_mut(FEATURE_DIM) {
@@ -200,6 +207,11 @@ mod tests {
             z[cast] < -1.0,
             "z-scored, an empty row is a vector like any other"
         );
+        let mut unscaled = keep.clone();
+        unscaled.leave_unscaled(Modality::Place);
+        let mut same = rows.clone();
+        unscaled.apply(&mut same);
+        assert_eq!(same[..FEATURE_DIM], rows[..FEATURE_DIM]);
         // Checkpoints written before the flag read back without it.
         let old: Normalization = serde_json::from_str(r#"{"mean":[0.0],"std":[1.0]}"#).unwrap();
         assert!(!old.keep_empty_rows);
