@@ -130,6 +130,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             settings,
         } => {
             use crate::train::bench;
+            anyhow::ensure!(
+                folds.is_some() || (model_config.is_none() && settings.is_none() && seed == 0),
+                "--model-config, --settings and --seed go with --folds"
+            );
             let device = device.open()?;
             let kinds = if models.is_empty() {
                 crate::model::ModelKind::ALL.to_vec()
@@ -154,10 +158,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     json.as_deref(),
                 );
             }
-            anyhow::ensure!(
-                model_config.is_none() && settings.is_none() && seed == 0,
-                "--model-config, --settings and --seed go with --folds"
-            );
             let test_ids = test_ids
                 .as_deref()
                 .map(super::train::read_test_ids)
