@@ -54,6 +54,22 @@ pub enum Bench {
         /// answers, else the CPU.
         #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
         device: DeviceArg,
+        /// Movie-level k-fold cross-validation instead of one split: every movie is tested
+        /// once, a tenth of each fold's other movies validate (early stopping, the decision),
+        /// and the files' provided prediction is scored on the same folds as a row of its own.
+        #[arg(long, conflicts_with = "test_ids")]
+        folds: Option<usize>,
+        /// Seeds the folds (with --folds), the validation movies and the weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// JSON merged into each model's default hyperparameters, for experiments (for
+        /// example '{"similarity_widths":[1,2,4,8,16,32]}').
+        #[arg(long)]
+        model_config: Option<String>,
+        /// JSON merged into each model's training settings, for experiments (for example
+        /// '{"keep_empty_rows":true,"patience":8}').
+        #[arg(long)]
+        settings: Option<String>,
     },
     /// Train each model from the same seed on two devices (CUDA against the CPU, say) and
     /// compare: scores before and after training, each parameter's gradient on one batch,
@@ -108,8 +124,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             movies,
             epochs,
             device,
+            folds,
+            seed,
+            model_config,
+            settings,
         } => {
             use crate::train::bench;
+            anyhow::ensure!(
+                folds.is_some() || (model_config.is_none() && settings.is_none() && seed == 0),
+                "--model-config, --settings and --seed go with --folds"
+            );
             let device = device.open()?;
             let kinds = if models.is_empty() {
                 crate::model::ModelKind::ALL.to_vec()
@@ -121,6 +145,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Some(dir) => super::train::load_trainable(dir, "training")?,
                 None => bench::demo_movies(movies, say)?,
             };
+            if let Some(folds) = folds {
+                return cross_validate(
+                    &movies,
+                    &kinds,
+                    folds,
+                    epochs,
+                    seed,
+                    model_config.as_deref(),
+                    settings.as_deref(),
+                    &device,
+                    json.as_deref(),
+                );
+            }
             let test_ids = test_ids
                 .as_deref()
                 .map(super::train::read_test_ids)
@@ -214,6 +251,120 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `base` with the keys of `overrides` (a JSON object, from the flag `flag`) replaced.
+fn merged<T: serde::Serialize + serde::de::DeserializeOwned>(
+    base: T,
+    overrides: Option<&str>,
+    flag: &str,
+) -> anyhow::Result<T> {
+    let Some(text) = overrides else {
+        return Ok(base);
+    };
+    let extra: serde_json::Value =
+        serde_json::from_str(text).with_context(|| format!("{flag} is not JSON"))?;
+    let serde_json::Value::Object(extra) = extra else {
+        anyhow::bail!("{flag} must be a JSON object, not {text}");
+    };
+    let mut value = serde_json::to_value(&base)?;
+    let object = value
+        .as_object_mut()
+        .context("settings are a JSON object")?;
+    for (k, v) in extra {
+        anyhow::ensure!(object.contains_key(&k), "{flag}: there is no '{k}'");
+        object.insert(k, v);
+    }
+    serde_json::from_value(value).with_context(|| format!("{flag}: {text}"))
+}
+
+/// `scenelab bench train --folds K`: each model's cross-validated rows and the provided
+/// prediction's on the same folds.
+#[allow(clippy::too_many_arguments)]
+fn cross_validate(
+    movies: &[crate::data::Movie],
+    kinds: &[crate::model::ModelKind],
+    folds: usize,
+    epochs: Option<usize>,
+    seed: u64,
+    overrides: Option<&str>,
+    settings: Option<&str>,
+    device: &candle_core::Device,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::train::decision::Objective;
+    use crate::train::{TrainConfig, TrainSettings};
+    use crate::workflow::cross_validation as cv;
+    let mut rows = Vec::new();
+    match cv::provided_row(movies, folds, seed, Objective::Miou, true) {
+        Ok(row) => rows.push(row),
+        Err(cv::CrossValidationError::Folds(e)) => return Err(e.into()),
+        Err(e) => eprintln!("warning: no provided-prediction row: {e}"),
+    }
+    let splits = cv::folds_of(movies, folds, seed)?;
+    eprintln!(
+        "{} movies, {folds} folds of {} to {} test movies (seed {seed}); each fold {} train, {} validation",
+        splits.iter().map(|s| s.test.len()).sum::<usize>(),
+        splits.iter().map(|s| s.test.len()).min().unwrap_or(0),
+        splits.iter().map(|s| s.test.len()).max().unwrap_or(0),
+        splits[0].train.len(),
+        splits[0].validation.len(),
+    );
+    if let Some(p) = rows.first() {
+        eprintln!("provided: mean test mAP {}", p.summary().map);
+    }
+    for &kind in kinds {
+        let request = cv::CrossValidationRequest {
+            config: TrainConfig {
+                model: merged(kind.default_config(), overrides, "--model-config")?,
+                settings: merged(
+                    TrainSettings {
+                        epochs: epochs.unwrap_or_else(|| kind.default_epochs()),
+                        seed,
+                        ..TrainSettings::for_kind(kind)
+                    },
+                    settings,
+                    "--settings",
+                )?,
+            },
+            folds,
+            objective: Objective::Miou,
+            peak_picking: true,
+        };
+        let row = cv::cross_validate(
+            movies,
+            &request,
+            device,
+            &crate::observer::Quiet,
+            &mut |f| {
+                eprintln!(
+                    "{kind} fold {}/{folds}: {} epochs (best {}), test AP {:.4} mAP {:.4} Miou {:.4} F1 {:.4}, tuned Miou {:.4} F1 {:.4}, {:.0} s",
+                    f.fold + 1,
+                    f.epochs_run.unwrap_or(0),
+                    f.best_epoch.map_or("-".into(), |b| b.to_string()),
+                    f.raw.ap,
+                    f.raw.map,
+                    f.raw.miou,
+                    f.raw.f1,
+                    f.decided.miou,
+                    f.decided.f1,
+                    f.seconds
+                )
+            },
+        )?;
+        eprintln!("{kind}: mean test mAP {}", row.summary().map);
+        rows.push(row);
+    }
+    println!("{}", cv::format_table(&rows));
+    if let Some(path) = json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| serde_json::json!({ "row": r, "summary": r.summary() }))
+            .collect();
+        crate::files::write_atomic(path, serde_json::to_string_pretty(&out)?.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {

@@ -16,6 +16,6 @@ pub use movie::{
 };
 pub use scores::{ScorePrecision, ScoreSlice, Scores};
 pub use split::{
-    HeldOut, Split, SplitError, SplitPolicyError, default_test_count, training_split,
-    validation_count,
+    FoldsError, HeldOut, Split, SplitError, SplitPolicyError, cross_validation_splits,
+    default_test_count, training_split, validation_count,
 };

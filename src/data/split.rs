@@ -203,6 +203,46 @@ pub fn fold_split(folds: &[Vec<String>], fold: usize, seed: u64) -> Result<Split
     })
 }
 
+/// Why [`cross_validation_splits`] cannot make its folds.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FoldsError {
+    #[error("cross-validation needs at least 2 folds, got {folds}")]
+    TooFewFolds { folds: usize },
+    #[error("cannot make {folds} folds of {movies} movies: each fold needs a test movie")]
+    TooManyFolds { folds: usize, movies: usize },
+    #[error(transparent)]
+    Split(#[from] SplitPolicyError),
+}
+
+/// Movie-level k-fold cross-validation of `ids`: `folds` folds ([`Split::k_folds`] by `seed`),
+/// and for fold `i` the split a training run with its movies held out makes
+/// ([`training_split`] with `HeldOut::Ids`, the same `seed`): fold `i`'s movies are the test
+/// movies, [`validation_count`] of the others validate (early stopping and the decision), the
+/// rest train. Every movie is tested exactly once; a fold's test movies never train or
+/// validate in that fold.
+pub fn cross_validation_splits(
+    ids: &[String],
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<Split>, FoldsError> {
+    let mut unique = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    if folds < 2 {
+        return Err(FoldsError::TooFewFolds { folds });
+    }
+    if folds > unique.len() {
+        return Err(FoldsError::TooManyFolds {
+            folds,
+            movies: unique.len(),
+        });
+    }
+    Split::k_folds(&unique, folds, seed)
+        .into_iter()
+        .map(|test| Ok(training_split(&unique, &HeldOut::Ids(test), seed)?))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

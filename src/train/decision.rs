@@ -364,8 +364,9 @@ fn validation_movies<'m>(
         .collect()
 }
 
-/// Tune on `movies` scored `scores` (in the same order).
-fn tune_scored(
+/// Tune on `movies` scored `scores` (in the same order): validation movies only, like
+/// [`tune_on_validation`], for scores that come from elsewhere (a file's provided prediction).
+pub fn tune_scored(
     movies: &[&Movie],
     scores: Vec<Vec<f32>>,
     objective: Objective,

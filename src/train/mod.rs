@@ -65,6 +65,12 @@ pub struct TrainSettings {
     pub pos_weight: Option<f64>,
     /// Seeds the weights and the batch order.
     pub seed: u64,
+    /// Keep each modality's all-zero rows (nothing detected) zero when normalising, and fit
+    /// the statistics without them ([`Normalization::keep_empty_rows`]).
+    pub keep_empty_rows: bool,
+    /// Modalities read as they are (mean 0, deviation 1 in the normalisation): the models
+    /// that compare shots by cosine see post-ReLU place features better unscaled.
+    pub unscaled_modalities: Vec<crate::data::Modality>,
 }
 
 impl Default for TrainSettings {
@@ -79,6 +85,8 @@ impl Default for TrainSettings {
             patience: 6,
             pos_weight: None,
             seed: 0,
+            keep_empty_rows: false,
+            unscaled_modalities: Vec::new(),
         }
     }
 }
@@ -452,7 +460,10 @@ struct PreparedSets<'a> {
     norm: Normalization,
 }
 
-fn prepare_sets<'a>(found: &SplitMovies<'a>) -> Result<PreparedSets<'a>, TrainError> {
+fn prepare_sets<'a>(
+    found: &SplitMovies<'a>,
+    settings: &TrainSettings,
+) -> Result<PreparedSets<'a>, TrainError> {
     let raw_train: Vec<Vec<f32>> = found
         .train
         .iter()
@@ -460,7 +471,11 @@ fn prepare_sets<'a>(found: &SplitMovies<'a>) -> Result<PreparedSets<'a>, TrainEr
         .collect::<Result<_, _>>()?;
     let norm = {
         let refs: Vec<&[f32]> = raw_train.iter().map(Vec::as_slice).collect();
-        Normalization::fit(&refs)
+        let mut norm = Normalization::fit_with(&refs, settings.keep_empty_rows);
+        for &m in &settings.unscaled_modalities {
+            norm.leave_unscaled(m);
+        }
+        norm
     };
     fn prepare<'a>(
         m: &'a Movie,
@@ -717,7 +732,7 @@ fn train_inner(
     observer: &dyn Observer<TrainEvent>,
 ) -> Result<TrainOutcome, TrainError> {
     let found = SplitMovies::find(movies, split)?;
-    let sets = prepare_sets(&found)?;
+    let sets = prepare_sets(&found, &config.settings)?;
     let mut run = Run::new(config, &sets.train, device)?;
     let settings = &config.settings;
     observer.event(TrainEvent::Started {
