@@ -44,7 +44,12 @@ pub enum Action {
     ShowTraining(bool),
     /// Train what the form says on the open folder (on a background thread).
     StartTraining,
+    /// Cross-validate what the form says on the open folder (on a background thread);
+    /// cancelled by [`Action::CancelTraining`].
+    StartCrossValidation,
     CancelTraining,
+    /// Write the cross-validation results into a folder.
+    SaveCrossValidation(PathBuf),
     /// The search window's requests.
     Search(search::SearchAction),
     /// Ask for a folder with the picker, for something other than opening movies.
@@ -212,6 +217,8 @@ impl App {
             Action::PickFor(purpose) => self.start_pick(purpose),
             Action::ShowTraining(open) => self.state.training.open = open,
             Action::StartTraining => self.start_training(),
+            Action::StartCrossValidation => self.start_cross_validation(),
+            Action::SaveCrossValidation(dir) => self.start_cv_save(dir),
             Action::CancelTraining => self.state.training.request_cancel(),
             Action::Search(a) => self.apply_search(a),
             Action::LoadModel(dir) => self.start_model_load(dir),
@@ -433,6 +440,7 @@ impl Deliver<App> for Picked {
                 PickPurpose::LoadModel => Action::LoadModel(dir),
                 PickPurpose::SaveModel => Action::SaveModel(dir),
                 PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
+                PickPurpose::SaveCrossValidation => Action::SaveCrossValidation(dir),
             }),
             PickOutcome::Cancelled => {}
             PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {

@@ -24,6 +24,8 @@ pub enum PickPurpose {
     SaveModel,
     /// Where to write the selected source's predictions.
     ExportPredictions,
+    /// Where to write the cross-validation results.
+    SaveCrossValidation,
 }
 
 /// Something that asks the user for a folder. Called off the UI thread: it may block.

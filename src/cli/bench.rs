@@ -357,10 +357,7 @@ fn cross_validate(
     }
     println!("{}", cv::format_table(&rows));
     if let Some(path) = json {
-        let out: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| serde_json::json!({ "row": r, "summary": r.summary() }))
-            .collect();
+        let out = cv::results_json(&rows);
         crate::files::write_atomic(path, serde_json::to_string_pretty(&out)?.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }

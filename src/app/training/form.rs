@@ -1,11 +1,12 @@
 //! The training form: what Train will train, and the split it makes of the open movies.
 
-use super::DEFAULT_TEST_MOVIES;
+use super::{DEFAULT_FOLDS, DEFAULT_TEST_MOVIES};
 use crate::data::{HeldOut, Movie, Split, SplitPolicyError, training_split};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::decision::Objective;
 use crate::train::{TrainConfig, TrainSettings};
 use crate::workflow::DeviceArg;
+use crate::workflow::cross_validation::CrossValidationRequest;
 use crate::workflow::train::TrainRequest;
 
 /// What Train will train, as the form shows it.
@@ -20,6 +21,11 @@ pub struct TrainingForm {
     pub objective: Objective,
     /// Tune peak picking (NMS window, minimum scene length) too, not only the threshold.
     pub peak_picking: bool,
+    /// Cross-validate (train one model per fold, keep none) instead of training one model on
+    /// one split.
+    pub cross_validate: bool,
+    /// Folds asked for; [`TrainingForm::folds_for`] clamps it to what the folder allows.
+    pub folds: usize,
 }
 
 impl Default for TrainingForm {
@@ -42,6 +48,8 @@ impl TrainingForm {
             device: DeviceArg::Auto,
             objective: Objective::Miou,
             peak_picking: false,
+            cross_validate: false,
+            folds: DEFAULT_FOLDS,
         }
     }
 
@@ -57,6 +65,8 @@ impl TrainingForm {
         next.device = self.device;
         next.objective = self.objective;
         next.peak_picking = self.peak_picking;
+        next.cross_validate = self.cross_validate;
+        next.folds = self.folds;
         *self = next;
     }
 
@@ -98,6 +108,24 @@ impl TrainingForm {
             objective: self.objective,
             peak_picking: self.peak_picking,
             score_all: true,
+        }
+    }
+}
+
+impl TrainingForm {
+    /// The folds cross-validation makes of `usable` movies: the form's, at least 2 and at most
+    /// one per movie (each fold needs a test movie).
+    pub fn folds_for(&self, usable: usize) -> usize {
+        self.folds.clamp(2, usable.max(2))
+    }
+
+    /// What Cross-validate asks of the cross-validation workflow, for `usable` movies.
+    pub fn cross_validation_request(&self, usable: usize) -> CrossValidationRequest {
+        CrossValidationRequest {
+            config: self.config(),
+            folds: self.folds_for(usable),
+            objective: self.objective,
+            peak_picking: self.peak_picking,
         }
     }
 }
