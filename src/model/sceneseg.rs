@@ -178,7 +178,7 @@ pub fn sceneseg_sequences(n_shots: usize, shot_num: usize, seq_len: usize) -> Ve
     let mut out = Vec::new();
     let mut last = 0i64;
     for s in 0..n {
-        if s + lo < 0 || s + hi - 1 >= n || s < last + half {
+        if s + lo < 0 || s + hi > n || s < last + half {
             continue;
         }
         last = s + half;
@@ -323,7 +323,7 @@ impl SceneSegLgss {
         state_dict: &HashMap<String, Tensor>,
         settings: &SceneSegSettings,
     ) -> Result<SceneSegLgss, SceneSegError> {
-        if settings.seq_len == 0 || settings.seq_len % 2 != 0 {
+        if settings.seq_len == 0 || !settings.seq_len.is_multiple_of(2) {
             return Err(SceneSegError::SeqLen(settings.seq_len));
         }
         let params: HashMap<String, Tensor> = state_dict
