@@ -318,7 +318,7 @@ impl SceneSegLgss {
     ///
     /// Errors: a name outside SceneSeg's LGSS ([`SceneSegError::Unexpected`]), a missing or
     /// misshapen parameter (a unidirectional or multi-layer LSTM among them), windows other
-    /// than 4 shots, an even `seq_len` of 0 or odd, or no branch SceneLab can run.
+    /// than 4 shots, a `seq_len` that is 0 or odd, or no branch SceneLab can run.
     pub fn from_state_dict(
         state_dict: &HashMap<String, Tensor>,
         settings: &SceneSegSettings,
@@ -337,7 +337,9 @@ impl SceneSegLgss {
             .collect();
         // Every name must belong to a branch, and a BNet branch holds exactly its 16.
         let mut by_branch: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-        for name in params.keys() {
+        let mut names: Vec<&String> = params.keys().collect();
+        names.sort();
+        for name in names {
             let branch = BRANCH_NAMES
                 .iter()
                 .position(|b| name.starts_with(&format!("bnet_{b}.")))
