@@ -32,8 +32,10 @@
 //! - shot `s` anchors a sequence if shots `s-6 ..= s+7` all exist (`seq_len + shot_num`
 //!   shots around it); the anchors are walked in order, and `s` starts a sequence of the
 //!   transitions `s-4 ..= s+5` when `s >= previous + 5` (the first needs `s >= 5`): sequences
-//!   of 10 windows, stride 10, starting at transition 2 and stopping before the movie's last
-//!   full sequence would pass transition `n - 3` (see [`sceneseg_sequences`]);
+//!   of 10 windows, stride 10, from transition 2 to the last anchor `s <= n - 8` of an
+//!   `n`-shot movie (see [`sceneseg_sequences`]); its test loader also drops the last
+//!   incomplete batch of 128 sequences of the whole test set (`drop_last=True`), which no
+//!   per-movie scoring can reproduce;
 //! - each sequence runs alone through every branch (BiLSTM state from zero, no padding);
 //!   the branches' two logits are summed with the ratios and the score is
 //!   `softmax(logits)[1]`.
@@ -49,7 +51,8 @@
 //! transitions are SceneSeg's own.
 //!
 //! SceneSeg feeds raw features (the cast feature is the mean of a shot's face features), so
-//! features go in unnormalised.
+//! features go in unnormalised, not with the training-set normalisation SceneLab's own models
+//! read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
