@@ -793,6 +793,11 @@ impl<'a> Loader<'a> {
             Obj::NumpyPending => numpy::set_array_state(self, pos, id, state),
             Obj::NumpyDtype(_) => numpy::set_dtype_state(self, pos, id, state),
             Obj::Dict(_) if state == Value::None => Ok(()),
+            // An OrderedDict's instance attributes, such as the `_metadata` (layer versions)
+            // of a torch state dict: nothing SceneLab keeps, and setting them runs nothing.
+            Obj::Dict(_) if matches!(state, Value::Obj(s) if matches!(self.arena.get(s), Obj::Dict(_))) => {
+                Ok(())
+            }
             Obj::Refused(_) => Ok(()),
             other => Err(err(
                 pos,
