@@ -135,7 +135,7 @@ pub(crate) fn lacks_for_training(m: &Movie) -> Option<String> {
     let features = match missing.len() {
         0 => None,
         4 => Some("features (it has none of place, cast, action, audio)".to_owned()),
-        _ => Some(format!("the {} features", missing.join(", "))),
+        _ => Some(format!("{} features", missing.join(", "))),
     };
     match (m.ground_truth.is_none(), features) {
         (false, None) => None,
