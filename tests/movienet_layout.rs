@@ -58,7 +58,9 @@ fn value(movie: usize, shot: usize, modality: usize, col: usize) -> f32 {
 }
 
 fn row(movie: usize, shot: usize, modality: usize, width: usize) -> Vec<f32> {
-    (0..width).map(|c| value(movie, shot, modality, c)).collect()
+    (0..width)
+        .map(|c| value(movie, shot, modality, c))
+        .collect()
 }
 
 /// Shot files: shot `i` ends at frame `40 * i + 39 + i % 3` (starts one frame after the
@@ -176,7 +178,10 @@ fn write_layout(root: &Path) {
 
     // Movie 3: no features.
     text(&shots.join(format!("{ID3}.txt")), &shot_lines(6));
-    text(&lab.join(format!("{ID3}.txt")), &label_lines(&[0, -1, 0, 1, 0, 0]));
+    text(
+        &lab.join(format!("{ID3}.txt")),
+        &label_lines(&[0, -1, 0, 1, 0, 0]),
+    );
 
     std::fs::create_dir_all(root.join("meta")).unwrap();
     std::fs::write(
@@ -228,28 +233,57 @@ fn a_movienet_folder_loads_with_its_gaps_reported() {
     assert_eq!(&ends[..3], &[39, 80, 121]);
     let place = m1.feature(Modality::Place).unwrap();
     assert_eq!((place.rows, place.cols), (12, 2048));
-    assert!(place.row(4).iter().all(|&x| x == 0.0), "missing file: zero row");
+    assert!(
+        place.row(4).iter().all(|&x| x == 0.0),
+        "missing file: zero row"
+    );
     assert_eq!(place.row(5), row(1, 5, 0, 2048).as_slice());
-    assert!(has_note(m1, &["place_feat/tt0000001", "1 of 12 shots", "0004"]));
+    assert!(has_note(
+        m1,
+        &["place_feat/tt0000001", "1 of 12 shots", "0004"]
+    ));
     let cast = m1.feature(Modality::Cast).unwrap();
     let mean0 = row(1, 0, 1, 512);
     for (a, b) in cast.row(0).iter().zip(&mean0) {
         assert!((a - b).abs() < 1e-3, "mean over faces: {a} vs {b}");
     }
     assert!(cast.row(2).iter().all(|&x| x == 0.0) && cast.row(9).iter().all(|&x| x == 0.0));
-    assert!(has_note(m1, &["cast_feat/tt0000001.pkl", "2 of 12", "no face"]));
+    assert!(has_note(
+        m1,
+        &["cast_feat/tt0000001.pkl", "2 of 12", "no face"]
+    ));
     let audio = m1.feature(Modality::Audio).unwrap();
-    assert_eq!(audio.row(4), row(1, 4, 3, 512).as_slice(), "[1, 512] reads as a vector");
+    assert_eq!(
+        audio.row(4),
+        row(1, 4, 3, 512).as_slice(),
+        "[1, 512] reads as a vector"
+    );
     assert!(m1.is_trainable());
 
     let m2 = movie(&d, ID2);
     let gt = m2.ground_truth.as_ref().unwrap();
     assert_eq!(gt.len(), 9);
-    assert!(!gt[7] && !gt[8], "a short label file's missing transitions: no boundary");
+    assert!(
+        !gt[7] && !gt[8],
+        "a short label file's missing transitions: no boundary"
+    );
     assert_eq!(m2.uncertain, [4]);
-    assert!(has_note(m2, &["label318/tt0000002.txt", "2 of 9 transitions", "no boundary"]));
-    assert!(m2.feature(Modality::Audio).is_none(), "spectrograms are left out");
-    assert!(has_note(m2, &["[257, 90]", "spectrogram", "aud_feat/tt0000002"]));
+    assert!(has_note(
+        m2,
+        &[
+            "label318/tt0000002.txt",
+            "2 of 9 transitions",
+            "no boundary"
+        ]
+    ));
+    assert!(
+        m2.feature(Modality::Audio).is_none(),
+        "spectrograms are left out"
+    );
+    assert!(has_note(
+        m2,
+        &["[257, 90]", "spectrogram", "aud_feat/tt0000002"]
+    ));
     assert_eq!(m2.feature(Modality::Action).unwrap().cols, 2048);
     assert!(
         has_note(m2, &["'action'", "tt0000002", "2048 columns", "512"]),
@@ -282,7 +316,10 @@ fn a_movienet_folder_loads_with_its_gaps_reported() {
     // With a second trainable movie the split file's test movie is held out.
     let two = [ID1.to_string(), ID2.to_string()];
     let s = training_split(&two, &HeldOut::Given(split.clone()), 0).unwrap();
-    assert_eq!((s.train, s.test), (vec![ID1.to_string()], vec![ID2.to_string()]));
+    assert_eq!(
+        (s.train, s.test),
+        (vec![ID1.to_string()], vec![ID2.to_string()])
+    );
 }
 
 /// A deterministic score per transition, the same for both layouts.
@@ -314,7 +351,12 @@ fn metrics(d: &Dataset) -> scenelab::eval::Metrics {
 
 fn evaluate_json(dir: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
-        .args(["evaluate", "--json", "--field", "scene_transition_boundary_uncertain"])
+        .args([
+            "evaluate",
+            "--json",
+            "--field",
+            "scene_transition_boundary_uncertain",
+        ])
         .arg(dir)
         .output()
         .unwrap();
@@ -342,7 +384,10 @@ fn evaluate_on_the_movienet_folder_equals_evaluate_on_its_pkl_conversion() {
     let from_movienet = load(&src);
     let from_pkl = load(&pkl);
     assert!(from_pkl.movienet.is_none());
-    assert_eq!(from_pkl.split.as_ref().unwrap().1, from_movienet.split.as_ref().unwrap().1);
+    assert_eq!(
+        from_pkl.split.as_ref().unwrap().1,
+        from_movienet.split.as_ref().unwrap().1
+    );
     assert_eq!(metrics(&from_movienet), metrics(&from_pkl));
     // The command line, scoring a field both layouts hold (the uncertain flags: every
     // fixture movie has one) against the ground truth and the end frames.
@@ -387,12 +432,15 @@ fn convert_round_trips_ground_truth_end_frames_and_features() {
     let shots = std::fs::read_to_string(back.join(format!("shot_movie318/{ID1}.txt"))).unwrap();
     assert_eq!(shots.lines().nth(1), Some("40 80 40 60 80"));
     // A shot without a face gets no cast key.
-    let cast = scenelab::pickle::read_record_file(&back.join(format!("cast_feat/{ID1}.pkl")))
-        .unwrap();
+    let cast =
+        scenelab::pickle::read_record_file(&back.join(format!("cast_feat/{ID1}.pkl"))).unwrap();
     let keys: Vec<&str> = cast.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys.len(), 10);
     assert!(!keys.contains(&"0002") && !keys.contains(&"0009"));
-    assert!(!back.join(format!("aud_feat/{ID2}")).exists(), "audio was left out");
+    assert!(
+        !back.join(format!("aud_feat/{ID2}")).exists(),
+        "audio was left out"
+    );
 
     // From pkl files (demo movies, with a prediction that MovieNet cannot hold) and back.
     let demo = tmp.path().join("demo");
@@ -440,8 +488,14 @@ fn bad_label_and_shot_files_are_issues_not_panics() {
         &["0000 0".into(), "0001 maybe".into()],
     );
     text(&root.join("shot_movie318/tt2.txt"), &shot_lines(3));
-    text(&root.join("label318/tt2.txt"), &label_lines(&[0, 1, 0, 1, 1]));
-    text(&root.join("shot_movie318/tt3.txt"), &["0 10 x".into(), "bad".into()]);
+    text(
+        &root.join("label318/tt2.txt"),
+        &label_lines(&[0, 1, 0, 1, 1]),
+    );
+    text(
+        &root.join("shot_movie318/tt3.txt"),
+        &["0 10 x".into(), "bad".into()],
+    );
     text(&root.join("label318/tt3.txt"), &label_lines(&[0, 1, 0]));
     // Labels with no shot file: the shots are counted from the labels.
     text(&root.join("label318/tt4.txt"), &label_lines(&[0, 1, 0]));
@@ -453,9 +507,17 @@ fn bad_label_and_shot_files_are_issues_not_panics() {
     assert_eq!(m1.n_shots, 5);
     let m2 = movie(&d, "tt2");
     let issue = m2.issue("scene_transition_boundary_ground_truth").unwrap();
-    assert!(issue.problem.contains("but the movie has 3 shots"), "{issue}");
+    assert!(
+        issue.problem.contains("but the movie has 3 shots"),
+        "{issue}"
+    );
     let m3 = movie(&d, "tt3");
-    assert!(m3.issue("shot_end_frame").unwrap().problem.contains("line 2"));
+    assert!(
+        m3.issue("shot_end_frame")
+            .unwrap()
+            .problem
+            .contains("line 2")
+    );
     assert_eq!((m3.n_shots, m3.n_scenes()), (4, Some(2)));
     let m4 = movie(&d, "tt4");
     assert_eq!(m4.n_shots, 4);
@@ -469,7 +531,11 @@ fn numpy_pickled_cast_dicts_and_float64_npy_files_read() {
     let root = tmp.path();
     text(&root.join("shot_movie318/tt5.txt"), &shot_lines(5));
     std::fs::create_dir_all(root.join("cast_feat")).unwrap();
-    std::fs::copy(fixtures.join("cast_numpy.pkl"), root.join("cast_feat/tt5.pkl")).unwrap();
+    std::fs::copy(
+        fixtures.join("cast_numpy.pkl"),
+        root.join("cast_feat/tt5.pkl"),
+    )
+    .unwrap();
     std::fs::create_dir_all(root.join("place_feat/tt5")).unwrap();
     std::fs::copy(
         fixtures.join("place_f64.npy"),
@@ -507,13 +573,23 @@ fn the_command_line_inspects_movienet_folders_and_takes_split_files() {
     let src = tmp.path().join("movienet");
     write_layout(&src);
     let (_, out, _) = scenelab(&["inspect"], &src);
-    assert!(out.contains("MovieNet layout (label318, shot_movie318"), "{out}");
+    assert!(
+        out.contains("MovieNet layout (label318, shot_movie318"),
+        "{out}"
+    );
     assert!(out.contains("tt0000001: 12 shots, 5 scenes"), "{out}");
-    assert!(out.contains("note: label318/tt0000002.txt has no label for 2 of 9"), "{out}");
+    assert!(
+        out.contains("note: label318/tt0000002.txt has no label for 2 of 9"),
+        "{out}"
+    );
 
     // A movie without features: train says why it skips it, and the split file decides.
     let split = tmp.path().join("only_test.json");
-    std::fs::write(&split, format!(r#"{{"train": ["{ID3}"], "test": ["{ID1}"]}}"#)).unwrap();
+    std::fs::write(
+        &split,
+        format!(r#"{{"train": ["{ID3}"], "test": ["{ID1}"]}}"#),
+    )
+    .unwrap();
     let split_arg = split.display().to_string();
     let (ok, _, err) = scenelab(&["train", "--split-file", &split_arg], &src);
     assert!(!ok);
@@ -539,11 +615,17 @@ fn the_command_line_inspects_movienet_folders_and_takes_split_files() {
         .collect();
     std::fs::write(
         &split,
-        format!(r#"{{"train": [], "val": ["{}"], "test": ["{}"]}}"#, ids[0], ids[1]),
+        format!(
+            r#"{{"train": [], "val": ["{}"], "test": ["{}"]}}"#,
+            ids[0], ids[1]
+        ),
     )
     .unwrap();
     let (ok, _, err) = scenelab(&["train", "--split-file", &split_arg], &demo);
     assert!(!ok);
-    assert!(err.contains("names none of the 3 usable movie(s) for training"), "{err}");
+    assert!(
+        err.contains("names none of the 3 usable movie(s) for training"),
+        "{err}"
+    );
     assert!(err.contains("--split-file"), "{err}");
 }

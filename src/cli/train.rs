@@ -145,11 +145,14 @@ pub(crate) fn lacks_for_training(m: &Movie) -> Option<String> {
     }
 }
 
+/// A split file and its parts.
+pub(crate) type SplitFile = (PathBuf, Split);
+
 /// [`load_trainable`], with the folder's split file (`meta/split*.json`) if it has one.
 pub(crate) fn load_trainable_with_split(
     dir: &Path,
     work: &str,
-) -> anyhow::Result<(Vec<Movie>, Option<(PathBuf, Split)>)> {
+) -> anyhow::Result<(Vec<Movie>, Option<SplitFile>)> {
     let data = load_folder(dir)?;
     let movies = data
         .movies
