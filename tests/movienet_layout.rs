@@ -4,8 +4,11 @@
 //! spectrogram audio file, a 2048-d action feature, a movie without features, a split file);
 //! `evaluate` on it equals `evaluate` on its pkl conversion; `convert` round trips.
 
+mod app_support;
+
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use npyz::WriterBuilder;
 use scenelab::data::demo::{DemoConfig, write_demo};
@@ -628,4 +631,99 @@ fn the_command_line_inspects_movienet_folders_and_takes_split_files() {
         "{err}"
     );
     assert!(err.contains("--split-file"), "{err}");
+}
+
+#[test]
+fn the_app_opens_a_movienet_folder_with_its_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("movienet");
+    write_layout(&src);
+    let options = scenelab::app::AppOptions {
+        picker: app_support::picker_answering(Arc::new(Mutex::new(None))),
+        settings_path: Some(tmp.path().join("config").join("gui.json")),
+        default_dir: tmp.path().join("data_dir"),
+        demo: DemoConfig::default(),
+    };
+    let mut h = app_support::harness(scenelab::app::App::new(options));
+    h.state_mut()
+        .queue(scenelab::app::startup_action(Some(&src)));
+    app_support::settle(&mut h);
+    app_support::assert_no_errors(&h);
+    let app = h.state();
+    assert_eq!(app.movies().len(), 3);
+    assert_eq!(app.movies()[0].uncertain, [3, 7]);
+    let (file, split) = app.training_form().folder_split.clone().unwrap();
+    assert_eq!(file, "meta/split318.json");
+    assert_eq!(split.test, [ID2]);
+    assert_eq!(
+        app.training_form().request().held_out,
+        HeldOut::Given(split)
+    );
+}
+
+#[test]
+fn a_model_scores_a_movienet_folder_as_it_scores_the_same_movies_in_pkl_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkl = tmp.path().join("pkl");
+    let mn = tmp.path().join("movienet");
+    let config = DemoConfig {
+        movies: 4,
+        seed: 3,
+        min_shots: 30,
+        max_shots: 50,
+    };
+    write_demo(&pkl, &config, &|_, _| {}).unwrap();
+    convert(&pkl, &mn, None, &Quiet).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let p = |path: &Path| path.display().to_string();
+    let model = p(&tmp.path().join("model"));
+    run(&[
+        "train",
+        &p(&pkl),
+        "--model",
+        "wavenet",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        &model,
+    ]);
+    let (from_mn, from_pkl) = (tmp.path().join("pred_mn"), tmp.path().join("pred_pkl"));
+    // A MovieNet folder has no pkl file to copy: its movies are written as pkl files.
+    run(&[
+        "predict",
+        &p(&mn),
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+        "--out",
+        &p(&from_mn),
+    ]);
+    run(&[
+        "predict",
+        &p(&pkl),
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+        "--out",
+        &p(&from_pkl),
+    ]);
+    let a = run(&["evaluate", "--json", &p(&from_mn)]);
+    let json: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(json["movies"], 4);
+    assert_eq!(a, run(&["evaluate", "--json", &p(&from_pkl)]));
 }
