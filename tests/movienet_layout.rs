@@ -649,6 +649,8 @@ fn the_app_opens_a_movienet_folder_with_its_split() {
         .queue(scenelab::app::startup_action(Some(&src)));
     app_support::settle(&mut h);
     app_support::assert_no_errors(&h);
+    // The layout's caveats are listed under the movies.
+    app_support::assert_label(&h, "Movies read with notes: 3");
     let app = h.state();
     assert_eq!(app.movies().len(), 3);
     assert_eq!(app.movies()[0].uncertain, [3, 7]);

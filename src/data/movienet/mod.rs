@@ -69,14 +69,21 @@ pub fn feature_folder(m: Modality) -> &'static str {
     }
 }
 
-/// The first sub-folder of `dir` whose name starts with `prefix` (sorted by name).
+/// The first sub-folder of `dir` whose name starts with `prefix` and that holds a `.txt`
+/// file (sorted by name): a folder that merely shares the name is not MovieNet's.
 fn first_dir(dir: &Path, prefix: &str) -> Option<PathBuf> {
+    let has_txt = |p: &Path| {
+        std::fs::read_dir(p).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".txt"))
+        })
+    };
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        .filter(|p| p.is_dir() && has_txt(p))
         .collect();
     found.sort();
     found.into_iter().next()
@@ -119,7 +126,7 @@ fn stems(dir: &Path, ext: Option<&str>) -> Vec<String> {
 }
 
 impl Layout {
-    /// The layout of `dir`, when it has a `label*` or `shot_movie*` folder.
+    /// The layout of `dir`, when it has a `label*` or `shot_movie*` folder holding `.txt` files.
     pub fn detect(dir: &Path) -> Option<Layout> {
         let labels = first_dir(dir, "label");
         let shots = first_dir(dir, "shot_movie");
@@ -384,6 +391,11 @@ mod tests {
         assert!(Layout::detect(dir.path()).is_none());
         std::fs::create_dir(dir.path().join("label318")).unwrap();
         std::fs::create_dir(dir.path().join("place_feat")).unwrap();
+        assert!(
+            Layout::detect(dir.path()).is_none(),
+            "an empty label folder is no layout"
+        );
+        std::fs::write(dir.path().join("label318/tt1.txt"), "0000 1\n").unwrap();
         let layout = Layout::detect(dir.path()).unwrap();
         assert!(layout.shots.is_none());
         assert!(layout.features[Modality::Place.index()].is_some());
