@@ -32,6 +32,8 @@ enum Command {
     Search(cli::search::Args),
     /// Benchmarks: loading, evaluation, rendering, training.
     Bench(cli::bench::Args),
+    /// Convert a MovieNet folder to the challenge's pkl files, or pkl files to MovieNet's layout.
+    Convert(cli::convert::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -55,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Predict(a) => cli::predict::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Convert(a) => cli::convert::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

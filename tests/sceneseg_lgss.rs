@@ -317,6 +317,7 @@ fn first_shots(n: usize) -> scenelab::data::Movie {
         ground_truth: None,
         prediction: None,
         shot_end_frame: None,
+        uncertain: Vec::new(),
         issues: Vec::new(),
         notes: Vec::new(),
     }

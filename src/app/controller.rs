@@ -178,6 +178,10 @@ impl App {
                 *test_movies = default_test_count(trainable(&folder));
             }
         }
+        self.training_panel.form.folder_split = folder.split.as_ref().map(|(path, split)| {
+            let name = path.strip_prefix(&folder.dir).unwrap_or(path);
+            (name.display().to_string(), split.clone())
+        });
         state.sources = SourceRegistry::for_movies(&folder.movies);
         state.data_generation += 1;
         state.metrics = None;

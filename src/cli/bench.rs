@@ -364,6 +364,20 @@ fn cross_validate(
     Ok(())
 }
 
+/// Bytes of every file under `dir`, at any depth.
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => folder_bytes(&e.path()),
+                Ok(_) => e.metadata().map_or(0, |m| m.len()),
+                Err(_) => 0,
+            })
+            .sum()
+    })
+}
+
 fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
@@ -371,14 +385,24 @@ fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
     let files = Dataset::movie_files(&dir)?;
     let bar = super::progress_bar(files.len() as u64, "loading");
     let start = Instant::now();
-    let dataset = pool.install(|| Dataset::load_dir(&dir, &|p| bar.set_position(p.done as u64)))?;
+    let dataset = pool.install(|| {
+        Dataset::load_dir(&dir, &|p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        })
+    })?;
     let secs = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let file_bytes: u64 = files
-        .iter()
-        .filter_map(|f| f.metadata().ok())
-        .map(|m| m.len())
-        .sum();
+    let file_bytes: u64 = if dataset.movienet.is_some() {
+        // Every file of the layout: label, shot, split and feature files.
+        folder_bytes(&dir)
+    } else {
+        files
+            .iter()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
     let shots: usize = dataset.movies.iter().map(|m| m.n_shots).sum();
     println!(
         "loaded {} movies ({} failed), {} shots, {:.1} MB of files in {:.2} s with {} threads",

@@ -4,7 +4,7 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::cv_ui;
-use super::form::{TrainingForm, split_for, usable_for_training};
+use super::form::{TrainingForm, usable_for_training};
 use super::run::TrainingRun;
 use crate::app::{Action, AppState};
 use crate::model::{ModelConfig, ModelKind};
@@ -96,7 +96,7 @@ impl TrainingPanel {
                     ui.add(egui::DragValue::new(&mut s.seed)).labelled_by(l.id);
                     ui.end_row();
                     // Cross-validation tests every movie once: there is no count to hold out.
-                    if !form.cross_validate {
+                    if !form.cross_validate && form.folder_split.is_none() {
                         number(ui, "Test movies", &mut form.test_movies, 0..=1000);
                     }
                     let l = ui.label("Device");
@@ -131,9 +131,13 @@ impl TrainingPanel {
             cv_ui::folds_preview(ui, form, state.movies(), usable);
             return;
         }
-        match split_for(&ids, form.test_movies, form.settings.seed) {
+        let from = match &form.folder_split {
+            Some((file, _)) => format!(" (from the folder's {file})"),
+            None => String::new(),
+        };
+        match form.split_of(&ids) {
             Ok(s) => ui.label(format!(
-                "Split: {} train, {} validate, {} test",
+                "Split{from}: {} train, {} validate, {} test",
                 s.train.len(),
                 s.validation.len(),
                 s.test.len()
