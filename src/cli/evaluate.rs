@@ -186,11 +186,9 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
             noted.entry(n).or_default().push(stem.clone());
         }
         if !movie.ground_truth.contains(&true) {
-            loaded.warnings.push(format!(
-                "{}: no positive scene transitions in the ground truth; scored as the \
-                 reference does (AP 0, F1 NaN, which makes the mean F1 NaN)",
-                movie.imdb_id
-            ));
+            loaded
+                .warnings
+                .push(crate::eval::report_files::no_boundary_warning(&movie.imdb_id));
         }
         loaded.movies.push(movie);
     }

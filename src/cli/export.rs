@@ -21,6 +21,7 @@ pub enum SceneField {
     /// The files' `scene_transition_boundary_prediction`, cut at --threshold.
     Prediction,
     /// The files' `scene_transition_boundary_ground_truth`.
+    #[value(name = "ground_truth", alias = "ground-truth")]
     GroundTruth,
     /// The scores of the model in --model, through its tuned decision.
     Model,

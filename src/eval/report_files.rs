@@ -10,6 +10,14 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// The warning `scenelab evaluate` gives for a movie whose ground truth has no boundary.
+pub fn no_boundary_warning(imdb_id: &str) -> String {
+    format!(
+        "{imdb_id}: no positive scene transitions in the ground truth; scored as the \
+         reference does (AP 0, F1 NaN, which makes the mean F1 NaN)"
+    )
+}
+
 /// NaN (and infinity) as `null`, as JSON has no such numbers.
 fn json_number(x: f64) -> serde_json::Value {
     serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)

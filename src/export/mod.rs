@@ -10,6 +10,7 @@
 
 pub mod edl;
 pub mod lgss_json;
+pub mod plots;
 pub mod rate;
 pub mod scene_csv;
 
