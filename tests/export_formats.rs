@@ -12,6 +12,10 @@ use std::sync::{Arc, Mutex};
 use scenelab::data::Dataset;
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::export::edl::{self, Event};
+use app_support::{assert_no_errors, harness, picker_answering, settle};
+use egui_kittest::kittest::Queryable;
+use scenelab::app::report::{ExportForm, ScenesOf};
+use scenelab::app::{App, AppOptions, startup_action};
 use scenelab::export::{Format, FrameRate, Scene, lgss_json, scene_csv, scenes};
 
 fn rate(s: &str) -> FrameRate {
@@ -284,4 +288,82 @@ fn a_missing_field_is_named_and_the_run_is_partial() {
     // --field model without a model says which flag is missing.
     let o = scenelab(&["export", data.to_str().unwrap(), "--field", "model", "--format", "csv", "--out", out.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--model MODEL_DIR"));
+}
+
+#[test]
+fn save_report_writes_what_evaluate_prints_and_export_scenes_writes_the_edls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    demo(&data);
+    let choice = Arc::new(Mutex::new(None));
+    let mut app = App::new(AppOptions {
+        picker: picker_answering(choice.clone()),
+        settings_path: None,
+        default_dir: data.clone(),
+        demo: DemoConfig::default(),
+    });
+    app.queue(startup_action(Some(&data)));
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_no_errors(&h);
+
+    let out = tmp.path().join("report");
+    *choice.lock().unwrap() = Some(out.clone());
+    h.get_by_label("Save report…").click();
+    settle(&mut h);
+    assert_no_errors(&h);
+
+    // report.json is the object `scenelab evaluate --json` prints for the folder, entire.
+    let o = scenelab(&["evaluate", data.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(got, want);
+    // report.csv: a row per movie and the totals, equal to the JSON's numbers.
+    let mut r = csv::Reader::from_path(out.join("report.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), want["movies"].as_u64().unwrap() as usize + 1);
+    let total = rows.last().unwrap();
+    assert_eq!(&total[0], "total");
+    for (col, key) in [(4, "AP"), (5, "mAP"), (6, "Miou"), (7, "Precision"), (8, "Recall"), (9, "F1")] {
+        assert_eq!(total[col].parse::<f64>().unwrap(), want[key].as_f64().unwrap(), "{key}");
+    }
+    for row in &rows[..rows.len() - 1] {
+        let m = &want["per_movie"][&row[0]];
+        assert_eq!(row[6].parse::<f64>().unwrap(), m["Miou"].as_f64().unwrap(), "{}", &row[0]);
+        assert_eq!(row[4].parse::<f64>().unwrap(), m["AP"].as_f64().unwrap(), "{}", &row[0]);
+    }
+    // The three images: PNGs of the documented size with something drawn on them.
+    let selected = h.state().selected_movie_id().unwrap().to_string();
+    for name in [format!("timeline-{selected}.png"), "pr_curve.png".into(), "threshold_sweep.png".into()] {
+        let img = image::open(out.join(&name)).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (1600, 600), "{name}");
+        let coloured = img.pixels().filter(|p| !(p[0] == p[1] && p[1] == p[2])).count();
+        assert!(coloured > 1000, "{name}: {coloured} coloured pixels");
+    }
+
+    // Export scenes: the ground truth as EDLs at 25 fps, one per movie, events = scenes.
+    *h.state_mut().export_form_mut() = ExportForm {
+        format: Format::Edl,
+        fps: Some(25.0),
+        of: ScenesOf::GroundTruth,
+    };
+    h.get_by_label("Export scenes…").click();
+    settle(&mut h);
+    let edls = tmp.path().join("edl");
+    *choice.lock().unwrap() = Some(edls.clone());
+    h.get_by_label("Choose folder and export…").click();
+    settle(&mut h);
+    assert_no_errors(&h);
+    let movies = h.state().movies().to_vec();
+    assert_eq!(files_in(&edls).len(), movies.len());
+    for m in &movies {
+        let text = std::fs::read_to_string(edls.join(format!("{}.edl", m.imdb_id))).unwrap();
+        let events = edl::parse_events(&text, rate("25")).unwrap();
+        let want = scenes(m.ground_truth.as_ref().unwrap(), m.shot_end_frame.as_ref().unwrap()).unwrap();
+        let got: Vec<(u64, u64)> = events.iter().map(|e| (e.source_in, e.source_out)).collect();
+        let want: Vec<(u64, u64)> = want.iter().map(|s| (s.start_frame, s.end_frame + 1)).collect();
+        assert_eq!(got, want, "{}", m.imdb_id);
+    }
 }
