@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use scenelab::data::Dataset;
-use scenelab::data::demo::{DemoConfig, write_demo};
-use scenelab::export::edl::{self, Event};
 use app_support::{assert_no_errors, harness, picker_answering, settle};
 use egui_kittest::kittest::Queryable;
 use scenelab::app::report::{ExportForm, ScenesOf};
 use scenelab::app::{App, AppOptions, startup_action};
+use scenelab::data::Dataset;
+use scenelab::data::demo::{DemoConfig, write_demo};
+use scenelab::export::edl::{self, Event};
 use scenelab::export::{Format, FrameRate, Scene, lgss_json, scene_csv, scenes};
 
 fn rate(s: &str) -> FrameRate {
@@ -24,9 +24,13 @@ fn rate(s: &str) -> FrameRate {
 
 /// A movie of `n` shots with uneven lengths and a boundary every few shots.
 fn movie(n: usize, seed: u64) -> (Vec<bool>, Vec<i64>) {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (x >> 33) as i64
     };
     let mut end = -1i64;
@@ -57,14 +61,21 @@ fn csv_scenes(bytes: &[u8], ends: &[i64], rate: FrameRate) -> Vec<Scene> {
         // Times to the millisecond, from the exact rate.
         for (k, frame) in [(3, start), (6, end_exclusive), (9, end_exclusive - start)] {
             let want = frame as f64 * rate.den() as f64 / rate.num() as f64;
-            assert!((secs(k) - want).abs() <= 0.0005 + 1e-9, "column {k}: {} vs {want}", &rec[k]);
+            assert!(
+                (secs(k) - want).abs() <= 0.0005 + 1e-9,
+                "column {k}: {} vs {want}",
+                &rec[k]
+            );
         }
         let first_shot = if start == 0 {
             0
         } else {
             ends.iter().position(|&e| e as u64 + 1 == start).unwrap() + 1
         };
-        let last_shot = ends.iter().position(|&e| e as u64 == end_exclusive - 1).unwrap();
+        let last_shot = ends
+            .iter()
+            .position(|&e| e as u64 == end_exclusive - 1)
+            .unwrap();
         out.push(Scene {
             first_shot,
             last_shot,
@@ -82,7 +93,11 @@ fn csv_and_json_read_back_to_the_same_scenes() {
         let want = scenes(&b, &ends).unwrap();
         for r in ["24", "23.976", "25", "29.97"] {
             let bytes = scene_csv::to_bytes(&want, rate(r));
-            assert_eq!(csv_scenes(&bytes, &ends, rate(r)), want, "seed {seed} at {r}");
+            assert_eq!(
+                csv_scenes(&bytes, &ends, rate(r)),
+                want,
+                "seed {seed} at {r}"
+            );
         }
         let json = String::from_utf8(lgss_json::to_bytes(&want)).unwrap();
         assert_eq!(lgss_json::parse(&json).unwrap(), want, "seed {seed}");
@@ -99,8 +114,18 @@ fn csv_rows_equal_pyscenedetects_own() {
     // scenedetect's test_cli_list_scenes expects these two rows at 24000/1001 fps for the
     // scenes [48, 90) and [90, 144).
     let s = [
-        Scene { first_shot: 0, last_shot: 0, start_frame: 48, end_frame: 89 },
-        Scene { first_shot: 1, last_shot: 1, start_frame: 90, end_frame: 143 },
+        Scene {
+            first_shot: 0,
+            last_shot: 0,
+            start_frame: 48,
+            end_frame: 89,
+        },
+        Scene {
+            first_shot: 1,
+            last_shot: 1,
+            start_frame: 90,
+            end_frame: 143,
+        },
     ];
     let text = String::from_utf8(scene_csv::to_bytes(&s, rate("23.976"))).unwrap();
     assert_eq!(
@@ -138,12 +163,24 @@ fn json_is_laid_out_as_pythons_json_dump_with_indent_4() {
 }"#;
     assert_eq!(text, want);
     // Keys in scene order past 9 (a sorted map would put "10" before "2").
-    let many = scenes(&[true; 11], &(0..12).map(|i| i * 10 + 9).collect::<Vec<_>>()).unwrap();
+    let many = scenes(
+        &[true; 11],
+        &(0..12).map(|i| i * 10 + 9).collect::<Vec<_>>(),
+    )
+    .unwrap();
     let text = String::from_utf8(lgss_json::to_bytes(&many)).unwrap();
     let keys: Vec<usize> = text
         .lines()
         .filter(|l| l.starts_with("    \""))
-        .map(|l| l.trim().trim_start_matches('"').split('"').next().unwrap().parse().unwrap())
+        .map(|l| {
+            l.trim()
+                .trim_start_matches('"')
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     assert_eq!(keys, (0..12).collect::<Vec<_>>());
 }
@@ -164,8 +201,16 @@ fn edl_events_and_timecodes_at_23_976_and_25_fps() {
     );
     assert_eq!(lines[4], "* FROM CLIP NAME: tt0000001");
     // 25 fps: frame 1440 is 57 s 15 f; 86,400 is 57 min 36 s; 90,001 is 1 h 0 min 0 s 1 f.
-    assert!(lines[9].contains("00:00:57:15 00:57:36:00 00:00:57:15 00:57:36:00"), "{}", lines[9]);
-    assert!(lines[12].ends_with("00:57:36:00 01:00:00:01"), "{}", lines[12]);
+    assert!(
+        lines[9].contains("00:00:57:15 00:57:36:00 00:00:57:15 00:57:36:00"),
+        "{}",
+        lines[9]
+    );
+    assert!(
+        lines[12].ends_with("00:57:36:00 01:00:00:01"),
+        "{}",
+        lines[12]
+    );
     // 23.976 counts 24 frames a timecode second: frame 1440 is exactly one minute.
     let ntsc = edl::to_string("tt0000001", &s, rate("23.976")).unwrap();
     let ev = ntsc.lines().find(|l| l.starts_with("003")).unwrap();
@@ -223,15 +268,27 @@ fn the_export_command_writes_each_movies_ground_truth_and_predicted_scenes() {
     let dataset = Dataset::load_dir(&data, &|_| {}).unwrap();
     let out = tmp.path().join("gt");
     let o = scenelab(&[
-        "export", data.to_str().unwrap(), "--field", "ground_truth", "--format", "json",
-        "--fps", "25", "--out", out.to_str().unwrap(),
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "ground_truth",
+        "--format",
+        "json",
+        "--fps",
+        "25",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let written = files_in(&out);
     assert_eq!(written.len(), dataset.movies.len(), "{written:?}");
     for m in &dataset.movies {
         let text = std::fs::read_to_string(out.join(format!("{}.json", m.imdb_id))).unwrap();
-        let want = scenes(m.ground_truth.as_ref().unwrap(), m.shot_end_frame.as_ref().unwrap()).unwrap();
+        let want = scenes(
+            m.ground_truth.as_ref().unwrap(),
+            m.shot_end_frame.as_ref().unwrap(),
+        )
+        .unwrap();
         assert_eq!(lgss_json::parse(&text).unwrap(), want, "{}", m.imdb_id);
         assert_eq!(want.len(), m.n_scenes().unwrap());
     }
@@ -239,8 +296,18 @@ fn the_export_command_writes_each_movies_ground_truth_and_predicted_scenes() {
     // The files' prediction at a threshold, as CSV: the boundaries evaluate counts.
     let out = tmp.path().join("pred");
     let o = scenelab(&[
-        "export", data.to_str().unwrap(), "--field", "prediction", "--format", "csv",
-        "--threshold", "0.4", "--fps", "23.976", "--out", out.to_str().unwrap(),
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "prediction",
+        "--format",
+        "csv",
+        "--threshold",
+        "0.4",
+        "--fps",
+        "23.976",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for m in &dataset.movies {
@@ -248,16 +315,31 @@ fn the_export_command_writes_each_movies_ground_truth_and_predicted_scenes() {
         let p = m.prediction.as_ref().unwrap();
         let b: Vec<bool> = p.values().iter().map(|&v| v >= f64::from(0.4f32)).collect();
         let ends = m.shot_end_frame.as_ref().unwrap();
-        assert_eq!(csv_scenes(&bytes, ends, rate("23.976")), scenes(&b, ends).unwrap());
+        assert_eq!(
+            csv_scenes(&bytes, ends, rate("23.976")),
+            scenes(&b, ends).unwrap()
+        );
     }
 
     // An EDL at a rate without a timecode base is refused before anything is written.
     let o = scenelab(&[
-        "export", data.to_str().unwrap(), "--field", "ground_truth", "--format", "edl",
-        "--fps", "12.5", "--out", tmp.path().join("edl").to_str().unwrap(),
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "ground_truth",
+        "--format",
+        "edl",
+        "--fps",
+        "12.5",
+        "--out",
+        tmp.path().join("edl").to_str().unwrap(),
     ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--fps"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--fps"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(!tmp.path().join("edl").exists());
 }
 
@@ -273,20 +355,38 @@ fn a_missing_field_is_named_and_the_run_is_partial() {
     scenelab::pickle::write_record_file(&first, &record).unwrap();
     let out = tmp.path().join("out");
     let args = [
-        "export", data.to_str().unwrap(), "--field", "prediction", "--format", "edl",
-        "--out", out.to_str().unwrap(),
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "prediction",
+        "--format",
+        "edl",
+        "--out",
+        out.to_str().unwrap(),
     ];
     let o = scenelab(&args);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("no field 'scene_transition_boundary_prediction'"), "{err}");
+    assert!(
+        err.contains("no field 'scene_transition_boundary_prediction'"),
+        "{err}"
+    );
     assert!(err.contains("--allow-partial"), "{err}");
     assert_eq!(files_in(&out).len(), 2);
     let mut with_flag = args.to_vec();
     with_flag.push("--allow-partial");
     assert!(scenelab(&with_flag).status.success());
     // --field model without a model says which flag is missing.
-    let o = scenelab(&["export", data.to_str().unwrap(), "--field", "model", "--format", "csv", "--out", out.to_str().unwrap()]);
+    let o = scenelab(&[
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "model",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--model MODEL_DIR"));
 }
 
@@ -326,20 +426,48 @@ fn save_report_writes_what_evaluate_prints_and_export_scenes_writes_the_edls() {
     assert_eq!(rows.len(), want["movies"].as_u64().unwrap() as usize + 1);
     let total = rows.last().unwrap();
     assert_eq!(&total[0], "total");
-    for (col, key) in [(4, "AP"), (5, "mAP"), (6, "Miou"), (7, "Precision"), (8, "Recall"), (9, "F1")] {
-        assert_eq!(total[col].parse::<f64>().unwrap(), want[key].as_f64().unwrap(), "{key}");
+    for (col, key) in [
+        (4, "AP"),
+        (5, "mAP"),
+        (6, "Miou"),
+        (7, "Precision"),
+        (8, "Recall"),
+        (9, "F1"),
+    ] {
+        assert_eq!(
+            total[col].parse::<f64>().unwrap(),
+            want[key].as_f64().unwrap(),
+            "{key}"
+        );
     }
     for row in &rows[..rows.len() - 1] {
         let m = &want["per_movie"][&row[0]];
-        assert_eq!(row[6].parse::<f64>().unwrap(), m["Miou"].as_f64().unwrap(), "{}", &row[0]);
-        assert_eq!(row[4].parse::<f64>().unwrap(), m["AP"].as_f64().unwrap(), "{}", &row[0]);
+        assert_eq!(
+            row[6].parse::<f64>().unwrap(),
+            m["Miou"].as_f64().unwrap(),
+            "{}",
+            &row[0]
+        );
+        assert_eq!(
+            row[4].parse::<f64>().unwrap(),
+            m["AP"].as_f64().unwrap(),
+            "{}",
+            &row[0]
+        );
     }
     // The three images: PNGs of the documented size with something drawn on them.
     let selected = h.state().selected_movie_id().unwrap().to_string();
-    for name in [format!("timeline-{selected}.png"), "pr_curve.png".into(), "threshold_sweep.png".into()] {
+    for name in [
+        format!("timeline-{selected}.png"),
+        "pr_curve.png".into(),
+        "threshold_sweep.png".into(),
+    ] {
         let img = image::open(out.join(&name)).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), (1600, 600), "{name}");
-        let coloured = img.pixels().filter(|p| !(p[0] == p[1] && p[1] == p[2])).count();
+        let coloured = img
+            .pixels()
+            .filter(|p| !(p[0] == p[1] && p[1] == p[2]))
+            .count();
         assert!(coloured > 1000, "{name}: {coloured} coloured pixels");
     }
 
@@ -361,9 +489,16 @@ fn save_report_writes_what_evaluate_prints_and_export_scenes_writes_the_edls() {
     for m in &movies {
         let text = std::fs::read_to_string(edls.join(format!("{}.edl", m.imdb_id))).unwrap();
         let events = edl::parse_events(&text, rate("25")).unwrap();
-        let want = scenes(m.ground_truth.as_ref().unwrap(), m.shot_end_frame.as_ref().unwrap()).unwrap();
+        let want = scenes(
+            m.ground_truth.as_ref().unwrap(),
+            m.shot_end_frame.as_ref().unwrap(),
+        )
+        .unwrap();
         let got: Vec<(u64, u64)> = events.iter().map(|e| (e.source_in, e.source_out)).collect();
-        let want: Vec<(u64, u64)> = want.iter().map(|s| (s.start_frame, s.end_frame + 1)).collect();
+        let want: Vec<(u64, u64)> = want
+            .iter()
+            .map(|s| (s.start_frame, s.end_frame + 1))
+            .collect();
         assert_eq!(got, want, "{}", m.imdb_id);
     }
 }

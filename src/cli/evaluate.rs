@@ -188,7 +188,9 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
         if !movie.ground_truth.contains(&true) {
             loaded
                 .warnings
-                .push(crate::eval::report_files::no_boundary_warning(&movie.imdb_id));
+                .push(crate::eval::report_files::no_boundary_warning(
+                    &movie.imdb_id,
+                ));
         }
         loaded.movies.push(movie);
     }

@@ -106,13 +106,20 @@ fn check_args(args: &Args) -> anyhow::Result<()> {
         (SceneField::Prediction | SceneField::GroundTruth, Some(_)) => anyhow::bail!(
             "--model is only used with --field model (the model's scores); drop --model for \
              the files' own {}",
-            if args.field == SceneField::Prediction { "prediction" } else { "ground truth" }
+            if args.field == SceneField::Prediction {
+                "prediction"
+            } else {
+                "ground truth"
+            }
         ),
         _ => {}
     }
-    let peak_flags = args.threshold.is_some() || args.nms_window.is_some() || args.min_scene_len.is_some();
+    let peak_flags =
+        args.threshold.is_some() || args.nms_window.is_some() || args.min_scene_len.is_some();
     if args.field == SceneField::GroundTruth && peak_flags {
-        anyhow::bail!("--threshold, --nms-window and --min-scene-len apply to scores, not to --field ground_truth");
+        anyhow::bail!(
+            "--threshold, --nms-window and --min-scene-len apply to scores, not to --field ground_truth"
+        );
     }
     if let Some(t) = args.threshold {
         anyhow::ensure!(t.is_finite(), "--threshold must be a number, got {t}");
@@ -142,7 +149,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let summary = match args.field {
         SceneField::GroundTruth => {
             eprintln!("scenes of the ground truth");
-            scenes::write_scene_lists(movies, &scenes::ground_truth_boundaries, request, &args.out, &Lines)?
+            scenes::write_scene_lists(
+                movies,
+                &scenes::ground_truth_boundaries,
+                request,
+                &args.out,
+                &Lines,
+            )?
         }
         SceneField::Prediction => {
             let threshold = args.threshold.unwrap_or(0.5);
@@ -166,14 +179,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             scenes::write_scene_lists(movies, &boundaries, request, &args.out, &Lines)?
         }
         SceneField::Model => {
-            let dir = args.model.as_ref().context("--field model needs --model MODEL_DIR")?;
+            let dir = args
+                .model
+                .as_ref()
+                .context("--field model needs --model MODEL_DIR")?;
             let device = args.device.open()?;
             let model = TrainedModel::load(dir, None, &device)?;
             let decision = model_decision(&model, &args);
-            eprintln!("scenes of the '{}' model in {}, {decision}", model.kind(), dir.display());
+            eprintln!(
+                "scenes of the '{}' model in {}, {decision}",
+                model.kind(),
+                dir.display()
+            );
             let scored = predict::score_movies(&model, movies)?;
-            let by_id: std::collections::HashMap<&str, &Vec<f32>> =
-                scored.scores.iter().map(|(id, s)| (id.as_str(), s)).collect();
+            let by_id: std::collections::HashMap<&str, &Vec<f32>> = scored
+                .scores
+                .iter()
+                .map(|(id, s)| (id.as_str(), s))
+                .collect();
             let boundaries = |m: &Movie| -> Result<Vec<bool>, String> {
                 let s = by_id.get(m.imdb_id.as_str()).ok_or_else(|| {
                     "lacks one of the four feature modalities the model needs".to_string()
@@ -197,7 +220,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "no movie of {} had scenes to write (reasons above){}",
             args.dir.display(),
             match args.field {
-                SceneField::Prediction => ": pass --field ground_truth, or --field model with --model MODEL_DIR",
+                SceneField::Prediction =>
+                    ": pass --field ground_truth, or --field model with --model MODEL_DIR",
                 _ => "",
             }
         );

@@ -37,7 +37,8 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
 
 /// The exit status for an error: 2 for [`Partial`] and [`export::PartialExport`], else 1.
 pub fn exit_status(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<Partial>().is_some() || e.downcast_ref::<export::PartialExport>().is_some() {
+    if e.downcast_ref::<Partial>().is_some() || e.downcast_ref::<export::PartialExport>().is_some()
+    {
         2
     } else {
         1

@@ -75,7 +75,11 @@ pub const CSV_COLUMNS: [&str; 10] = [
 
 /// A number as Rust's shortest text that reads back to the same f64 (`NaN` for NaN).
 fn csv_number(x: f64) -> String {
-    if x.is_nan() { "NaN".into() } else { x.to_string() }
+    if x.is_nan() {
+        "NaN".into()
+    } else {
+        x.to_string()
+    }
 }
 
 /// The table of `rows` (from [`super::Evaluator::table`]) with a total row from `metrics`;

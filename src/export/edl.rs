@@ -86,8 +86,12 @@ pub fn parse_events(text: &str, rate: FrameRate) -> Result<Vec<Event>, String> {
     let mut events = Vec::new();
     for (k, line) in text.lines().enumerate() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let Some(first) = fields.first() else { continue };
-        let Ok(number) = first.parse::<u32>() else { continue };
+        let Some(first) = fields.first() else {
+            continue;
+        };
+        let Ok(number) = first.parse::<u32>() else {
+            continue;
+        };
         let n = k + 1;
         if fields.len() != 8 || fields[3] != "C" {
             return Err(format!("line {n}: not a cut event: {line}"));

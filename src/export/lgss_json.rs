@@ -71,7 +71,9 @@ pub fn parse(text: &str) -> Result<Vec<Scene>, String> {
     let mut entries: Vec<(usize, LgssScene)> = map
         .into_iter()
         .map(|(k, v)| {
-            let i: usize = k.parse().map_err(|_| format!("key '{k}' is not a scene number"))?;
+            let i: usize = k
+                .parse()
+                .map_err(|_| format!("key '{k}' is not a scene number"))?;
             let s: LgssScene = serde_json::from_value(v).map_err(|e| format!("scene {k}: {e}"))?;
             Ok((i, s))
         })
@@ -80,9 +82,18 @@ pub fn parse(text: &str) -> Result<Vec<Scene>, String> {
     entries
         .into_iter()
         .map(|(i, s)| {
-            let num = |t: &str| t.parse::<u64>().map_err(|_| format!("scene {i}: '{t}' is not a number"));
-            let first = s.shot.first().ok_or_else(|| format!("scene {i} has no shots"))?;
-            let last = s.shot.last().ok_or_else(|| format!("scene {i} has no shots"))?;
+            let num = |t: &str| {
+                t.parse::<u64>()
+                    .map_err(|_| format!("scene {i}: '{t}' is not a number"))
+            };
+            let first = s
+                .shot
+                .first()
+                .ok_or_else(|| format!("scene {i} has no shots"))?;
+            let last = s
+                .shot
+                .last()
+                .ok_or_else(|| format!("scene {i} has no shots"))?;
             Ok(Scene {
                 first_shot: num(first)? as usize,
                 last_shot: num(last)? as usize,

@@ -47,7 +47,11 @@ pub enum SceneError {
         "shot end frames must start at 0 or later and increase, but shot {shot} ends at frame \
          {end} after {previous}"
     )]
-    EndFrames { shot: usize, end: i64, previous: i64 },
+    EndFrames {
+        shot: usize,
+        end: i64,
+        previous: i64,
+    },
 }
 
 /// The scenes of a movie with `boundaries` (one per transition: true after a scene's last
@@ -98,7 +102,9 @@ pub fn scenes(boundaries: &[bool], shot_end_frame: &[i64]) -> Result<Vec<Scene>,
 }
 
 /// A scene-list file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// PySceneDetect's scene-list CSV.
@@ -132,7 +138,12 @@ impl Format {
 
     /// Movie `imdb_id`'s `scenes` in this format at `rate` (the JSON has no times). Errors:
     /// an EDL at a rate without a timecode base ([`FrameRate::timecode_base`]).
-    pub fn write(self, imdb_id: &str, scenes: &[Scene], rate: FrameRate) -> Result<Vec<u8>, RateError> {
+    pub fn write(
+        self,
+        imdb_id: &str,
+        scenes: &[Scene],
+        rate: FrameRate,
+    ) -> Result<Vec<u8>, RateError> {
         Ok(match self {
             Format::Csv => scene_csv::to_bytes(scenes, rate),
             Format::Json => lgss_json::to_bytes(scenes),
@@ -152,14 +163,27 @@ mod tests {
         assert_eq!(
             s,
             [
-                Scene { first_shot: 0, last_shot: 1, start_frame: 0, end_frame: 19 },
-                Scene { first_shot: 2, last_shot: 3, start_frame: 20, end_frame: 49 },
+                Scene {
+                    first_shot: 0,
+                    last_shot: 1,
+                    start_frame: 0,
+                    end_frame: 19
+                },
+                Scene {
+                    first_shot: 2,
+                    last_shot: 3,
+                    start_frame: 20,
+                    end_frame: 49
+                },
             ]
         );
         assert_eq!(s[1].frames(), 30);
         assert_eq!(scenes(&[false, false, false], &ends).unwrap().len(), 1);
         assert_eq!(scenes(&[true, true, true], &ends).unwrap().len(), 4);
-        assert!(matches!(scenes(&[true], &ends), Err(SceneError::Lengths { .. })));
+        assert!(matches!(
+            scenes(&[true], &ends),
+            Err(SceneError::Lengths { .. })
+        ));
         assert!(matches!(
             scenes(&[true, true, true], &[9, 9, 29, 49]),
             Err(SceneError::EndFrames { shot: 1, .. })

@@ -46,7 +46,9 @@ fn register_font() {
 }
 
 /// Draw with `f` on a white WIDTH × HEIGHT canvas and encode it as PNG.
-fn png(f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
+fn png(
+    f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), PlotError>,
+) -> Result<Vec<u8>, PlotError> {
     register_font();
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
@@ -111,19 +113,30 @@ pub fn timeline_png(t: &Timeline<'_>) -> Result<Vec<u8>, PlotError> {
                 }))
                 .map_err(draw_err)?
                 .label("ground-truth boundary")
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], green.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], green.filled())
+                });
         }
         chart
-            .draw_series(t.predicted.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| {
-                Rectangle::new([(i as f64, -0.12), (i as f64 + 1.0, -0.02)], red.filled())
-            }))
+            .draw_series(
+                t.predicted
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b)
+                    .map(|(i, _)| {
+                        Rectangle::new([(i as f64, -0.12), (i as f64 + 1.0, -0.02)], red.filled())
+                    }),
+            )
             .map_err(draw_err)?
             .label("predicted boundary")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], red.filled()));
         let c = colour(t.score_colour);
         chart
             .draw_series(LineSeries::new(
-                t.scores.iter().enumerate().map(|(i, &s)| (i as f64 + 0.5, f64::from(s))),
+                t.scores
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| (i as f64 + 0.5, f64::from(s))),
                 c.stroke_width(2),
             ))
             .map_err(draw_err)?
@@ -175,7 +188,12 @@ pub struct Mark {
 
 /// Metrics against threshold (F1 and Miou), a dashed-grey line at `current`, and the best
 /// points marked.
-pub fn sweep_png(title: &str, curves: &[Curve<'_>], current: f64, best: &[Mark]) -> Result<Vec<u8>, PlotError> {
+pub fn sweep_png(
+    title: &str,
+    curves: &[Curve<'_>],
+    current: f64,
+    best: &[Mark],
+) -> Result<Vec<u8>, PlotError> {
     curves_png(title, "threshold", "value", curves, Some(current), best)
 }
 
@@ -207,17 +225,27 @@ fn curves_png(
             let col = colour(c.colour);
             chart
                 .draw_series(LineSeries::new(
-                    c.points.iter().filter(|p| p[0].is_finite() && p[1].is_finite()).map(|p| (p[0], p[1])),
+                    c.points
+                        .iter()
+                        .filter(|p| p[0].is_finite() && p[1].is_finite())
+                        .map(|p| (p[0], p[1])),
                     col.stroke_width(2),
                 ))
                 .map_err(draw_err)?
                 .label(c.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2))
+                });
         }
         if let Some(x) = vline {
             let grey = RGBColor(128, 128, 128);
             chart
-                .draw_series(DashedLineSeries::new([(x, 0.0), (x, 1.02)], 6, 6, grey.stroke_width(1)))
+                .draw_series(DashedLineSeries::new(
+                    [(x, 0.0), (x, 1.02)],
+                    6,
+                    6,
+                    grey.stroke_width(1),
+                ))
                 .map_err(draw_err)?
                 .label(format!("current {x:.3}"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey));

@@ -116,7 +116,10 @@ impl FrameRate {
             }
         }
         let (whole, millis) = text.split_once('.').unwrap_or((&text, "000"));
-        format!("{:02}:{:02}:{:0>2}.{millis}", hrs as u64, mins as u64, whole)
+        format!(
+            "{:02}:{:02}:{:0>2}.{millis}",
+            hrs as u64, mins as u64, whole
+        )
     }
 
     /// Frames per timecode second: the rate itself when whole, `N` for an NTSC rate
@@ -125,7 +128,7 @@ impl FrameRate {
     pub fn timecode_base(self) -> Result<u64, RateError> {
         match self.den {
             1 => Ok(self.num),
-            1001 if self.num % 1000 == 0 => Ok(self.num / 1000),
+            1001 if self.num.is_multiple_of(1000) => Ok(self.num / 1000),
             _ => Err(RateError::NoTimecodeBase(self)),
         }
     }
@@ -237,11 +240,35 @@ mod tests {
     fn rates_read_as_pyscenedetect_reads_them() {
         let r = |s: &str| s.parse::<FrameRate>().unwrap();
         assert_eq!(r("24"), FrameRate { num: 24, den: 1 });
-        assert_eq!(r("23.976"), FrameRate { num: 24000, den: 1001 });
-        assert_eq!(r("29.97"), FrameRate { num: 30000, den: 1001 });
-        assert_eq!(r("59.94"), FrameRate { num: 60000, den: 1001 });
+        assert_eq!(
+            r("23.976"),
+            FrameRate {
+                num: 24000,
+                den: 1001
+            }
+        );
+        assert_eq!(
+            r("29.97"),
+            FrameRate {
+                num: 30000,
+                den: 1001
+            }
+        );
+        assert_eq!(
+            r("59.94"),
+            FrameRate {
+                num: 60000,
+                den: 1001
+            }
+        );
         assert_eq!(r("12.5"), FrameRate { num: 25, den: 2 });
-        assert_eq!(r("48000/2002"), FrameRate { num: 24000, den: 1001 });
+        assert_eq!(
+            r("48000/2002"),
+            FrameRate {
+                num: 24000,
+                den: 1001
+            }
+        );
         // Python's Fraction(x).limit_denominator(10000) of each.
         assert_eq!(limit_denominator(23.45678, 10_000), (57_258, 2_441));
         assert_eq!(limit_denominator(7.123456789, 10_000), (577, 81));

@@ -124,13 +124,15 @@ pub fn write_scene_lists(
     let mut summary = SceneExportSummary::default();
     for (i, movie) in movies.iter().enumerate() {
         observer.progress(i, movies.len(), &movie.imdb_id);
-        let scenes = file_stem(&movie.imdb_id).and_then(|()| boundaries(movie)).and_then(|b| {
-            let ends = movie
-                .shot_end_frame
-                .as_deref()
-                .ok_or_else(|| missing(movie, FIELD_SHOT_END_FRAME))?;
-            export::scenes(&b, ends).map_err(|e| e.to_string())
-        });
+        let scenes = file_stem(&movie.imdb_id)
+            .and_then(|()| boundaries(movie))
+            .and_then(|b| {
+                let ends = movie
+                    .shot_end_frame
+                    .as_deref()
+                    .ok_or_else(|| missing(movie, FIELD_SHOT_END_FRAME))?;
+                export::scenes(&b, ends).map_err(|e| e.to_string())
+            });
         let scenes = match scenes {
             Ok(s) => s,
             Err(reason) => {
@@ -143,7 +145,9 @@ pub fn write_scene_lists(
                 continue;
             }
         };
-        let bytes = request.format.write(&movie.imdb_id, &scenes, request.rate)?;
+        let bytes = request
+            .format
+            .write(&movie.imdb_id, &scenes, request.rate)?;
         let path = out.join(format!("{}.{}", movie.imdb_id, request.format.extension()));
         crate::files::write_atomic(&path, &bytes).map_err(|source| SceneExportError::Write {
             path: path.clone(),

@@ -11,8 +11,8 @@ use crate::app::metrics::evaluation::{ScoreSet, SweepResult};
 use crate::data::{Movie, Scores};
 use crate::eval::Evaluator;
 use crate::eval::report_files::{self, Skipped};
-use crate::export::plots::{self, Curve, Mark, Timeline};
 use crate::export::FrameRate;
+use crate::export::plots::{self, Curve, Mark, Timeline};
 use crate::train::decision::Decision;
 use crate::workflow::scenes::{self, SceneExport, SceneExportSummary};
 
@@ -134,7 +134,10 @@ pub fn save_report(input: &ReportInput, out: &Path) -> Result<Vec<PathBuf>, Stri
     let rows = evaluator.table(at, &metrics);
     let mut skipped = input.unreadable.clone();
     for (i, m) in set.movies.iter().enumerate() {
-        let in_scope = set.in_scope.as_ref().is_none_or(|s| s.get(i).copied().unwrap_or(false));
+        let in_scope = set
+            .in_scope
+            .as_ref()
+            .is_none_or(|s| s.get(i).copied().unwrap_or(false));
         if in_scope && !scored.contains(&i) {
             skipped.push(Skipped {
                 file: m.imdb_id.clone(),
@@ -200,16 +203,30 @@ pub fn save_report(input: &ReportInput, out: &Path) -> Result<Vec<PathBuf>, Stri
                 colour: (200, 90, 200),
             });
         }
-        let title = format!("Precision-recall, {}: {}", input.scope_label, input.source_name);
-        write(PR_CURVE_PNG, &plots::pr_curve_png(&title, &curves).map_err(|e| e.to_string())?)?;
+        let title = format!(
+            "Precision-recall, {}: {}",
+            input.scope_label, input.source_name
+        );
+        write(
+            PR_CURVE_PNG,
+            &plots::pr_curve_png(&title, &curves).map_err(|e| e.to_string())?,
+        )?;
         let pairs = |v: &[f64]| -> Vec<[f64; 2]> {
-            sweep.thresholds.iter().zip(v).map(|(&t, &y)| [f64::from(t), y]).collect()
+            sweep
+                .thresholds
+                .iter()
+                .zip(v)
+                .map(|(&t, &y)| [f64::from(t), y])
+                .collect()
         };
         let (f1, miou) = (pairs(&sweep.f1), pairs(&sweep.miou));
         let f1_colour = (220, 160, 20);
         let miou_colour = (40, 170, 160);
         let mut best = Vec::new();
-        for (name, b, colour) in [("best F1", sweep.best_f1, f1_colour), ("best Miou", sweep.best_miou, miou_colour)] {
+        for (name, b, colour) in [
+            ("best F1", sweep.best_f1, f1_colour),
+            ("best Miou", sweep.best_miou, miou_colour),
+        ] {
             if let Some((t, v)) = b {
                 best.push(Mark {
                     name: name.into(),
@@ -219,10 +236,21 @@ pub fn save_report(input: &ReportInput, out: &Path) -> Result<Vec<PathBuf>, Stri
             }
         }
         let png = plots::sweep_png(
-            &format!("F1 and Miou against threshold, {}: {}", input.scope_label, input.source_name),
+            &format!(
+                "F1 and Miou against threshold, {}: {}",
+                input.scope_label, input.source_name
+            ),
             &[
-                Curve { name: "F1".into(), points: &f1, colour: f1_colour },
-                Curve { name: "Miou".into(), points: &miou, colour: miou_colour },
+                Curve {
+                    name: "F1".into(),
+                    points: &f1,
+                    colour: f1_colour,
+                },
+                Curve {
+                    name: "Miou".into(),
+                    points: &miou,
+                    colour: miou_colour,
+                },
             ],
             f64::from(input.threshold),
             &best,
@@ -330,9 +358,11 @@ impl App {
 
     pub(in crate::app) fn start_report_save(&mut self, out: PathBuf) {
         let state = &self.state;
-        let (Some(folder), Some(source), Some(set)) =
-            (&state.folder, state.sources.selected_source(), state.score_set())
-        else {
+        let (Some(folder), Some(source), Some(set)) = (
+            &state.folder,
+            state.sources.selected_source(),
+            state.score_set(),
+        ) else {
             self.state.push_error(
                 "Nothing to report: open a folder with a prediction source first.".into(),
             );

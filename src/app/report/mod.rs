@@ -96,7 +96,9 @@ impl ReportPanel {
                     let source = state.sources.selected_source();
                     let how = match (source, state.sources.selected_decision()) {
                         (Some(s), Some(d)) => format!("{} with its decision ({d})", s.name),
-                        (Some(s), None) => format!("{} at threshold {:.3}", s.name, state.threshold),
+                        (Some(s), None) => {
+                            format!("{} at threshold {:.3}", s.name, state.threshold)
+                        }
                         (None, _) => "the selected source (none)".into(),
                     };
                     ui.add_enabled_ui(source.is_some(), |ui| {
@@ -146,7 +148,9 @@ impl ReportPanel {
             && (form.of == ScenesOf::GroundTruth || state.sources.selected_source().is_some());
         if ui
             .add_enabled(ready, egui::Button::new("Choose folder and export…"))
-            .on_hover_text("One file per movie, <imdb>.csv / .json / .edl, in the folder you choose")
+            .on_hover_text(
+                "One file per movie, <imdb>.csv / .json / .edl, in the folder you choose",
+            )
             .clicked()
         {
             actions.push(Action::PickFor(PickPurpose::ExportScenes));
