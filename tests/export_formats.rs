@@ -502,3 +502,80 @@ fn save_report_writes_what_evaluate_prints_and_export_scenes_writes_the_edls() {
         assert_eq!(got, want, "{}", m.imdb_id);
     }
 }
+
+#[test]
+fn a_models_scenes_are_those_of_its_predict_output() {
+    use scenelab::cli::{predict, train};
+    use scenelab::model::ModelKind;
+    use scenelab::train::checkpoint::CONFIG_FILE;
+    use scenelab::train::decision::{Decision, Objective};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_demo(
+        &data,
+        &DemoConfig { movies: 6, seed: 4, min_shots: 40, max_shots: 80 },
+        &|_, _| {},
+    )
+    .unwrap();
+    let model = tmp.path().join("model");
+    train::run(train::Args {
+        dir: data.clone(),
+        model: ModelKind::Wavenet,
+        epochs: Some(1),
+        test_movies: Some(1),
+        test_ids: None,
+        seed: 2,
+        out: model.clone(),
+        device: train::DeviceArg::Cpu,
+        objective: Objective::Miou,
+        peak_picking: false,
+    })
+    .unwrap();
+    // A decision with peak picking, stored as a tuned one would be.
+    let config = model.join(CONFIG_FILE);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    json["decision"] = serde_json::to_value(Decision {
+        threshold: 0.3,
+        nms_window: 2,
+        min_scene_len: 3,
+        objective: Objective::Miou,
+    })
+    .unwrap();
+    std::fs::write(&config, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+
+    let predicted = tmp.path().join("predicted");
+    predict::run(predict::Args {
+        dir: data.clone(),
+        model: model.clone(),
+        out: Some(predicted.clone()),
+        in_place: false,
+        device: train::DeviceArg::Cpu,
+        raw_scores: false,
+    })
+    .unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let o = scenelab(&[
+        "export", data.to_str().unwrap(), "--field", "model", "--model", model.to_str().unwrap(),
+        "--device", "cpu", "--format", "json", "--out", a.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = scenelab(&[
+        "export", predicted.to_str().unwrap(), "--field", "prediction", "--format", "json",
+        "--out", b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (fa, fb) = (files_in(&a), files_in(&b));
+    assert_eq!(fa.len(), 6);
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(x.file_name(), y.file_name());
+        let (sx, sy) = (
+            lgss_json::parse(&std::fs::read_to_string(x).unwrap()).unwrap(),
+            lgss_json::parse(&std::fs::read_to_string(y).unwrap()).unwrap(),
+        );
+        assert_eq!(sx, sy, "{}", x.display());
+        // Peak picking at 3 shots: no scene but possibly the last is shorter.
+        assert!(sx.iter().all(|s| s.last_shot - s.first_shot + 1 >= 3), "{}", x.display());
+    }
+}
