@@ -514,7 +514,12 @@ fn a_models_scenes_are_those_of_its_predict_output() {
     let data = tmp.path().join("data");
     write_demo(
         &data,
-        &DemoConfig { movies: 6, seed: 4, min_shots: 40, max_shots: 80 },
+        &DemoConfig {
+            movies: 6,
+            seed: 4,
+            min_shots: 40,
+            max_shots: 80,
+        },
         &|_, _| {},
     )
     .unwrap();
@@ -557,13 +562,29 @@ fn a_models_scenes_are_those_of_its_predict_output() {
     .unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let o = scenelab(&[
-        "export", data.to_str().unwrap(), "--field", "model", "--model", model.to_str().unwrap(),
-        "--device", "cpu", "--format", "json", "--out", a.to_str().unwrap(),
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "model",
+        "--model",
+        model.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--format",
+        "json",
+        "--out",
+        a.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = scenelab(&[
-        "export", predicted.to_str().unwrap(), "--field", "prediction", "--format", "json",
-        "--out", b.to_str().unwrap(),
+        "export",
+        predicted.to_str().unwrap(),
+        "--field",
+        "prediction",
+        "--format",
+        "json",
+        "--out",
+        b.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (fa, fb) = (files_in(&a), files_in(&b));
@@ -576,6 +597,10 @@ fn a_models_scenes_are_those_of_its_predict_output() {
         );
         assert_eq!(sx, sy, "{}", x.display());
         // Peak picking at 3 shots: no scene but possibly the last is shorter.
-        assert!(sx.iter().all(|s| s.last_shot - s.first_shot + 1 >= 3), "{}", x.display());
+        assert!(
+            sx.iter().all(|s| s.last_shot - s.first_shot + 1 >= 3),
+            "{}",
+            x.display()
+        );
     }
 }
