@@ -28,6 +28,8 @@ enum Command {
     Train(cli::train::Args),
     /// Write a model's predictions for every movie of a folder.
     Predict(cli::predict::Args),
+    /// Write each movie's scenes as PySceneDetect CSV, LGSS JSON or a CMX 3600 EDL.
+    Export(cli::export::Args),
     /// Random hyperparameter search with movie-level cross-validation.
     Search(cli::search::Args),
     /// Benchmarks: loading, evaluation, rendering, training.
@@ -55,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Evaluate(a) => cli::evaluate::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Predict(a) => cli::predict::run(a),
+        Command::Export(a) => cli::export::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Bench(a) => cli::bench::run(a),
         Command::Convert(a) => cli::convert::run(a),

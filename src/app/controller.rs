@@ -9,6 +9,7 @@ use super::jobs::{Deliver, JobEvent};
 use super::loader::{self, LoadedFolder};
 use super::metrics::evaluation::{self, Comparison, WorkerAnswer};
 use super::picker::{PickOutcome, PickPurpose};
+use super::report::ReportAction;
 use super::scope::Scope;
 use super::sources::{PredictionSource, SourceDecision, SourceRegistry};
 use super::training::DEFAULT_TEST_MOVIES;
@@ -62,6 +63,8 @@ pub enum Action {
     ExportPredictions(PathBuf),
     /// Set or remove a source's decision step.
     SetDecision(usize, Option<SourceDecision>),
+    /// Export scenes and Save report.
+    Report(super::report::ReportAction),
 }
 
 impl App {
@@ -228,6 +231,7 @@ impl App {
             Action::LoadModel(dir) => self.start_model_load(dir),
             Action::SaveModel(dir) => self.start_model_save(dir),
             Action::ExportPredictions(out) => self.start_export(out),
+            Action::Report(a) => self.apply_report(a),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => self.open_default(),
             Action::MakeDemo(dir) => {
@@ -445,6 +449,8 @@ impl Deliver<App> for Picked {
                 PickPurpose::SaveModel => Action::SaveModel(dir),
                 PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
                 PickPurpose::SaveCrossValidation => Action::SaveCrossValidation(dir),
+                PickPurpose::ExportScenes => Action::Report(ReportAction::ExportScenes(dir)),
+                PickPurpose::SaveReport => Action::Report(ReportAction::SaveReport(dir)),
             }),
             PickOutcome::Cancelled => {}
             PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {

@@ -3,7 +3,7 @@
 //!
 //! `mod.rs` keeps the frame loop ([`App::ui_inner`]). [`AppState`] (`state.rs`) is what the app
 //! knows; the panels (`top_bar`, `movie_list`, `timeline`, `metrics` with its decision box,
-//! `empty_state`, and the `training` and `search` windows, which own their forms) draw it and
+//! `empty_state`, the `report` window (Export scenes, Save report), and the `training` and `search` windows, which own their forms) draw it and
 //! return [`Action`]s, which the controller (`controller.rs`) applies before the next frame.
 //! Slow work (loading, writing demo data, choosing a folder, comparing sources, training,
 //! searching) runs as jobs (`jobs.rs`) that answer with payloads their feature owns; the
@@ -18,6 +18,7 @@ pub mod loader;
 pub mod metrics;
 pub(crate) mod movie_list;
 pub mod picker;
+pub mod report;
 pub mod scope;
 pub mod search;
 pub(crate) mod settings;
@@ -93,6 +94,7 @@ pub struct App {
     empty_state: empty_state::EmptyState,
     training_panel: training::TrainingPanel,
     search_panel: search::SearchPanel,
+    report_panel: report::ReportPanel,
     /// Model folders to load (as sources) once the next folder of movies has opened.
     models_after_open: Vec<PathBuf>,
 }
@@ -127,6 +129,7 @@ impl App {
             empty_state: empty_state::EmptyState::default(),
             training_panel: training::TrainingPanel::default(),
             search_panel: search::SearchPanel::default(),
+            report_panel: report::ReportPanel::default(),
             models_after_open: Vec::new(),
         }
     }
@@ -169,6 +172,16 @@ impl App {
     /// Fill in the training window's form (as the user would; ignored by a running job).
     pub fn training_form_mut(&mut self) -> &mut training::TrainingForm {
         &mut self.training_panel.form
+    }
+
+    /// The Export scenes window's form: what its export writes.
+    pub fn export_form(&self) -> &report::ExportForm {
+        &self.report_panel.form
+    }
+
+    /// Fill in the Export scenes form (as the user would).
+    pub fn export_form_mut(&mut self) -> &mut report::ExportForm {
+        &mut self.report_panel.form
     }
 
     /// The search window's form: what Start will search.
@@ -236,6 +249,10 @@ impl App {
         }
         if self.state.search.open {
             self.search_panel
+                .window(ui.ctx(), &self.state, &mut actions);
+        }
+        if self.state.report.open {
+            self.report_panel
                 .window(ui.ctx(), &self.state, &mut actions);
         }
         self.actions.extend(actions);

@@ -26,6 +26,10 @@ pub enum PickPurpose {
     ExportPredictions,
     /// Where to write the cross-validation results.
     SaveCrossValidation,
+    /// Where to write each movie's scene list.
+    ExportScenes,
+    /// Where to write the metrics report and the plot images.
+    SaveReport,
 }
 
 /// Something that asks the user for a folder. Called off the UI thread: it may block.

@@ -38,6 +38,8 @@ pub struct AppState {
     pub view: MovieView,
     pub training: TrainingState,
     pub search: search::SearchState,
+    /// Export scenes and Save report.
+    pub report: super::report::ReportState,
     /// Every source scored at the threshold (the newest received).
     pub comparison: Option<Comparison>,
     /// The movies the user chose to score (see [`AppState::scope`] for the one in use).
@@ -62,6 +64,7 @@ impl AppState {
             view: MovieView::default(),
             training: TrainingState::default(),
             search: search::SearchState::default(),
+            report: Default::default(),
             comparison: None,
             chosen_scope: Scope::default(),
         }

@@ -3,6 +3,7 @@
 
 use super::jobs::Jobs;
 use super::picker::PickPurpose;
+use super::report::ReportAction;
 use super::{Action, AppState};
 use eframe::egui;
 
@@ -62,6 +63,9 @@ impl TopBar {
             self.path_row(ui, state, actions);
         }
         status_line(ui, state, jobs);
+        if let Some(note) = &state.report.note {
+            ui.weak(note);
+        }
         error_area(ui, state, actions);
         ui.add_space(2.0);
     }
@@ -153,6 +157,27 @@ impl TopBar {
             .clicked()
         {
             actions.push(Action::PickFor(PickPurpose::ExportPredictions));
+        }
+        if ui
+            .add_enabled(has_folder, egui::Button::new("Export scenes…"))
+            .on_hover_text(
+                "Write each movie's scenes (ground truth or the selected source's) as PySceneDetect CSV, LGSS JSON or a CMX 3600 EDL",
+            )
+            .clicked()
+        {
+            actions.push(Action::Report(ReportAction::Show(!state.report.open)));
+        }
+        if ui
+            .add_enabled(
+                state.shown_metrics().is_some(),
+                egui::Button::new("Save report…"),
+            )
+            .on_hover_text(
+                "Write the metrics per movie and totals (CSV, and JSON as `scenelab evaluate --json`) and PNG images of the timeline and curves into a folder",
+            )
+            .clicked()
+        {
+            actions.push(Action::PickFor(PickPurpose::SaveReport));
         }
     }
 

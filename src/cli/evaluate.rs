@@ -57,12 +57,7 @@ impl LoadedMovie {
     }
 }
 
-/// A file left out of the scores, and why.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Skipped {
-    pub file: String,
-    pub reason: String,
-}
+pub use crate::eval::report_files::Skipped;
 
 /// Movies that can be scored, the files that cannot, and caveats (movies scored with a note).
 #[derive(Debug, Default)]
@@ -222,11 +217,11 @@ fn load_records(
             noted.entry(n).or_default().push(stem.clone());
         }
         if !movie.ground_truth.contains(&true) {
-            loaded.warnings.push(format!(
-                "{}: no positive scene transitions in the ground truth; scored as the \
-                 reference does (AP 0, F1 NaN, which makes the mean F1 NaN)",
-                movie.imdb_id
-            ));
+            loaded
+                .warnings
+                .push(crate::eval::report_files::no_boundary_warning(
+                    &movie.imdb_id,
+                ));
         }
         loaded.movies.push(movie);
     }
@@ -241,42 +236,10 @@ fn load_records(
     loaded
 }
 
-fn json_number(x: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
-}
-
 /// `--json`: the reference's six totals, per-movie scores, how many movies they cover, the
-/// skipped files and the warnings. NaN is `null`.
+/// skipped files and the warnings ([`crate::eval::report_files::to_json`]). NaN is `null`.
 pub fn to_json(metrics: &Metrics, loaded: &Loaded) -> serde_json::Value {
-    let per_movie: serde_json::Map<String, serde_json::Value> = metrics
-        .per_movie
-        .iter()
-        .map(|m| {
-            (
-                m.imdb_id.clone(),
-                serde_json::json!({
-                    "AP": json_number(m.ap),
-                    "Miou": json_number(m.miou),
-                    "Precision": json_number(m.precision),
-                    "Recall": json_number(m.recall),
-                    "F1": json_number(m.f1),
-                }),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "AP": json_number(metrics.ap),
-        "mAP": json_number(metrics.map),
-        "Miou": json_number(metrics.miou),
-        "Precision": json_number(metrics.precision),
-        "Recall": json_number(metrics.recall),
-        "F1": json_number(metrics.f1),
-        "per_movie": per_movie,
-        "movies": metrics.per_movie.len(),
-        "files": metrics.per_movie.len() + loaded.skipped.len(),
-        "skipped": loaded.skipped,
-        "warnings": loaded.warnings,
-    })
+    crate::eval::report_files::to_json(metrics, &loaded.skipped, &loaded.warnings)
 }
 
 /// The readable table: one row per movie, then the means (the reference's mAP, Miou,

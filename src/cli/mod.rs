@@ -4,6 +4,7 @@ pub mod bench;
 pub mod convert;
 pub mod demo;
 pub mod evaluate;
+pub mod export;
 pub mod gui;
 pub mod inspect;
 pub mod predict;
@@ -35,9 +36,10 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
         })
 }
 
-/// The exit status for an error: 2 for [`Partial`], else 1.
+/// The exit status for an error: 2 for [`Partial`] and [`export::PartialExport`], else 1.
 pub fn exit_status(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<Partial>().is_some() {
+    if e.downcast_ref::<Partial>().is_some() || e.downcast_ref::<export::PartialExport>().is_some()
+    {
         2
     } else {
         1

@@ -20,6 +20,7 @@ mod miou;
 pub mod numeric;
 mod rank;
 mod report;
+pub mod report_files;
 
 pub use crate::data::{ScorePrecision, ScoreSlice};
 pub use rank::PrCurve;

@@ -8,6 +8,7 @@
 //! | train → score the held-out movies → tune the decision | [`train::train_and_tune`] | `scenelab train` | Train |
 //! | load a model and score movies | [`predict::load_and_score`], [`predict::score_movies`], [`predict::scores_to_write`] | `scenelab predict` | Load model, Load best model |
 //! | write a folder's movie files with their predictions | [`export::write_predictions`] | `scenelab predict` | Export predictions |
+//! | write each movie's scenes as a scene-list file (CSV, JSON, EDL) | [`scenes::write_scene_lists`] | `scenelab export` | Export scenes |
 //! | movie-level k-fold cross-validation of a model and of the files' provided prediction | [`cross_validation::cross_validate`], [`cross_validation::provided_row`] | `bench train --folds K` | Train (Cross-validate) |
 //! | a MovieNet folder to pkl files and back | [`convert::convert`] | `scenelab convert` | (Open folder reads either layout) |
 //! | hyperparameter search | [`crate::train::search::search_observed`] | `scenelab search` | Search |
@@ -20,6 +21,7 @@ pub mod cross_validation;
 pub mod device;
 pub mod export;
 pub mod predict;
+pub mod scenes;
 pub mod train;
 
 pub use device::DeviceArg;
