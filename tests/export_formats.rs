@@ -530,6 +530,7 @@ fn a_models_scenes_are_those_of_its_predict_output() {
         epochs: Some(1),
         test_movies: Some(1),
         test_ids: None,
+        split_file: None,
         seed: 2,
         out: model.clone(),
         device: train::DeviceArg::Cpu,
