@@ -11,7 +11,9 @@
 //! never stops drawing. `test_api.rs` is the small API tests drive the app with.
 
 use eframe::egui;
+pub mod browser;
 pub(crate) mod controller;
+pub mod dialogue;
 pub(crate) mod empty_state;
 pub(crate) mod jobs;
 pub mod loader;
@@ -95,6 +97,8 @@ pub struct App {
     search_panel: search::SearchPanel,
     /// Model folders to load (as sources) once the next folder of movies has opened.
     models_after_open: Vec<PathBuf>,
+    /// The app's own folder browser, open when no system dialog could.
+    browser: Option<browser::InAppBrowser>,
 }
 
 impl App {
@@ -128,6 +132,7 @@ impl App {
             training_panel: training::TrainingPanel::default(),
             search_panel: search::SearchPanel::default(),
             models_after_open: Vec::new(),
+            browser: None,
         }
     }
 
@@ -159,6 +164,16 @@ impl App {
     /// The timeline plot's screen <-> plot transform as of the last frame.
     pub fn timeline_transform(&self) -> Option<egui_plot::PlotTransform> {
         self.timeline.transform()
+    }
+
+    /// What the app's own folder browser is open for (`None`: it is closed).
+    pub fn browser_purpose(&self) -> Option<picker::PickPurpose> {
+        self.browser.as_ref().map(browser::InAppBrowser::purpose)
+    }
+
+    /// The dialogue strip and the lines around the hovered (or keyboard) shot, as last drawn.
+    pub fn shown_dialogue(&self) -> &dialogue::ShownDialogue {
+        self.timeline.dialogue()
     }
 
     /// The training window's form: what Train will train.
@@ -237,6 +252,13 @@ impl App {
         if self.state.search.open {
             self.search_panel
                 .window(ui.ctx(), &self.state, &mut actions);
+        }
+        if let Some(browser) = &mut self.browser {
+            let (chosen, still_open) = browser.show(ui.ctx());
+            actions.extend(chosen);
+            if !still_open {
+                self.browser = None;
+            }
         }
         self.actions.extend(actions);
         if !self.actions.is_empty() {
