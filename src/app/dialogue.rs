@@ -74,7 +74,7 @@ fn hash_id(id: &str) -> u64 {
 #[derive(Default)]
 pub struct Dialogue {
     key: Option<Key>,
-    /// Sorted by start time.
+    /// Sorted by position, which is by start time.
     marks: Vec<Mark>,
     shown: ShownDialogue,
 }
@@ -148,7 +148,11 @@ impl Dialogue {
                 }
             })
             .collect();
-        self.marks.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        // By position, then start: the same order, as x grows with time (times past the last
+        // shot share its end).
+        let start = |m: &Mark| subs.lines[m.line].start;
+        self.marks
+            .sort_by(|a, b| a.x0.total_cmp(&b.x0).then(start(a).total_cmp(&start(b))));
         self.shown.marks = self.marks.len();
     }
 
@@ -291,15 +295,11 @@ impl Dialogue {
 
     /// The last lines that start before `cut` and the first ones at or after it.
     fn split_at_cut(&self, subs: &Subtitles, cut: f64) -> (Vec<Mark>, Vec<Mark>) {
-        let mut by_start: Vec<Mark> = self.marks.clone();
-        by_start.sort_by(|a, b| {
-            subs.lines[a.line]
-                .start
-                .total_cmp(&subs.lines[b.line].start)
-        });
-        let split = by_start.partition_point(|m| subs.lines[m.line].start < cut);
-        let before = by_start[split.saturating_sub(LINES_PER_SIDE)..split].to_vec();
-        let after = by_start[split..(split + LINES_PER_SIDE).min(by_start.len())].to_vec();
-        (before, after)
+        let marks = &self.marks;
+        let split = marks.partition_point(|m| subs.lines[m.line].start < cut);
+        (
+            marks[split.saturating_sub(LINES_PER_SIDE)..split].to_vec(),
+            marks[split..(split + LINES_PER_SIDE).min(marks.len())].to_vec(),
+        )
     }
 }
