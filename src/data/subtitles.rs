@@ -268,10 +268,12 @@ pub struct SubtitleSet {
 }
 
 impl SubtitleSet {
-    /// Look for each of `imdb_ids` in `dir` (see [`find_srt`]) and read what is there.
+    /// Look for each of `imdb_ids` in `dir` (see [`find_srt`]) and read what is there, in
+    /// parallel (MovieNet has a file for 314 of its 318 movies).
     pub fn load(dir: &Path, imdb_ids: &[&str]) -> SubtitleSet {
+        use rayon::prelude::*;
         let movies = imdb_ids
-            .iter()
+            .par_iter()
             .filter_map(|id| {
                 let path = find_srt(dir, id)?;
                 Some((id.to_string(), read_srt(&path).map_err(|e| e.to_string())))
