@@ -15,7 +15,7 @@ use app_support::{
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use scenelab::app::picker::{PickOutcome, PickPurpose};
-use scenelab::app::{Action, App, AppOptions};
+use scenelab::app::{Action, App, AppOptions, XAxis};
 use scenelab::data::Dataset;
 use scenelab::data::demo::{DemoConfig, write_demo};
 use scenelab::data::subtitles::{
@@ -327,6 +327,25 @@ fn the_app_shows_a_dialogue_strip_and_the_lines_around_the_shot() {
             .count()
             >= 1
     );
+
+    // On the time axis the same lines sit on the same shots.
+    let (before, after) = (shown.before.clone(), shown.after.clone());
+    // Queued as the Time button does.
+    h.state_mut().queue(Action::SetAxis(XAxis::Time));
+    settle(&mut h);
+    assert_eq!(h.state().shown_dialogue().marks, movie.n_shots);
+    h.key_press(egui::Key::ArrowRight);
+    settle(&mut h);
+    assert_eq!(h.state().timeline_cursor(), Some(cut));
+    let shown = h.state().shown_dialogue().clone();
+    assert_eq!((shown.before, shown.after), (before, after));
+
+    // Back on the shot axis (where a new frame rate keeps the view and the cursor).
+    h.state_mut().queue(Action::SetAxis(XAxis::Shot));
+    settle(&mut h);
+    h.key_press(egui::Key::ArrowRight);
+    settle(&mut h);
+    assert_eq!(h.state().timeline_cursor(), Some(cut));
 
     // The lines were timed at 24 fps; at 12 fps every time lands on a shot about twice as
     // far in, so the line after the cut is no longer that of the next shot.

@@ -42,6 +42,7 @@ use metrics::evaluation::{MetricsKey, MetricsWorker, SweepKey};
 use picker::{FolderPicker, NativePicker};
 use settings::Settings;
 pub use state::AppState;
+pub use view::XAxis;
 
 /// Threshold the app starts with, as `scenelab evaluate` defaults to.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
