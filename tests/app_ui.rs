@@ -7,7 +7,7 @@ mod app_support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app_support::{assert_label, harness, settle};
+use app_support::{assert_label, harness, harness_with_browser, settle};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
@@ -180,17 +180,21 @@ fn the_legend_toggles_a_source() {
 }
 
 #[test]
-fn empty_state_offers_actions_and_a_missing_dialog_shows_the_path_field() {
+fn empty_state_offers_actions_and_a_missing_dialog_opens_the_in_app_browser() {
     let app = App::new(options(|_| {
         PickOutcome::Unavailable("No folder dialog can open here".into())
     }));
-    let mut h = harness(app);
+    let mut h = harness_with_browser(app);
     h.step();
     h.get_by_label("No movies open");
     assert!(h.query_all_by_label("Make demo data").count() >= 1);
     h.get_all_by_label("Open folder…").next().unwrap().click();
     settle(&mut h);
-    assert!(h.state().state.show_path_input);
+    assert_eq!(
+        h.state().browser_purpose(),
+        Some(scenelab::app::picker::PickPurpose::OpenMovies)
+    );
+    assert!(h.query_by_label("Or type a path").is_some());
     assert!(
         h.query_by_label_contains("No folder dialog can open here")
             .is_some()

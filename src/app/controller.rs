@@ -37,7 +37,11 @@ pub enum Action {
     SetScope(Scope),
     SetSourceVisible(usize, bool),
     SetAxis(XAxis),
+    /// Set the selected movie's frame rate (it places time and subtitles on its shots).
     SetFps(f64),
+    /// Read the open movies' subtitles from a folder (`<imdb>.srt` or
+    /// `subtitle/<imdb>.srt`), on a background thread.
+    LoadSubtitles(PathBuf),
     DismissError(usize),
     DismissAllErrors,
     ShowPathInput(bool),
@@ -193,6 +197,7 @@ impl App {
         state.view.clear();
         state.notice = None;
         state.show_path_input = false;
+        state.subtitle_generation += 1;
         let dir = folder.dir.clone();
         self.movie_list.reset(&folder);
         state.folder = Some(folder);
@@ -268,13 +273,19 @@ impl App {
                 }
             }
             Action::SetFps(fps) => {
-                if fps.is_finite() && fps > 0.0 && fps != self.state.settings.fps {
-                    self.state.settings.fps = fps;
-                    self.timeline.reset_view();
+                let Some(id) = self.state.selected().map(|m| m.imdb_id.clone()) else {
+                    return;
+                };
+                if fps.is_finite() && fps > 0.0 && fps != self.state.settings.fps_of(&id) {
+                    self.state.settings.movie_fps.insert(id, fps);
+                    if self.state.axis == XAxis::Time {
+                        self.timeline.reset_view();
+                    }
                     // Written by `eframe::App::save`, not on every step of a drag.
                     self.settings_dirty = true;
                 }
             }
+            Action::LoadSubtitles(dir) => self.start_subtitles(dir),
             Action::DismissError(i) => {
                 if i < self.state.errors.len() {
                     self.state.errors.remove(i);
@@ -291,13 +302,8 @@ impl App {
             return;
         }
         let picker = self.options.picker.clone();
-        let start = self
-            .state
-            .folder
-            .as_ref()
-            .map(|f| f.dir.clone())
-            .or_else(|| self.state.settings.last_folder.clone());
-        // A dialog that fails in any way is one that is unavailable: the path field
+        let start = self.pick_start();
+        // A dialog that fails in any way is one that is unavailable: the app's own browser
         // then takes its place.
         self.jobs.spawn_answering(
             PICK_JOB,
@@ -306,6 +312,40 @@ impl App {
                 purpose,
                 outcome: result.unwrap_or_else(PickOutcome::Unavailable),
             },
+        );
+    }
+
+    /// Where a folder dialog starts: the open folder, else the last one, else the default.
+    fn pick_start(&self) -> Option<PathBuf> {
+        self.state
+            .folder
+            .as_ref()
+            .map(|f| f.dir.clone())
+            .or_else(|| self.state.settings.last_folder.clone())
+            .or_else(|| Some(self.options.default_dir.clone()).filter(|d| d.is_dir()))
+    }
+
+    /// Open the app's own folder browser for `purpose` (no system dialog could open).
+    pub(super) fn open_browser(&mut self, purpose: PickPurpose) {
+        let start = self.pick_start();
+        self.browser = Some(super::browser::InAppBrowser::open(
+            purpose,
+            start.as_deref(),
+        ));
+    }
+
+    /// Read subtitles of the open movies from `dir`, then show them.
+    fn start_subtitles(&mut self, dir: PathBuf) {
+        let Some(folder) = &self.state.folder else {
+            return;
+        };
+        let movies = folder.movies.clone();
+        let data = self.state.data_generation;
+        let label = format!("{SUBTITLE_JOB} {}", dir.display());
+        self.jobs.spawn_answering(
+            label,
+            move |_| Ok(loader::load_subtitles(&dir, &movies)),
+            move |result| SubtitlesLoaded { data, result },
         );
     }
 
@@ -392,6 +432,37 @@ const LOAD_JOB: &str = "Loading movies from";
 const DEMO_JOB: &str = "Writing demo movies to";
 const PICK_JOB: &str = "Choosing a folder";
 const COMPARE_JOB: &str = "Comparing sources";
+const SUBTITLE_JOB: &str = "Reading subtitles from";
+
+/// The subtitle job's answer, for the folder that was open when it started.
+pub struct SubtitlesLoaded {
+    data: u64,
+    result: Result<crate::data::subtitles::SubtitleSet, String>,
+}
+
+impl Deliver<App> for SubtitlesLoaded {
+    fn deliver(self, app: &mut App) {
+        let state = &mut app.state;
+        let Some(folder) = state
+            .folder
+            .as_mut()
+            .filter(|_| state.data_generation == self.data)
+        else {
+            return;
+        };
+        match self.result {
+            Ok(set) if set.movies.is_empty() => state.push_error(format!(
+                "No subtitles for the open movies in {}: it needs files named <imdb>.srt (or a subtitle/ folder of them).",
+                set.dir.as_deref().unwrap_or(std::path::Path::new("")).display()
+            )),
+            Ok(set) => {
+                folder.subtitles = std::sync::Arc::new(set);
+                state.subtitle_generation += 1;
+            }
+            Err(e) => state.push_error(format!("Could not read subtitles: {e}")),
+        }
+    }
+}
 
 /// The folder-loading job's answer.
 pub struct FolderLoaded {
@@ -443,21 +514,12 @@ impl Deliver<App> for Picked {
     fn deliver(self, app: &mut App) {
         let purpose = self.purpose;
         match self.outcome {
-            PickOutcome::Picked(dir) => app.apply(match purpose {
-                PickPurpose::OpenMovies => Action::OpenFolder(dir),
-                PickPurpose::LoadModel => Action::LoadModel(dir),
-                PickPurpose::SaveModel => Action::SaveModel(dir),
-                PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
-                PickPurpose::SaveCrossValidation => Action::SaveCrossValidation(dir),
-                PickPurpose::ExportScenes => Action::Report(ReportAction::ExportScenes(dir)),
-                PickPurpose::SaveReport => Action::Report(ReportAction::SaveReport(dir)),
-            }),
+            PickOutcome::Picked(dir) => app.apply(purpose.action(dir)),
             PickOutcome::Cancelled => {}
-            PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {
+            PickOutcome::Unavailable(msg) => {
                 app.state.notice = Some(msg);
-                app.state.show_path_input = true;
+                app.open_browser(purpose);
             }
-            PickOutcome::Unavailable(msg) => app.state.push_error(msg),
         }
     }
 }

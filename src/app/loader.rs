@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::data::demo::{self, DemoConfig};
+use crate::data::subtitles::SubtitleSet;
 use crate::data::{DataError, Dataset, LoadProgress, Movie, Split};
 
 /// A file of the folder that is not a usable movie.
@@ -33,6 +34,9 @@ pub struct LoadedFolder {
     pub split: Option<(PathBuf, Split)>,
     /// Whether the movies came from MovieNet's layout rather than `*.pkl` files.
     pub movienet: bool,
+    /// Subtitles found for the movies (in `subtitle/` of the folder, or a folder the user
+    /// chose).
+    pub subtitles: Arc<SubtitleSet>,
 }
 
 impl LoadedFolder {
@@ -43,6 +47,7 @@ impl LoadedFolder {
             bad,
             split: None,
             movienet: false,
+            subtitles: Arc::default(),
         }
     }
 
@@ -85,7 +90,15 @@ pub fn load_folder(
     };
     let mut folder = LoadedFolder::from(Dataset::load_dir(dir, &report)?);
     folder.dir = dir.to_path_buf();
+    folder.subtitles = Arc::new(load_subtitles(dir, &folder.movies));
     Ok(folder)
+}
+
+/// The subtitles of `movies` in `dir` (`<imdb>.srt`, or `subtitle/<imdb>.srt` as MovieNet
+/// lays them out).
+pub fn load_subtitles(dir: &Path, movies: &[Movie]) -> SubtitleSet {
+    let ids: Vec<&str> = movies.iter().map(|m| m.imdb_id.as_str()).collect();
+    SubtitleSet::load(dir, &ids)
 }
 
 /// Whether `dir` holds movies: a `*.pkl` file or MovieNet's layout.

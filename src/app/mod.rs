@@ -11,7 +11,9 @@
 //! never stops drawing. `test_api.rs` is the small API tests drive the app with.
 
 use eframe::egui;
+pub mod browser;
 pub(crate) mod controller;
+pub mod dialogue;
 pub(crate) mod empty_state;
 pub(crate) mod jobs;
 pub mod loader;
@@ -41,6 +43,7 @@ use metrics::evaluation::{MetricsKey, MetricsWorker, SweepKey};
 use picker::{FolderPicker, NativePicker};
 use settings::Settings;
 pub use state::AppState;
+pub use view::XAxis;
 
 /// Threshold the app starts with, as `scenelab evaluate` defaults to.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
@@ -97,6 +100,8 @@ pub struct App {
     report_panel: report::ReportPanel,
     /// Model folders to load (as sources) once the next folder of movies has opened.
     models_after_open: Vec<PathBuf>,
+    /// The app's own folder browser, open when no system dialog could.
+    browser: Option<browser::InAppBrowser>,
 }
 
 impl App {
@@ -131,6 +136,7 @@ impl App {
             search_panel: search::SearchPanel::default(),
             report_panel: report::ReportPanel::default(),
             models_after_open: Vec::new(),
+            browser: None,
         }
     }
 
@@ -162,6 +168,16 @@ impl App {
     /// The timeline plot's screen <-> plot transform as of the last frame.
     pub fn timeline_transform(&self) -> Option<egui_plot::PlotTransform> {
         self.timeline.transform()
+    }
+
+    /// What the app's own folder browser is open for (`None`: it is closed).
+    pub fn browser_purpose(&self) -> Option<picker::PickPurpose> {
+        self.browser.as_ref().map(browser::InAppBrowser::purpose)
+    }
+
+    /// The dialogue strip and the lines around the hovered (or keyboard) shot, as last drawn.
+    pub fn shown_dialogue(&self) -> &dialogue::ShownDialogue {
+        self.timeline.dialogue()
     }
 
     /// The training window's form: what Train will train.
@@ -254,6 +270,13 @@ impl App {
         if self.state.report.open {
             self.report_panel
                 .window(ui.ctx(), &self.state, &mut actions);
+        }
+        if let Some(browser) = &mut self.browser {
+            let (chosen, still_open) = browser.show(ui.ctx());
+            actions.extend(chosen);
+            if !still_open {
+                self.browser = None;
+            }
         }
         self.actions.extend(actions);
         if !self.actions.is_empty() {

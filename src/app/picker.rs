@@ -30,9 +30,46 @@ pub enum PickPurpose {
     ExportScenes,
     /// Where to write the metrics report and the plot images.
     SaveReport,
+    /// A folder of `<imdb>.srt` subtitle files for the open movies.
+    Subtitles,
 }
 
-/// Something that asks the user for a folder. Called off the UI thread: it may block.
+impl PickPurpose {
+    /// What the dialog asks for, as its title.
+    pub fn title(self) -> &'static str {
+        match self {
+            PickPurpose::OpenMovies => "Open a folder of movies (tt*.pkl or MovieNet's layout)",
+            PickPurpose::LoadModel => "Load a model folder",
+            PickPurpose::SaveModel => "Save the model into a folder",
+            PickPurpose::ExportPredictions => "Export predictions into a folder",
+            PickPurpose::SaveCrossValidation => "Save cross-validation results into a folder",
+            PickPurpose::ExportScenes => "Export each movie's scene list into a folder",
+            PickPurpose::SaveReport => "Save the metrics report and plot images into a folder",
+            PickPurpose::Subtitles => "Choose a folder of <imdb>.srt subtitles",
+        }
+    }
+
+    /// What the app does with the folder chosen for this purpose.
+    pub fn action(self, dir: PathBuf) -> super::Action {
+        use super::Action;
+        match self {
+            PickPurpose::OpenMovies => Action::OpenFolder(dir),
+            PickPurpose::LoadModel => Action::LoadModel(dir),
+            PickPurpose::SaveModel => Action::SaveModel(dir),
+            PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
+            PickPurpose::SaveCrossValidation => Action::SaveCrossValidation(dir),
+            PickPurpose::ExportScenes => {
+                Action::Report(super::report::ReportAction::ExportScenes(dir))
+            }
+            PickPurpose::SaveReport => Action::Report(super::report::ReportAction::SaveReport(dir)),
+            PickPurpose::Subtitles => Action::LoadSubtitles(dir),
+        }
+    }
+}
+
+/// Something that asks the user for a folder. Called off the UI thread: it may block. When
+/// it answers [`PickOutcome::Unavailable`], the app opens its own folder browser
+/// ([`super::browser`]) instead.
 pub trait FolderPicker: Send + Sync + 'static {
     fn pick_folder(&self, start: Option<&Path>) -> PickOutcome;
 }
@@ -75,7 +112,7 @@ impl FolderPicker for NativePicker {
 }
 
 fn unavailable_message() -> String {
-    "No folder dialog can open here (no desktop portal or zenity). Type the folder's path instead."
+    "No system folder dialog can open here (no desktop portal or zenity): choose the folder in the app's own browser, or type its path with Path…."
         .to_string()
 }
 

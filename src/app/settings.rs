@@ -1,5 +1,6 @@
 //! What the app remembers between runs: a small JSON file in the user's config folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7,20 +8,29 @@ use std::path::{Path, PathBuf};
 pub struct Settings {
     /// The folder opened last; opened again when the app starts without one.
     pub last_folder: Option<PathBuf>,
-    /// Frame rate used to turn `shot_end_frame` into time on the timeline.
+    /// Frame rate of movies without their own: turns `shot_end_frame` into time on the
+    /// timeline and places subtitles on shots.
     pub fps: f64,
+    /// Frame rates the user set for single movies, by IMDb id.
+    pub movie_fps: BTreeMap<String, f64>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             last_folder: None,
-            fps: 24.0,
+            fps: crate::data::subtitles::DEFAULT_FPS,
+            movie_fps: BTreeMap::new(),
         }
     }
 }
 
 impl Settings {
+    /// The frame rate of movie `imdb_id`: its own, else the default.
+    pub fn fps_of(&self, imdb_id: &str) -> f64 {
+        self.movie_fps.get(imdb_id).copied().unwrap_or(self.fps)
+    }
+
     /// `$XDG_CONFIG_HOME/scenelab/gui.json`, else `~/.config/scenelab/gui.json`.
     pub fn default_path() -> Option<PathBuf> {
         let base = std::env::var_os("XDG_CONFIG_HOME")
@@ -60,6 +70,7 @@ mod tests {
         let s = Settings {
             last_folder: Some(PathBuf::from("/data/movies")),
             fps: 25.0,
+            movie_fps: BTreeMap::from([("tt0047396".to_string(), 23.976)]),
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path), s);

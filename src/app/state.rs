@@ -44,6 +44,8 @@ pub struct AppState {
     pub comparison: Option<Comparison>,
     /// The movies the user chose to score (see [`AppState::scope`] for the one in use).
     pub chosen_scope: Scope,
+    /// Bumped whenever the open folder's subtitles are replaced.
+    pub subtitle_generation: u64,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             report: Default::default(),
             comparison: None,
             chosen_scope: Scope::default(),
+            subtitle_generation: 0,
         }
     }
 
@@ -83,6 +86,19 @@ impl AppState {
 
     pub fn selected(&self) -> Option<&Movie> {
         self.selected_movie.and_then(|i| self.movies().get(i))
+    }
+
+    /// The frame rate of `movie` (its own, else the default).
+    pub fn fps_of(&self, movie: &Movie) -> f64 {
+        self.settings.fps_of(&movie.imdb_id)
+    }
+
+    /// The subtitles of `movie` in the open folder: read, unreadable (why), or none found.
+    pub fn subtitles_of(
+        &self,
+        movie: &Movie,
+    ) -> Option<&Result<crate::data::subtitles::Subtitles, String>> {
+        self.folder.as_ref()?.subtitles.get(&movie.imdb_id)
     }
 
     /// The selected source's split (`None` for scores without one, like the file's own).
@@ -205,7 +221,7 @@ impl AppState {
             i,
             movie,
             self.axis,
-            self.settings.fps,
+            self.settings.fps_of(&movie.imdb_id),
             self.sources.generation(),
             scores.as_deref(),
             self.threshold,

@@ -43,6 +43,8 @@ pub struct Timeline {
     cursor: Option<usize>,
     /// x range to show next frame (after a keyboard jump).
     pending_x: Option<(f64, f64)>,
+    /// The dialogue strip and the lines around the hovered shot.
+    dialogue: super::dialogue::Dialogue,
 }
 
 impl Timeline {
@@ -56,6 +58,11 @@ impl Timeline {
 
     pub fn cursor(&self) -> Option<usize> {
         self.cursor
+    }
+
+    /// What the dialogue strip and panel showed in the last frame.
+    pub fn dialogue(&self) -> &super::dialogue::ShownDialogue {
+        self.dialogue.shown()
     }
 
     /// The plot's transform as of the last frame (screen <-> plot coordinates).
@@ -103,8 +110,15 @@ impl Timeline {
 
         let band_height = 14.0;
         let hover_line = 22.0;
+        let has_dialogue = super::dialogue::Dialogue::has_rows(state, movie);
+        let dialogue_height = if has_dialogue {
+            super::dialogue::RESERVED_HEIGHT
+        } else {
+            0.0
+        };
         let plot_height =
-            (ui.available_height() - 2.0 * band_height - hover_line - 16.0).max(120.0);
+            (ui.available_height() - 2.0 * band_height - hover_line - dialogue_height - 16.0)
+                .max(120.0);
 
         let near_threshold = self.near_threshold(ui, state.threshold);
         if near_threshold || self.dragging_threshold {
@@ -153,17 +167,24 @@ impl Timeline {
         sync_visibility(ui.ctx(), &state.sources, actions);
 
         scene_bands(ui, view, &transform, movie.n_shots, band_height);
-        self.shot_info(ui, state, movie, &transform);
+        if has_dialogue {
+            self.dialogue.strip(ui, state, movie, &transform);
+        }
+        let shot = self.shot_info(ui, state, movie, &transform);
+        if has_dialogue {
+            self.dialogue.around(ui, state, movie, shot);
+        }
     }
 
-    /// Under the plot: the hovered (else the cursor's) shot, or how to use the plot.
+    /// Under the plot: the hovered (else the cursor's) shot, or how to use the plot. Returns
+    /// that shot.
     fn shot_info(
         &self,
         ui: &mut egui::Ui,
         state: &AppState,
         movie: &Movie,
         transform: &egui_plot::PlotTransform,
-    ) {
+    ) -> Option<usize> {
         let view = &state.view;
         let info = match ui.input(|i| i.pointer.hover_pos()) {
             Some(p) if transform.frame().contains(p) => {
@@ -172,9 +193,10 @@ impl Timeline {
             _ => self.cursor.map(|c| c.min(movie.n_shots - 1)),
         };
         match info {
-            Some(s) => ui.label(hover_text(movie, view, &state.sources, s, state.settings.fps).replace('\n', "   ")),
+            Some(s) => ui.label(hover_text(movie, view, &state.sources, s, state.fps_of(movie)).replace('\n', "   ")),
             None => ui.weak("Hover the plot for shot details. Drag the dashed line to set the threshold; wheel zooms, drag or shift+wheel pans, double click resets; arrow keys: up/down movie, left/right boundary."),
         };
+        info
     }
 
     /// The plot's settings for this frame: legend, pan and zoom along x only (and no panning
@@ -220,7 +242,7 @@ impl Timeline {
                     | egui_plot::HoverPosition::Elsewhere { position } => position.x,
                 };
                 view.shot_at(x)
-                    .map(|s| hover_text(movie, view, &state.sources, s, state.settings.fps))
+                    .map(|s| hover_text(movie, view, &state.sources, s, state.fps_of(movie)))
             });
         if axis == XAxis::Time {
             plot = plot.x_axis_formatter(|mark, _| format_time(mark.value));
@@ -300,8 +322,9 @@ impl Timeline {
             {
                 actions.push(Action::SetAxis(XAxis::Time));
             }
-            if state.axis == XAxis::Time {
-                let mut fps = state.settings.fps;
+            if has_time {
+                // The movie's own: it places time and subtitles on its shots.
+                let mut fps = state.fps_of(movie);
                 let label = ui.label("fps");
                 let r = ui
                     .add(
@@ -317,6 +340,14 @@ impl Timeline {
             }
             if ui.button("Reset view").clicked() {
                 self.reset_view();
+            }
+            ui.separator();
+            if ui
+                .button("Subtitles…")
+                .on_hover_text("Read the movies' subtitles (<imdb>.srt) from a folder")
+                .clicked()
+            {
+                actions.push(Action::PickFor(super::picker::PickPurpose::Subtitles));
             }
         });
     }

@@ -9,6 +9,7 @@ mod movie;
 pub mod movienet;
 mod scores;
 pub mod split;
+pub mod subtitles;
 
 pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
 pub use movie::{
