@@ -14,6 +14,7 @@ pub mod bilstm;
 pub mod layers;
 pub mod lgss;
 pub mod multiscale;
+pub mod torch_io;
 pub mod wavenet;
 
 use std::sync::Mutex;

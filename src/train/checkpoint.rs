@@ -67,6 +67,8 @@ pub enum CheckpointError {
     },
     #[error("{path} is corrupted or does not match its config.json: {message}")]
     BadWeights { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Torch { path: PathBuf, message: String },
     #[error("{0}")]
     Model(String),
 }

@@ -1,0 +1,388 @@
+//! PyTorch in and out: checkpoints saved the ways PyTorch users save them load safely, and
+//! each model computes what its PyTorch twin (`python/scenelab_torch.py`) computes with the
+//! same weights. The fixtures are written by real PyTorch with
+//! `tests/fixtures/torch/make_fixtures.py` (reduced sizes).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use scenelab::model::torch_io::{self, TwinSpec};
+use scenelab::model::{BoundaryModel, ModelConfig, ModelKind, ShotBatch, bilstm, multiscale};
+use scenelab::train::masked_bce;
+use scenelab::train::torch_checkpoint::{self, Opened};
+
+/// The positive-class weight the fixture's loss uses.
+const POS_WEIGHT: f64 = 3.0;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch")
+}
+
+fn tensors(file: &str) -> HashMap<String, Tensor> {
+    torch_io::read_weights(&fixtures().join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .tensors
+}
+
+/// The twin's class and sizes each fixture model was made with.
+fn spec(model: &str) -> TwinSpec {
+    let text = std::fs::read_to_string(fixtures().join("kwargs.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let m = &all[model];
+    TwinSpec {
+        format: torch_io::TWIN_FORMAT.into(),
+        class: m["class"].as_str().unwrap().into(),
+        kwargs: m["kwargs"].as_object().unwrap().clone(),
+    }
+}
+
+fn weights_file(model: &str) -> &'static str {
+    match model {
+        "wavenet" => "wavenet.pth.tar",
+        "bilstm" => "bilstm.pth",
+        "default" => "default.safetensors",
+        "lgss" => "lgss.bin",
+        other => panic!("no fixture for {other}"),
+    }
+}
+
+fn open(model: &str) -> Opened {
+    torch_checkpoint::from_weights(
+        &fixtures().join(weights_file(model)),
+        None,
+        Some(spec(model)),
+        &Device::Cpu,
+    )
+    .unwrap_or_else(|e| panic!("{model}: {e}"))
+}
+
+/// The fixture's movies as the models read them: raw rows normalised with the model's
+/// statistics, batched; and the movies' lengths.
+fn batch(opened: &Opened) -> (ShotBatch, Vec<usize>) {
+    let inputs = tensors("inputs.safetensors");
+    let raw = &inputs["raw"];
+    let (_, t, f) = raw.dims3().unwrap();
+    let lengths: Vec<usize> = inputs["lengths"]
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|n| n as usize)
+        .collect();
+    let rows: Vec<Vec<f32>> = lengths
+        .iter()
+        .enumerate()
+        .map(|(b, &n)| {
+            let mut r = raw
+                .get(b)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            r.truncate(n * f);
+            opened.model.meta.normalization.apply(&mut r);
+            r
+        })
+        .collect();
+    assert_eq!(t, lengths.iter().copied().max().unwrap());
+    let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+    (ShotBatch::from_rows(&refs, &Device::Cpu).unwrap(), lengths)
+}
+
+/// `[batch, shots - 1]` f32: 1 on each movie's transitions.
+fn transition_mask(lengths: &[usize], t: usize) -> Tensor {
+    let v: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&n| (0..t - 1).map(move |j| if j + 1 < n { 1.0 } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(v, (lengths.len(), t - 1), &Device::Cpu).unwrap()
+}
+
+fn max_abs(t: &Tensor) -> f32 {
+    t.abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+/// Largest |SceneLab − PyTorch| over the real transitions of model `name`'s logits.
+fn logit_difference(name: &str, opened: &Opened) -> f32 {
+    let (batch, lengths) = batch(opened);
+    let logits = opened.model.model.forward(&batch, false).unwrap();
+    let mask = transition_mask(&lengths, batch.shots());
+    let want = &tensors("expected.safetensors")[&format!("{name}.logits")];
+    assert_eq!(logits.dims(), want.dims(), "{name}");
+    max_abs(&((logits * &mask).unwrap() - want).unwrap())
+}
+
+#[test]
+fn each_model_gives_its_twins_logits() {
+    for name in ["wavenet", "bilstm", "default", "lgss"] {
+        let opened = open(name);
+        let diff = logit_difference(name, &opened);
+        println!("{name}: max |logit difference| {diff:.3e}");
+        assert!(diff <= 1e-5, "{name}: logits differ by {diff}");
+    }
+}
+
+#[test]
+fn the_default_model_gives_its_twins_loss_and_gradients() {
+    let opened = open("default");
+    let (batch, lengths) = batch(&opened);
+    let logits = opened.model.model.forward(&batch, true).unwrap();
+    let mask = transition_mask(&lengths, batch.shots());
+    let labels = &tensors("inputs.safetensors")["labels"];
+    let loss = masked_bce(&logits, labels, &mask, POS_WEIGHT).unwrap();
+    let expected = tensors("expected.safetensors");
+    let want_loss = expected["default.loss"].to_vec1::<f32>().unwrap()[0];
+    let got_loss = loss.to_scalar::<f32>().unwrap();
+    assert!(
+        ((got_loss - want_loss) / want_loss).abs() <= 1e-5,
+        "loss {got_loss} vs PyTorch's {want_loss}"
+    );
+    let grads = loss.backward().unwrap();
+    let vars = opened.model.varmap.data().lock().unwrap();
+    let mut worst = 0f32;
+    // A gradient that is exactly zero in exact arithmetic (the projection's bias cancels in
+    // the left-minus-right differences) is rounding noise on both sides: each error is
+    // relative to the parameter's largest gradient, but never to less than a thousandth of
+    // the model's largest.
+    let largest = vars
+        .keys()
+        .map(|name| max_abs(&expected[&format!("default.grad.{name}")]))
+        .fold(0f32, f32::max);
+    for (name, var) in vars.iter() {
+        let want = &expected[&format!("default.grad.{name}")];
+        let got = grads
+            .get(var)
+            .unwrap_or_else(|| panic!("no gradient for {name}"));
+        let scale = max_abs(want).max(1e-3 * largest);
+        let rel = max_abs(&(got - want).unwrap()) / scale;
+        println!("{name}: relative gradient error {rel:.3e} (largest |gradient| {scale:.3e})");
+        assert!(rel <= 1e-4, "{name}: gradient differs by {rel} relative");
+        worst = worst.max(rel);
+    }
+    assert_eq!(
+        vars.len(),
+        8,
+        "conv0, conv1, out and projection, weight and bias"
+    );
+    println!("default: loss {got_loss} vs {want_loss}; worst relative gradient error {worst:.3e}");
+}
+
+#[test]
+fn checkpoints_load_however_pytorch_saved_them() {
+    // SceneSeg's way: torch.save({'state_dict': nn.DataParallel(model).state_dict(), 'epoch',
+    // 'optimizer', …}, 'x.pth.tar').
+    let wavenet = torch_io::read_weights(&fixtures().join("wavenet.pth.tar")).unwrap();
+    let notes = wavenet.notes.join("; ");
+    assert!(notes.contains("'state_dict'"), "{notes}");
+    for ignored in ["epoch", "optimizer", "scheduler", "best_ap"] {
+        assert!(notes.contains(ignored), "{ignored} not reported: {notes}");
+    }
+    assert!(notes.contains("'module.'"), "{notes}");
+    assert!(wavenet.tensors.contains_key("conv0.weight"));
+    assert!(wavenet.tensors.keys().all(|k| !k.starts_with("module.")));
+
+    // The kind follows from the names.
+    for (file, kind) in [
+        ("wavenet.pth.tar", ModelKind::Wavenet),
+        ("bilstm.pth", ModelKind::Bilstm),
+        ("default.safetensors", ModelKind::Default),
+        ("default_legacy.pt", ModelKind::Default),
+        ("lgss.bin", ModelKind::Lgss),
+    ] {
+        let t = tensors(file);
+        assert_eq!(
+            torch_io::detect_kind(t.keys().map(String::as_str)),
+            Some(kind),
+            "{file}"
+        );
+    }
+
+    // A legacy torch.save file and a safetensors file of the same state dict agree.
+    let (legacy, safe) = (tensors("default_legacy.pt"), tensors("default.safetensors"));
+    assert_eq!(legacy.len(), safe.len());
+    for (name, t) in &safe {
+        let l = &legacy[name];
+        assert_eq!(l.dims(), t.dims(), "{name}");
+        assert_eq!(l.dtype(), t.dtype(), "{name}");
+        if t.dtype() == DType::F32 {
+            assert_eq!(max_abs(&(l - t).unwrap()), 0.0, "{name}");
+        }
+    }
+
+    // A state dict under 'model' (lgss.bin) and the bool buffer.
+    let lgss = torch_io::read_weights(&fixtures().join("lgss.bin")).unwrap();
+    assert!(lgss.notes.join(" ").contains("'model'"), "{:?}", lgss.notes);
+    assert_eq!(
+        lgss.tensors[torch_io::NORMALIZATION_KEEP_EMPTY_ROWS].dtype(),
+        DType::U8
+    );
+
+    // An entry the reader cannot make (an argparse.Namespace) outside the state dict is
+    // ignored, not refused: nothing of it is run.
+    let with_args = torch_io::read_weights(&fixtures().join("with_args.pth")).unwrap();
+    assert!(with_args.tensors.contains_key("w"));
+    assert!(with_args.notes.join(" ").contains("args"));
+}
+
+#[test]
+fn an_unknown_global_in_a_state_dict_is_refused_by_name() {
+    let e = torch_io::read_weights(&fixtures().join("refused.pth"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("refusing to load global") && e.contains("system"),
+        "{e}"
+    );
+    // Not a checkpoint at all.
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.pth");
+    std::fs::write(&text, "hello").unwrap();
+    let e = torch_io::read_weights(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("neither a torch.save file nor a safetensors file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn sizes_follow_from_the_weights_where_the_shapes_tell_them() {
+    // The BiLSTM's sizes are all in its shapes.
+    let t = tensors("bilstm.pth");
+    let mut notes = Vec::new();
+    let inferred = torch_io::infer_config(ModelKind::Bilstm, &t, &mut notes).unwrap();
+    assert_eq!(inferred, spec("bilstm").config().unwrap());
+    let ModelConfig::Bilstm(c) = &inferred else {
+        panic!("{inferred:?}")
+    };
+    assert_eq!((c.hidden, c.layers), (3, 2));
+    // Opened without any description, it gives the same logits.
+    let opened =
+        torch_checkpoint::open_model(&fixtures().join("bilstm.pth"), None, &Device::Cpu).unwrap();
+    assert!(logit_difference("bilstm", &opened) <= 1e-5);
+
+    // A config.json with the twin's description beside the weights gives what the shapes
+    // cannot (WaveNet's blocks).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("wavenet.pth.tar"),
+        dir.path().join("model_best.pth.tar"),
+    )
+    .unwrap();
+    let config = serde_json::json!({ "torch": spec("wavenet") });
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let opened =
+        torch_checkpoint::open_model(&dir.path().join("model_best.pth.tar"), None, &Device::Cpu)
+            .unwrap();
+    assert!(logit_difference("wavenet", &opened) <= 1e-5);
+
+    // Asking for another kind than the description's is refused.
+    let e = torch_checkpoint::open_model(
+        &dir.path().join("model_best.pth.tar"),
+        Some(ModelKind::Bilstm),
+        &Device::Cpu,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("'wavenet'") && e.contains("'bilstm'"), "{e}");
+
+    // Weights of another size are refused, naming the weight.
+    let e = torch_checkpoint::from_weights(
+        &fixtures().join("bilstm.pth"),
+        None,
+        Some(TwinSpec::of(&ModelConfig::Bilstm(bilstm::Config {
+            hidden: 4,
+            ..Default::default()
+        }))),
+        &Device::Cpu,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("lstm0.w_hh") && e.contains("shape"), "{e}");
+}
+
+fn names_and_shapes(t: &HashMap<String, Tensor>) -> BTreeMap<String, Vec<usize>> {
+    t.iter()
+        .map(|(k, v)| (k.clone(), v.dims().to_vec()))
+        .collect()
+}
+
+/// The twins' state-dict names and shapes at SceneLab's default sizes, as PyTorch lists them.
+fn twin_names() -> BTreeMap<String, BTreeMap<String, Vec<usize>>> {
+    let text = std::fs::read_to_string(fixtures().join("twin_names.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    all.as_object()
+        .unwrap()
+        .iter()
+        .map(|(model, v)| {
+            let names = serde_json::from_value(v["tensors"].clone()).unwrap();
+            (model.clone(), names)
+        })
+        .collect()
+}
+
+#[test]
+fn scenelab_names_are_the_twins_names() {
+    let twins = twin_names();
+    let configs = [
+        ("wavenet", ModelKind::Wavenet.default_config()),
+        ("bilstm", ModelKind::Bilstm.default_config()),
+        ("default", ModelKind::Default.default_config()),
+        (
+            "default_projection",
+            ModelConfig::Default(multiscale::Config {
+                projection_dim: 8,
+                ..Default::default()
+            }),
+        ),
+        ("lgss", ModelKind::Lgss.default_config()),
+    ];
+    for (name, cfg) in configs {
+        let ours = torch_checkpoint::torch_names(&cfg).unwrap();
+        assert_eq!(&ours, &twins[name], "{name}");
+        assert_eq!(TwinSpec::of(&cfg).config().unwrap(), cfg, "{name}");
+    }
+}
+
+#[test]
+fn export_torch_writes_the_twins_names_and_the_same_model() {
+    for name in ["wavenet", "bilstm", "default", "lgss"] {
+        let opened = open(name);
+        let dir = tempfile::tempdir().unwrap();
+        opened.model.export_torch(dir.path()).unwrap();
+        let written = torch_io::read_weights(&dir.path().join("model.safetensors")).unwrap();
+        // Exactly the twin's state dict: the fixture's names, shapes and values.
+        let original = tensors(weights_file(name));
+        assert_eq!(
+            names_and_shapes(&written.tensors),
+            names_and_shapes(&original),
+            "{name}"
+        );
+        for (k, t) in &original {
+            let w = written.tensors[k].to_dtype(DType::F32).unwrap();
+            let diff = max_abs(&(w - t.to_dtype(DType::F32).unwrap()).unwrap());
+            assert_eq!(diff, 0.0, "{name}: {k}");
+        }
+        // config.json names the twin, and the folder opens as a model again.
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+                .unwrap();
+        let written_spec: TwinSpec = serde_json::from_value(config["torch"].clone()).unwrap();
+        assert_eq!(written_spec.config().unwrap(), spec(name).config().unwrap());
+        let reopened = torch_checkpoint::open_model(dir.path(), None, &Device::Cpu).unwrap();
+        assert_eq!(
+            reopened.model.meta.normalization,
+            opened.model.meta.normalization
+        );
+        assert!(logit_difference(name, &reopened) <= 1e-5, "{name}");
+    }
+}
