@@ -28,6 +28,8 @@ enum Command {
     Train(cli::train::Args),
     /// Write a model's predictions for every movie of a folder.
     Predict(cli::predict::Args),
+    /// Write a model's weights for its PyTorch twin (python/scenelab_torch.py).
+    ExportTorch(cli::export_torch::Args),
     /// Random hyperparameter search with movie-level cross-validation.
     Search(cli::search::Args),
     /// Benchmarks: loading, evaluation, rendering, training.
@@ -53,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Command::Evaluate(a) => cli::evaluate::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Predict(a) => cli::predict::run(a),
+        Command::ExportTorch(a) => cli::export_torch::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Bench(a) => cli::bench::run(a),
     };

@@ -286,7 +286,13 @@ impl App {
         // then takes its place.
         self.jobs.spawn_answering(
             PICK_JOB,
-            move |_| Ok(picker.pick_folder(start.as_deref())),
+            move |_| {
+                Ok(if purpose == PickPurpose::LoadWeights {
+                    picker.pick_file(start.as_deref())
+                } else {
+                    picker.pick_folder(start.as_deref())
+                })
+            },
             move |result| Picked {
                 purpose,
                 outcome: result.unwrap_or_else(PickOutcome::Unavailable),
@@ -430,7 +436,7 @@ impl Deliver<App> for Picked {
         match self.outcome {
             PickOutcome::Picked(dir) => app.apply(match purpose {
                 PickPurpose::OpenMovies => Action::OpenFolder(dir),
-                PickPurpose::LoadModel => Action::LoadModel(dir),
+                PickPurpose::LoadModel | PickPurpose::LoadWeights => Action::LoadModel(dir),
                 PickPurpose::SaveModel => Action::SaveModel(dir),
                 PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
             }),

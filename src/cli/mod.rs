@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod evaluate;
+pub mod export_torch;
 pub mod gui;
 pub mod inspect;
 pub mod predict;

@@ -15,7 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::data::Movie;
 use crate::observer::Observer;
 use crate::pickle::ArrayData;
-use crate::train::TrainedModel;
+use crate::model::ModelKind;
+use crate::train::torch_checkpoint::{Opened, open_model};
 use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError, ExportEvent};
 use crate::workflow::predict;
@@ -25,9 +26,15 @@ use crate::workflow::predict;
 pub struct Args {
     /// Folder of tt*.pkl movies to score.
     pub dir: PathBuf,
-    /// Model folder written by `scenelab train`.
+    /// Model folder written by `scenelab train` or `scenelab export-torch`, or a PyTorch
+    /// weight file: a state dict saved with torch.save (.pth, .pt, .pth.tar, .bin; bare or
+    /// under 'state_dict', 'model', 'model_state_dict' or 'net') or a safetensors file, with
+    /// the names of a twin in python/scenelab_torch.py.
     #[arg(long)]
     pub model: PathBuf,
+    /// The model kind of a weight file, when its names do not tell it (they usually do).
+    #[arg(long, value_enum)]
+    pub kind: Option<ModelKind>,
     /// Folder for the scored files (created if needed); must differ from DIR.
     #[arg(long, required_unless_present = "in_place")]
     pub out: Option<PathBuf>,
@@ -64,7 +71,11 @@ impl Observer<ExportEvent> for FilesBar {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
-    let model = TrainedModel::load(&args.model, None, &device)?;
+    let Opened { model, notes } =
+        open_model(&args.model, args.kind, &device).context("--model")?;
+    for note in &notes {
+        eprintln!("{}: {note}", args.model.display());
+    }
     let files = crate::data::Dataset::movie_files(&args.dir)?;
     anyhow::ensure!(
         !files.is_empty(),
