@@ -342,20 +342,37 @@ class LgssBranch(nn.Module):
         self.fc1 = Dense(2 * hidden, dense)
         self.fc2 = Dense(dense, 2)
 
+    #: Windows per piece of the half-window cosine: its ``[b, windows, channels, d]``
+    #: intermediates stay small (full size: 512 channels x 2048 place features).
+    CHUNK = 16
+
+    def window_channel_max(self, x, start, end):
+        """The ``[4 x 1]`` convolution across windows ``start..end`` and the max over its
+        channels: ``[b, end - start, d]``."""
+        windows = torch.stack([x[:, start + k : end + k] for k in range(WINDOW)], 3)  # [b, n, d, 4]
+        return (windows @ self.conv.weight.t() + self.conv.bias).amax(3)
+
+    def half_window_cosine(self, x, start, end):
+        """Per-channel cosine similarity of the two half-windows of windows ``start..end``
+        after the shared ``[2 x 1]`` convolution: ``[b, end - start, channels]``."""
+        u = self.cos_conv.weight
+        beta = self.cos_conv.bias[None, None, :, None]
+
+        def half(k):  # rows start+k and start+k+1 of each window, convolved: [b, n, c, d]
+            r0 = x[:, start + k : end + k, None, :]
+            r1 = x[:, start + k + 1 : end + k + 1, None, :]
+            return u[None, None, :, 0, None] * r0 + u[None, None, :, 1, None] * r1 + beta
+
+        a, b = half(0), half(2)
+        dot = (a * b).sum(3)
+        return dot / (a.square().sum(3) * b.square().sum(3)).clamp_min(1e-16).sqrt()
+
     def forward(self, x, valid_windows, seq_len):
         b, t, d = x.shape
         nw = t + 1 - WINDOW
-        windows = torch.stack([x[:, k : k + nw] for k in range(WINDOW)], 3)  # [b, nw, d, 4]
-        # Convolution across the window, then the max over its channels: [b, nw, d].
-        ctx = (windows @ self.conv.weight.t() + self.conv.bias).amax(3)
-        # Half-windows convolved per channel: [b, nw, channels, d].
-        u = self.cos_conv.weight
-        beta = self.cos_conv.bias[None, None, :, None]
-        half_a = u[None, None, :, 0, None] * x[:, 0:nw, None, :] + u[None, None, :, 1, None] * x[:, 1 : nw + 1, None, :] + beta
-        half_b = u[None, None, :, 0, None] * x[:, 2 : nw + 2, None, :] + u[None, None, :, 1, None] * x[:, 3 : nw + 3, None, :] + beta
-        dot = (half_a * half_b).sum(3)
-        na, nb = half_a.square().sum(3), half_b.square().sum(3)
-        cos = dot / (na * nb).clamp_min(1e-16).sqrt()
+        pieces = [(s, min(s + self.CHUNK, nw)) for s in range(0, nw, self.CHUNK)]
+        ctx = torch.cat([self.window_channel_max(x, s, e) for s, e in pieces], 1)
+        cos = torch.cat([self.half_window_cosine(x, s, e) for s, e in pieces], 1)
         h = torch.cat([ctx, cos], 2)
         n_seq = -(-nw // seq_len)
         h = F.pad(h, (0, 0, 0, n_seq * seq_len - nw)).reshape(b * n_seq, seq_len, -1)

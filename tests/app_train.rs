@@ -320,17 +320,18 @@ fn pytorch_weights_load_as_a_source() {
                 .expect("a source for the weights"),
         )
         .unwrap();
-    let opened = scenelab::train::torch_checkpoint::open_model(
-        &weights,
-        None,
-        &candle_core::Device::Cpu,
-    )
-    .unwrap();
+    let opened =
+        scenelab::train::torch_checkpoint::open_model(&weights, None, &candle_core::Device::Cpu)
+            .unwrap();
     let all: Vec<&scenelab::data::Movie> = state.movies().iter().collect();
     let want = opened.model.predict(&all).unwrap();
     for (m, w) in all.iter().zip(want) {
         let got = source.scores[&m.imdb_id].values();
         assert_eq!(got.len(), w.len());
-        assert!(got.iter().zip(&w).all(|(a, b)| (a - f64::from(*b)).abs() < 1e-6));
+        assert!(
+            got.iter()
+                .zip(&w)
+                .all(|(a, b)| (a - f64::from(*b)).abs() < 1e-6)
+        );
     }
 }

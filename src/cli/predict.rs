@@ -13,9 +13,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::Movie;
+use crate::model::ModelKind;
 use crate::observer::Observer;
 use crate::pickle::ArrayData;
-use crate::model::ModelKind;
 use crate::train::torch_checkpoint::{Opened, open_model};
 use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError, ExportEvent};
@@ -71,8 +71,7 @@ impl Observer<ExportEvent> for FilesBar {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
-    let Opened { model, notes } =
-        open_model(&args.model, args.kind, &device).context("--model")?;
+    let Opened { model, notes } = open_model(&args.model, args.kind, &device).context("--model")?;
     for note in &notes {
         eprintln!("{}: {note}", args.model.display());
     }

@@ -351,7 +351,7 @@ pub fn infer_config(
             let d = wavenet::Config::default();
             let n = count_numbered(tensors, "conv", "weight");
             let filters = dim(tensors, "conv0.bias", 0, kind)?;
-            let (num_layers, num_blocks) = if n % d.num_layers == 0 {
+            let (num_layers, num_blocks) = if n.is_multiple_of(d.num_layers) {
                 (d.num_layers, n / d.num_layers)
             } else {
                 (n, 1)
@@ -391,8 +391,20 @@ pub fn infer_config(
                 0
             };
             let n_modalities = crate::data::Modality::ALL.len();
-            let (similarity_widths, difference_widths) = if projection_dim == 0 {
-                if w[0] % n_modalities != 0 {
+            let (similarity_widths, difference_widths) = if let Some(n) = w[0]
+                .checked_sub(n_modalities * d.similarity_widths.len())
+                .and_then(|rest| {
+                    rest.checked_div(projection_dim)
+                        .filter(|n| n * projection_dim == rest)
+                }) {
+                let dw = if n == d.difference_widths.len() {
+                    d.difference_widths.clone()
+                } else {
+                    powers(2, n)
+                };
+                (d.similarity_widths.clone(), dw)
+            } else if projection_dim == 0 {
+                if !w[0].is_multiple_of(n_modalities) {
                     return Err(mismatch(format!(
                         "'conv0.weight' reads {} features, not a multiple of {n_modalities} similarities",
                         w[0]
@@ -400,22 +412,10 @@ pub fn infer_config(
                 }
                 (powers(1, w[0] / n_modalities), d.difference_widths.clone())
             } else {
-                let rest = w[0]
-                    .checked_sub(n_modalities * d.similarity_widths.len())
-                    .filter(|r| r % projection_dim == 0)
-                    .ok_or_else(|| {
-                        mismatch(format!(
-                            "'conv0.weight' reads {} features, which the default similarity widths and a {projection_dim}-wide projection do not make: save the twin's config.json beside the weights",
-                            w[0]
-                        ))
-                    })?;
-                let n = rest / projection_dim;
-                let dw = if n == d.difference_widths.len() {
-                    d.difference_widths.clone()
-                } else {
-                    powers(2, n)
-                };
-                (d.similarity_widths.clone(), dw)
+                return Err(mismatch(format!(
+                    "'conv0.weight' reads {} features, which the default similarity widths and a {projection_dim}-wide projection do not make: save the twin's config.json beside the weights",
+                    w[0]
+                )));
             };
             let dilations = if n_convs == d.dilations.len() {
                 d.dilations.clone()

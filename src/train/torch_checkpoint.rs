@@ -281,12 +281,13 @@ fn normalization_of(
     Ok(n)
 }
 
+/// A tensor as safetensors writes it: name, element type, shape, little-endian bytes.
+type RawTensor = (String, safetensors::Dtype, Vec<usize>, Vec<u8>);
+
 impl TrainedModel {
     /// The tensors [`TrainedModel::export_torch`] writes: every parameter under its name, and
     /// the normalisation buffers; f32 little-endian bytes (the flag as one bool byte).
-    fn torch_tensors(
-        &self,
-    ) -> Result<Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>, CheckpointError> {
+    fn torch_tensors(&self) -> Result<Vec<RawTensor>, CheckpointError> {
         let f32_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         let mut out = Vec::new();
         let data = self.varmap.data().lock().unwrap_or_else(|e| e.into_inner());

@@ -6,9 +6,9 @@ use std::path::Path;
 use candle_core::Device;
 
 use crate::data::Movie;
+use crate::model::ModelKind;
 use crate::pickle::ArrayData;
 use crate::train::decision::Decision;
-use crate::model::ModelKind;
 use crate::train::torch_checkpoint::{Opened, open_model};
 use crate::train::{CheckpointError, TrainedModel};
 

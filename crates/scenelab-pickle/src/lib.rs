@@ -23,6 +23,12 @@
 //! value becomes [`Field::Unreadable`] with the reason, so one bad field does not lose the
 //! others; a refused global at the top of the file refuses the file.
 //!
+//! Checkpoints: [`read_state_dict`] reads the tensors of a PyTorch state dict from a
+//! `torch.save` file, bare or under one of [`STATE_DICT_KEYS`] (a training checkpoint's other
+//! entries, such as the epoch and the optimiser state, are listed but never decoded). The
+//! `_metadata` attribute `nn.Module.state_dict()` sets on its `OrderedDict` is dropped; an
+//! object of a refused global inside the state dict refuses the file, naming the global.
+//!
 //! This crate depends on nothing of SceneLab's app, models or file helpers, so the fuzz target
 //! (`fuzz/`) builds it alone; [`fuzz::check`] is the property it fuzzes, also run by the tests.
 
