@@ -130,49 +130,86 @@ fn each_model_gives_its_twins_logits() {
     }
 }
 
-#[test]
-fn the_default_model_gives_its_twins_loss_and_gradients() {
-    let opened = open("default");
+/// Checks model `name`'s training loss (`masked_bce`) and every parameter's gradient against
+/// PyTorch's on the fixture batch; returns the worst relative gradient error.
+fn check_gradients(name: &str) -> f32 {
+    let opened = open(name);
     let (batch, lengths) = batch(&opened);
     let logits = opened.model.model.forward(&batch, true).unwrap();
     let mask = transition_mask(&lengths, batch.shots());
     let labels = &tensors("inputs.safetensors")["labels"];
     let loss = masked_bce(&logits, labels, &mask, POS_WEIGHT).unwrap();
     let expected = tensors("expected.safetensors");
-    let want_loss = expected["default.loss"].to_vec1::<f32>().unwrap()[0];
+    let want_loss = expected[&format!("{name}.loss")].to_vec1::<f32>().unwrap()[0];
     let got_loss = loss.to_scalar::<f32>().unwrap();
     assert!(
         ((got_loss - want_loss) / want_loss).abs() <= 1e-5,
-        "loss {got_loss} vs PyTorch's {want_loss}"
+        "{name}: loss {got_loss} vs PyTorch's {want_loss}"
     );
     let grads = loss.backward().unwrap();
     let vars = opened.model.varmap.data().lock().unwrap();
-    let mut worst = 0f32;
-    // A gradient that is exactly zero in exact arithmetic (the projection's bias cancels in
-    // the left-minus-right differences) is rounding noise on both sides: each error is
-    // relative to the parameter's largest gradient, but never to less than a thousandth of
-    // the model's largest.
+    let want = |param: &str| &expected[&format!("{name}.grad.{param}")];
+    // A gradient that is exactly zero in exact arithmetic (the default model's projection
+    // bias cancels in its left-minus-right differences) is rounding noise on both sides: each
+    // error is relative to the parameter's largest gradient, but never to less than a
+    // thousandth of the model's largest.
     let largest = vars
         .keys()
-        .map(|name| max_abs(&expected[&format!("default.grad.{name}")]))
+        .map(|param| max_abs(want(param)))
         .fold(0f32, f32::max);
-    for (name, var) in vars.iter() {
-        let want = &expected[&format!("default.grad.{name}")];
+    let mut worst = 0f32;
+    for (param, var) in vars.iter() {
         let got = grads
             .get(var)
-            .unwrap_or_else(|| panic!("no gradient for {name}"));
-        let scale = max_abs(want).max(1e-3 * largest);
-        let rel = max_abs(&(got - want).unwrap()) / scale;
-        println!("{name}: relative gradient error {rel:.3e} (largest |gradient| {scale:.3e})");
-        assert!(rel <= 1e-4, "{name}: gradient differs by {rel} relative");
+            .unwrap_or_else(|| panic!("{name}: no gradient for {param}"));
+        let scale = max_abs(want(param)).max(1e-3 * largest);
+        let diff = max_abs(&(got - want(param)).unwrap());
+        let rel = diff / scale;
+        println!(
+            "{name} {param}: relative gradient error {rel:.3e} (largest |gradient| {:.3e}, |difference| {diff:.3e})",
+            max_abs(want(param))
+        );
+        assert!(
+            rel <= 1e-4,
+            "{name} {param}: gradient differs by {rel} relative"
+        );
         worst = worst.max(rel);
     }
-    assert_eq!(
-        vars.len(),
-        8,
-        "conv0, conv1, out and projection, weight and bias"
-    );
-    println!("default: loss {got_loss} vs {want_loss}; worst relative gradient error {worst:.3e}");
+    println!("{name}: loss {got_loss} vs {want_loss}; worst relative gradient error {worst:.3e}");
+    worst
+}
+
+#[test]
+fn the_default_model_gives_its_twins_loss_and_gradients() {
+    check_gradients("default");
+    // Every parameter was compared: conv0, conv1, out and the projection.
+    assert_eq!(open("default").model.varmap.all_vars().len(), 8);
+}
+
+#[test]
+fn lgss_gives_its_twins_loss_and_gradients_through_its_custom_operators() {
+    // The channel max's and the Gram-matrix cosine's backward passes reach the branch
+    // convolutions' weights and biases.
+    check_gradients("lgss");
+    let names: Vec<String> = open("lgss")
+        .model
+        .varmap
+        .data()
+        .lock()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    for m in ["place", "cast", "action", "audio"] {
+        for p in [
+            "conv.weight",
+            "conv.bias",
+            "cos_conv.weight",
+            "cos_conv.bias",
+        ] {
+            assert!(names.contains(&format!("{m}.{p}")), "{m}.{p}");
+        }
+    }
 }
 
 #[test]
@@ -267,6 +304,12 @@ fn sizes_follow_from_the_weights_where_the_shapes_tell_them() {
     let opened =
         torch_checkpoint::open_model(&fixtures().join("bilstm.pth"), None, &Device::Cpu).unwrap();
     assert!(logit_difference("bilstm", &opened) <= 1e-5);
+
+    // A folder the twin's own save() wrote (model.safetensors and config.json naming it).
+    let opened =
+        torch_checkpoint::open_model(&fixtures().join("default_saved"), None, &Device::Cpu)
+            .unwrap();
+    assert!(logit_difference("default", &opened) <= 1e-5);
 
     // A config.json with the twin's description beside the weights gives what the shapes
     // cannot (WaveNet's blocks).
