@@ -278,6 +278,14 @@ fn an_unknown_global_in_a_state_dict_is_refused_by_name() {
         e.contains("refusing to load global") && e.contains("system"),
         "{e}"
     );
+    // A whole module saved instead of its state dict: refused by name, saying what to save.
+    let e = torch_io::read_weights(&fixtures().join("whole_module.pth"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'torch.nn.modules.linear.Linear'") && e.contains("state_dict()"),
+        "{e}"
+    );
     // Not a checkpoint at all.
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.pth");
@@ -428,4 +436,110 @@ fn export_torch_writes_the_twins_names_and_the_same_model() {
         );
         assert!(logit_difference(name, &reopened) <= 1e-5, "{name}");
     }
+}
+
+#[test]
+fn default_sizes_follow_from_the_shapes_of_scenelabs_own_weights() {
+    // SceneLab's own model.safetensors, alone (no config.json beside it): its kind and, at the
+    // published sizes, its config follow from the names and shapes.
+    for kind in [ModelKind::Default, ModelKind::Wavenet, ModelKind::Bilstm] {
+        let cfg = kind.default_config();
+        let varmap = candle_nn::VarMap::new();
+        scenelab::model::Model::new(
+            &cfg,
+            scenelab::model::SeededVarMap::var_builder(&varmap, 1, &Device::Cpu),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weights.safetensors");
+        varmap.save(&file).unwrap();
+        let opened = torch_checkpoint::open_model(&file, None, &Device::Cpu).unwrap();
+        assert_eq!(opened.model.meta.model, cfg, "{kind}");
+        // No normalisation buffers: features are used as they are, and the user is told.
+        assert!(
+            opened.notes.iter().any(|n| n.contains("normalisation")),
+            "{kind}: {:?}",
+            opened.notes
+        );
+        assert!(
+            opened
+                .model
+                .meta
+                .normalization
+                .std
+                .iter()
+                .all(|&s| s == 1.0)
+        );
+    }
+}
+
+#[test]
+fn the_command_line_predicts_with_weight_files_and_exports_for_the_twin() {
+    use scenelab::cli::{export_torch, predict};
+    use scenelab::data::demo::{DemoConfig, write_demo};
+    use scenelab::data::{Dataset, FIELD_PREDICTION, Movie};
+    use scenelab::pickle::{ArrayData, Field, read_record_file};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let movies = tmp.path().join("movies");
+    let config = DemoConfig {
+        movies: 3,
+        seed: 2,
+        min_shots: 30,
+        max_shots: 50,
+    };
+    write_demo(&movies, &config, &|_, _| {}).unwrap();
+    // The wavenet checkpoint as SceneSeg saves one, its twin's config.json beside it.
+    let weights_dir = tmp.path().join("weights");
+    std::fs::create_dir_all(&weights_dir).unwrap();
+    let weights = weights_dir.join("model_best.pth.tar");
+    std::fs::copy(fixtures().join("wavenet.pth.tar"), &weights).unwrap();
+    let twin = serde_json::json!({ "torch": spec("wavenet") });
+    std::fs::write(weights_dir.join("config.json"), twin.to_string()).unwrap();
+
+    let scored = tmp.path().join("scored");
+    predict::run(predict::Args {
+        dir: movies.clone(),
+        model: weights.clone(),
+        kind: Some(ModelKind::Wavenet),
+        out: Some(scored.clone()),
+        in_place: false,
+        device: scenelab::workflow::DeviceArg::Cpu,
+        raw_scores: true,
+    })
+    .unwrap();
+    let opened = torch_checkpoint::open_model(&weights, None, &Device::Cpu).unwrap();
+    let out = tmp.path().join("exported");
+    export_torch::run(export_torch::Args {
+        model_dir: weights.clone(),
+        out: out.clone(),
+        kind: None,
+    })
+    .unwrap();
+    let exported = torch_checkpoint::open_model(&out, None, &Device::Cpu).unwrap();
+    for file in Dataset::movie_files(&movies).unwrap() {
+        let movie = Movie::from_record(read_record_file(&file).unwrap()).unwrap();
+        let want = opened.model.predict(&[&movie]).unwrap().remove(0);
+        let record = read_record_file(&scored.join(file.file_name().unwrap())).unwrap();
+        let Some(Field::Array(a)) = scenelab::pickle::field(&record, FIELD_PREDICTION) else {
+            panic!("no prediction written")
+        };
+        let ArrayData::F32(got) = &a.data else {
+            panic!("{:?}", a.data.dtype())
+        };
+        assert_eq!(got, &want);
+        assert_eq!(exported.model.predict(&[&movie]).unwrap().remove(0), want);
+    }
+    // A kind the file is not is refused, naming the flag.
+    let e = predict::run(predict::Args {
+        dir: movies,
+        model: weights,
+        kind: Some(ModelKind::Lgss),
+        out: Some(tmp.path().join("never")),
+        in_place: false,
+        device: scenelab::workflow::DeviceArg::Cpu,
+        raw_scores: true,
+    })
+    .unwrap_err();
+    assert!(format!("{e:#}").starts_with("--model"), "{e:#}");
 }

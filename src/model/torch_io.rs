@@ -37,8 +37,12 @@ const WRAPPER_PREFIXES: [&str; 2] = ["module.", "_orig_mod."];
 pub enum TorchImportError {
     #[error("cannot read it: {0}")]
     Io(#[from] std::io::Error),
+    #[error(
+        "refusing to load global '{0}': nothing in the file is run, so SceneLab reads only tensors and plain values; save the model's state_dict(), not the model object"
+    )]
+    Refused(String),
     #[error("{0}")]
-    Pickle(#[from] crate::pickle::PickleError),
+    Pickle(crate::pickle::PickleError),
     #[error("it is not a valid safetensors file: {0}")]
     Safetensors(String),
     #[error("it is neither a torch.save file nor a safetensors file (it starts with {0})")]
@@ -95,7 +99,10 @@ pub fn read_weights(path: &Path) -> Result<WeightFile, TorchImportError> {
     let arrays: Vec<(String, NdArray)> = if looks_like_safetensors(&bytes) {
         read_safetensors(&bytes)?
     } else if bytes.starts_with(b"PK\x03\x04") || bytes.first() == Some(&0x80) {
-        let sd = crate::pickle::read_state_dict(&bytes)?;
+        let sd = crate::pickle::read_state_dict(&bytes).map_err(|e| match e {
+            crate::pickle::PickleError::RefusedGlobal { name } => TorchImportError::Refused(name),
+            other => TorchImportError::Pickle(other),
+        })?;
         if !sd.found_under.is_empty() {
             notes.push(format!(
                 "read the state dict under '{}'",
