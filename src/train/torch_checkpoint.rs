@@ -4,7 +4,7 @@
 //! [`crate::model::torch_io`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
@@ -327,15 +327,9 @@ impl TrainedModel {
         Ok(out)
     }
 
-    /// Write the model for its PyTorch twin into the folder `out` (created if needed):
-    /// `model.safetensors` with every parameter under its twin's name plus the normalisation
-    /// buffers, and `config.json`: this model's own config with a `torch` section naming the
-    /// twin class and its constructor arguments ([`TwinSpec`]). In Python,
-    /// `scenelab_torch.load(out)` gives the twin; the folder also stays a SceneLab model
-    /// folder. Errors: the folder or a file cannot be written.
-    pub fn export_torch(&self, out: &Path) -> Result<(), CheckpointError> {
-        let io = |path: PathBuf| move |source| CheckpointError::Io { path, source };
-        std::fs::create_dir_all(out).map_err(io(out.to_path_buf()))?;
+    /// `model.safetensors` as [`TrainedModel::save`] and [`TrainedModel::export_torch`]
+    /// write it: every parameter under its name and the normalisation buffers.
+    pub(crate) fn torch_safetensors(&self) -> Result<Vec<u8>, CheckpointError> {
         let tensors = self.torch_tensors()?;
         let views = tensors
             .iter()
@@ -345,28 +339,32 @@ impl TrainedModel {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| CheckpointError::Model(e.to_string()))?;
-        let bytes = safetensors::serialize(views, None)
-            .map_err(|e| CheckpointError::Model(e.to_string()))?;
-        let weights = out.join(WEIGHTS_FILE);
-        crate::files::write_atomic(&weights, &bytes).map_err(io(weights.clone()))?;
-        let mut config = match serde_json::to_value(&self.meta) {
-            Ok(serde_json::Value::Object(m)) => m,
-            Ok(_) | Err(_) => {
-                return Err(CheckpointError::Model(
-                    "the model's config does not serialise as an object".into(),
-                ));
-            }
-        };
-        let spec = serde_json::to_value(TwinSpec::of(&self.meta.model))
-            .map_err(|e| CheckpointError::Model(e.to_string()))?;
-        config.insert("torch".into(), spec);
-        let json = serde_json::to_string_pretty(&config)
-            .map_err(|e| CheckpointError::Model(e.to_string()))?;
-        let config_path = out.join(CONFIG_FILE);
-        crate::files::write_atomic(&config_path, json.as_bytes())
-            .map_err(io(config_path.clone()))?;
-        Ok(())
+        safetensors::serialize(views, None).map_err(|e| CheckpointError::Model(e.to_string()))
     }
+
+    /// Write the model for its PyTorch twin into the folder `out` (created if needed): what
+    /// [`TrainedModel::save`] writes, `model.safetensors` with every parameter under its
+    /// twin's name plus the normalisation buffers, and `config.json` with a `torch` section
+    /// naming the twin class and its constructor arguments ([`TwinSpec`]). In Python,
+    /// `scenelab_torch.load(out)` gives the twin; the folder stays a SceneLab model folder.
+    /// For a folder written by an older SceneLab (weights without the buffers, a config without
+    /// the section), this rewrites it for the twin. Errors: a file cannot be written.
+    pub fn export_torch(&self, out: &Path) -> Result<(), CheckpointError> {
+        self.save(out)
+    }
+}
+
+/// `config.json`'s text for `meta`: its fields and a `torch` section naming the twin.
+pub(crate) fn config_json(meta: &CheckpointMeta) -> Result<String, CheckpointError> {
+    let bad = |e: String| CheckpointError::Model(format!("the model's config: {e}"));
+    let mut config = match serde_json::to_value(meta) {
+        Ok(serde_json::Value::Object(m)) => m,
+        Ok(_) => return Err(bad("not a JSON object".into())),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let spec = serde_json::to_value(TwinSpec::of(&meta.model)).map_err(|e| bad(e.to_string()))?;
+    config.insert("torch".into(), spec);
+    serde_json::to_string_pretty(&config).map_err(|e| bad(e.to_string()))
 }
 
 /// `kind`'s parameter names and shapes at `cfg`'s sizes, as [`TrainedModel::export_torch`]
