@@ -24,8 +24,9 @@ Conventions (as in SceneLab, ``src/model/``):
   ``normalization.keep_empty_rows``; ``score(raw, lengths)`` normalises raw features and
   returns probabilities, as ``scenelab predict --raw-scores`` does.
 
-``load(model_dir)`` builds the twin a ``config.json`` names (``scenelab export-torch`` writes
-one) and loads its ``model.safetensors``; ``save(model, model_dir)`` writes the same pair.
+``load(model_dir)`` builds the twin a ``config.json`` names (every model folder SceneLab writes
+has one: ``scenelab train``, the app's Save model, ``scenelab export-torch``) and loads its
+``model.safetensors``; ``save(model, model_dir)`` writes such a pair for SceneLab to read.
 """
 
 import json
