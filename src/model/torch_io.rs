@@ -61,8 +61,6 @@ pub enum TorchImportError {
     BadTensor { name: String, message: String },
     #[error("its twin description is not valid: {0}")]
     BadTwin(String),
-    #[error("{0}")]
-    Candle(#[from] candle_core::Error),
 }
 
 /// The tensors of a weight file, with wrapper prefixes removed.
