@@ -47,6 +47,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Write `bytes` to `path` through [`temp_in`] and a rename, without waiting for the disk:
+/// for many small files (a feature file per shot) that a rerun rewrites, where a sync per file
+/// would cost minutes. A killed run still never leaves a torn file.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = temp_in(parent_dir(path))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@ enum Command {
     Search(cli::search::Args),
     /// Benchmarks: loading, evaluation, rendering, training.
     Bench(cli::bench::Args),
+    /// Convert a MovieNet folder to the challenge's pkl files, or pkl files to MovieNet's layout.
+    Convert(cli::convert::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::ExportTorch(a) => cli::export_torch::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Convert(a) => cli::convert::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

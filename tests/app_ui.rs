@@ -55,6 +55,7 @@ fn synthetic_movie(id: &str, n: usize, seed: u64) -> Movie {
         ground_truth: Some(gt),
         prediction: Some(Scores::from_f32(&prediction)),
         shot_end_frame: Some(ends),
+        uncertain: Vec::new(),
         issues: Vec::new(),
         notes: Vec::new(),
     }

@@ -2,15 +2,16 @@
 //! tested exactly once, and a fold's test movies never train or validate in that fold.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use scenelab::data::demo::{DemoConfig, generate_movie};
 use scenelab::data::{FoldsError, Movie, cross_validation_splits};
 use scenelab::model::ModelKind;
-use scenelab::observer::Quiet;
+use scenelab::observer::{Channel, Quiet};
 use scenelab::train::decision::Objective;
 use scenelab::train::{TrainConfig, TrainSettings};
 use scenelab::workflow::cross_validation::{
-    CrossValidationRequest, cross_validate, folds_of, format_table, provided_row,
+    CrossValidationRequest, cross_validate, folds_of, format_table, provided_row, results_json,
 };
 
 fn ids(n: usize) -> Vec<String> {
@@ -115,11 +116,8 @@ fn movies() -> Vec<Movie> {
         .collect()
 }
 
-#[test]
-fn a_model_and_the_provided_prediction_are_scored_on_the_same_folds() {
-    let movies = movies();
-    let all: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
-    let request = CrossValidationRequest {
+fn request() -> CrossValidationRequest {
+    CrossValidationRequest {
         config: TrainConfig {
             model: ModelKind::Default.default_config(),
             settings: TrainSettings {
@@ -132,7 +130,14 @@ fn a_model_and_the_provided_prediction_are_scored_on_the_same_folds() {
         folds: 3,
         objective: Objective::Miou,
         peak_picking: false,
-    };
+    }
+}
+
+#[test]
+fn a_model_and_the_provided_prediction_are_scored_on_the_same_folds() {
+    let movies = movies();
+    let all: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+    let request = request();
     let mut heard = 0;
     let row = cross_validate(
         &movies,
@@ -164,4 +169,30 @@ fn a_model_and_the_provided_prediction_are_scored_on_the_same_folds() {
     assert!(summary.map.std >= 0.0 && summary.decided_miou.mean.is_finite());
     let table = format_table(&[provided, row]);
     assert!(table.contains("provided") && table.contains("default") && table.contains(" ± "));
+}
+
+#[test]
+fn a_cancel_keeps_the_finished_folds() {
+    let movies = movies();
+    let cancel = AtomicBool::new(false);
+    // Cancelled as the first fold finishes: the second never trains.
+    let row = cross_validate(
+        &movies,
+        &request(),
+        &candle_core::Device::Cpu,
+        &Channel::new(None, &cancel),
+        &mut |_| cancel.store(true, Ordering::Relaxed),
+    )
+    .unwrap();
+    assert_eq!(row.folds.len(), 1);
+    assert_eq!(row.folds[0].split, folds_of(&movies, 3, 7).unwrap()[0]);
+
+    // The JSON `bench train --folds K --json` writes: each row with its summary.
+    let json = results_json(std::slice::from_ref(&row));
+    assert_eq!(json[0]["row"]["name"], "default");
+    assert_eq!(json[0]["row"]["folds"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json[0]["summary"]["map"]["mean"].as_f64().unwrap(),
+        row.folds[0].raw.map
+    );
 }

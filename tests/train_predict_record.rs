@@ -67,6 +67,7 @@ mod end_to_end {
             epochs: Some(1),
             test_movies: Some(1),
             test_ids: None,
+            split_file: None,
             seed: 2,
             out: out.to_path_buf(),
             device: train::DeviceArg::Cpu,

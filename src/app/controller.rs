@@ -44,7 +44,12 @@ pub enum Action {
     ShowTraining(bool),
     /// Train what the form says on the open folder (on a background thread).
     StartTraining,
+    /// Cross-validate what the form says on the open folder (on a background thread);
+    /// cancelled by [`Action::CancelTraining`].
+    StartCrossValidation,
     CancelTraining,
+    /// Write the cross-validation results into a folder.
+    SaveCrossValidation(PathBuf),
     /// The search window's requests.
     Search(search::SearchAction),
     /// Ask for a folder with the picker, for something other than opening movies.
@@ -173,6 +178,10 @@ impl App {
                 *test_movies = default_test_count(trainable(&folder));
             }
         }
+        self.training_panel.form.folder_split = folder.split.as_ref().map(|(path, split)| {
+            let name = path.strip_prefix(&folder.dir).unwrap_or(path);
+            (name.display().to_string(), split.clone())
+        });
         state.sources = SourceRegistry::for_movies(&folder.movies);
         state.data_generation += 1;
         state.metrics = None;
@@ -212,6 +221,8 @@ impl App {
             Action::PickFor(purpose) => self.start_pick(purpose),
             Action::ShowTraining(open) => self.state.training.open = open,
             Action::StartTraining => self.start_training(),
+            Action::StartCrossValidation => self.start_cross_validation(),
+            Action::SaveCrossValidation(dir) => self.start_cv_save(dir),
             Action::CancelTraining => self.state.training.request_cancel(),
             Action::Search(a) => self.apply_search(a),
             Action::LoadModel(dir) => self.start_model_load(dir),
@@ -439,6 +450,7 @@ impl Deliver<App> for Picked {
                 PickPurpose::LoadModel | PickPurpose::LoadWeights => Action::LoadModel(dir),
                 PickPurpose::SaveModel => Action::SaveModel(dir),
                 PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
+                PickPurpose::SaveCrossValidation => Action::SaveCrossValidation(dir),
             }),
             PickOutcome::Cancelled => {}
             PickOutcome::Unavailable(msg) if purpose == PickPurpose::OpenMovies => {

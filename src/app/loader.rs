@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::data::demo::{self, DemoConfig};
-use crate::data::{DataError, Dataset, LoadProgress, Movie};
+use crate::data::{DataError, Dataset, LoadProgress, Movie, Split};
 
 /// A file of the folder that is not a usable movie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,10 @@ pub struct LoadedFolder {
     pub dir: PathBuf,
     pub movies: Arc<Vec<Movie>>,
     pub bad: Vec<BadFile>,
+    /// The folder's split file and its parts (Train then trains on its train movies).
+    pub split: Option<(PathBuf, Split)>,
+    /// Whether the movies came from MovieNet's layout rather than `*.pkl` files.
+    pub movienet: bool,
 }
 
 impl LoadedFolder {
@@ -37,6 +41,8 @@ impl LoadedFolder {
             dir,
             movies: Arc::new(movies),
             bad,
+            split: None,
+            movienet: false,
         }
     }
 
@@ -56,11 +62,15 @@ impl From<Dataset> for LoadedFolder {
                 error: f.error,
             })
             .collect();
-        LoadedFolder::new(d.root.unwrap_or_default(), d.movies, bad)
+        let mut folder = LoadedFolder::new(d.root.unwrap_or_default(), d.movies, bad);
+        folder.split = d.split;
+        folder.movienet = d.movienet.is_some();
+        folder
     }
 }
 
-/// Read every `*.pkl` movie of `dir` (in parallel), calling `progress(done, total, file)`.
+/// Read every movie of `dir` (in parallel; `*.pkl` files or MovieNet's layout), calling
+/// `progress(done, total, file)`.
 pub fn load_folder(
     dir: &Path,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
@@ -78,15 +88,9 @@ pub fn load_folder(
     Ok(folder)
 }
 
-/// Whether `dir` holds at least one `*.pkl` file.
+/// Whether `dir` holds movies: a `*.pkl` file or MovieNet's layout.
 pub fn has_movie_files(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|rd| {
-        rd.filter_map(Result::ok).any(|e| {
-            e.path()
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("pkl"))
-        })
-    })
+    Dataset::is_movie_folder(dir)
 }
 
 /// Write the demo movies of `config` into `dir`, calling `progress(done, total)`.

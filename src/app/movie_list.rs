@@ -256,7 +256,7 @@ fn movie_row(
         name = name.color(ui.visuals().warn_fg_color);
     }
     let mut r = ui.selectable_label(selected, name);
-    if !movie.issues.is_empty() {
+    if !movie.issues.is_empty() || !movie.notes.is_empty() {
         r = r.on_hover_text(issue_lines(movie));
     }
     if r.clicked() {
@@ -321,10 +321,35 @@ fn problems(ui: &mut egui::Ui, folder: &LoadedFolder) {
                 .show(ui, |ui| {
                     for m in with_issues {
                         ui.label(egui::RichText::new(&m.imdb_id).strong());
-                        ui.colored_label(ui.visuals().warn_fg_color, issue_lines(m));
+                        let issues: Vec<String> =
+                            m.issues.iter().map(ToString::to_string).collect();
+                        ui.colored_label(ui.visuals().warn_fg_color, issues.join("\n"));
                     }
                 });
         });
+    }
+    let with_notes: Vec<&Movie> = folder
+        .movies
+        .iter()
+        .filter(|m| !m.notes.is_empty())
+        .collect();
+    if !with_notes.is_empty() {
+        // Caveats (a short label file, missing feature files): read, but worth knowing.
+        ui.separator();
+        egui::CollapsingHeader::new(format!("Movies read with notes: {}", with_notes.len()))
+            .id_salt("movie_notes")
+            .default_open(false)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("note_rows")
+                    .max_height(130.0)
+                    .show(ui, |ui| {
+                        for m in with_notes {
+                            ui.label(egui::RichText::new(&m.imdb_id).strong());
+                            ui.label(m.notes.join("\n"));
+                        }
+                    });
+            });
     }
     if !folder.bad.is_empty() {
         ui.separator();
@@ -345,9 +370,14 @@ fn problems(ui: &mut egui::Ui, folder: &LoadedFolder) {
     }
 }
 
-/// A movie's unusable fields, one per line.
+/// A movie's unusable fields, one per line, then its notes.
 fn issue_lines(movie: &crate::data::Movie) -> String {
-    let lines: Vec<String> = movie.issues.iter().map(ToString::to_string).collect();
+    let lines: Vec<String> = movie
+        .issues
+        .iter()
+        .map(ToString::to_string)
+        .chain(movie.notes.iter().map(|n| format!("note: {n}")))
+        .collect();
     lines.join("\n")
 }
 

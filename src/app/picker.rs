@@ -26,6 +26,8 @@ pub enum PickPurpose {
     SaveModel,
     /// Where to write the selected source's predictions.
     ExportPredictions,
+    /// Where to write the cross-validation results.
+    SaveCrossValidation,
 }
 
 /// Something that asks the user for a folder or a file. Called off the UI thread: it may

@@ -252,6 +252,7 @@ mod tests {
             ground_truth: Some(vec![false; n - 1]),
             prediction: prediction.map(|p| Scores::from_f32(&p)),
             shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+            uncertain: Vec::new(),
             issues: Vec::new(),
             notes: Vec::new(),
         }

@@ -8,7 +8,7 @@ use crate::eval::Metrics;
 
 use super::scope::Scope;
 use super::search::{SearchAction, SearchForm, SearchRun};
-use super::training::{TrainingForm, TrainingRun};
+use super::training::{CrossValidationRun, TrainingForm, TrainingRun};
 use super::{Action, App};
 
 impl App {
@@ -82,6 +82,11 @@ impl App {
     /// The training run as the training window shows it.
     pub fn training_run(&self) -> &TrainingRun {
         &self.state.training.run
+    }
+
+    /// The current or last cross-validation as the training window shows it.
+    pub fn cross_validation(&self) -> Option<&CrossValidationRun> {
+        self.state.training.cross_validation.as_ref()
     }
 
     /// The search run as the search window shows it.

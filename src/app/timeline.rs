@@ -17,11 +17,13 @@ pub const CORRECT: &str = "correct boundary";
 pub const MISSED: &str = "missed boundary";
 pub const FALSE: &str = "false boundary";
 pub const THRESHOLD: &str = "threshold";
+pub const UNCERTAIN: &str = "uncertain boundary (label -1)";
 
 const CORRECT_COLOUR: Color32 = Color32::from_rgb(70, 200, 90);
 const MISSED_COLOUR: Color32 = Color32::from_rgb(255, 165, 0);
 const FALSE_COLOUR: Color32 = Color32::from_rgb(235, 60, 60);
 const THRESHOLD_COLOUR: Color32 = Color32::from_rgb(220, 220, 220);
+const UNCERTAIN_COLOUR: Color32 = Color32::from_rgb(180, 140, 255);
 
 /// Pixels within which a press grabs the threshold line.
 const GRAB_PX: f32 = 6.0;
@@ -128,6 +130,7 @@ impl Timeline {
                 .selected_source()
                 .and_then(|s| s.scores_for(&movie.imdb_id));
             boundary_marks(plot_ui, view, selected_scores.map(|s| s.values()), &visible);
+            uncertain_marks(plot_ui, movie, view, &visible);
             plot_ui.hline(
                 HLine::new(THRESHOLD, f64::from(threshold))
                     .color(THRESHOLD_COLOUR)
@@ -468,6 +471,29 @@ fn boundary_marks(
     }
 }
 
+/// The transitions whose label was unsure (MovieNet's -1, counted as boundaries): a star at
+/// the top of the plot, apart from the correct / missed classes.
+fn uncertain_marks(
+    plot_ui: &mut egui_plot::PlotUi<'_>,
+    movie: &Movie,
+    view: &MovieView,
+    visible: &std::ops::Range<usize>,
+) {
+    let marks: Vec<[f64; 2]> = in_range(&movie.uncertain, visible)
+        .iter()
+        .map(|&i| [view.transition_x(i), 1.0])
+        .collect();
+    if marks.is_empty() {
+        return;
+    }
+    plot_ui.add(
+        Points::new(UNCERTAIN, PlotPoints::new(marks))
+            .color(UNCERTAIN_COLOUR)
+            .shape(MarkerShape::Asterisk)
+            .radius(5.0),
+    );
+}
+
 /// What the legend should hide: the sources the state says are hidden, plus whatever else
 /// the user switched off in the legend.
 fn hidden_items(ctx: &egui::Context, sources: &SourceRegistry) -> Vec<ItemId> {
@@ -610,6 +636,9 @@ pub fn hover_text(
         text.push_str(&format!("\nTransition {s}->{}:", s + 1));
         let gt = movie.ground_truth.as_ref().map(|g| g[s]);
         match gt {
+            Some(true) if movie.uncertain.binary_search(&s).is_ok() => {
+                text.push_str(" scene boundary, uncertain (the annotators were unsure)")
+            }
             Some(true) => text.push_str(" scene boundary"),
             Some(false) => text.push_str(" no boundary"),
             None => {}

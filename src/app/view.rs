@@ -334,6 +334,7 @@ mod tests {
             ground_truth: Some(vec![false, true, false, true, false]),
             prediction: Some(Scores::from_f32(&[0.1, 0.9, 0.7, 0.2, 0.3])),
             shot_end_frame: Some(vec![23, 47, 71, 95, 119, 143]),
+            uncertain: Vec::new(),
             issues: Vec::new(),
             notes: Vec::new(),
         }
@@ -477,6 +478,7 @@ mod tests {
             ground_truth: None,
             prediction: None,
             shot_end_frame: None,
+            uncertain: Vec::new(),
             issues: Vec::new(),
             notes: Vec::new(),
         };

@@ -357,14 +357,25 @@ fn cross_validate(
     }
     println!("{}", cv::format_table(&rows));
     if let Some(path) = json {
-        let out: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| serde_json::json!({ "row": r, "summary": r.summary() }))
-            .collect();
+        let out = cv::results_json(&rows);
         crate::files::write_atomic(path, serde_json::to_string_pretty(&out)?.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Bytes of every file under `dir`, at any depth.
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => folder_bytes(&e.path()),
+                Ok(_) => e.metadata().map_or(0, |m| m.len()),
+                Err(_) => 0,
+            })
+            .sum()
+    })
 }
 
 fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
@@ -374,14 +385,24 @@ fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
     let files = Dataset::movie_files(&dir)?;
     let bar = super::progress_bar(files.len() as u64, "loading");
     let start = Instant::now();
-    let dataset = pool.install(|| Dataset::load_dir(&dir, &|p| bar.set_position(p.done as u64)))?;
+    let dataset = pool.install(|| {
+        Dataset::load_dir(&dir, &|p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        })
+    })?;
     let secs = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let file_bytes: u64 = files
-        .iter()
-        .filter_map(|f| f.metadata().ok())
-        .map(|m| m.len())
-        .sum();
+    let file_bytes: u64 = if dataset.movienet.is_some() {
+        // Every file of the layout: label, shot, split and feature files.
+        folder_bytes(&dir)
+    } else {
+        files
+            .iter()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
     let shots: usize = dataset.movies.iter().map(|m| m.n_shots).sum();
     println!(
         "loaded {} movies ({} failed), {} shots, {:.1} MB of files in {:.2} s with {} threads",

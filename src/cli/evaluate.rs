@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use crate::data::fields::{
     Converted, end_frames_from_array, ground_truth_from_array, scores_from_array,
 };
+use crate::data::movienet::{self, Layout};
 use crate::data::{
     FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, Scores,
 };
@@ -17,7 +18,8 @@ use crate::pickle::{self, Field, NdArray, Record};
 /// Arguments of `scenelab evaluate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder of `*.pkl` movie files (features are not needed).
+    /// Folder of `*.pkl` movie files, or a MovieNet folder (label*/, shot_movie*/; features
+    /// are not needed).
     pub dir: PathBuf,
     /// Field holding the scores to evaluate, one per shot transition.
     #[arg(long, default_value = FIELD_PREDICTION)]
@@ -142,11 +144,7 @@ pub fn pkl_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// in `skipped` with the reason; movies without boundaries are kept (the reference scores
 /// them: AP 0, F1 NaN) with a warning.
 pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
-    let mut loaded = Loaded::default();
-    let mut seen = std::collections::HashSet::new();
-    // Caveats by text, with the files they concern: one line each, however many files.
-    let mut noted: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for path in files {
+    let sources = files.iter().map(|path| {
         let name = path
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
@@ -155,20 +153,53 @@ pub fn load_movies(files: &[PathBuf], field: &str) -> Loaded {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| name.clone());
+        let record = pickle::read_record_file(path)
+            .map(|r| (r, Vec::new()))
+            .map_err(|e| format!("cannot read it: {e}"));
+        (name, stem, record)
+    });
+    load_records(sources, field)
+}
+
+/// [`load_movies`] for the movies of a MovieNet folder, each assembled into the record a pkl
+/// file holds ([`movienet::movie_record`]); a movie's layout notes become warnings, and a
+/// file the layout could not use is a warning too (the score does not need it unless it is
+/// the ground truth or the end frames, whose absence then skips the movie).
+pub fn load_movienet(layout: &Layout, field: &str) -> Loaded {
+    let sources = layout.ids().into_iter().map(|id| {
+        let record = movienet::movie_record(layout, &id).map(|r| {
+            let mut notes = r.notes;
+            notes.extend(r.issues.iter().map(|i| format!("left out: {i}")));
+            (r.record, notes)
+        });
+        (id.clone(), id, record)
+    });
+    load_records(sources, field)
+}
+
+/// Scores every `(name, stem, record and its notes)` of `sources` as [`load_movies`] says.
+fn load_records(
+    sources: impl Iterator<Item = (String, String, Result<(Record, Vec<String>), String>)>,
+    field: &str,
+) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut seen = std::collections::HashSet::new();
+    // Caveats by text, with the files they concern: one line each, however many files.
+    let mut noted: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, stem, record) in sources {
         let mut skip = |reason: String| {
             loaded.skipped.push(Skipped {
                 file: name.clone(),
                 reason,
             })
         };
-        let record = match pickle::read_record_file(path) {
+        let (record, mut notes) = match record {
             Ok(r) => r,
             Err(e) => {
-                skip(format!("cannot read it: {e}"));
+                skip(e);
                 continue;
             }
         };
-        let mut notes = Vec::new();
         let movie = match movie_from_record(&record, &stem, field, &mut notes) {
             Ok(m) => m,
             Err(problem) => {
@@ -310,14 +341,43 @@ pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f64, files:
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let files = pkl_files(&args.dir)?;
-    if files.is_empty() {
-        anyhow::bail!(
-            "no .pkl files in {}; point 'scenelab evaluate' at the folder of movie files",
-            args.dir.display()
-        );
-    }
-    let loaded = load_movies(&files, &args.field);
+    let (loaded, files) = match Layout::detect(&args.dir) {
+        Some(layout) => {
+            let loaded = load_movienet(&layout, &args.field);
+            let n = loaded.movies.len() + loaded.skipped.len();
+            if n == 0 {
+                anyhow::bail!(
+                    "{} has MovieNet's folders but no movie in them",
+                    args.dir.display()
+                );
+            }
+            let missing = format!("missing field '{}'", args.field);
+            if loaded.movies.is_empty() && loaded.skipped.iter().all(|s| s.reason == missing) {
+                // One line, not one per movie: the layout has no place for scores.
+                anyhow::bail!(
+                    "none of the {n} movies of the MovieNet folder {} has scores in '{}' (the \
+                     layout holds labels, shot frames and features, no prediction): write a \
+                     model's with `scenelab predict {} --model MODEL --out OUT` and evaluate OUT, \
+                     or score another field with --field",
+                    args.dir.display(),
+                    args.field,
+                    args.dir.display()
+                );
+            }
+            (loaded, n)
+        }
+        None => {
+            let files = pkl_files(&args.dir)?;
+            if files.is_empty() {
+                anyhow::bail!(
+                    "no .pkl files in {}; point 'scenelab evaluate' at the folder of movie files \
+                     (or of a MovieNet layout)",
+                    args.dir.display()
+                );
+            }
+            (load_movies(&files, &args.field), files.len())
+        }
+    };
     for s in &loaded.skipped {
         eprintln!("skipped {}: {}", s.file, s.reason);
     }
@@ -327,7 +387,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if loaded.movies.is_empty() {
         anyhow::bail!(
             "none of the {} files in {} could be scored (see the reasons above)",
-            files.len(),
+            files,
             args.dir.display()
         );
     }
@@ -340,15 +400,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&to_json(&metrics, &loaded))?
         );
     } else {
-        print!(
-            "{}",
-            to_table(&evaluator, &metrics, args.threshold, files.len())
-        );
+        print!("{}", to_table(&evaluator, &metrics, args.threshold, files));
     }
     if !loaded.skipped.is_empty() && !args.allow_partial {
         return Err(super::Partial {
             scored: loaded.movies.len(),
-            files: files.len(),
+            files,
         }
         .into());
     }

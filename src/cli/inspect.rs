@@ -1,5 +1,5 @@
 //! `scenelab inspect PATH... [--json]`: decode movie files in full (folders mean every `*.pkl`
-//! in them) and list each file's fields with dtype, shape and sum, its shot and scene counts
+//! in them, or every movie of a MovieNet folder, shown as the record it reads as) and list each file's fields with dtype, shape and sum, its shot and scene counts
 //! (via `Movie::from_record`) and any error. A bad file is reported and the others are still
 //! shown; the exit code is non-zero if any file failed or has a field that cannot be used.
 //!
@@ -20,13 +20,17 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
 use crate::data::Movie;
+use crate::data::movienet::{self, Layout};
 use crate::pickle::{Field, read_record_file};
 
 /// Arguments of `scenelab inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Movie files (.pkl), or folders meaning every *.pkl in them.
+    /// Movie files (.pkl), or folders meaning every *.pkl in them, or every movie of a
+    /// MovieNet folder (label*/, shot_movie*/, *_feat/).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Print one JSON object per file and line instead of a table.
@@ -116,6 +120,36 @@ struct Report {
     error: Option<String>,
 }
 
+/// What `inspect` reads: a pkl file, or a movie of a MovieNet folder.
+enum Item {
+    File(PathBuf),
+    MovieNet(Arc<Layout>, String),
+}
+
+/// The files of `paths` (a folder: its `*.pkl`, or every movie of its MovieNet layout).
+fn list_items(paths: &[PathBuf]) -> anyhow::Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut files = Vec::new();
+    for p in paths {
+        if let Some(layout) = Layout::detect(p).filter(|_| p.is_dir()) {
+            items.append(&mut files.drain(..).map(Item::File).collect());
+            let ids = layout.ids();
+            if ids.is_empty() {
+                anyhow::bail!(
+                    "{} has MovieNet's folders but no movie in them",
+                    p.display()
+                );
+            }
+            let layout = Arc::new(layout);
+            items.extend(ids.into_iter().map(|id| Item::MovieNet(layout.clone(), id)));
+        } else {
+            files.append(&mut list_files(std::slice::from_ref(p))?);
+        }
+    }
+    items.extend(files.into_iter().map(Item::File));
+    Ok(items)
+}
+
 fn list_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
@@ -166,6 +200,83 @@ fn inspect_file(file: &Path) -> Report {
     report
 }
 
+/// A MovieNet movie as a file's report: the fields of the record it is assembled into, the
+/// files that could not be used as unusable fields, the layout's notes first.
+fn inspect_movienet(layout: &Layout, id: &str) -> Report {
+    let mut report = Report {
+        file: layout.root.join(id),
+        fields: Vec::new(),
+        movie: None,
+        notes: Vec::new(),
+        error: None,
+    };
+    let read = match movienet::movie_record(layout, id) {
+        Ok(r) => r,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    report.fields = read
+        .record
+        .iter()
+        .map(|(k, f)| FieldSummary::of(k, f))
+        .collect();
+    for issue in &read.issues {
+        let mut f = FieldSummary::of(&issue.field, &Field::Unreadable(issue.problem.clone()));
+        f.problem = Some(issue.problem.clone());
+        report.fields.push(f);
+    }
+    report.notes = read.notes;
+    match Movie::from_record(read.record) {
+        Ok(m) => {
+            report.movie = Some((m.n_shots, m.n_scenes()));
+            for issue in &m.issues {
+                if let Some(f) = report.fields.iter_mut().find(|f| f.name == issue.field) {
+                    f.problem = Some(issue.problem.clone());
+                }
+            }
+            report.notes.extend(m.notes);
+        }
+        Err(e) => report.error = Some(e.to_string()),
+    }
+    report
+}
+
+/// One line on a MovieNet folder: which of its parts are there.
+fn describe_layout(layout: &Layout) -> String {
+    let show = |p: &Option<PathBuf>| {
+        p.as_ref().map(|p| {
+            p.strip_prefix(&layout.root)
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        })
+    };
+    let mut parts: Vec<String> = [&layout.labels, &layout.shots, &layout.split_file]
+        .into_iter()
+        .filter_map(show)
+        .collect();
+    let features: Vec<String> = layout.features.iter().filter_map(show).collect();
+    let features = if features.is_empty() {
+        "no feature folder (place_feat, cast_feat, act_feat, aud_feat): the movies open for \
+         viewing and evaluation, not for training"
+            .to_owned()
+    } else {
+        parts.extend(features);
+        String::new()
+    };
+    let mut line = format!(
+        "{}: MovieNet layout ({})",
+        layout.root.display(),
+        parts.join(", ")
+    );
+    if !features.is_empty() {
+        line.push_str(&format!("; {features}"));
+    }
+    line
+}
+
 fn report_json(r: &Report) -> Value {
     let fields: Map<String, Value> = r
         .fields
@@ -207,13 +318,16 @@ fn text_lines(r: &Report) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let files = list_files(&args.paths)?;
+    let items = list_items(&args.paths)?;
     // Decode in parallel but keep only the printed lines, so a folder of large movies is
     // never in memory at once; print in the order given.
-    let reports: Vec<(bool, bool, Vec<String>)> = files
+    let reports: Vec<(bool, bool, Vec<String>)> = items
         .par_iter()
-        .map(|f| {
-            let r = inspect_file(f);
+        .map(|item| {
+            let r = match item {
+                Item::File(f) => inspect_file(f),
+                Item::MovieNet(layout, id) => inspect_movienet(layout, id),
+            };
             let lines = if args.json {
                 vec![report_json(&r).to_string()]
             } else {
@@ -223,6 +337,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (r.error.is_none(), unusable_field, lines)
         })
         .collect();
+    if !args.json {
+        for p in &args.paths {
+            if let Some(layout) = Layout::detect(p) {
+                println!("{}", describe_layout(&layout));
+            }
+        }
+    }
     let failed = reports.iter().filter(|(ok, _, _)| !ok).count();
     let with_issues = reports.iter().filter(|(ok, bad, _)| *ok && *bad).count();
     let mut out = std::io::stdout().lock();

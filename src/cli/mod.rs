@@ -1,6 +1,7 @@
 //! The command line's subcommands, one file each: arguments (clap) and what they run.
 
 pub mod bench;
+pub mod convert;
 pub mod demo;
 pub mod evaluate;
 pub mod export_torch;

@@ -24,7 +24,8 @@ use crate::workflow::predict;
 /// Arguments of `scenelab predict`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder of tt*.pkl movies to score.
+    /// Folder of tt*.pkl movies, or a MovieNet folder (label*/, shot_movie*/, features), to
+    /// score; a MovieNet folder's movies are written as pkl files.
     pub dir: PathBuf,
     /// Model folder written by `scenelab train` or `scenelab export-torch`, or a PyTorch
     /// weight file: a state dict saved with torch.save (.pth, .pt, .pth.tar, .bin; bare or
@@ -75,12 +76,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for note in &notes {
         eprintln!("{}: {note}", args.model.display());
     }
+    // A MovieNet folder has no pkl file to copy: its movies are loaded and written as the
+    // challenge's pkl files with the prediction.
+    let movienet = match crate::data::movienet::Layout::detect(&args.dir) {
+        Some(_) => {
+            anyhow::ensure!(
+                !args.in_place,
+                "{} is a MovieNet folder, which has no pkl files to overwrite: pass --out \
+                 OUT_DIR to write the scored movies as pkl files",
+                args.dir.display()
+            );
+            Some(super::train::load_folder(&args.dir)?.movies)
+        }
+        None => None,
+    };
     let files = crate::data::Dataset::movie_files(&args.dir)?;
     anyhow::ensure!(
-        !files.is_empty(),
+        !files.is_empty() || movienet.is_some(),
         "{} holds no *.pkl movie files",
         args.dir.display()
     );
+    let count = movienet.as_ref().map_or(files.len(), Vec::len);
     let out_dir = if args.in_place {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -112,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     println!(
         "scoring {} movies with a '{}' model from {}",
-        files.len(),
+        count,
         model.kind(),
         args.model.display()
     );
@@ -134,7 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     let bar = FilesBar(
-        ProgressBar::new(files.len() as u64).with_style(
+        ProgressBar::new(count as u64).with_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         ),
@@ -146,12 +162,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             movie,
         )?))
     };
-    let summary = export::write_predictions(&files, &out_dir, &score, false, &bar)?;
+    let summary = match &movienet {
+        Some(movies) => export::write_movie_predictions(movies, &out_dir, &score, false, &bar)?,
+        None => export::write_predictions(&files, &out_dir, &score, false, &bar)?,
+    };
     bar.0.finish_and_clear();
     let failed = summary.failed;
     println!(
         "wrote {} scored movies to {}",
-        files.len() - failed,
+        count - failed,
         out_dir.display()
     );
     anyhow::ensure!(

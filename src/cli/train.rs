@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{Dataset, HeldOut, Movie, SplitPolicyError, default_test_count};
+use crate::data::{
+    Dataset, HeldOut, Movie, Split, SplitError, SplitPolicyError, default_test_count,
+};
 use crate::model::ModelKind;
 use crate::observer::Observer;
 use crate::train::decision::{Objective, TunedDecision};
@@ -19,7 +21,7 @@ use crate::workflow::train::{TrainRequest, TrainWorkflowError, train_and_tune};
 /// Arguments of `scenelab train`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder of tt*.pkl movies.
+    /// Folder of tt*.pkl movies, or a MovieNet folder (label*/, shot_movie*/, *_feat/).
     pub dir: PathBuf,
     /// Which model to train.
     #[arg(long, value_enum, default_value_t = ModelKind::Default)]
@@ -32,8 +34,14 @@ pub struct Args {
     #[arg(long, conflicts_with = "test_ids")]
     pub test_movies: Option<usize>,
     /// File of imdb ids (one per line) to hold out for the final test.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "split_file")]
     pub test_ids: Option<PathBuf>,
+    /// Split file to train, validate and test by: JSON lists of imdb ids under "train",
+    /// "val" and "test", as MovieNet's meta/split318.json [default: the folder's
+    /// meta/split*.json when it has one and neither --test-movies nor --test-ids is given].
+    /// Loaded movies it does not name are left out.
+    #[arg(long, conflicts_with = "test_movies")]
+    pub split_file: Option<PathBuf>,
     /// Seeds the split, the weights and the batch order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -114,21 +122,54 @@ pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
 /// The movies of `dir` a model can train on, saying which others it skips and why (`work`:
 /// "training" or "searching").
 pub(crate) fn load_trainable(dir: &Path, work: &str) -> anyhow::Result<Vec<Movie>> {
+    Ok(load_trainable_with_split(dir, work)?.0)
+}
+
+/// What a movie lacks for training ("ground truth", "the cast, audio features"), if anything.
+pub(crate) fn lacks_for_training(m: &Movie) -> Option<String> {
+    let missing: Vec<&str> = crate::data::Modality::ALL
+        .into_iter()
+        .filter(|&x| m.feature(x).is_none())
+        .map(|x| x.field())
+        .collect();
+    let features = match missing.len() {
+        0 => None,
+        4 => Some("features (it has none of place, cast, action, audio)".to_owned()),
+        _ => Some(format!("{} features", missing.join(", "))),
+    };
+    match (m.ground_truth.is_none(), features) {
+        (false, None) => None,
+        (true, None) => Some("ground truth".into()),
+        (false, Some(f)) => Some(f),
+        (true, Some(f)) => Some(format!("ground truth and {f}")),
+    }
+}
+
+/// A split file and its parts.
+pub(crate) type SplitFile = (PathBuf, Split);
+
+/// [`load_trainable`], with the folder's split file (`meta/split*.json`) if it has one.
+pub(crate) fn load_trainable_with_split(
+    dir: &Path,
+    work: &str,
+) -> anyhow::Result<(Vec<Movie>, Option<SplitFile>)> {
     let data = load_folder(dir)?;
-    Ok(data
+    let movies = data
         .movies
         .into_iter()
-        .filter(|m| {
-            let usable = m.is_trainable();
-            if !usable {
+        .filter(|m| match lacks_for_training(m) {
+            Some(lack) => {
                 eprintln!(
-                    "warning: skipped '{}': {work} needs ground truth and all four feature modalities",
+                    "warning: skipped '{}': {work} needs ground truth and all four feature \
+                     modalities; it has no {lack}",
                     m.imdb_id
                 );
+                false
             }
-            usable
+            None => true,
         })
-        .collect())
+        .collect();
+    Ok((movies, data.split))
 }
 
 /// Training's progress on the terminal: a bar of steps, a line per epoch.
@@ -200,6 +241,14 @@ fn explain(e: TrainWorkflowError, dir: &Path) -> anyhow::Error {
             "{} has {usable} usable movie(s); training needs at least 2",
             dir.display()
         ),
+        TrainWorkflowError::Split(SplitPolicyError::Split(
+            e @ SplitError::GivenNoTraining { .. },
+        )) => {
+            anyhow::anyhow!(
+                "{e} (the split file decides: see --split-file, or pass --test-movies or \
+                 --test-ids to split by count or ids instead)"
+            )
+        }
         TrainWorkflowError::Split(SplitPolicyError::Split(e)) => {
             anyhow::anyhow!("{e} (see --test-movies and --test-ids)")
         }
@@ -209,10 +258,29 @@ fn explain(e: TrainWorkflowError, dir: &Path) -> anyhow::Error {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
-    let movies = load_trainable(&args.dir, "training")?;
-    let held_out = match &args.test_ids {
-        Some(file) => HeldOut::Ids(read_test_ids(file)?),
-        None => HeldOut::Count(
+    let (movies, folder_split) = load_trainable_with_split(&args.dir, "training")?;
+    let given = match (&args.split_file, &args.test_ids, args.test_movies) {
+        (Some(file), _, _) => Some((file.clone(), Split::read_file(file)?)),
+        (None, None, None) => folder_split,
+        _ => None,
+    };
+    let held_out = match (given, &args.test_ids) {
+        (Some((file, split)), _) => {
+            let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
+            let unlisted = split.unlisted(&ids);
+            println!("split from {}", file.display());
+            if !unlisted.is_empty() {
+                eprintln!(
+                    "warning: {} usable movie(s) are in no part of the split file and are left \
+                     out (such as '{}')",
+                    unlisted.len(),
+                    unlisted[0]
+                );
+            }
+            HeldOut::Given(split)
+        }
+        (None, Some(file)) => HeldOut::Ids(read_test_ids(file)?),
+        (None, None) => HeldOut::Count(
             args.test_movies
                 .unwrap_or_else(|| default_test_count(movies.len())),
         ),

@@ -1,4 +1,6 @@
-//! A folder of movies, loaded in parallel; one bad file is reported, not fatal.
+//! A folder of movies, loaded in parallel; one bad file is reported, not fatal. A folder is
+//! either `*.pkl` movie files (the challenge's layout) or MovieNet's own layout
+//! ([`super::movienet`]); either may carry a split file (`meta/split*.json`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -6,7 +8,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::Movie;
+use super::movienet::{self, Layout};
+use super::{Movie, Split};
 use crate::pickle;
 
 /// A file that could not be loaded, and why.
@@ -32,6 +35,11 @@ pub struct Dataset {
     pub root: Option<PathBuf>,
     pub movies: Vec<Movie>,
     pub failures: Vec<LoadFailure>,
+    /// The folder's split file (`meta/split*.json`) and its train / val / test, when it has
+    /// one that reads (one that does not is listed in `failures`).
+    pub split: Option<(PathBuf, Split)>,
+    /// The MovieNet layout the movies came from (`None`: `*.pkl` files).
+    pub movienet: Option<Layout>,
 }
 
 /// Why a folder could not be loaded at all.
@@ -43,7 +51,10 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// The folder has no movie file; demo movies can be made there.
-    #[error("{} holds no *.pkl movie files", path.display())]
+    #[error(
+        "{} holds no *.pkl movie files and no MovieNet label*/ or shot_movie*/ folder",
+        path.display()
+    )]
     NoMovies { path: PathBuf },
 }
 
@@ -75,9 +86,99 @@ impl Dataset {
         Ok(files)
     }
 
-    /// Load every `*.pkl` in `dir` in parallel, calling `progress` after each file (from
-    /// worker threads). A file that fails is listed in `failures`; the others still load.
+    /// Whether `dir` holds movies: a `*.pkl` file or a MovieNet layout.
+    pub fn is_movie_folder(dir: &Path) -> bool {
+        Layout::detect(dir).is_some()
+            || std::fs::read_dir(dir).is_ok_and(|rd| {
+                rd.filter_map(Result::ok).any(|e| {
+                    e.path()
+                        .extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("pkl"))
+                })
+            })
+    }
+
+    /// Load the movies of `dir` in parallel: every `*.pkl` in it or, when it has MovieNet's
+    /// layout, every movie of that ([`movienet`]), with its split file if it has one.
+    /// `progress` is called after each movie (from worker threads). A file or movie that fails
+    /// is listed in `failures`; the others still load.
     pub fn load_dir(
+        dir: &Path,
+        progress: &(dyn Fn(&LoadProgress) + Sync),
+    ) -> Result<Dataset, DataError> {
+        let mut data = match Layout::detect(dir) {
+            Some(layout) => Self::load_movienet(layout, progress)?,
+            None => Self::load_pkl_dir(dir, progress)?,
+        };
+        if let Some(path) = movienet::find_split_file(dir) {
+            match Split::read_file(&path) {
+                Ok(split) => data.split = Some((path, split)),
+                Err(e) => data.failures.push(LoadFailure {
+                    path,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        Ok(data)
+    }
+
+    /// Every movie of a MovieNet layout, in parallel.
+    fn load_movienet(
+        layout: Layout,
+        progress: &(dyn Fn(&LoadProgress) + Sync),
+    ) -> Result<Dataset, DataError> {
+        let ids = layout.ids();
+        if ids.is_empty() {
+            return Err(DataError::NoMovies {
+                path: layout.root.clone(),
+            });
+        }
+        let files: Vec<Vec<PathBuf>> = ids.iter().map(|id| layout.movie_files(id)).collect();
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|p| p.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .collect();
+        let bytes_total = sizes.iter().sum();
+        let done = AtomicUsize::new(0);
+        let bytes_done = AtomicU64::new(0);
+        let report = Mutex::new(());
+        // A movie is named by its label file (else its first file, else its id) in failures.
+        let names: Vec<PathBuf> = ids
+            .iter()
+            .zip(&files)
+            .map(|(id, f)| f.first().cloned().unwrap_or_else(|| layout.root.join(id)))
+            .collect();
+        let results: Vec<Result<Movie, LoadFailure>> = ids
+            .par_iter()
+            .zip(names.par_iter().zip(sizes.par_iter()))
+            .map(|(id, (name, &size))| {
+                let result = movienet::load_movie(&layout, id).map_err(|error| LoadFailure {
+                    path: name.clone(),
+                    error,
+                });
+                let _guard = report.lock().unwrap_or_else(|e| e.into_inner());
+                progress(&LoadProgress {
+                    done: done.fetch_add(1, Ordering::SeqCst) + 1,
+                    total: ids.len(),
+                    bytes_done: bytes_done.fetch_add(size, Ordering::SeqCst) + size,
+                    bytes_total,
+                    last_file: name.clone(),
+                });
+                result
+            })
+            .collect();
+        let mut data = Self::from_results(Some(layout.root.clone()), names, results);
+        data.movienet = Some(layout);
+        Ok(data)
+    }
+
+    /// Every `*.pkl` of `dir`, in parallel.
+    fn load_pkl_dir(
         dir: &Path,
         progress: &(dyn Fn(&LoadProgress) + Sync),
     ) -> Result<Dataset, DataError> {
@@ -153,6 +254,7 @@ impl Dataset {
             root,
             movies: kept.into_iter().map(|(_, m)| m).collect(),
             failures,
+            ..Dataset::default()
         }
     }
 
@@ -160,9 +262,8 @@ impl Dataset {
     pub fn from_movies(mut movies: Vec<Movie>) -> Dataset {
         movies.sort_by(|a, b| a.imdb_id.cmp(&b.imdb_id));
         Dataset {
-            root: None,
             movies,
-            failures: Vec::new(),
+            ..Dataset::default()
         }
     }
 

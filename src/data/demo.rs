@@ -270,6 +270,7 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
         ground_truth: Some(shots.ground_truth),
         prediction: Some(Scores::from_f32(&prediction)),
         shot_end_frame: Some(shot_end_frame),
+        uncertain: Vec::new(),
         issues: Vec::new(),
         notes: Vec::new(),
     }

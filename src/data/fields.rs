@@ -7,8 +7,8 @@
 //! for any field it is asked to score.
 
 use super::movie::{
-    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FeatureMatrix,
-    FieldIssue, Modality, Movie, MovieError,
+    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FIELD_UNCERTAIN,
+    FeatureMatrix, FieldIssue, Modality, Movie, MovieError,
 };
 use super::scores::Scores;
 use crate::pickle::{ArrayData, Field, NdArray, Record};
@@ -231,13 +231,26 @@ pub(super) fn movie_from_record(mut record: Record) -> Result<Movie, MovieError>
         ground_truth = Some(v);
         Ok(note)
     });
+    let mut uncertain = Vec::new();
+    read(&mut record, FIELD_UNCERTAIN, &mut count, &mut |a, c| {
+        let (v, note) = ground_truth_from_array(a)?;
+        c.agree(v.len() + 1, FIELD_UNCERTAIN, false)?;
+        uncertain = v
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| **u)
+            .map(|(i, _)| i)
+            .collect();
+        Ok(note)
+    });
     let mut features: [Option<FeatureMatrix>; 4] = Default::default();
     for m in Modality::ALL {
         read(&mut record, m.field(), &mut count, &mut |a, c| {
             let f = features_from_array(a)?;
             c.agree(f.rows, m.field(), true)?;
+            let note = width_note(&imdb_id, m, f.cols);
             features[m.index()] = Some(f);
-            Ok(None)
+            Ok(note)
         });
     }
     let mut prediction = None;
@@ -272,7 +285,22 @@ pub(super) fn movie_from_record(mut record: Record) -> Result<Movie, MovieError>
         ground_truth,
         prediction,
         shot_end_frame,
+        uncertain,
         issues,
         notes,
+    })
+}
+
+/// A note when modality `m` of movie `imdb_id` is `cols` wide where the challenge's files hold
+/// [`Modality::dim`] (MovieNet's own extraction writes 2048-d action features): the movie
+/// opens for viewing and evaluation, but a model built for the challenge's widths refuses it.
+pub fn width_note(imdb_id: &str, m: Modality, cols: usize) -> Option<String> {
+    (cols != m.dim()).then(|| {
+        format!(
+            "of movie '{imdb_id}' has {cols} columns where the challenge's files hold {}: it \
+             opens for viewing and evaluation, but a model expecting {} columns refuses it",
+            m.dim(),
+            m.dim()
+        )
     })
 }

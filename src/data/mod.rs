@@ -6,16 +6,17 @@ pub mod fields;
 pub use dataset::load_movie_file;
 pub mod demo;
 mod movie;
+pub mod movienet;
 mod scores;
 pub mod split;
 
 pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
 pub use movie::{
-    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FeatureMatrix,
-    FieldIssue, Modality, Movie, MovieError,
+    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FIELD_UNCERTAIN,
+    FeatureMatrix, FieldIssue, Modality, Movie, MovieError,
 };
 pub use scores::{ScorePrecision, ScoreSlice, Scores};
 pub use split::{
-    FoldsError, HeldOut, Split, SplitError, SplitPolicyError, cross_validation_splits,
-    default_test_count, training_split, validation_count,
+    FoldsError, HeldOut, Split, SplitError, SplitFileError, SplitPolicyError,
+    cross_validation_splits, default_test_count, training_split, validation_count,
 };

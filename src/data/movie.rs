@@ -8,6 +8,9 @@ pub const FIELD_IMDB_ID: &str = "imdb_id";
 pub const FIELD_GROUND_TRUTH: &str = "scene_transition_boundary_ground_truth";
 pub const FIELD_PREDICTION: &str = "scene_transition_boundary_prediction";
 pub const FIELD_SHOT_END_FRAME: &str = "shot_end_frame";
+/// SceneLab's own optional field: per transition, whether the annotators were unsure (a
+/// MovieNet label of -1). The challenge's files do not have it; its evaluator ignores it.
+pub const FIELD_UNCERTAIN: &str = "scene_transition_boundary_uncertain";
 
 /// The four feature modalities of a shot, in the order models concatenate them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -36,7 +39,8 @@ impl Modality {
         }
     }
 
-    /// Feature width in the real data.
+    /// Feature width in the challenge's files (MovieNet's own extraction can differ: its
+    /// action features are 2048-d).
     pub fn dim(self) -> usize {
         match self {
             Modality::Place => 2048,
@@ -96,6 +100,10 @@ pub struct Movie {
     /// The file's own `scene_transition_boundary_prediction`, at the file's precision.
     pub prediction: Option<Scores>,
     pub shot_end_frame: Option<Vec<i64>>,
+    /// Transitions (ascending indices) whose label was "unsure" (MovieNet's -1). They count as
+    /// boundaries in `ground_truth`, as the challenge's ground truth and MovieNet's code
+    /// count them; the timeline marks them apart.
+    pub uncertain: Vec<usize>,
     /// Fields present in the file but left out, with the reason, in reading order.
     pub issues: Vec<FieldIssue>,
     /// Fields read with a caveat (a `[n-1, 1]` column read as one value per transition).
@@ -167,7 +175,8 @@ impl Movie {
         self.issues.iter().find(|i| i.field == field)
     }
 
-    /// The record `pickle::write_record` writes for this movie (fields in the challenge's order).
+    /// The record `pickle::write_record` writes for this movie (fields in the challenge's order,
+    /// and [`FIELD_UNCERTAIN`] after the ground truth when a transition is uncertain).
     pub fn to_record(&self) -> Record {
         let mut r: Record = vec![(FIELD_IMDB_ID.into(), Field::Str(self.imdb_id.clone()))];
         for m in Modality::ALL {
@@ -196,6 +205,21 @@ impl Movie {
                 Field::Array(NdArray {
                     shape: vec![p.len()],
                     data: p.to_array_data(),
+                }),
+            ));
+        }
+        if !self.uncertain.is_empty() {
+            let mut flags = vec![false; self.n_transitions()];
+            for &t in &self.uncertain {
+                if let Some(f) = flags.get_mut(t) {
+                    *f = true;
+                }
+            }
+            r.push((
+                FIELD_UNCERTAIN.into(),
+                Field::Array(NdArray {
+                    shape: vec![flags.len()],
+                    data: ArrayData::Bool(flags),
                 }),
             ));
         }

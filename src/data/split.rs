@@ -25,6 +25,38 @@ pub enum SplitError {
     },
     #[error("test id '{0}' is not among the loaded movies")]
     UnknownId(String),
+    /// A given split (a split file) trains on none of the usable movies.
+    #[error(
+        "the split names none of the {usable} usable movie(s) for training (it lists {listed} \
+         training movie(s))"
+    )]
+    GivenNoTraining { usable: usize, listed: usize },
+}
+
+/// Why a split file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitFileError {
+    #[error("cannot read the split file {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the split file {} {problem}", path.display())]
+    Bad {
+        path: std::path::PathBuf,
+        problem: String,
+    },
+}
+
+/// A split file's parts as MovieNet writes them (`meta/split318.json`); `all` is ignored.
+#[derive(serde::Deserialize)]
+struct SplitFile {
+    #[serde(default)]
+    train: Vec<String>,
+    #[serde(default, alias = "validation")]
+    val: Vec<String>,
+    #[serde(default)]
+    test: Vec<String>,
 }
 
 /// Test movies held out by default from `movies`: the challenge benchmark's share (7 of its 64
@@ -43,6 +75,89 @@ fn shuffled(ids: &[String], seed: u64) -> Vec<String> {
 }
 
 impl Split {
+    /// Read a split file: a JSON object with lists of imdb ids under `train`, `val` (or
+    /// `validation`) and `test`, as MovieNet's `meta/split318.json` (whose `all` list is
+    /// ignored). A movie in two parts, or a file with no part, is refused naming it.
+    pub fn read_file(path: &std::path::Path) -> Result<Split, SplitFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SplitFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Split::from_json(&text).map_err(|problem| SplitFileError::Bad {
+            path: path.to_path_buf(),
+            problem,
+        })
+    }
+
+    /// [`Split::read_file`] of a file's text; the error says what is wrong with it.
+    pub fn from_json(text: &str) -> Result<Split, String> {
+        let f: SplitFile = serde_json::from_str(text).map_err(|e| {
+            format!("is not a JSON object of imdb id lists (train, val, test): {e}")
+        })?;
+        let split = Split {
+            train: f.train,
+            validation: f.val,
+            test: f.test,
+        };
+        if split.train.is_empty() && split.validation.is_empty() && split.test.is_empty() {
+            return Err("lists no imdb id under train, val or test".into());
+        }
+        let mut seen = std::collections::HashMap::new();
+        for (part, ids) in split.parts() {
+            for id in ids {
+                if let Some(first) = seen.insert(id.as_str(), part)
+                    && first != part
+                {
+                    return Err(format!("lists '{id}' under both {first} and {part}"));
+                }
+            }
+        }
+        Ok(split)
+    }
+
+    /// The parts with their names in split files (`train`, `val`, `test`).
+    pub fn parts(&self) -> [(&'static str, &Vec<String>); 3] {
+        [
+            ("train", &self.train),
+            ("val", &self.validation),
+            ("test", &self.test),
+        ]
+    }
+
+    /// The ids of `ids` that no part names (sorted).
+    pub fn unlisted(&self, ids: &[String]) -> Vec<String> {
+        let mut v: Vec<String> = ids
+            .iter()
+            .filter(|i| !self.parts().iter().any(|(_, p)| p.contains(i)))
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// This split restricted to `ids` (each part sorted); movies it does not name are left
+    /// out. Refused when no movie of `ids` trains.
+    pub fn restricted_to(&self, ids: &[String]) -> Result<Split, SplitError> {
+        let keep = |part: &Vec<String>| {
+            let mut v: Vec<String> = part.iter().filter(|i| ids.contains(i)).cloned().collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let split = Split {
+            train: keep(&self.train),
+            validation: keep(&self.validation),
+            test: keep(&self.test),
+        };
+        if split.train.is_empty() {
+            return Err(SplitError::GivenNoTraining {
+                usable: ids.len(),
+                listed: self.train.len(),
+            });
+        }
+        Ok(split)
+    }
+
     /// Shuffle `ids` with `seed`, then take `n_test` test and `n_validation` validation movies;
     /// the rest train.
     pub fn by_count(
@@ -134,6 +249,9 @@ pub enum HeldOut {
     AtMost(usize),
     /// These imdb ids.
     Ids(Vec<String>),
+    /// This split (a split file's), restricted to the usable movies
+    /// ([`Split::restricted_to`]): movies it does not name neither train nor test.
+    Given(Split),
 }
 
 /// Why [`training_split`] cannot split.
@@ -169,6 +287,7 @@ pub fn training_split(
             let rest = ids.len().saturating_sub(test.len());
             Split::with_test_ids(ids, test, validation_count(rest), seed)?
         }
+        HeldOut::Given(split) => split.restricted_to(ids)?,
     })
 }
 
@@ -347,6 +466,32 @@ mod tests {
             SplitPolicyError::TooFewMovies { usable: 1 }.to_string(),
             "training needs at least 2 usable movies, got 1"
         );
+    }
+
+    #[test]
+    fn a_split_file_reads_movienet_s_parts_and_restricts_to_the_usable_movies() {
+        let text = r#"{"train": ["tt1", "tt2", "tt3"], "val": ["tt4"], "test": ["tt5"],
+                       "all": ["tt1", "tt2", "tt3", "tt4", "tt5"]}"#;
+        let split = Split::from_json(text).unwrap();
+        assert_eq!(split.validation, ["tt4"]);
+        let usable: Vec<String> = ["tt2", "tt1", "tt5", "tt9"].map(String::from).to_vec();
+        assert_eq!(split.unlisted(&usable), ["tt9"]);
+        let given = training_split(&usable, &HeldOut::Given(split.clone()), 0).unwrap();
+        assert_eq!(given.train, ["tt1", "tt2"]);
+        assert!(given.validation.is_empty());
+        assert_eq!(given.test, ["tt5"]);
+        let only_test: Vec<String> = ["tt5", "tt4"].map(String::from).to_vec();
+        assert_eq!(
+            training_split(&only_test, &HeldOut::Given(split), 0),
+            Err(SplitPolicyError::Split(SplitError::GivenNoTraining {
+                usable: 2,
+                listed: 3
+            }))
+        );
+        let twice = Split::from_json(r#"{"train": ["tt1"], "test": ["tt1"]}"#).unwrap_err();
+        assert!(twice.contains("'tt1' under both train and test"), "{twice}");
+        assert!(Split::from_json(r#"{"all": ["tt1"]}"#).is_err());
+        assert!(Split::from_json("[1, 2]").is_err());
     }
 
     #[test]

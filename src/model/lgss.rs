@@ -33,7 +33,7 @@ use super::{BoundaryModel, FEATURE_DIM, ShotBatch, modality_range, torch_uniform
 use crate::data::Modality;
 
 /// Shots per window (the convolution's height).
-const WINDOW: usize = 4;
+pub(super) const WINDOW: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -420,7 +420,10 @@ fn sum_by_channel(ids: &Tensor, values: &Tensor, channels: usize) -> Result<Tens
 }
 
 /// One modality's branch: boundary network, BiLSTM over window sequences, two dense layers.
-struct Branch {
+/// Its variables, under the modality's prefix: `conv.weight [channels, 4]`, `conv.bias`,
+/// `cos_conv.weight [channels, 2]`, `cos_conv.bias`, `lstm.*` ([`BiLstmLayer`]),
+/// `fc1.*`, `fc2.*` ([`Dense`], weights `[in, out]`).
+pub(super) struct Branch {
     dim: usize,
     conv_w: Tensor,
     conv_b: Tensor,
@@ -432,7 +435,8 @@ struct Branch {
 }
 
 impl Branch {
-    fn new(dim: usize, cfg: &Config, vb: VarBuilder) -> Result<Branch> {
+    /// A branch reading `dim` features per shot; `cfg`'s channels, hidden and dense sizes.
+    pub(super) fn new(dim: usize, cfg: &Config, vb: VarBuilder) -> Result<Branch> {
         let c = cfg.channels;
         let conv_init = torch_uniform(WINDOW);
         let cos_init = torch_uniform(WINDOW / 2);
@@ -514,13 +518,26 @@ impl Branch {
         dot / denom
     }
 
+    /// The boundary network's output per window, `[b, t - 3, dim + channels]`: the window
+    /// convolution's max over channels, then the half-window cosine per channel.
+    pub(super) fn window_features(&self, x: &Tensor) -> Result<Tensor> {
+        let ctx = window_channel_max(x, &self.conv_w, &self.conv_b)?;
+        let cos = self.half_window_cosine(x)?;
+        Tensor::cat(&[ctx, cos], 2)
+    }
+
+    /// Two-class logits `[n, seq, 2]` for sequences of window features `[n, seq, width]`;
+    /// `rev` is [`reverse_index`] of the sequences' lengths.
+    pub(super) fn sequence_logits(&self, h: &Tensor, rev: &Tensor) -> Result<Tensor> {
+        let h = self.lstm.forward(h, rev)?;
+        self.fc2.forward(&self.fc1.forward(&h)?.relu()?)
+    }
+
     /// Boundary logit (class 1 minus class 0) per window, `[b, t - 3]`.
     fn forward(&self, x: &Tensor, valid_windows: &[usize], seq_len: usize) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let nw = t + 1 - WINDOW;
-        let ctx = window_channel_max(x, &self.conv_w, &self.conv_b)?;
-        let cos = self.half_window_cosine(x)?;
-        let h = Tensor::cat(&[ctx, cos], 2)?;
+        let h = self.window_features(x)?;
         let n_seq = nw.div_ceil(seq_len);
         let h = h.pad_with_zeros(1, 0, n_seq * seq_len - nw)?;
         let width = h.dim(2)?;
@@ -531,8 +548,7 @@ impl Branch {
             })
             .collect();
         let rev = reverse_index(&lengths, seq_len, x.device())?;
-        let h = self.lstm.forward(&h, &rev)?;
-        let logits = self.fc2.forward(&self.fc1.forward(&h)?.relu()?)?; // [b*s, seq, 2]
+        let logits = self.sequence_logits(&h, &rev)?; // [b*s, seq, 2]
         let boundary = (logits.narrow(2, 1, 1)? - logits.narrow(2, 0, 1)?)?;
         boundary.reshape((b, n_seq * seq_len))?.narrow(1, 0, nw)
     }

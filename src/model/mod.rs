@@ -9,11 +9,13 @@
 //!
 //! One file per model, candle-transformers style (a serde `Config` with the published defaults,
 //! `new(cfg, vb)`, `forward`): [`multiscale`] (our default), [`wavenet`], [`bilstm`], [`lgss`].
+//! [`sceneseg`] runs LGSS checkpoints of the MovieScenes paper's code with SceneLab's LGSS.
 
 pub mod bilstm;
 pub mod layers;
 pub mod lgss;
 pub mod multiscale;
+pub mod sceneseg;
 pub mod torch_io;
 pub mod wavenet;
 

@@ -141,7 +141,12 @@ pub fn folds_of(
 }
 
 /// Cross-validate `request.config` on `movies`: one [`train_and_tune`] per fold. `observer`
-/// gets each fold's training events; `on_fold` hears each finished fold.
+/// gets each fold's training events (each fold's begin with [`TrainEvent::Started`]) and
+/// progress; `on_fold` hears each finished fold.
+///
+/// A cancel (`observer.cancelled()`) stops it between folds or inside one: the fold cut short
+/// is dropped (its model did not finish training), and the row holds the folds finished so far,
+/// fewer than `request.folds`.
 pub fn cross_validate(
     movies: &[Movie],
     request: &CrossValidationRequest,
@@ -153,6 +158,9 @@ pub fn cross_validate(
     let splits = folds_of(movies, request.folds, seed)?;
     let mut folds = Vec::with_capacity(splits.len());
     for (fold, split) in splits.into_iter().enumerate() {
+        if observer.cancelled() {
+            break;
+        }
         let t0 = Instant::now();
         let train_request = TrainRequest {
             config: request.config.clone(),
@@ -161,8 +169,11 @@ pub fn cross_validate(
             peak_picking: request.peak_picking,
             score_all: false,
         };
-        let run = train_and_tune(movies, &train_request, device, observer)
-            .map_err(|source| CrossValidationError::Fold { fold, source })?;
+        let run = train_and_tune(movies, &train_request, device, observer);
+        if observer.cancelled() {
+            break;
+        }
+        let run = run.map_err(|source| CrossValidationError::Fold { fold, source })?;
         // The workflow makes its split by the same policy; say so if that ever changes.
         if run.model.meta.split != split {
             return Err(CrossValidationError::Score {
@@ -262,6 +273,15 @@ pub fn provided_row(
         name: "provided".into(),
         folds: rows,
     })
+}
+
+/// The rows as JSON, as `scenelab bench train --folds K --json` writes them and the app's
+/// Save results: an array with one object per row, `{"row": {name, folds: [FoldResult]},
+/// "summary": CrossValidationSummary}`.
+pub fn results_json(rows: &[CrossValidationRow]) -> serde_json::Value {
+    rows.iter()
+        .map(|r| serde_json::json!({ "row": r, "summary": r.summary() }))
+        .collect()
 }
 
 /// The rows as text: each fold's scores per row, then the summary (mean ± standard deviation

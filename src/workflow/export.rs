@@ -1,6 +1,8 @@
 //! Write a folder's movie files with their predictions: each file copied with every field
 //! kept and `scene_transition_boundary_prediction` replaced. `scenelab predict` writes a
-//! model's scores this way, the app's Export predictions a source's.
+//! model's scores this way, the app's Export predictions a source's. Movies that came from
+//! MovieNet's layout (no pkl file to copy) are written as the challenge's pkl files
+//! ([`write_movie_predictions`]).
 
 use std::path::{Path, PathBuf};
 
@@ -119,6 +121,50 @@ pub fn write_predictions(
         }
     }
     observer.progress(files.len(), files.len(), "");
+    Ok(summary)
+}
+
+/// Write each of `movies` (loaded from a folder without pkl files: MovieNet's layout) into
+/// `out` as `<imdb_id>.pkl`, the challenge's record ([`Movie::to_record`]) with the prediction
+/// `score` gives. Progress, failures and the summary as [`write_predictions`].
+pub fn write_movie_predictions(
+    movies: &[Movie],
+    out: &Path,
+    score: &Scorer<'_>,
+    stop_at_first_failure: bool,
+    observer: &dyn Observer<ExportEvent>,
+) -> Result<ExportSummary, ExportError> {
+    let mut summary = ExportSummary::default();
+    for (i, movie) in movies.iter().enumerate() {
+        let target = out.join(format!("{}.pkl", movie.imdb_id));
+        observer.progress(i, movies.len(), &movie.imdb_id);
+        let written = score(movie).and_then(|scores| {
+            let Some(scores) = scores else {
+                return Ok(false);
+            };
+            crate::pickle::write_record_file(&target, &with_prediction(movie.to_record(), scores))
+                .with_context(|| format!("cannot write {}", target.display()))?;
+            Ok(true)
+        });
+        match written {
+            Ok(true) => summary.written += 1,
+            Ok(false) => summary.without_scores.push(movie.imdb_id.clone()),
+            Err(e) if stop_at_first_failure => {
+                return Err(ExportError::File {
+                    path: target,
+                    message: format!("{e:#}"),
+                });
+            }
+            Err(e) => {
+                summary.failed += 1;
+                observer.event(ExportEvent::Failed {
+                    path: target,
+                    message: format!("{e:#}"),
+                });
+            }
+        }
+    }
+    observer.progress(movies.len(), movies.len(), "");
     Ok(summary)
 }
 

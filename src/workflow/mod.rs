@@ -8,12 +8,14 @@
 //! | train → score the held-out movies → tune the decision | [`train::train_and_tune`] | `scenelab train` | Train |
 //! | load a model (folder or PyTorch weight file) and score movies | [`predict::load_and_score`], [`predict::score_movies`], [`predict::scores_to_write`] | `scenelab predict` | Load model, Load PyTorch weights, Load best model |
 //! | write a folder's movie files with their predictions | [`export::write_predictions`] | `scenelab predict` | Export predictions |
-//! | movie-level k-fold cross-validation of a model and of the files' provided prediction | [`cross_validation::cross_validate`] | `bench train --folds K` | – |
+//! | movie-level k-fold cross-validation of a model and of the files' provided prediction | [`cross_validation::cross_validate`], [`cross_validation::provided_row`] | `bench train --folds K` | Train (Cross-validate) |
+//! | a MovieNet folder to pkl files and back | [`convert::convert`] | `scenelab convert` | (Open folder reads either layout) |
 //! | hyperparameter search | [`crate::train::search::search_observed`] | `scenelab search` | Search |
 //!
 //! Errors are typed and name the setting and its value ("folds must be at least 2, got 1");
 //! the command line phrases them with its flags, the app with its form's fields.
 
+pub mod convert;
 pub mod cross_validation;
 pub mod device;
 pub mod export;

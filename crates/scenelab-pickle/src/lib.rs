@@ -19,7 +19,10 @@
 //! What a record keeps: the top-level value must be a dict with str keys. str values are kept
 //! as strings, tensors and numpy arrays as arrays, int/float/bool values as 0-d arrays
 //! (i64/f64/bool), rectangular lists of numbers as arrays (bool, i64 or f64; a list of numpy
-//! scalars of one dtype keeps it), and `None` values are treated as absent fields. Any other
+//! scalars of one dtype keeps it), and `None` values are treated as absent fields. A dict value
+//! (an `OrderedDict` state dict in a `torch.save` checkpoint) is flattened into fields named
+//! `outer.inner` (integer keys in decimal, 8 levels at most); an `OrderedDict`'s instance
+//! attributes (a state dict's `_metadata`) are ignored. Any other
 //! value becomes [`Field::Unreadable`] with the reason, so one bad field does not lose the
 //! others; a refused global at the top of the file refuses the file.
 //!

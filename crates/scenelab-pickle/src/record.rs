@@ -1,5 +1,6 @@
 //! Turns the decoded top-level value into a [`Record`]: a dict with str keys whose values are
-//! strings or arrays. Tensors are materialized here; numbers become 0-d arrays, lists of
+//! strings or arrays; a value that is itself a dict (a `torch.save`d checkpoint's state dict)
+//! is flattened into fields named `key.entry`. Tensors are materialized here; numbers become 0-d arrays, lists of
 //! numbers n-d arrays, `None` values are left out, anything else is an error naming the field.
 
 use std::collections::HashMap;
@@ -11,6 +12,9 @@ use super::{Field, NdArray, PickleError, Record, torch};
 
 /// Deepest list nesting turned into an array.
 const MAX_LIST_DEPTH: usize = 32;
+
+/// Deepest dict nesting flattened into dotted field names.
+const MAX_DICT_DEPTH: usize = 8;
 
 fn article(kind: &str) -> String {
     let vowel = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
@@ -33,9 +37,7 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
             return Err(not_a_dict(loader, found));
         }
     };
-    let mut record: Record = Vec::with_capacity(pairs.len());
-    let mut position: HashMap<String, usize> = HashMap::new();
-    let mut made: HashMap<ObjId, usize> = HashMap::new();
+    let mut named = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
         let key = loader
             .arena
@@ -44,6 +46,12 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
                 found: article(loader.arena.describe(k)),
             })?
             .to_owned();
+        flatten(&loader.arena, key, v, 0, &mut named);
+    }
+    let mut record: Record = Vec::with_capacity(named.len());
+    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut made: HashMap<ObjId, usize> = HashMap::new();
+    for (key, v) in named {
         let field = match v {
             Value::None => {
                 // A None field is an absent field.
@@ -76,6 +84,31 @@ pub(crate) fn to_record(loader: &mut Loader<'_>, top: Value) -> Result<Record, P
         }
     }
     Ok(record)
+}
+
+/// `key → v`, with a dict value (a torch state dict, an `OrderedDict`) replaced by its entries
+/// named `key.<entry>` (integer keys in decimal), down to [`MAX_DICT_DEPTH`] levels.
+fn flatten(arena: &Arena, key: String, v: Value, depth: usize, out: &mut Vec<(String, Value)>) {
+    let entries = match v {
+        Value::Obj(id) => match arena.get(id) {
+            Obj::Dict(d) => d.clone(),
+            _ => return out.push((key, v)),
+        },
+        _ => return out.push((key, v)),
+    };
+    let name = |k: Value| match (k, arena.as_str(k)) {
+        (_, Some(s)) => Some(s.to_owned()),
+        (Value::Int(i), None) => Some(i.to_string()),
+        _ => None,
+    };
+    // Too deep, or keyed by something other than names: kept whole (and reported unreadable).
+    if depth >= MAX_DICT_DEPTH || entries.iter().any(|&(k, _)| name(k).is_none()) {
+        return out.push((key, v));
+    }
+    for (k, sub) in entries {
+        let sub_key = format!("{key}.{}", name(k).unwrap_or_default());
+        flatten(arena, sub_key, sub, depth + 1, out);
+    }
 }
 
 /// The file is no dict: if it refused a global on the way, that is the news (a pickle that

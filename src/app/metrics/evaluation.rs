@@ -592,6 +592,7 @@ mod tests {
             ground_truth: Some(gt),
             prediction: Some(Scores::from_f32(&scores)),
             shot_end_frame: Some((0..n as i64).map(|i| i * 10 + 9).collect()),
+            uncertain: Vec::new(),
             issues: Vec::new(),
             notes: Vec::new(),
         }

@@ -74,13 +74,15 @@ pub fn load_and_score(path: &Path, movies: &[Movie]) -> Result<ModelScores, Stri
 }
 
 /// The Export predictions job: each movie file of `source_dir` written to `out` with every
-/// field kept and its prediction replaced by `scores` (as `scenelab predict` writes them).
+/// field kept and its prediction replaced by `scores` (as `scenelab predict` writes them);
+/// for a MovieNet folder (`movienet`: its loaded movies), each movie as a challenge pkl file.
 /// Returns how many files were written and the names of those without scores.
 pub(super) fn export_predictions(
     r: &Reporter<App>,
     source_dir: &Path,
     out: &Path,
     scores: &std::collections::HashMap<String, Arc<Scores>>,
+    movienet: Option<&[Movie]>,
 ) -> Result<(usize, Vec<String>), String> {
     let message = |e: ExportError| match e {
         ExportError::SameFolder { out } => format!(
@@ -90,9 +92,15 @@ pub(super) fn export_predictions(
         other => other.to_string(),
     };
     export::prepare_output(source_dir, out).map_err(message)?;
-    let files = crate::data::Dataset::movie_files(source_dir).map_err(|e| e.to_string())?;
     let score = |m: &Movie| Ok(scores.get(&m.imdb_id).map(|s| s.to_array_data()));
-    let summary = export::write_predictions(&files, out, &score, true, r).map_err(message)?;
+    let summary = if let Some(movies) = movienet {
+        // No pkl file to copy: the loaded movies are written as the challenge's files.
+        export::write_movie_predictions(movies, out, &score, true, r)
+    } else {
+        let files = crate::data::Dataset::movie_files(source_dir).map_err(|e| e.to_string())?;
+        export::write_predictions(&files, out, &score, true, r)
+    }
+    .map_err(message)?;
     Ok((summary.written, summary.without_scores))
 }
 
@@ -287,6 +295,7 @@ impl App {
             return;
         };
         let dir = folder.dir.clone();
+        let movienet = folder.movienet.then(|| folder.movies.clone());
         // The source is cloned (its scores are shared), so the decision is applied off the UI
         // thread.
         let source = source.clone();
@@ -296,7 +305,14 @@ impl App {
             label,
             move |r| {
                 let scores = crate::app::metrics::decision_box::scores_to_write(&source);
-                export_predictions(r, &dir, &out, &scores).map_err(|e| format!("{e:#}"))
+                export_predictions(
+                    r,
+                    &dir,
+                    &out,
+                    &scores,
+                    movienet.as_deref().map(Vec::as_slice),
+                )
+                .map_err(|e| format!("{e:#}"))
             },
             |result| Exported {
                 out: answer_out,

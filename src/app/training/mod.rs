@@ -2,11 +2,19 @@
 //! settings, the split, the device), the run's progress with its loss and validation curves,
 //! and the background work behind Train, Load model, Save model and Export predictions.
 //!
+//! The form's Cross-validate choice runs movie-level k-fold cross-validation instead
+//! ([`crate::workflow::cross_validation`], as `scenelab bench train --folds K`): one model per
+//! fold, the provided prediction on the same folds, a table of mean ± std over folds.
+//!
 //! [`TrainingState`] is what the app knows about training; [`TrainingPanel`] (`ui.rs`) owns the
 //! form (`form.rs`), draws it and returns [`Action`](super::Action)s. `run.rs` turns the run's events into
 //! progress and curves; `job.rs` holds the jobs (`jobs.rs`: train, load, save, export),
-//! the payloads they answer with, and the app's side of the training actions.
+//! the payloads they answer with, and the app's side of the training actions. `cv_run.rs`,
+//! `cv_job.rs` and `cv_ui.rs` are the same for cross-validation.
 
+mod cv_job;
+mod cv_run;
+mod cv_ui;
 mod form;
 mod job;
 mod run;
@@ -14,6 +22,8 @@ mod run;
 mod tests;
 mod ui;
 
+pub use cv_job::CV_RESULTS_FILE;
+pub use cv_run::CrossValidationRun;
 pub use form::TrainingForm;
 pub(crate) use form::usable_for_training;
 pub(crate) use job::{ModelScores, load_and_score};
@@ -30,6 +40,10 @@ use crate::train::decision::Decision;
 /// Test movies held out before a folder is open: `default_test_count` of the challenge's 64.
 pub const DEFAULT_TEST_MOVIES: usize = 7;
 
+/// Cross-validation's folds unless the user sets them: 8 of the challenge's 64 movies test in
+/// each fold, as `scenelab bench train --folds 8` runs it.
+pub const DEFAULT_FOLDS: usize = 8;
+
 /// Everything the app knows about training and models.
 #[derive(Default)]
 pub struct TrainingState {
@@ -45,6 +59,8 @@ pub struct TrainingState {
     pub last_source: Option<String>,
     /// The last message of a finished model job (saved, exported, skipped movies).
     pub note: Option<String>,
+    /// The current or last cross-validation (its folds' models are not kept).
+    pub cross_validation: Option<CrossValidationRun>,
 }
 
 impl TrainingState {

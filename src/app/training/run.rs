@@ -7,6 +7,8 @@ use crate::train::{EpochRecord, StopReason, TrainEvent};
 #[derive(Debug, Clone, Default)]
 pub struct TrainingRun {
     pub kind: Option<ModelKind>,
+    /// `(0-based fold, folds)` when this run is a fold of a cross-validation.
+    pub fold: Option<(usize, usize)>,
     pub epochs: usize,
     pub steps_per_epoch: usize,
     pub split: (usize, usize, usize),

@@ -3,7 +3,8 @@
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
-use super::form::{TrainingForm, split_for, usable_for_training};
+use super::cv_ui;
+use super::form::{TrainingForm, usable_for_training};
 use super::run::TrainingRun;
 use crate::app::{Action, AppState};
 use crate::model::{ModelConfig, ModelKind};
@@ -50,6 +51,13 @@ impl TrainingPanel {
     fn form(&mut self, ui: &mut egui::Ui, state: &AppState) {
         let t = &state.training;
         let form = &mut self.form;
+        let ids: Vec<String> = state
+            .movies()
+            .iter()
+            .filter(|m| usable_for_training(m))
+            .map(|m| m.imdb_id.clone())
+            .collect();
+        let usable = ids.len();
         ui.add_enabled_ui(!t.is_running(), |ui| {
             egui::Grid::new("train_form")
                 .num_columns(2)
@@ -87,7 +95,10 @@ impl TrainingPanel {
                     let l = ui.label("Seed");
                     ui.add(egui::DragValue::new(&mut s.seed)).labelled_by(l.id);
                     ui.end_row();
-                    number(ui, "Test movies", &mut form.test_movies, 0..=1000);
+                    // Cross-validation tests every movie once: there is no count to hold out.
+                    if !form.cross_validate && form.folder_split.is_none() {
+                        number(ui, "Test movies", &mut form.test_movies, 0..=1000);
+                    }
                     let l = ui.label("Device");
                     // Only what this build has: CUDA when built with `--features cuda`.
                     egui::ComboBox::from_id_salt("train_device")
@@ -113,17 +124,20 @@ impl TrainingPanel {
                             .on_hover_text("Also tune the NMS window and minimum scene length");
                     });
                     ui.end_row();
+                    cv_ui::mode(ui, form, usable);
                 });
         });
-        let ids: Vec<String> = state
-            .movies()
-            .iter()
-            .filter(|m| usable_for_training(m))
-            .map(|m| m.imdb_id.clone())
-            .collect();
-        match split_for(&ids, form.test_movies, form.settings.seed) {
+        if form.cross_validate {
+            cv_ui::folds_preview(ui, form, state.movies(), usable);
+            return;
+        }
+        let from = match &form.folder_split {
+            Some((file, _)) => format!(" (from the folder's {file})"),
+            None => String::new(),
+        };
+        match form.split_of(&ids) {
             Ok(s) => ui.label(format!(
-                "Split: {} train, {} validate, {} test",
+                "Split{from}: {} train, {} validate, {} test",
                 s.train.len(),
                 s.validation.len(),
                 s.test.len()
@@ -134,25 +148,49 @@ impl TrainingPanel {
 
     fn progress(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         let t = &state.training;
+        let cross_validating = t
+            .cross_validation
+            .as_ref()
+            .filter(|cv| !cv.ended && t.is_running());
         ui.horizontal(|ui| {
             let can_train = !t.is_running() && state.folder.is_some();
+            let (button, hover, action) = if self.form.cross_validate {
+                (
+                    "Run cross-validation",
+                    "Train one model per fold on the open folder's movies and score each on its fold's test movies",
+                    Action::StartCrossValidation,
+                )
+            } else {
+                (
+                    "Train",
+                    "Train on the open folder's movies",
+                    Action::StartTraining,
+                )
+            };
             if ui
-                .add_enabled(can_train, egui::Button::new("Train"))
-                .on_hover_text("Train on the open folder's movies")
+                .add_enabled(can_train, egui::Button::new(button))
+                .on_hover_text(hover)
                 .clicked()
             {
-                actions.push(Action::StartTraining);
+                actions.push(action);
             }
+            let cancel_hover = if cross_validating.is_some() {
+                "Stop after the current step; the finished folds are kept"
+            } else {
+                "Stop after the current step and keep the best epoch so far"
+            };
             if ui
                 .add_enabled(t.is_running(), egui::Button::new("Cancel"))
-                .on_hover_text("Stop after the current step and keep the best epoch so far")
+                .on_hover_text(cancel_hover)
                 .clicked()
             {
                 actions.push(Action::CancelTraining);
             }
         });
         let run = &t.run;
-        if let Some(f) = run.fraction() {
+        if let Some(cv) = cross_validating {
+            cv_ui::progress(ui, cv, run);
+        } else if let Some(f) = run.fraction() {
             let eta = match (t.is_running(), run.eta_seconds) {
                 (true, Some(s)) => format!(", ETA {}", crate::train::format_duration(s)),
                 (true, None) => ", ETA after the first epoch".to_string(),
@@ -179,7 +217,10 @@ impl TrainingPanel {
             let best = run
                 .best_epoch
                 .map_or(String::new(), |b| format!(", best epoch {b}"));
-            ui.label(format!("Training {how}{best}"));
+            ui.label(match run.fold {
+                Some((i, k)) => format!("Fold {} of {k}: training {how}{best}", i + 1),
+                None => format!("Training {how}{best}"),
+            });
         }
         if let Some(e) = &run.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
@@ -187,10 +228,17 @@ impl TrainingPanel {
         if let Some(note) = &t.note {
             ui.label(note);
         }
+        if let Some(cv) = &t.cross_validation {
+            ui.separator();
+            cv_ui::results(ui, cv, t.is_running(), actions);
+        }
     }
 
     fn curves(&mut self, ui: &mut egui::Ui, run: &TrainingRun) {
-        ui.label("Training loss");
+        match run.fold {
+            Some((i, k)) => ui.label(format!("Training loss (fold {} of {k})", i + 1)),
+            None => ui.label("Training loss"),
+        };
         Plot::new("train_loss_plot")
             .height(140.0)
             .legend(Legend::default())
