@@ -30,6 +30,8 @@ enum Command {
     Predict(cli::predict::Args),
     /// Write each movie's scenes as PySceneDetect CSV, LGSS JSON or a CMX 3600 EDL.
     Export(cli::export::Args),
+    /// Write a model's weights for its PyTorch twin (python/scenelab_torch.py).
+    ExportTorch(cli::export_torch::Args),
     /// Random hyperparameter search with movie-level cross-validation.
     Search(cli::search::Args),
     /// Benchmarks: loading, evaluation, rendering, training.
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(a) => cli::train::run(a),
         Command::Predict(a) => cli::predict::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::ExportTorch(a) => cli::export_torch::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Bench(a) => cli::bench::run(a),
         Command::Convert(a) => cli::convert::run(a),

@@ -294,3 +294,44 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
     open(&mut h, "twelve_again", 12);
     assert_eq!(test_movies(&h), (5, 2), "a number the user set is kept");
 }
+
+#[test]
+fn pytorch_weights_load_as_a_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let movies = tmp.path().join("movies");
+    write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
+    // A BiLSTM twin's state dict saved with torch.save (tests/fixtures/torch).
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch/bilstm.pth");
+    let choice = Arc::new(Mutex::new(Some(weights.clone())));
+    let mut app = App::new(options(tmp.path(), choice));
+    app.queue(Action::OpenFolder(movies));
+    let mut h = harness(app);
+    settle_within(&mut h, Duration::from_secs(60));
+    h.get_by_label("Load PyTorch weights…").click();
+    settle_within(&mut h, Duration::from_secs(60));
+    assert_no_errors(&h);
+    let state = &h.state().state;
+    let source = state
+        .sources
+        .get(
+            state
+                .sources
+                .position("bilstm (bilstm.pth)")
+                .expect("a source for the weights"),
+        )
+        .unwrap();
+    let opened =
+        scenelab::train::torch_checkpoint::open_model(&weights, None, &candle_core::Device::Cpu)
+            .unwrap();
+    let all: Vec<&scenelab::data::Movie> = state.movies().iter().collect();
+    let want = opened.model.predict(&all).unwrap();
+    for (m, w) in all.iter().zip(want) {
+        let got = source.scores[&m.imdb_id].values();
+        assert_eq!(got.len(), w.len());
+        assert!(
+            got.iter()
+                .zip(&w)
+                .all(|(a, b)| (a - f64::from(*b)).abs() < 1e-6)
+        );
+    }
+}

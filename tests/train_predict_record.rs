@@ -80,6 +80,7 @@ mod end_to_end {
         predict::Args {
             dir: dir.to_path_buf(),
             model: model.to_path_buf(),
+            kind: None,
             out: Some(out.to_path_buf()),
             in_place: false,
             device: train::DeviceArg::Cpu,

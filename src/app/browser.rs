@@ -23,9 +23,23 @@ pub struct InAppBrowser {
 impl InAppBrowser {
     /// Open at `start` (if it is a folder; else the current directory).
     pub fn open(purpose: PickPurpose, start: Option<&Path>) -> Self {
-        let mut dialog = FileDialog::select_folder()
+        // Weights are a file; everything else the app asks for is a folder.
+        let dialog = if purpose == PickPurpose::LoadWeights {
+            FileDialog::open_file().show_files_filter(Box::new(|path: &Path| {
+                path.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| super::picker::WEIGHT_EXTENSIONS.contains(&e))
+            }))
+        } else {
+            FileDialog::select_folder()
+        };
+        let mut dialog = dialog
             .title(purpose.title())
-            .open_button_text(CHOOSE.into())
+            .open_button_text(if purpose == PickPurpose::LoadWeights {
+                "Load these weights".into()
+            } else {
+                CHOOSE.into()
+            })
             .default_size([640.0, 420.0])
             .show_new_folder(matches!(
                 purpose,

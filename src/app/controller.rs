@@ -9,7 +9,6 @@ use super::jobs::{Deliver, JobEvent};
 use super::loader::{self, LoadedFolder};
 use super::metrics::evaluation::{self, Comparison, WorkerAnswer};
 use super::picker::{PickOutcome, PickPurpose};
-use super::report::ReportAction;
 use super::scope::Scope;
 use super::sources::{PredictionSource, SourceDecision, SourceRegistry};
 use super::training::DEFAULT_TEST_MOVIES;
@@ -307,7 +306,13 @@ impl App {
         // then takes its place.
         self.jobs.spawn_answering(
             PICK_JOB,
-            move |_| Ok(picker.pick_folder(start.as_deref())),
+            move |_| {
+                Ok(if purpose == PickPurpose::LoadWeights {
+                    picker.pick_file(start.as_deref())
+                } else {
+                    picker.pick_folder(start.as_deref())
+                })
+            },
             move |result| Picked {
                 purpose,
                 outcome: result.unwrap_or_else(PickOutcome::Unavailable),

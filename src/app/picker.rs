@@ -20,6 +20,8 @@ pub enum PickPurpose {
     OpenMovies,
     /// A model folder to load.
     LoadModel,
+    /// A PyTorch weight file (state dict or safetensors) to load as a model.
+    LoadWeights,
     /// Where to save the last trained model.
     SaveModel,
     /// Where to write the selected source's predictions.
@@ -40,6 +42,7 @@ impl PickPurpose {
         match self {
             PickPurpose::OpenMovies => "Open a folder of movies (tt*.pkl or MovieNet's layout)",
             PickPurpose::LoadModel => "Load a model folder",
+            PickPurpose::LoadWeights => "Load PyTorch or safetensors model weights",
             PickPurpose::SaveModel => "Save the model into a folder",
             PickPurpose::ExportPredictions => "Export predictions into a folder",
             PickPurpose::SaveCrossValidation => "Save cross-validation results into a folder",
@@ -54,7 +57,7 @@ impl PickPurpose {
         use super::Action;
         match self {
             PickPurpose::OpenMovies => Action::OpenFolder(dir),
-            PickPurpose::LoadModel => Action::LoadModel(dir),
+            PickPurpose::LoadModel | PickPurpose::LoadWeights => Action::LoadModel(dir),
             PickPurpose::SaveModel => Action::SaveModel(dir),
             PickPurpose::ExportPredictions => Action::ExportPredictions(dir),
             PickPurpose::SaveCrossValidation => Action::SaveCrossValidation(dir),
@@ -67,12 +70,21 @@ impl PickPurpose {
     }
 }
 
-/// Something that asks the user for a folder. Called off the UI thread: it may block. When
-/// it answers [`PickOutcome::Unavailable`], the app opens its own folder browser
+/// Something that asks the user for a folder or a file. Called off the UI thread: it may
+/// block. When it answers [`PickOutcome::Unavailable`], the app opens its own browser
 /// ([`super::browser`]) instead.
 pub trait FolderPicker: Send + Sync + 'static {
     fn pick_folder(&self, start: Option<&Path>) -> PickOutcome;
+
+    /// A model weight file ([`WEIGHT_EXTENSIONS`]); by default what [`Self::pick_folder`]
+    /// answers, so a test's picker answers both.
+    fn pick_file(&self, start: Option<&Path>) -> PickOutcome {
+        self.pick_folder(start)
+    }
 }
+
+/// Extensions of the weight files Load PyTorch weights offers (`.pth.tar` ends in `tar`).
+pub const WEIGHT_EXTENSIONS: [&str; 5] = ["pth", "pt", "tar", "bin", "safetensors"];
 
 /// Closures are pickers, so tests can answer with a fixed folder.
 impl<F> FolderPicker for F
@@ -92,22 +104,41 @@ const NO_DIALOG_WITHIN: Duration = Duration::from_millis(300);
 
 impl FolderPicker for NativePicker {
     fn pick_folder(&self, start: Option<&Path>) -> PickOutcome {
-        let has_portal = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
-        if !has_portal && !on_path("zenity") {
-            return PickOutcome::Unavailable(unavailable_message());
-        }
-        let mut dialog = rfd::FileDialog::new().set_title("Open a folder of tt*.pkl movies");
-        if let Some(dir) = start.filter(|d| d.is_dir()) {
-            dialog = dialog.set_directory(dir);
-        }
-        let asked = Instant::now();
-        match dialog.pick_folder() {
-            Some(dir) => PickOutcome::Picked(dir),
-            None if asked.elapsed() < NO_DIALOG_WITHIN => {
-                PickOutcome::Unavailable(unavailable_message())
-            }
-            None => PickOutcome::Cancelled,
-        }
+        let dialog = rfd::FileDialog::new().set_title("Open a folder of tt*.pkl movies");
+        ask(dialog, start, unavailable_message, |d| d.pick_folder())
+    }
+
+    fn pick_file(&self, start: Option<&Path>) -> PickOutcome {
+        let dialog = rfd::FileDialog::new()
+            .set_title("Load PyTorch or safetensors model weights")
+            .add_filter("model weights", &WEIGHT_EXTENSIONS);
+        let unavailable = || {
+            "No system file dialog can open here (no desktop portal or zenity): choose the weights in the app's own browser, or open them with `scenelab gui DIR --model FILE`.".to_string()
+        };
+        ask(dialog, start, unavailable, |d| d.pick_file())
+    }
+}
+
+/// Run a native dialog starting in `start`, telling a dialog that never opened from one the
+/// user cancelled.
+fn ask(
+    mut dialog: rfd::FileDialog,
+    start: Option<&Path>,
+    unavailable: fn() -> String,
+    pick: impl FnOnce(rfd::FileDialog) -> Option<PathBuf>,
+) -> PickOutcome {
+    let has_portal = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+    if !has_portal && !on_path("zenity") {
+        return PickOutcome::Unavailable(unavailable());
+    }
+    if let Some(dir) = start.filter(|d| d.is_dir()) {
+        dialog = dialog.set_directory(dir);
+    }
+    let asked = Instant::now();
+    match pick(dialog) {
+        Some(path) => PickOutcome::Picked(path),
+        None if asked.elapsed() < NO_DIALOG_WITHIN => PickOutcome::Unavailable(unavailable()),
+        None => PickOutcome::Cancelled,
     }
 }
 

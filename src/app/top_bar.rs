@@ -137,6 +137,15 @@ impl TopBar {
             actions.push(Action::PickFor(PickPurpose::LoadModel));
         }
         if ui
+            .add_enabled(has_folder, egui::Button::new("Load PyTorch weights…"))
+            .on_hover_text(
+                "Score the movies with a PyTorch state dict (.pth, .pt, .pth.tar, .bin) or a safetensors file holding a SceneLab twin's weights (python/scenelab_torch.py)",
+            )
+            .clicked()
+        {
+            actions.push(Action::PickFor(PickPurpose::LoadWeights));
+        }
+        if ui
             .add_enabled(
                 state.training.last_model.is_some(),
                 egui::Button::new("Save model…"),

@@ -5,6 +5,7 @@ pub mod convert;
 pub mod demo;
 pub mod evaluate;
 pub mod export;
+pub mod export_torch;
 pub mod gui;
 pub mod inspect;
 pub mod predict;

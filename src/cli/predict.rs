@@ -13,9 +13,10 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::Movie;
+use crate::model::ModelKind;
 use crate::observer::Observer;
 use crate::pickle::ArrayData;
-use crate::train::TrainedModel;
+use crate::train::torch_checkpoint::{Opened, open_model};
 use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError, ExportEvent};
 use crate::workflow::predict;
@@ -26,9 +27,15 @@ pub struct Args {
     /// Folder of tt*.pkl movies, or a MovieNet folder (label*/, shot_movie*/, features), to
     /// score; a MovieNet folder's movies are written as pkl files.
     pub dir: PathBuf,
-    /// Model folder written by `scenelab train`.
+    /// Model folder written by `scenelab train` or `scenelab export-torch`, or a PyTorch
+    /// weight file: a state dict saved with torch.save (.pth, .pt, .pth.tar, .bin; bare or
+    /// under 'state_dict', 'model', 'model_state_dict' or 'net') or a safetensors file, with
+    /// the names of a twin in python/scenelab_torch.py.
     #[arg(long)]
     pub model: PathBuf,
+    /// The model kind of a weight file, when its names do not tell it (they usually do).
+    #[arg(long, value_enum)]
+    pub kind: Option<ModelKind>,
     /// Folder for the scored files (created if needed); must differ from DIR.
     #[arg(long, required_unless_present = "in_place")]
     pub out: Option<PathBuf>,
@@ -65,7 +72,10 @@ impl Observer<ExportEvent> for FilesBar {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
-    let model = TrainedModel::load(&args.model, None, &device)?;
+    let Opened { model, notes } = open_model(&args.model, args.kind, &device).context("--model")?;
+    for note in &notes {
+        eprintln!("{}: {note}", args.model.display());
+    }
     // A MovieNet folder has no pkl file to copy: its movies are loaded and written as the
     // challenge's pkl files with the prediction.
     let movienet = match crate::data::movienet::Layout::detect(&args.dir) {

@@ -16,6 +16,7 @@ pub mod layers;
 pub mod lgss;
 pub mod multiscale;
 pub mod sceneseg;
+pub mod torch_io;
 pub mod wavenet;
 
 use std::sync::Mutex;

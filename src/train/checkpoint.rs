@@ -1,6 +1,7 @@
-//! Model folders: `model.safetensors` (the weights, as candle's `VarMap` saves them) and
-//! `config.json` (kind, hyperparameters, normalisation, split, training curve, final
-//! metrics, the decision step tuned on the validation movies, SceneLab version). Loading checks each part and says which one is wrong.
+//! Model folders: `model.safetensors` (the weights under their `VarMap` names, plus the
+//! normalisation as the buffers of the PyTorch twin) and `config.json` (kind,
+//! hyperparameters, normalisation, split, training curve, final metrics, the decision step
+//! tuned on the validation movies, SceneLab version, and the twin's class and sizes). Loading checks each part and says which one is wrong.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,6 +68,8 @@ pub enum CheckpointError {
     },
     #[error("{path} is corrupted or does not match its config.json: {message}")]
     BadWeights { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Torch { path: PathBuf, message: String },
     #[error("{0}")]
     Model(String),
 }
@@ -131,7 +134,10 @@ impl TrainedModel {
         Ok(sum / n.max(1) as f64)
     }
 
-    /// Write `model.safetensors` and `config.json` into `dir` (created if needed).
+    /// Write `model.safetensors` and `config.json` into `dir` (created if needed). Both are
+    /// also what the model's PyTorch twin reads: the weights under the twin's names with the
+    /// normalisation buffers, and the config with a `torch` section naming the twin (see
+    /// [`super::torch_checkpoint`]).
     pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
         self.save_as(dir, &self.meta)
     }
@@ -148,25 +154,19 @@ impl TrainedModel {
         // together, so an interrupted save never leaves a torn file or new weights beside an
         // old config (only the instant between the two renames).
         let weights = dir.join(WEIGHTS_FILE);
-        let weights_tmp = crate::files::temp_in(dir).map_err(io(dir))?;
-        self.varmap
-            .save(weights_tmp.path())
-            .map_err(|e| CheckpointError::Model(format!("{}: {e}", weights.display())))?;
+        let bytes = self.torch_safetensors()?;
+        let mut weights_tmp = crate::files::temp_in(dir).map_err(io(dir))?;
+        weights_tmp
+            .write_all(&bytes)
+            .and_then(|()| weights_tmp.as_file().sync_all())
+            .map_err(io(&weights))?;
         let config = dir.join(CONFIG_FILE);
-        let json = serde_json::to_string_pretty(meta)
-            .map_err(|e| CheckpointError::Model(e.to_string()))?;
+        let json = super::torch_checkpoint::config_json(meta)?;
         let mut config_tmp = crate::files::temp_in(dir).map_err(io(dir))?;
         config_tmp
             .write_all(json.as_bytes())
             .and_then(|()| config_tmp.as_file().sync_all())
             .map_err(io(&config))?;
-        // safetensors writes through a private (0600) temporary of its own, renamed over ours:
-        // give the weights the config's ordinary permissions.
-        config_tmp
-            .as_file()
-            .metadata()
-            .and_then(|m| std::fs::set_permissions(weights_tmp.path(), m.permissions()))
-            .map_err(io(&weights))?;
         weights_tmp
             .persist(&weights)
             .map_err(|e| io(&weights)(e.error))?;

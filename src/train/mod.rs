@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod search;
 pub mod space;
+pub mod torch_checkpoint;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;

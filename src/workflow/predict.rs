@@ -6,8 +6,10 @@ use std::path::Path;
 use candle_core::Device;
 
 use crate::data::Movie;
+use crate::model::ModelKind;
 use crate::pickle::ArrayData;
 use crate::train::decision::Decision;
+use crate::train::torch_checkpoint::{Opened, open_model};
 use crate::train::{CheckpointError, TrainedModel};
 
 pub use crate::train::MovieScores;
@@ -67,15 +69,19 @@ pub fn decision_to_apply(model: &TrainedModel, raw_scores: bool) -> Option<Decis
         .filter(|d| !raw_scores && !d.is_reference())
 }
 
-/// Load the model folder `dir` (as `scenelab train` or a search wrote it) onto `device` and
-/// score `movies` with it ([`score_movies`]). Errors: the folder is not a model, or the model
-/// failed on a movie.
+/// Open the model at `path` onto `device` and score `movies` with it ([`score_movies`]).
+/// `path` is a model folder (as `scenelab train`, a search or `scenelab export-torch` wrote
+/// it, or a PyTorch twin's `save`) or a weight file (a PyTorch state dict or safetensors; see
+/// [`crate::train::torch_checkpoint::open_model`]); `kind` asks for a model kind. Also
+/// returns what opening a weight file assumed or ignored, for the user. Errors: the path
+/// holds no model, or the model failed on a movie.
 pub fn load_and_score(
-    dir: &Path,
+    path: &Path,
+    kind: Option<ModelKind>,
     movies: &[Movie],
     device: &Device,
-) -> Result<(TrainedModel, ScoredMovies), CheckpointError> {
-    let model = TrainedModel::load(dir, None, device)?;
+) -> Result<(TrainedModel, ScoredMovies, Vec<String>), CheckpointError> {
+    let Opened { model, notes } = open_model(path, kind, device)?;
     let scored = score_movies(&model, movies)?;
-    Ok((model, scored))
+    Ok((model, scored, notes))
 }

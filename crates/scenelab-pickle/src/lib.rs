@@ -26,6 +26,12 @@
 //! value becomes [`Field::Unreadable`] with the reason, so one bad field does not lose the
 //! others; a refused global at the top of the file refuses the file.
 //!
+//! Checkpoints: [`read_state_dict`] reads the tensors of a PyTorch state dict from a
+//! `torch.save` file, bare or under one of [`STATE_DICT_KEYS`] (a training checkpoint's other
+//! entries, such as the epoch and the optimiser state, are listed but never decoded). The
+//! `_metadata` attribute `nn.Module.state_dict()` sets on its `OrderedDict` is dropped; an
+//! object of a refused global inside the state dict refuses the file, naming the global.
+//!
 //! This crate depends on nothing of SceneLab's app, models or file helpers, so the fuzz target
 //! (`fuzz/`) builds it alone; [`fuzz::check`] is the property it fuzzes, also run by the tests.
 
@@ -33,12 +39,14 @@ mod array;
 pub mod fuzz;
 mod numpy;
 mod record;
+mod state_dict;
 mod torch;
 mod value;
 mod vm;
 mod writer;
 
 pub use array::{ArrayData, DType, NdArray};
+pub use state_dict::{STATE_DICT_KEYS, StateDict, read_state_dict, read_state_dict_file};
 
 use std::path::Path;
 
@@ -96,6 +104,11 @@ pub enum PickleError {
     KeyNotStr { found: String },
     #[error("field '{field}' {msg}")]
     Field { field: String, msg: String },
+    #[error(
+        "the file holds no state dict: no tensors at its top level, and none under {} (its keys: {keys})",
+        STATE_DICT_KEYS.map(|k| format!("'{k}'")).join(", ")
+    )]
+    NoStateDict { keys: String },
     #[error("torch.save archive: {0}")]
     Archive(String),
     #[error(transparent)]
@@ -110,12 +123,21 @@ fn budget(file_len: usize) -> usize {
 /// Decode a movie file's bytes: a plain pickle (protocols 0-5), a legacy `torch.save` file
 /// or a `torch.save` zip archive.
 pub fn read_record(bytes: &[u8]) -> Result<Record, PickleError> {
+    decode(bytes, record::to_record)
+}
+
+/// Run the pickle in `bytes` (plain, legacy `torch.save` or `torch.save` zip) and hand its
+/// top-level value to `finish`, which turns it into what the caller keeps.
+fn decode<T>(
+    bytes: &[u8],
+    finish: impl for<'x> FnOnce(&mut vm::Loader<'x>, value::Value) -> Result<T, PickleError>,
+) -> Result<T, PickleError> {
     if bytes.is_empty() {
         return Err(PickleError::Empty);
     }
     let budget = budget(bytes.len());
     if bytes.starts_with(b"PK\x03\x04") {
-        return torch::read_zip(bytes, budget);
+        return torch::read_zip(bytes, budget, finish);
     }
     let mut loader = vm::Loader::new(budget);
     let (value, _) = loader
@@ -130,9 +152,9 @@ pub fn read_record(bytes: &[u8]) -> Result<Record, PickleError> {
     if torch::is_magic(&loader, value) {
         let mut legacy = vm::Loader::new(budget);
         let value = torch::load_legacy(&mut legacy, bytes)?;
-        return record::to_record(&mut legacy, value);
+        return finish(&mut legacy, value);
     }
-    record::to_record(&mut loader, value)
+    finish(&mut loader, value)
 }
 
 /// Whether a pickle can begin with `byte`: PROTO (protocol 2 and later) or what a protocol 0

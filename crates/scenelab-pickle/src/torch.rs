@@ -501,7 +501,11 @@ impl<'a> ZipStore<'a> {
 }
 
 /// Read a `torch.save` zip archive (`<name>/data.pkl` + `<name>/data/<key>`).
-pub(crate) fn read_zip(input: &[u8], budget: usize) -> Result<super::Record, PickleError> {
+pub(crate) fn read_zip<T>(
+    input: &[u8],
+    budget: usize,
+    finish: impl for<'x> FnOnce(&mut Loader<'x>, Value) -> Result<T, PickleError>,
+) -> Result<T, PickleError> {
     let mut store = ZipStore::open(input, budget)?;
     // Archives without the entry predate it and are little-endian.
     if let Ok(order) = store.entry("byteorder", None) {
@@ -514,7 +518,7 @@ pub(crate) fn read_zip(input: &[u8], budget: usize) -> Result<super::Record, Pic
     let pkl = store.entry("data.pkl", None)?;
     let mut loader = Loader::new(budget);
     let (value, _) = loader.run(&pkl, 0, &mut Persistent::Zip(&mut store))?;
-    super::record::to_record(&mut loader, value)
+    finish(&mut loader, value)
 }
 
 /// Answer a persistent id: `('storage', storage_type, key, location, numel[, view_metadata])`.

@@ -24,6 +24,8 @@ pub struct ModelScores {
     pub scores: MovieScores,
     /// Movies not scored (missing modalities).
     pub skipped: Vec<String>,
+    /// What opening a weight file assumed or ignored (empty for SceneLab's own folders).
+    pub notes: Vec<String>,
 }
 
 impl ModelScores {
@@ -32,6 +34,7 @@ impl ModelScores {
             model: Arc::new(model),
             scores: scored.scores,
             skipped: scored.skipped,
+            notes: Vec::new(),
         }
     }
 }
@@ -59,11 +62,15 @@ pub(super) fn run_training(
     Ok(ModelScores::new(run.model, run.scored.unwrap_or_default()))
 }
 
-/// The Load model job: read a model folder and score every loaded movie.
-pub fn load_and_score(dir: &Path, movies: &[Movie]) -> Result<ModelScores, String> {
-    let (model, scored) = predict::load_and_score(dir, movies, &candle_core::Device::Cpu)
-        .map_err(|e| e.to_string())?;
-    Ok(ModelScores::new(model, scored))
+/// The Load model job: open a model folder or weight file (a PyTorch state dict or
+/// safetensors, its kind told by its names) and score every loaded movie.
+pub fn load_and_score(path: &Path, movies: &[Movie]) -> Result<ModelScores, String> {
+    let (model, scored, notes) =
+        predict::load_and_score(path, None, movies, &candle_core::Device::Cpu)
+            .map_err(|e| e.to_string())?;
+    let mut scores = ModelScores::new(model, scored);
+    scores.notes = notes;
+    Ok(scores)
 }
 
 /// The Export predictions job: each movie file of `source_dir` written to `out` with every
@@ -329,12 +336,16 @@ impl App {
         let i = self.state.sources.add(source);
         self.state.sources.select(i);
         self.state.take_decision_threshold();
+        let mut notes = scores.notes;
         if !scores.skipped.is_empty() {
-            self.state.training.note = Some(format!(
+            notes.push(format!(
                 "{} movie(s) lack one of the four feature modalities and were not scored: {}",
                 scores.skipped.len(),
                 scores.skipped.join(", ")
             ));
+        }
+        if !notes.is_empty() {
+            self.state.training.note = Some(notes.join("; "));
         }
     }
 }
