@@ -335,3 +335,56 @@ fn pytorch_weights_load_as_a_source() {
         );
     }
 }
+
+#[test]
+fn a_sceneseg_checkpoint_loads_as_a_source_with_sceneseg_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let movies = tmp.path().join("movies");
+    write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
+    // LGSS saved as the MovieScenes code saves it, at SceneSeg's input widths
+    // (tests/fixtures/sceneseg/make_fixture.py --wide).
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sceneseg/wide/model_best.pth.tar");
+    let choice = Arc::new(Mutex::new(Some(weights.clone())));
+    let mut app = App::new(options(tmp.path(), choice));
+    app.queue(Action::OpenFolder(movies));
+    let mut h = harness(app);
+    settle_within(&mut h, Duration::from_secs(60));
+    h.get_by_label("Load PyTorch weights…").click();
+    settle_within(&mut h, Duration::from_secs(60));
+    assert_no_errors(&h);
+    let state = &h.state().state;
+    let source = state
+        .sources
+        .get(
+            state
+                .sources
+                .position("lgss (model_best.pth.tar)")
+                .expect("a source for the SceneSeg checkpoint"),
+        )
+        .unwrap();
+    // The scores SceneSeg's windowing gives (checked against PyTorch in tests/sceneseg_lgss.rs).
+    let tensors = scenelab::model::torch_io::read_weights(&weights)
+        .unwrap()
+        .tensors;
+    let sceneseg = scenelab::model::sceneseg::SceneSegLgss::from_state_dict(
+        &tensors,
+        &scenelab::model::sceneseg::SceneSegSettings::default(),
+    )
+    .unwrap();
+    for m in state.movies() {
+        let want = sceneseg.score_movie(m).unwrap().scores;
+        let got = source.scores[&m.imdb_id].values();
+        assert_eq!(got.len(), want.len(), "{}", m.imdb_id);
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - f64::from(*b)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-6, "{}: off by {worst}", m.imdb_id);
+        assert!(
+            want.iter().any(|&p| (p - want[0]).abs() > 1e-3),
+            "the scores vary along the movie"
+        );
+    }
+}

@@ -202,6 +202,9 @@ pub enum Model {
     Wavenet(wavenet::WaveNet),
     Bilstm(bilstm::BiLstmModel),
     Lgss(lgss::Lgss),
+    /// A SceneSeg LGSS checkpoint ([`sceneseg`]): it scores raw features with SceneSeg's own
+    /// windowing and has no SceneLab parameters, so it scores and never trains.
+    SceneSeg(Box<sceneseg::SceneSegLgss>),
 }
 
 impl Model {
@@ -222,6 +225,7 @@ impl BoundaryModel for Model {
             Model::Wavenet(m) => m.forward(batch, train),
             Model::Bilstm(m) => m.forward(batch, train),
             Model::Lgss(m) => m.forward(batch, train),
+            Model::SceneSeg(m) => m.forward_batch(batch),
         }
     }
 }

@@ -62,6 +62,7 @@ use candle_nn::VarBuilder;
 
 use super::layers::reverse_index;
 use super::lgss::{Branch, Config, WINDOW};
+use super::{ShotBatch, modality_range};
 use crate::data::{Modality, Movie};
 
 /// SceneSeg's fusion ratios (`cfg.model.ratio` in `lgss/config/all.py`), place / cast / act /
@@ -146,6 +147,17 @@ struct Loaded {
     dim: usize,
     ratio: f64,
     branch: Branch,
+}
+
+/// Whether a state dict's names (after `module.` is stripped) are SceneSeg's LGSS branches
+/// (`bnet_place.*`, `bnet_cast.*`, ...), which name none of SceneLab's own parameters.
+pub fn is_sceneseg<'a>(mut names: impl Iterator<Item = &'a String>) -> bool {
+    names.any(|n| {
+        let n = n.strip_prefix("module.").unwrap_or(n);
+        BRANCH_NAMES
+            .iter()
+            .any(|b| n.starts_with(&format!("bnet_{b}.")))
+    })
 }
 
 /// A SceneSeg LGSS checkpoint as SceneLab runs it.
@@ -502,6 +514,40 @@ impl SceneSegLgss {
             .map(|t| per_window[t.saturating_sub(first).min(windows - 1)])
             .collect();
         Ok(SceneSegScores { scores, sceneseg })
+    }
+
+    /// Per-transition logits `[batch, shots - 1]` of a padded batch of raw features (each
+    /// the logit of [`SceneSegLgss::score`]'s probability, zero on padding), so that the
+    /// checkpoint scores through the same paths as SceneLab's models (`predict`, the app).
+    /// Errors: as [`SceneSegLgss::score`], for the first movie that fails.
+    pub fn forward_batch(&self, batch: &ShotBatch) -> candle_core::Result<Tensor> {
+        let width = batch.shots().saturating_sub(1);
+        let mut logits = vec![0f32; batch.batch_size() * width];
+        for (i, &n) in batch.lengths.iter().enumerate() {
+            let movie = batch.x.get(i)?.narrow(0, 0, n)?;
+            let features = Modality::ALL
+                .iter()
+                .map(|&m| {
+                    let r = modality_range(m);
+                    movie.narrow(1, r.start, r.len())
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let refs = [
+                Some(&features[0]),
+                Some(&features[1]),
+                Some(&features[2]),
+                Some(&features[3]),
+            ];
+            let scores = self
+                .score(&refs)
+                .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+            for (out, &p) in logits[i * width..].iter_mut().zip(&scores.scores) {
+                // The sigmoid the scoring paths apply gives `p` back (to f32 rounding).
+                let p = f64::from(p).clamp(1e-12, 1.0 - 1e-12);
+                *out = (p.ln() - (-p).ln_1p()) as f32;
+            }
+        }
+        Tensor::from_vec(logits, (batch.batch_size(), width), batch.x.device())
     }
 
     /// [`SceneSegLgss::score`] on a movie's own (raw) features.

@@ -145,6 +145,11 @@ impl TrainedModel {
     /// [`TrainedModel::save`] with another `config.json` (e.g. a decision the user changed);
     /// `meta` must describe these weights.
     pub fn save_as(&self, dir: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+        if matches!(self.model, crate::model::Model::SceneSeg(_)) {
+            return Err(CheckpointError::Model(
+                "a SceneSeg checkpoint is scored as it is and has no SceneLab weights to save: load its .pth.tar file again where it is needed".into(),
+            ));
+        }
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CheckpointError::Io { path, source }

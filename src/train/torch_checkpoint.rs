@@ -143,6 +143,12 @@ pub fn from_weights(
         .map(TwinSpec::config)
         .transpose()
         .map_err(err)?;
+    if kind.is_none_or(|k| k == ModelKind::Lgss)
+        && spec.is_none()
+        && crate::model::sceneseg::is_sceneseg(tensors.keys())
+    {
+        return sceneseg_model(file, &tensors, notes, device);
+    }
     let detected = torch_io::detect_kind(tensors.keys().map(String::as_str));
     let kind = match (kind, &spec_config, detected) {
         (Some(k), Some(c), _) if c.kind() != k => {
@@ -225,6 +231,49 @@ pub fn from_weights(
             meta,
             varmap,
             model,
+            device: device.clone(),
+        },
+        notes,
+    })
+}
+
+/// A SceneSeg LGSS checkpoint (the MovieScenes paper's code) as a model that scores with
+/// SceneSeg's windowing on raw features ([`crate::model::sceneseg`]); its kind is `lgss`.
+fn sceneseg_model(
+    file: &Path,
+    tensors: &std::collections::HashMap<String, Tensor>,
+    mut notes: Vec<String>,
+    device: &Device,
+) -> Result<Opened, CheckpointError> {
+    use crate::model::sceneseg::{SceneSegLgss, SceneSegSettings};
+    let model = SceneSegLgss::from_state_dict(tensors, &SceneSegSettings::default())
+        .map_err(|e| torch_error(file, e))?;
+    notes.push(
+        "a SceneSeg (MovieScenes) LGSS checkpoint: scored on raw features with SceneSeg's own windows of 4 shots and sequences of 10 windows".into(),
+    );
+    notes.extend(model.notes().iter().cloned());
+    let meta = CheckpointMeta {
+        format: FORMAT.into(),
+        scenelab_version: env!("CARGO_PKG_VERSION").into(),
+        model: crate::model::ModelConfig::Lgss(Default::default()),
+        normalization: Normalization {
+            mean: vec![0.0; FEATURE_DIM],
+            std: vec![1.0; FEATURE_DIM],
+            keep_empty_rows: false,
+        },
+        split: Default::default(),
+        training: TrainSettings::for_kind(ModelKind::Lgss),
+        curve: Vec::new(),
+        best_epoch: None,
+        stop: StopReason::Completed,
+        final_metrics: None,
+        decision: None,
+    };
+    Ok(Opened {
+        model: TrainedModel {
+            meta,
+            varmap: VarMap::new(),
+            model: Model::SceneSeg(Box::new(model)),
             device: device.clone(),
         },
         notes,
