@@ -9,7 +9,6 @@ use super::jobs::{Deliver, JobEvent};
 use super::loader::{self, LoadedFolder};
 use super::metrics::evaluation::{self, Comparison, WorkerAnswer};
 use super::picker::{PickOutcome, PickPurpose};
-use super::report::ReportAction;
 use super::scope::Scope;
 use super::sources::{PredictionSource, SourceDecision, SourceRegistry};
 use super::training::DEFAULT_TEST_MOVIES;
@@ -69,6 +68,10 @@ pub enum Action {
     SetDecision(usize, Option<SourceDecision>),
     /// Export scenes and Save report.
     Report(super::report::ReportAction),
+    /// Edit the ground truth, undo, redo, save.
+    Edit(super::edit::EditAction),
+    /// The review queue's requests.
+    Review(super::review::ReviewAction),
 }
 
 impl App {
@@ -209,6 +212,8 @@ impl App {
             state.settings.last_folder = Some(remembered);
             self.save_settings();
         }
+        self.check_journal();
+        self.load_review_log();
     }
 
     pub(super) fn save_settings(&mut self) {
@@ -237,6 +242,8 @@ impl App {
             Action::SaveModel(dir) => self.start_model_save(dir),
             Action::ExportPredictions(out) => self.start_export(out),
             Action::Report(a) => self.apply_report(a),
+            Action::Edit(a) => self.apply_edit(a),
+            Action::Review(a) => self.apply_review(a),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => self.open_default(),
             Action::MakeDemo(dir) => {

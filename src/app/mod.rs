@@ -14,6 +14,7 @@ use eframe::egui;
 pub mod browser;
 pub(crate) mod controller;
 pub mod dialogue;
+pub mod edit;
 pub(crate) mod empty_state;
 pub(crate) mod jobs;
 pub mod loader;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub(crate) mod movie_list;
 pub mod picker;
 pub mod report;
+pub mod review;
 pub mod scope;
 pub mod search;
 pub(crate) mod settings;
@@ -98,6 +100,7 @@ pub struct App {
     training_panel: training::TrainingPanel,
     search_panel: search::SearchPanel,
     report_panel: report::ReportPanel,
+    review_panel: review::ReviewPanel,
     /// Model folders to load (as sources) once the next folder of movies has opened.
     models_after_open: Vec<PathBuf>,
     /// The app's own folder browser, open when no system dialog could.
@@ -135,6 +138,7 @@ impl App {
             training_panel: training::TrainingPanel::default(),
             search_panel: search::SearchPanel::default(),
             report_panel: report::ReportPanel::default(),
+            review_panel: review::ReviewPanel::default(),
             models_after_open: Vec::new(),
             browser: None,
         }
@@ -229,6 +233,7 @@ impl App {
             self.apply(a);
         }
         self.state.refresh_view();
+        self.state.refresh_review();
         self.request_metrics();
 
         let mut actions = Vec::new();
@@ -271,6 +276,11 @@ impl App {
             self.report_panel
                 .window(ui.ctx(), &self.state, &mut actions);
         }
+        if self.state.review.open {
+            self.review_panel
+                .window(ui.ctx(), &self.state, &mut actions);
+        }
+        edit::windows(ui.ctx(), &self.state, &mut actions);
         if let Some(browser) = &mut self.browser {
             let (chosen, still_open) = browser.show(ui.ctx());
             actions.extend(chosen);
@@ -288,6 +298,17 @@ impl App {
         if ui.ctx().egui_wants_keyboard_input() || self.state.folder.is_none() {
             return;
         }
+        // Redo first: Ctrl+Z alone would also match Ctrl+Shift+Z.
+        let redo = ui.input_mut(|i| {
+            i.consume_key(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Z)
+        });
+        let undo = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z));
+        if redo {
+            actions.push(Action::Edit(edit::EditAction::Redo));
+        } else if undo {
+            actions.push(Action::Edit(edit::EditAction::Undo));
+        }
+        review::keys(ui, &self.state, actions);
         let (up, down, left, right) = ui.input(|i| {
             (
                 i.key_pressed(egui::Key::ArrowUp),

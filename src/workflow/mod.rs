@@ -20,6 +20,7 @@ pub mod convert;
 pub mod cross_validation;
 pub mod device;
 pub mod export;
+pub mod labels;
 pub mod predict;
 pub mod scenes;
 pub mod train;
