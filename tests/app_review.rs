@@ -93,6 +93,18 @@ fn click(h: &mut Harness<'_, App>, pos: egui::Pos2, which: egui::PointerButton) 
     settle(h);
 }
 
+/// Click transition `t` on the plot.
+fn click_at(h: &mut Harness<'_, App>, t: usize, which: egui::PointerButton) {
+    let pos = at_transition(h, t, false);
+    click(h, pos, which);
+}
+
+/// Drag the truth band from transition `from` to transition `to`.
+fn drag_band(h: &mut Harness<'_, App>, from: usize, to: usize) {
+    let (a, b) = (at_transition(h, from, true), at_transition(h, to, true));
+    drag(h, a, b);
+}
+
 fn drag(h: &mut Harness<'_, App>, from: egui::Pos2, to: egui::Pos2) {
     h.event(egui::Event::PointerMoved(from));
     h.step();
@@ -164,7 +176,7 @@ fn clicks_and_drags_edit_the_labels_undo_redo_walk_them_and_metrics_follow() {
 
     // A click sets a boundary where there was none.
     let t_set = transition_where(&original, 5, false);
-    click(&mut h, at_transition(&h, t_set, false), egui::PointerButton::Primary);
+    click_at(&mut h, t_set, egui::PointerButton::Primary);
     let after_set = selected(&h);
     let mut want = gt(&original);
     want[t_set] = true;
@@ -173,21 +185,21 @@ fn clicks_and_drags_edit_the_labels_undo_redo_walk_them_and_metrics_follow() {
     assert_label(&h, &format!("{id} (edited)"));
 
     // A right-click marks it uncertain.
-    click(&mut h, at_transition(&h, t_set, false), egui::PointerButton::Secondary);
+    click_at(&mut h, t_set, egui::PointerButton::Secondary);
     assert_eq!(selected(&h).uncertain, vec![t_set]);
     assert_eq!(gt(&selected(&h)), want);
 
     // A drag of a boundary's edge on the truth band moves it.
     let b = transition_where(&selected(&h), t_set + 3, true);
     let to = b + 2;
-    drag(&mut h, at_transition(&h, b, true), at_transition(&h, to, true));
+    drag_band(&mut h, b, to);
     want[b] = false;
     want[to] = true;
     assert_eq!(gt(&selected(&h)), want);
     assert_metrics_follow(&h);
 
     // A click on a boundary clears it.
-    click(&mut h, at_transition(&h, to, false), egui::PointerButton::Primary);
+    click_at(&mut h, to, egui::PointerButton::Primary);
     want[to] = false;
     assert_eq!(gt(&selected(&h)), want);
     let edited = selected(&h);
@@ -239,10 +251,10 @@ fn saving_writes_exactly_the_edited_labels_and_evaluate_scores_them() {
     h.get_by_label("Edit labels").click();
     settle(&mut h);
     let t_set = transition_where(&original, 3, false);
-    click(&mut h, at_transition(&h, t_set, false), egui::PointerButton::Primary);
-    click(&mut h, at_transition(&h, t_set, false), egui::PointerButton::Secondary);
+    click_at(&mut h, t_set, egui::PointerButton::Primary);
+    click_at(&mut h, t_set, egui::PointerButton::Secondary);
     let b = transition_where(&selected(&h), t_set + 3, true);
-    click(&mut h, at_transition(&h, b, false), egui::PointerButton::Primary);
+    click_at(&mut h, b, egui::PointerButton::Primary);
     let edited: Vec<Movie> = h.state().movies().to_vec();
     assert!(data.join(JOURNAL_FILE).is_file(), "edits are journalled");
 
@@ -273,7 +285,7 @@ fn saving_writes_exactly_the_edited_labels_and_evaluate_scores_them() {
 
     // In place, after the confirmation: the original is kept once as .orig.
     let t2 = transition_where(&selected(&h), b + 3, false);
-    click(&mut h, at_transition(&h, t2, false), egui::PointerButton::Primary);
+    click_at(&mut h, t2, egui::PointerButton::Primary);
     let edited: Vec<Movie> = h.state().movies().to_vec();
     h.get_by_label("Save in place").click();
     settle(&mut h);
@@ -302,12 +314,12 @@ fn unsaved_edits_are_replayed_from_the_journal_after_a_crash() {
         h.get_by_label("Edit labels").click();
         settle(&mut h);
         let t = transition_where(&original, 4, false);
-        click(&mut h, at_transition(&h, t, false), egui::PointerButton::Primary);
+        click_at(&mut h, t, egui::PointerButton::Primary);
         let b = transition_where(&selected(&h), t + 3, true);
-        drag(&mut h, at_transition(&h, b, true), at_transition(&h, b + 2, true));
+        drag_band(&mut h, b, b + 2);
         // Undone, then a new edit: the journal holds the whole history.
         key(&mut h, egui::Modifiers::COMMAND);
-        click(&mut h, at_transition(&h, b, false), egui::PointerButton::Secondary);
+        click_at(&mut h, b, egui::PointerButton::Secondary);
         assert_eq!(h.state().edit_log().done().len(), 2);
         h.state().movies().to_vec()
         // The app is dropped here without saving: a crash as far as the files know.
