@@ -236,7 +236,11 @@ fn evaluate_cli(dir: &Path) -> serde_json::Value {
         .args(["evaluate", dir.to_str().unwrap(), "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -265,10 +269,16 @@ fn saving_writes_exactly_the_edited_labels_and_evaluate_scores_them() {
     settle(&mut h);
     assert_no_errors(&h);
     assert!(h.state().last_saved().is_some());
-    assert!(!data.join(JOURNAL_FILE).exists(), "saved: the journal is cleared");
+    assert!(
+        !data.join(JOURNAL_FILE).exists(),
+        "saved: the journal is cleared"
+    );
     let saved = Dataset::load_dir(&out, &|_| {}).unwrap();
     assert!(saved.failures.is_empty());
-    assert_eq!(saved.movies, edited, "read back, the saved folder is the edited movies");
+    assert_eq!(
+        saved.movies, edited,
+        "read back, the saved folder is the edited movies"
+    );
     for file in Dataset::movie_files(&data).unwrap() {
         assert_same_but_labels(&file, &out.join(file.file_name().unwrap()));
     }
@@ -279,7 +289,10 @@ fn saving_writes_exactly_the_edited_labels_and_evaluate_scores_them() {
     }
     assert_ne!(
         format!("{:?}", metrics_of(&edited, 0.5)),
-        format!("{:?}", metrics_of(&Dataset::load_dir(&data, &|_| {}).unwrap().movies, 0.5)),
+        format!(
+            "{:?}",
+            metrics_of(&Dataset::load_dir(&data, &|_| {}).unwrap().movies, 0.5)
+        ),
         "the edits change the scores"
     );
 
@@ -382,8 +395,16 @@ fn the_review_queue_walks_the_errors_and_keeps_tags_beside_the_data() {
         .position(|e| e.kind == ErrorKind::Missed)
         .unwrap_or(entries.len());
     assert!(entries[split..].iter().all(|e| e.kind == ErrorKind::Missed));
-    assert!(entries[..split].windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(entries[split..].windows(2).all(|w| w[0].score <= w[1].score));
+    assert!(
+        entries[..split]
+            .windows(2)
+            .all(|w| w[0].score >= w[1].score)
+    );
+    assert!(
+        entries[split..]
+            .windows(2)
+            .all(|w| w[0].score <= w[1].score)
+    );
     // Exactly the timeline's false and missed boundaries, over every movie.
     let threshold = h.state().threshold();
     let want: usize = h
@@ -438,14 +459,15 @@ fn the_review_queue_walks_the_errors_and_keeps_tags_beside_the_data() {
         h.state().state.review.log.get(&e.movie, e.transition),
         Some(&want_tag)
     );
-    h.state_mut().queue(scenelab::app::Action::Review(ReviewAction::Tag {
-        movie: entries[0].movie.clone(),
-        transition: entries[0].transition,
-        tag: Tag {
-            verdict: None,
-            note: "a fade, \"soft\" cut".into(),
-        },
-    }));
+    h.state_mut()
+        .queue(scenelab::app::Action::Review(ReviewAction::Tag {
+            movie: entries[0].movie.clone(),
+            transition: entries[0].transition,
+            tag: Tag {
+                verdict: None,
+                note: "a fade, \"soft\" cut".into(),
+            },
+        }));
     settle(&mut h);
     let csv = std::fs::read_to_string(data.join("scenelab-review.csv")).unwrap();
     assert!(csv.contains("label wrong"), "{csv}");
@@ -473,19 +495,21 @@ fn a_second_annotators_labels_are_scored_against_the_first_and_their_disagreemen
             g[t] = !g[t];
             flipped += 1;
         }
-        scenelab::pickle::write_record_file(
-            &other.join(file.file_name().unwrap()),
-            &m.to_record(),
-        )
-        .unwrap();
+        scenelab::pickle::write_record_file(&other.join(file.file_name().unwrap()), &m.to_record())
+            .unwrap();
     }
     let mut h = open(tmp.path(), &data, Arc::default());
     h.state_mut()
-        .queue(scenelab::app::Action::Review(ReviewAction::LoadLabels(other.clone())));
+        .queue(scenelab::app::Action::Review(ReviewAction::LoadLabels(
+            other.clone(),
+        )));
     settle(&mut h);
     assert_no_errors(&h);
     assert!(h.state().source_index("labels of annotator2").is_some());
-    assert_eq!(h.state().state.sources.selected_source().unwrap().name, "labels of annotator2");
+    assert_eq!(
+        h.state().state.sources.selected_source().unwrap().name,
+        "labels of annotator2"
+    );
     let second = Dataset::load_dir(&other, &|_| {}).unwrap().movies;
     let first = h.state().movies().to_vec();
     let as_scores: Vec<Vec<f32>> = second
@@ -509,4 +533,39 @@ fn a_second_annotators_labels_are_scored_against_the_first_and_their_disagreemen
     h.get_by_label("Review errors…").click();
     settle(&mut h);
     assert_eq!(h.state().state.review.entries.len(), flipped);
+}
+
+#[test]
+fn a_movienet_folder_gets_its_label_files_rewritten_in_place() {
+    use scenelab::data::movienet::{MovieNetFiles, write_movie};
+    let tmp = tempfile::tempdir().unwrap();
+    let pkl = tmp.path().join("pkl");
+    demo_folder(&pkl);
+    let root = tmp.path().join("movienet");
+    for m in Dataset::load_dir(&pkl, &|_| {}).unwrap().movies {
+        write_movie(&root, &m).unwrap();
+    }
+    let mut h = open(tmp.path(), &root, Arc::default());
+    let original = selected(&h);
+    h.get_by_label("Edit labels").click();
+    settle(&mut h);
+    let t = transition_where(&original, 2, false);
+    click_at(&mut h, t, egui::PointerButton::Secondary);
+    let b = transition_where(&selected(&h), t + 3, true);
+    click_at(&mut h, b, egui::PointerButton::Primary);
+    h.get_by_label("Save in place").click();
+    settle(&mut h);
+    h.get_by_label("Overwrite").click();
+    settle(&mut h);
+    assert_no_errors(&h);
+    let labels = root.join(MovieNetFiles::LABELS);
+    let file = labels.join(format!("{}.txt", original.imdb_id));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!("{t:04} -1\n")), "{text}");
+    assert!(text.contains(&format!("{b:04} 0\n")), "{text}");
+    assert_eq!(text.lines().count(), original.n_transitions());
+    let kept = std::fs::read_to_string(labels.join(format!("{}.txt.orig", original.imdb_id)));
+    assert!(kept.unwrap().contains(&format!("{b:04} 1\n")));
+    let edited = h.state().movies().to_vec();
+    assert_eq!(Dataset::load_dir(&root, &|_| {}).unwrap().movies, edited);
 }

@@ -48,7 +48,10 @@ pub enum EditAction {
     /// Mark this transition's boundary of the selected movie uncertain, or certain again.
     ToggleUncertain(usize),
     /// Move the selected movie's boundary from one transition to another.
-    Move { from: usize, to: usize },
+    Move {
+        from: usize,
+        to: usize,
+    },
     Undo,
     Redo,
     /// Write the labels into a new folder.
@@ -67,9 +70,7 @@ impl App {
         match action {
             EditAction::SetMode(on) => self.state.edit.mode = on,
             EditAction::Toggle(t) => self.edit_selected(|m| Edit::toggle(m, t)),
-            EditAction::ToggleUncertain(t) => {
-                self.edit_selected(|m| Edit::toggle_uncertain(m, t))
-            }
+            EditAction::ToggleUncertain(t) => self.edit_selected(|m| Edit::toggle_uncertain(m, t)),
             EditAction::Move { from, to } => {
                 self.edit_selected(|m| Edit::move_boundary(m, from, to))
             }
@@ -227,7 +228,10 @@ impl Deliver<App> for LabelsSaved {
                     if saved.backups.is_empty() {
                         String::new()
                     } else {
-                        format!(", originals kept as *{}", crate::workflow::labels::BACKUP_SUFFIX)
+                        format!(
+                            ", originals kept as *{}",
+                            crate::workflow::labels::BACKUP_SUFFIX
+                        )
                     }
                 ));
                 // Saved while nothing changed since: the files hold every edit.

@@ -300,7 +300,10 @@ impl App {
         }
         // Redo first: Ctrl+Z alone would also match Ctrl+Shift+Z.
         let redo = ui.input_mut(|i| {
-            i.consume_key(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Z)
+            i.consume_key(
+                egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                egui::Key::Z,
+            )
         });
         let undo = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z));
         if redo {

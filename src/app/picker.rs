@@ -51,7 +51,9 @@ impl PickPurpose {
             PickPurpose::SaveReport => "Save the metrics report and plot images into a folder",
             PickPurpose::Subtitles => "Choose a folder of <imdb>.srt subtitles",
             PickPurpose::SaveLabels => "Save the movies with their edited labels into a new folder",
-            PickPurpose::CompareLabels => "Open another annotator's folder of the same movies to compare labels",
+            PickPurpose::CompareLabels => {
+                "Open another annotator's folder of the same movies to compare labels"
+            }
         }
     }
 

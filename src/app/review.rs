@@ -87,7 +87,9 @@ impl AppState {
             .movies()
             .iter()
             .enumerate()
-            .filter(|(i, _)| !(self.review.test_only && has_split) || self.role(*i) == Some(Role::Test))
+            .filter(|(i, _)| {
+                !(self.review.test_only && has_split) || self.role(*i) == Some(Role::Test)
+            })
             .filter_map(|(i, m)| {
                 let gt = m.ground_truth.as_deref()?;
                 let scores = source.scores_for(&m.imdb_id)?;
@@ -242,11 +244,9 @@ impl ReviewPanel {
                 }
                 ui.end_row();
             });
-        egui::ScrollArea::vertical().id_salt("review_rows").show_rows(
-            ui,
-            row_height,
-            review.entries.len(),
-            |ui, range| {
+        egui::ScrollArea::vertical()
+            .id_salt("review_rows")
+            .show_rows(ui, row_height, review.entries.len(), |ui, range| {
                 egui::Grid::new("review_grid")
                     .num_columns(6)
                     .min_col_width(70.0)
@@ -272,8 +272,7 @@ impl ReviewPanel {
                             ui.end_row();
                         }
                     });
-            },
-        );
+            });
     }
 
     /// Verdict buttons and a note for the current entry.
@@ -283,7 +282,11 @@ impl ReviewPanel {
             return;
         };
         let key = (e.movie.clone(), e.transition);
-        let tag = review.log.get(&e.movie, e.transition).cloned().unwrap_or_default();
+        let tag = review
+            .log
+            .get(&e.movie, e.transition)
+            .cloned()
+            .unwrap_or_default();
         if self.note_for.as_ref() != Some(&key) {
             self.note = tag.note.clone();
             self.note_for = Some(key);
@@ -298,7 +301,10 @@ impl ReviewPanel {
         ui.horizontal(|ui| {
             ui.label(format!("{} transition {}:", e.movie, e.transition));
             for v in Verdict::ALL {
-                if ui.selectable_label(tag.verdict == Some(v), v.name()).clicked() {
+                if ui
+                    .selectable_label(tag.verdict == Some(v), v.name())
+                    .clicked()
+                {
                     let verdict = (tag.verdict != Some(v)).then_some(v);
                     send(Tag {
                         verdict,
@@ -376,9 +382,10 @@ impl super::jobs::Deliver<App> for LabelsLoaded {
         };
         let name = format!(
             "labels of {}",
-            self.dir
-                .file_name()
-                .map_or_else(|| self.dir.display().to_string(), |n| n.to_string_lossy().into_owned())
+            self.dir.file_name().map_or_else(
+                || self.dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
         );
         let colour = super::sources::palette(state.sources.len());
         let source = super::sources::PredictionSource::from_labels(

@@ -115,7 +115,12 @@ impl PredictionSource {
     /// Another set of labels as a source (`0`/`1` scores: a boundary scores 1): scored
     /// against the open folder's labels, it measures how far two annotations agree. Only
     /// movies of `open` with the same number of transitions are taken.
-    pub fn from_labels(name: impl Into<String>, colour: Color32, labels: &[Movie], open: &[Movie]) -> Self {
+    pub fn from_labels(
+        name: impl Into<String>,
+        colour: Color32,
+        labels: &[Movie],
+        open: &[Movie],
+    ) -> Self {
         let mut s = PredictionSource::new(name, colour);
         for m in labels {
             let Some(gt) = &m.ground_truth else { continue };

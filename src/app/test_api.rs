@@ -4,8 +4,8 @@
 //! start of the next frame.
 
 use crate::data::Movie;
-use eframe::egui;
 use crate::eval::Metrics;
+use eframe::egui;
 
 use super::scope::Scope;
 use super::search::{SearchAction, SearchForm, SearchRun};

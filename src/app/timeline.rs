@@ -196,7 +196,14 @@ impl Timeline {
         }
         sync_visibility(ui.ctx(), &state.sources, actions);
 
-        let band = scene_bands(ui, view, &transform, movie.n_shots, band_height, state.edit.mode);
+        let band = scene_bands(
+            ui,
+            view,
+            &transform,
+            movie.n_shots,
+            band_height,
+            state.edit.mode,
+        );
         self.truth_band = Some(band.truth);
         if state.edit.mode {
             self.boundary_drag(ui, &band, view, &transform, actions);
@@ -496,15 +503,13 @@ impl Timeline {
         ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
         let pointer = ui.input(|i| i.pointer.interact_pos());
         if let Some(p) = pointer {
-            ui.painter().vline(
-                p.x,
-                band.truth.y_range(),
-                Stroke::new(2.0, Color32::WHITE),
-            );
+            ui.painter()
+                .vline(p.x, band.truth.y_range(), Stroke::new(2.0, Color32::WHITE));
         }
         if r.drag_stopped() || !ui.input(|i| i.pointer.primary_down()) {
             self.dragging_boundary = None;
-            let to = pointer.and_then(|p| view.nearest_transition(transform.value_from_position(p).x));
+            let to =
+                pointer.and_then(|p| view.nearest_transition(transform.value_from_position(p).x));
             if let Some(to) = to.filter(|&t| t != from) {
                 actions.push(Action::Edit(super::edit::EditAction::Move { from, to }));
             }

@@ -482,7 +482,10 @@ mod tests {
         let mut log = EditLog::default();
         let mut states = vec![movies.clone()];
         for (m, make) in [
-            (0, Edit::toggle as fn(&Movie, usize) -> Result<Edit, EditError>),
+            (
+                0,
+                Edit::toggle as fn(&Movie, usize) -> Result<Edit, EditError>,
+            ),
             (1, Edit::toggle_uncertain),
             (0, Edit::toggle),
         ] {
@@ -573,7 +576,10 @@ mod tests {
         // Replayed onto other labels, the journal stops where it no longer fits.
         let mut other = vec![movie("a", &[1, 1, 0, 0])];
         let (_, error) = replay(&mut other, &steps);
-        assert!(matches!(error, Some(EditError::Stale { transition: 0, .. })));
+        assert!(matches!(
+            error,
+            Some(EditError::Stale { transition: 0, .. })
+        ));
 
         journal.clear().unwrap();
         assert!(journal.read().unwrap().is_empty());

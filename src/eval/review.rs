@@ -276,6 +276,9 @@ mod tests {
             csv,
             "movie,transition,verdict,note\ntt1,4,label wrong,\"cut, \"\"fade\"\"\"\ntt2,0,,check\n"
         );
-        assert_eq!(ReviewLog::load(&dir.path().join("none")).unwrap(), ReviewLog::default());
+        assert_eq!(
+            ReviewLog::load(&dir.path().join("none")).unwrap(),
+            ReviewLog::default()
+        );
     }
 }

@@ -169,8 +169,7 @@ pub fn save_labels(
                 out.display()
             );
         }
-        std::fs::create_dir_all(out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     }
     if movienet {
         save_movienet(source, movies, edited, target)
@@ -227,8 +226,8 @@ fn save_pkl(
             }
             (None, SaveTarget::Folder(dir)) => {
                 let out = dir.join(name);
-                let bytes =
-                    std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
                 crate::files::write_atomic(&out, &bytes)
                     .with_context(|| format!("cannot write {}", out.display()))?;
                 saved.copied.push(out);
@@ -264,7 +263,10 @@ fn save_movienet(
             let labels = Layout::detect(source)
                 .and_then(|l| l.labels)
                 .with_context(|| {
-                    format!("{} has no MovieNet label folder to write to", source.display())
+                    format!(
+                        "{} has no MovieNet label folder to write to",
+                        source.display()
+                    )
                 })?;
             for movie in movies.iter().filter(|m| edited.contains(&m.imdb_id)) {
                 let out = labels.join(format!("{}.txt", movie.imdb_id));
