@@ -13,6 +13,9 @@ use crate::eval::review::{MovieErrors, ReviewEntry, ReviewLog, Tag, Verdict, rev
 /// Transitions shown each side of an error the queue jumps to.
 pub const FOCUS_SPAN: usize = 20;
 
+/// A movie's index, id, labels, scores and predicted boundaries.
+type QueueRow<'a> = (usize, &'a str, &'a [bool], &'a [f64], Vec<bool>);
+
 /// What the queue was built for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct QueueKey {
@@ -83,7 +86,7 @@ impl AppState {
         };
         let decision = self.sources.selected_decision();
         let has_split = self.selected_split().is_some();
-        let rows: Vec<(usize, &str, &[bool], &[f64], Vec<bool>)> = self
+        let rows: Vec<QueueRow<'_>> = self
             .movies()
             .iter()
             .enumerate()
