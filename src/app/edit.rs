@@ -297,7 +297,8 @@ pub(super) fn windows(ctx: &egui::Context, state: &AppState, actions: &mut Vec<A
     }
 }
 
-/// The edit mode's controls in the timeline's header.
+/// The edit mode's controls, Review errors and Compare labels: a row under the timeline's
+/// header.
 pub(super) fn controls(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     let edit = &state.edit;
     if ui
@@ -334,6 +335,25 @@ pub(super) fn controls(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Ac
         .clicked()
     {
         actions.push(Action::Edit(EditAction::AskSaveInPlace));
+    }
+    ui.separator();
+    if ui
+        .button("Review errors…")
+        .on_hover_text(
+            "Every false and missed boundary of the selected source, to walk through and tag",
+        )
+        .clicked()
+    {
+        actions.push(Action::Review(super::review::ReviewAction::Show(true)));
+    }
+    if ui
+        .button("Compare labels…")
+        .on_hover_text(
+            "Open another annotator's folder of these movies: its labels become a source scored against these",
+        )
+        .clicked()
+    {
+        actions.push(Action::PickFor(super::picker::PickPurpose::CompareLabels));
     }
     if let Some(s) = &edit.last_saved {
         ui.weak(s);

@@ -381,20 +381,6 @@ impl Timeline {
                     actions.push(Action::SetFps(fps));
                 }
             }
-            if ui
-                .button("Review errors…")
-                .on_hover_text("Every false and missed boundary of the selected source, to walk through and tag")
-                .clicked()
-            {
-                actions.push(Action::Review(super::review::ReviewAction::Show(true)));
-            }
-            if ui
-                .button("Compare labels…")
-                .on_hover_text("Open another annotator's folder of these movies: its labels become a source scored against these")
-                .clicked()
-            {
-                actions.push(Action::PickFor(super::picker::PickPurpose::CompareLabels));
-            }
             if ui.button("Reset view").clicked() {
                 self.reset_view();
             }
