@@ -204,9 +204,13 @@ pub struct ReviewPanel {
 impl ReviewPanel {
     pub fn window(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
         let mut open = state.review.open;
+        // Over the movie list's lower part, clear of the timeline it moves.
+        let bottom_left = ctx.content_rect().left_bottom();
         egui::Window::new("Review errors")
             .open(&mut open)
-            .default_size([560.0, 420.0])
+            .pivot(egui::Align2::LEFT_BOTTOM)
+            .default_pos(bottom_left + egui::vec2(8.0, -8.0))
+            .default_size([560.0, 360.0])
             .show(ctx, |ui| self.ui(ui, state, actions));
         if !open {
             actions.push(Action::Review(ReviewAction::Show(false)));
