@@ -342,6 +342,14 @@ fn unsaved_edits_are_replayed_from_the_journal_after_a_crash() {
 
     let mut h = open(tmp.path(), &data, Arc::default());
     assert!(h.state().offers_replay());
+    // No edit before the prompt is answered.
+    h.state_mut().queue(scenelab::app::Action::Edit(
+        scenelab::app::edit::EditAction::Toggle(0),
+    ));
+    settle(&mut h);
+    assert_eq!(h.state().errors().len(), 1);
+    assert_eq!(h.state().movies(), files_before.as_slice());
+    h.state_mut().queue(scenelab::app::Action::DismissAllErrors);
     h.get_by_label("Replay edits").click();
     settle(&mut h);
     assert!(!h.state().offers_replay());

@@ -67,6 +67,22 @@ pub enum EditAction {
 
 impl App {
     pub(super) fn apply_edit(&mut self, action: EditAction) {
+        let changes_labels = matches!(
+            action,
+            EditAction::Toggle(_)
+                | EditAction::ToggleUncertain(_)
+                | EditAction::Move { .. }
+                | EditAction::Undo
+                | EditAction::Redo
+        );
+        // The journal's old steps go first: edits made before they are replayed or discarded
+        // would not fit them.
+        if changes_labels && self.state.edit.offer.is_some() {
+            self.state.push_error(
+                "Replay or discard the unsaved edits found in this folder before editing.".into(),
+            );
+            return;
+        }
         match action {
             EditAction::SetMode(on) => self.state.edit.mode = on,
             EditAction::Toggle(t) => self.edit_selected(|m| Edit::toggle(m, t)),

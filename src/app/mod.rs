@@ -3,12 +3,16 @@
 //!
 //! `mod.rs` keeps the frame loop ([`App::ui_inner`]). [`AppState`] (`state.rs`) is what the app
 //! knows; the panels (`top_bar`, `movie_list`, `timeline`, `metrics` with its decision box,
-//! `empty_state`, the `report` window (Export scenes, Save report), and the `training` and `search` windows, which own their forms) draw it and
+//! `empty_state`, the `report` window (Export scenes, Save report), the `review` window (a
+//! source's errors to walk and tag), and the `training` and `search` windows, which own their
+//! forms) draw it and
 //! return [`Action`]s, which the controller (`controller.rs`) applies before the next frame.
 //! Slow work (loading, writing demo data, choosing a folder, comparing sources, training,
 //! searching) runs as jobs (`jobs.rs`) that answer with payloads their feature owns; the
 //! metrics and curves come from a long-lived worker (`metrics/evaluation.rs`); so the window
-//! never stops drawing. `test_api.rs` is the small API tests drive the app with.
+//! never stops drawing. `edit.rs` is the timeline's edit mode: ground-truth edits through
+//! [`crate::data::edit::EditLog`], journalled, saved by [`crate::workflow::labels`].
+//! `test_api.rs` is the small API tests drive the app with.
 
 use eframe::egui;
 pub mod browser;
