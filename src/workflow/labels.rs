@@ -281,3 +281,104 @@ fn save_movienet(
     }
     Ok(saved)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn movie(gt: &[bool], uncertain: Vec<usize>) -> Movie {
+        Movie {
+            imdb_id: "tt1".into(),
+            n_shots: gt.len() + 1,
+            features: Default::default(),
+            ground_truth: Some(gt.to_vec()),
+            prediction: None,
+            shot_end_frame: None,
+            uncertain,
+            issues: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn field(r: &Record, name: &str) -> NdArray {
+        r.iter()
+            .find_map(|(k, v)| match v {
+                Field::Array(a) if k == name => Some(a.clone()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn labels_keep_the_files_dtype_and_shape_and_nothing_else_changes() {
+        let other = (
+            "shot_end_frame".to_string(),
+            Field::Array(NdArray {
+                shape: vec![4],
+                data: ArrayData::I32(vec![3, 9, 20, 31]),
+            }),
+        );
+        let record: Record = vec![
+            ("imdb_id".into(), Field::Str("tt1".into())),
+            (
+                FIELD_GROUND_TRUTH.into(),
+                Field::Array(NdArray {
+                    shape: vec![3, 1],
+                    data: ArrayData::F32(vec![0.0, 1.0, 0.0]),
+                }),
+            ),
+            other.clone(),
+        ];
+        let out = with_labels(record, &movie(&[true, false, true], vec![2]));
+        let gt = field(&out, FIELD_GROUND_TRUTH);
+        assert_eq!(gt.shape, vec![3, 1]);
+        assert_eq!(gt.data, ArrayData::F32(vec![1.0, 0.0, 1.0]));
+        // The uncertain flags come right after the ground truth; the rest as it was.
+        assert_eq!(out[2].0, FIELD_UNCERTAIN);
+        assert_eq!(
+            field(&out, FIELD_UNCERTAIN).data,
+            ArrayData::Bool(vec![false, false, true])
+        );
+        assert_eq!(out[3], other);
+        assert_eq!(out.len(), 4);
+
+        // A file with int64 labels and no uncertain transition gets no uncertain field.
+        let record: Record = vec![(
+            FIELD_GROUND_TRUTH.into(),
+            Field::Array(NdArray {
+                shape: vec![2],
+                data: ArrayData::I64(vec![1, 1]),
+            }),
+        )];
+        let out = with_labels(record, &movie(&[false, true], Vec::new()));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            field(&out, FIELD_GROUND_TRUTH).data,
+            ArrayData::I64(vec![0, 1])
+        );
+    }
+
+    #[test]
+    fn movienet_label_text_writes_one_line_per_transition() {
+        let m = movie(&[false, true, true], vec![2]);
+        assert_eq!(movienet_label_text(&m), "0000 0\n0001 1\n0002 -1\n");
+        assert_eq!(
+            backup_path(Path::new("/d/tt1.pkl")),
+            PathBuf::from("/d/tt1.pkl.orig")
+        );
+    }
+
+    #[test]
+    fn saving_into_the_source_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = save_labels(
+            dir.path(),
+            &[],
+            &BTreeSet::new(),
+            false,
+            &SaveTarget::Folder(dir.path().to_path_buf()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("save in place instead"), "{err}");
+    }
+}
