@@ -301,7 +301,7 @@ fn first_shots(n: usize) -> scenelab::data::Movie {
             scenelab::data::FeatureMatrix {
                 rows: n,
                 cols: t.dim(1).unwrap(),
-                data: t.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                data: t.flatten_all().unwrap().to_vec1::<f32>().unwrap().into(),
             }
         })
     };

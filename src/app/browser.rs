@@ -46,6 +46,7 @@ impl InAppBrowser {
                 PickPurpose::SaveModel
                     | PickPurpose::ExportPredictions
                     | PickPurpose::SaveCrossValidation
+                    | PickPurpose::SaveLabels
             ))
             .show_rename(false);
         if let Some(dir) = start.filter(|d| d.is_dir()) {

@@ -68,6 +68,10 @@ pub enum Action {
     SetDecision(usize, Option<SourceDecision>),
     /// Export scenes and Save report.
     Report(super::report::ReportAction),
+    /// Edit the ground truth, undo, redo, save.
+    Edit(super::edit::EditAction),
+    /// The review queue's requests.
+    Review(super::review::ReviewAction),
 }
 
 impl App {
@@ -208,6 +212,8 @@ impl App {
             state.settings.last_folder = Some(remembered);
             self.save_settings();
         }
+        self.check_journal();
+        self.load_review_log();
     }
 
     pub(super) fn save_settings(&mut self) {
@@ -236,6 +242,8 @@ impl App {
             Action::SaveModel(dir) => self.start_model_save(dir),
             Action::ExportPredictions(out) => self.start_export(out),
             Action::Report(a) => self.apply_report(a),
+            Action::Edit(a) => self.apply_edit(a),
+            Action::Review(a) => self.apply_review(a),
             Action::OpenFolder(dir) => self.start_loading(dir),
             Action::OpenDefault => self.open_default(),
             Action::MakeDemo(dir) => {

@@ -3,17 +3,22 @@
 //!
 //! `mod.rs` keeps the frame loop ([`App::ui_inner`]). [`AppState`] (`state.rs`) is what the app
 //! knows; the panels (`top_bar`, `movie_list`, `timeline`, `metrics` with its decision box,
-//! `empty_state`, the `report` window (Export scenes, Save report), and the `training` and `search` windows, which own their forms) draw it and
+//! `empty_state`, the `report` window (Export scenes, Save report), the `review` window (a
+//! source's errors to walk and tag), and the `training` and `search` windows, which own their
+//! forms) draw it and
 //! return [`Action`]s, which the controller (`controller.rs`) applies before the next frame.
 //! Slow work (loading, writing demo data, choosing a folder, comparing sources, training,
 //! searching) runs as jobs (`jobs.rs`) that answer with payloads their feature owns; the
 //! metrics and curves come from a long-lived worker (`metrics/evaluation.rs`); so the window
-//! never stops drawing. `test_api.rs` is the small API tests drive the app with.
+//! never stops drawing. `edit.rs` is the timeline's edit mode: ground-truth edits through
+//! [`crate::data::edit::EditLog`], journalled, saved by [`crate::workflow::labels`].
+//! `test_api.rs` is the small API tests drive the app with.
 
 use eframe::egui;
 pub mod browser;
 pub(crate) mod controller;
 pub mod dialogue;
+pub mod edit;
 pub(crate) mod empty_state;
 pub(crate) mod jobs;
 pub mod loader;
@@ -21,6 +26,7 @@ pub mod metrics;
 pub(crate) mod movie_list;
 pub mod picker;
 pub mod report;
+pub mod review;
 pub mod scope;
 pub mod search;
 pub(crate) mod settings;
@@ -98,6 +104,7 @@ pub struct App {
     training_panel: training::TrainingPanel,
     search_panel: search::SearchPanel,
     report_panel: report::ReportPanel,
+    review_panel: review::ReviewPanel,
     /// Model folders to load (as sources) once the next folder of movies has opened.
     models_after_open: Vec<PathBuf>,
     /// The app's own folder browser, open when no system dialog could.
@@ -135,6 +142,7 @@ impl App {
             training_panel: training::TrainingPanel::default(),
             search_panel: search::SearchPanel::default(),
             report_panel: report::ReportPanel::default(),
+            review_panel: review::ReviewPanel::default(),
             models_after_open: Vec::new(),
             browser: None,
         }
@@ -229,6 +237,7 @@ impl App {
             self.apply(a);
         }
         self.state.refresh_view();
+        self.state.refresh_review();
         self.request_metrics();
 
         let mut actions = Vec::new();
@@ -271,6 +280,11 @@ impl App {
             self.report_panel
                 .window(ui.ctx(), &self.state, &mut actions);
         }
+        if self.state.review.open {
+            self.review_panel
+                .window(ui.ctx(), &self.state, &mut actions);
+        }
+        edit::windows(ui.ctx(), &self.state, &mut actions);
         if let Some(browser) = &mut self.browser {
             let (chosen, still_open) = browser.show(ui.ctx());
             actions.extend(chosen);
@@ -288,6 +302,20 @@ impl App {
         if ui.ctx().egui_wants_keyboard_input() || self.state.folder.is_none() {
             return;
         }
+        // Redo first: Ctrl+Z alone would also match Ctrl+Shift+Z.
+        let redo = ui.input_mut(|i| {
+            i.consume_key(
+                egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                egui::Key::Z,
+            )
+        });
+        let undo = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z));
+        if redo {
+            actions.push(Action::Edit(edit::EditAction::Redo));
+        } else if undo {
+            actions.push(Action::Edit(edit::EditAction::Undo));
+        }
+        review::keys(ui, &self.state, actions);
         let (up, down, left, right) = ui.input(|i| {
             (
                 i.key_pressed(egui::Key::ArrowUp),

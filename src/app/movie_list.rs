@@ -238,6 +238,9 @@ impl MovieList {
     }
 }
 
+/// Follows the name of a movie whose labels were edited and not saved.
+pub const EDITED_MARK: &str = "(edited)";
+
 /// One movie's row: its id (a click selects it), role, shots, scenes and scores.
 /// (`scrolled_to`: the row last scrolled to, so the selection is followed once.)
 fn movie_row(
@@ -251,11 +254,24 @@ fn movie_row(
     let has_split = state.selected_split().is_some();
     let selected = state.selected_movie == Some(i);
     // A movie with unusable fields is named in the warning colour.
-    let mut name = egui::RichText::new(&movie.imdb_id);
+    let edited = state
+        .edit
+        .log
+        .done()
+        .iter()
+        .any(|e| e.movie == movie.imdb_id);
+    let mut name = egui::RichText::new(if edited {
+        format!("{} {EDITED_MARK}", movie.imdb_id)
+    } else {
+        movie.imdb_id.clone()
+    });
     if !movie.issues.is_empty() {
         name = name.color(ui.visuals().warn_fg_color);
     }
     let mut r = ui.selectable_label(selected, name);
+    if edited {
+        r = r.on_hover_text("Its labels were edited and not saved yet");
+    }
     if !movie.issues.is_empty() || !movie.notes.is_empty() {
         r = r.on_hover_text(issue_lines(movie));
     }

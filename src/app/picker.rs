@@ -34,6 +34,10 @@ pub enum PickPurpose {
     SaveReport,
     /// A folder of `<imdb>.srt` subtitle files for the open movies.
     Subtitles,
+    /// Where to save the movies with their edited labels.
+    SaveLabels,
+    /// A second set of labels (another annotator's folder) to compare with.
+    CompareLabels,
 }
 
 impl PickPurpose {
@@ -49,6 +53,10 @@ impl PickPurpose {
             PickPurpose::ExportScenes => "Export each movie's scene list into a folder",
             PickPurpose::SaveReport => "Save the metrics report and plot images into a folder",
             PickPurpose::Subtitles => "Choose a folder of <imdb>.srt subtitles",
+            PickPurpose::SaveLabels => "Save the movies with their edited labels into a new folder",
+            PickPurpose::CompareLabels => {
+                "Open another annotator's folder of the same movies to compare labels"
+            }
         }
     }
 
@@ -66,6 +74,10 @@ impl PickPurpose {
             }
             PickPurpose::SaveReport => Action::Report(super::report::ReportAction::SaveReport(dir)),
             PickPurpose::Subtitles => Action::LoadSubtitles(dir),
+            PickPurpose::SaveLabels => Action::Edit(super::edit::EditAction::SaveTo(dir)),
+            PickPurpose::CompareLabels => {
+                Action::Review(super::review::ReviewAction::LoadLabels(dir))
+            }
         }
     }
 }

@@ -112,6 +112,30 @@ impl PredictionSource {
         s
     }
 
+    /// Another set of labels as a source (`0`/`1` scores: a boundary scores 1): scored
+    /// against the open folder's labels, it measures how far two annotations agree. Only
+    /// movies of `open` with the same number of transitions are taken.
+    pub fn from_labels(
+        name: impl Into<String>,
+        colour: Color32,
+        labels: &[Movie],
+        open: &[Movie],
+    ) -> Self {
+        let mut s = PredictionSource::new(name, colour);
+        for m in labels {
+            let Some(gt) = &m.ground_truth else { continue };
+            if open
+                .iter()
+                .any(|o| o.imdb_id == m.imdb_id && o.n_transitions() == gt.len())
+            {
+                let v: Vec<f32> = gt.iter().map(|&b| f32::from(u8::from(b))).collect();
+                s.scores
+                    .insert(m.imdb_id.clone(), Arc::new(Scores::from_f32(&v)));
+            }
+        }
+        s
+    }
+
     pub fn scores_for(&self, imdb_id: &str) -> Option<&Arc<Scores>> {
         self.scores.get(imdb_id)
     }

@@ -46,6 +46,10 @@ pub struct AppState {
     pub chosen_scope: Scope,
     /// Bumped whenever the open folder's subtitles are replaced.
     pub subtitle_generation: u64,
+    /// The ground-truth edits and the edit mode.
+    pub edit: super::edit::EditState,
+    /// The review queue window and its tags.
+    pub review: super::review::ReviewState,
 }
 
 impl AppState {
@@ -70,6 +74,8 @@ impl AppState {
             comparison: None,
             chosen_scope: Scope::default(),
             subtitle_generation: 0,
+            edit: Default::default(),
+            review: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 
 use crate::data::Movie;
 use crate::eval::Metrics;
+use eframe::egui;
 
 use super::scope::Scope;
 use super::search::{SearchAction, SearchForm, SearchRun};
@@ -97,5 +98,25 @@ impl App {
     /// Whether a background job (loading, training, searching, ...) is running.
     pub fn is_busy(&self) -> bool {
         self.jobs.is_busy()
+    }
+
+    /// The ground-truth edits since the folder was opened (or last saved).
+    pub fn edit_log(&self) -> &crate::data::edit::EditLog {
+        &self.state.edit.log
+    }
+
+    /// Whether the prompt to replay a journal of unsaved edits is showing.
+    pub fn offers_replay(&self) -> bool {
+        self.state.edit.offer.is_some()
+    }
+
+    /// What the last save of edited labels wrote, as the timeline says it.
+    pub fn last_saved(&self) -> Option<&str> {
+        self.state.edit.last_saved.as_deref()
+    }
+
+    /// Where the timeline's ground-truth scene band was drawn in the last frame.
+    pub fn truth_band(&self) -> Option<egui::Rect> {
+        self.timeline.truth_band()
     }
 }

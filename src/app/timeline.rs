@@ -45,6 +45,12 @@ pub struct Timeline {
     pending_x: Option<(f64, f64)>,
     /// The dialogue strip and the lines around the hovered shot.
     dialogue: super::dialogue::Dialogue,
+    /// The ground-truth boundary whose band edge is being dragged (edit mode).
+    dragging_boundary: Option<usize>,
+    /// Where the ground-truth band was drawn last frame.
+    truth_band: Option<Rect>,
+    /// A transition to show next frame with this many shots each side (the review queue).
+    pending_focus: Option<(usize, usize)>,
 }
 
 impl Timeline {
@@ -54,6 +60,18 @@ impl Timeline {
         self.cursor = None;
         self.pending_x = None;
         self.dragging_threshold = false;
+        self.dragging_boundary = None;
+    }
+
+    /// Show transition `t` with about `span` shots each side next frame, the keyboard cursor
+    /// on it.
+    pub fn focus(&mut self, t: usize, span: usize) {
+        self.pending_focus = Some((t, span));
+    }
+
+    /// Where the ground-truth scene band was drawn last frame (screen coordinates).
+    pub fn truth_band(&self) -> Option<Rect> {
+        self.truth_band
     }
 
     pub fn cursor(&self) -> Option<usize> {
@@ -106,7 +124,16 @@ impl Timeline {
         if view.edges.len() != movie.n_shots + 1 {
             return;
         }
+        if let Some((t, span)) = self.pending_focus.take()
+            && t < movie.n_transitions()
+        {
+            self.cursor = Some(t);
+            let lo = view.edges[(t + 1).saturating_sub(span)];
+            let hi = view.edges[(t + 1 + span).min(movie.n_shots)];
+            self.pending_x = Some((lo, hi));
+        }
         self.header(ui, state, movie, actions);
+        ui.horizontal(|ui| super::edit::controls(ui, state, actions));
 
         let band_height = 14.0;
         let hover_line = 22.0;
@@ -164,9 +191,25 @@ impl Timeline {
         let transform = response.transform;
         self.last_transform = Some(transform);
         self.threshold_drag(ui, &response.response, &transform, near_threshold, actions);
+        if state.edit.mode && !self.dragging_threshold {
+            edit_clicks(&response.response, view, &transform, actions);
+        }
         sync_visibility(ui.ctx(), &state.sources, actions);
 
-        scene_bands(ui, view, &transform, movie.n_shots, band_height);
+        let band = scene_bands(
+            ui,
+            view,
+            &transform,
+            movie.n_shots,
+            band_height,
+            state.edit.mode,
+        );
+        self.truth_band = Some(band.truth);
+        if state.edit.mode {
+            self.boundary_drag(ui, &band, view, &transform, actions);
+        } else {
+            self.dragging_boundary = None;
+        }
         if has_dialogue {
             self.dialogue.strip(ui, state, movie, &transform);
         }
@@ -417,6 +460,79 @@ impl Timeline {
     }
 }
 
+impl Timeline {
+    /// Edit mode: a press near a boundary's edge on the truth band grabs it; released over
+    /// another transition, the boundary moves there.
+    fn boundary_drag(
+        &mut self,
+        ui: &egui::Ui,
+        band: &Bands,
+        view: &MovieView,
+        transform: &PlotTransform,
+        actions: &mut Vec<Action>,
+    ) {
+        let r = &band.response;
+        if r.drag_started()
+            && let Some(p) = ui.input(|i| i.pointer.press_origin())
+            && band.truth.contains(p)
+        {
+            let x = transform.value_from_position(p).x;
+            self.dragging_boundary = view.nearest_transition(x).filter(|&t| {
+                view.gt_boundaries.binary_search(&t).is_ok()
+                    && (transform.position_from_point_x(view.transition_x(t)) - p.x).abs()
+                        <= BAND_GRAB_PX
+            });
+        }
+        let Some(from) = self.dragging_boundary else {
+            return;
+        };
+        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
+        let pointer = ui.input(|i| i.pointer.interact_pos());
+        if let Some(p) = pointer {
+            ui.painter()
+                .vline(p.x, band.truth.y_range(), Stroke::new(2.0, Color32::WHITE));
+        }
+        if r.drag_stopped() || !ui.input(|i| i.pointer.primary_down()) {
+            self.dragging_boundary = None;
+            let to =
+                pointer.and_then(|p| view.nearest_transition(transform.value_from_position(p).x));
+            if let Some(to) = to.filter(|&t| t != from) {
+                actions.push(Action::Edit(super::edit::EditAction::Move { from, to }));
+            }
+        }
+    }
+}
+
+/// Edit mode: a click on the plot sets or clears the boundary at the nearest transition, a
+/// right-click marks it uncertain (or certain again).
+fn edit_clicks(
+    response: &egui::Response,
+    view: &MovieView,
+    transform: &PlotTransform,
+    actions: &mut Vec<Action>,
+) {
+    let Some(p) = response.interact_pointer_pos() else {
+        return;
+    };
+    let Some(t) = view.nearest_transition(transform.value_from_position(p).x) else {
+        return;
+    };
+    if response.clicked() {
+        actions.push(Action::Edit(super::edit::EditAction::Toggle(t)));
+    } else if response.secondary_clicked() {
+        actions.push(Action::Edit(super::edit::EditAction::ToggleUncertain(t)));
+    }
+}
+
+/// Pixels within which a press on the truth band grabs a boundary.
+const BAND_GRAB_PX: f32 = 6.0;
+
+/// The scene bands as drawn: the truth row's rectangle and the bands' response.
+struct Bands {
+    truth: Rect,
+    response: egui::Response,
+}
+
 /// A dragged threshold, rounded to 0.001 so it can be typed into `scenelab evaluate`.
 pub fn round_threshold(y: f64) -> f32 {
     ((y.clamp(0.0, 1.0) * 1000.0).round() / 1000.0) as f32
@@ -570,12 +686,17 @@ fn scene_bands(
     transform: &PlotTransform,
     n_shots: usize,
     height: f32,
-) {
+    editing: bool,
+) -> Bands {
     let frame = *transform.frame();
-    let (rect, _) = ui.allocate_exact_size(
-        egui::vec2(ui.available_width(), 2.0 * height + 4.0),
-        egui::Sense::hover(),
-    );
+    let sense = if editing {
+        egui::Sense::click_and_drag()
+    } else {
+        egui::Sense::hover()
+    };
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 2.0 * height + 4.0), sense);
+    let truth = Rect::from_min_size(rect.min, egui::vec2(rect.width(), height));
     let painter = ui.painter_at(rect);
     let rows = [
         (
@@ -643,6 +764,16 @@ fn scene_bands(
             start_shot = end_shot + 1;
         }
     }
+    if editing {
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Canvas,
+                true,
+                "Scene bands: drag a truth band's edge to move a boundary",
+            )
+        });
+    }
+    Bands { truth, response }
 }
 
 /// What the hover tooltip says about shot `s` and the transition after it.

@@ -189,6 +189,19 @@ impl MovieView {
         self.edges[i + 1]
     }
 
+    /// The transition nearest to `x` (`None` for a movie of one shot).
+    pub fn nearest_transition(&self, x: f64) -> Option<usize> {
+        let n_transitions = self.edges.len().checked_sub(2).filter(|&n| n > 0)?;
+        let xs = &self.edges[1..=n_transitions];
+        let right = xs.partition_point(|&e| e < x);
+        Some(match right {
+            0 => 0,
+            r if r == n_transitions => n_transitions - 1,
+            r if (xs[r] - x) < (x - xs[r - 1]) => r,
+            r => r - 1,
+        })
+    }
+
     /// The shot under `x`, if `x` falls inside the movie.
     pub fn shot_at(&self, x: f64) -> Option<usize> {
         let n = self.edges.len().checked_sub(1)?;

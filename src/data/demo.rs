@@ -255,7 +255,7 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
         Some(FeatureMatrix {
             rows: n,
             cols,
-            data,
+            data: data.into(),
         })
     };
     let mut features: [Option<FeatureMatrix>; 4] = Default::default();

@@ -128,7 +128,11 @@ fn features_from_array(array: NdArray) -> Result<FeatureMatrix, String> {
             i / cols.max(1)
         ));
     }
-    Ok(FeatureMatrix { rows, cols, data })
+    Ok(FeatureMatrix {
+        rows,
+        cols,
+        data: data.into(),
+    })
 }
 
 /// The array of field `name`, or why it is not one. `Ok(None)`: the file has no such field.

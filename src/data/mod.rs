@@ -2,6 +2,7 @@
 //! and writing predictions out.
 
 mod dataset;
+pub mod edit;
 pub mod fields;
 pub use dataset::load_movie_file;
 pub mod demo;

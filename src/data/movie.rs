@@ -58,7 +58,8 @@ impl Modality {
 pub struct FeatureMatrix {
     pub rows: usize,
     pub cols: usize,
-    pub data: Vec<f32>,
+    /// Shared, never copied: a movie cloned to edit its labels keeps its features in place.
+    pub data: std::sync::Arc<[f32]>,
 }
 
 impl FeatureMatrix {
@@ -185,7 +186,7 @@ impl Movie {
                     m.field().into(),
                     Field::Array(NdArray {
                         shape: vec![f.rows, f.cols],
-                        data: ArrayData::F32(f.data.clone()),
+                        data: ArrayData::F32(f.data.to_vec()),
                     }),
                 ));
             }

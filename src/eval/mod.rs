@@ -21,6 +21,7 @@ pub mod numeric;
 mod rank;
 mod report;
 pub mod report_files;
+pub mod review;
 
 pub use crate::data::{ScorePrecision, ScoreSlice};
 pub use rank::PrCurve;

@@ -10,6 +10,7 @@
 //! | write a folder's movie files with their predictions | [`export::write_predictions`] | `scenelab predict` | Export predictions |
 //! | write each movie's scenes as a scene-list file (CSV, JSON, EDL) | [`scenes::write_scene_lists`] | `scenelab export` | Export scenes |
 //! | movie-level k-fold cross-validation of a model and of the files' provided prediction | [`cross_validation::cross_validate`], [`cross_validation::provided_row`] | `bench train --folds K` | Train (Cross-validate) |
+//! | write a folder's edited ground truth (new folder, or in place keeping `.orig`) | [`labels::save_labels`] | (none) | Edit labels: Save labels…, Save in place |
 //! | a MovieNet folder to pkl files and back | [`convert::convert`] | `scenelab convert` | (Open folder reads either layout) |
 //! | hyperparameter search | [`crate::train::search::search_observed`] | `scenelab search` | Search |
 //!
@@ -20,6 +21,7 @@ pub mod convert;
 pub mod cross_validation;
 pub mod device;
 pub mod export;
+pub mod labels;
 pub mod predict;
 pub mod scenes;
 pub mod train;

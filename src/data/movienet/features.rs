@@ -120,7 +120,7 @@ impl Rows {
         Some(FeatureMatrix {
             rows: self.n_shots,
             cols,
-            data: self.data,
+            data: self.data.into(),
         })
     }
 }
