@@ -555,6 +555,7 @@ fn a_models_scenes_are_those_of_its_predict_output() {
     predict::run(predict::Args {
         dir: data.clone(),
         model: model.clone(),
+        kind: None,
         out: Some(predicted.clone()),
         in_place: false,
         device: train::DeviceArg::Cpu,
