@@ -145,6 +145,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (None, Some(_)) => eprintln!(
             "the model's tuned decision is the reference's >= 0.5: writing its probabilities unchanged"
         ),
+        (None, None) if model.meta.curve.is_empty() => eprintln!(
+            "writing raw probabilities: a weight file carries no tuned decision; evaluate with --threshold, or tune one in the app's Decision panel"
+        ),
         (None, None) => eprintln!(
             "writing raw probabilities: this model has no tuned decision (it predates them); retrain to get one"
         ),
