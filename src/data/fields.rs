@@ -128,7 +128,7 @@ fn features_from_array(array: NdArray) -> Result<FeatureMatrix, String> {
             i / cols.max(1)
         ));
     }
-    Ok(FeatureMatrix { rows, cols, data })
+    Ok(FeatureMatrix::new(rows, cols, data))
 }
 
 /// The array of field `name`, or why it is not one. `Ok(None)`: the file has no such field.
