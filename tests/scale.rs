@@ -1,5 +1,13 @@
 //! Holding a large data set: features in f16 give the same predictions and metrics as f32,
-//! and the MovieNet-layout demo is the pkl demo's movies.
+//! the MovieNet-layout demo is the pkl demo's movies, and the app's Open folder offers f16.
+
+mod app_support;
+
+use std::sync::{Arc, Mutex};
+
+use app_support::{assert_no_errors, harness, picker_answering, settle};
+use egui_kittest::kittest::Queryable;
+use scenelab::app::{App, AppOptions};
 
 use std::sync::atomic::AtomicBool;
 
@@ -42,7 +50,10 @@ fn f16_features_give_the_f32_predictions_and_metrics_in_half_the_memory() {
     };
     assert_eq!(feature_bytes(&full), 2 * feature_bytes(&half));
     for (a, b) in full.movies.iter().zip(&half.movies) {
-        assert_eq!(b.feature(Modality::Place).unwrap().precision(), FeaturePrecision::F16);
+        assert_eq!(
+            b.feature(Modality::Place).unwrap().precision(),
+            FeaturePrecision::F16
+        );
         assert_eq!(
             (&a.ground_truth, &a.prediction, &a.shot_end_frame),
             (&b.ground_truth, &b.prediction, &b.shot_end_frame)
@@ -142,4 +153,35 @@ fn movienet_demo_loads_to_the_pkl_demos_movies() {
     for (x, y) in a.movies.iter().zip(&b.movies) {
         assert_eq!(x.features, y.features, "{}", x.imdb_id);
     }
+}
+
+#[test]
+fn the_apps_f16_box_holds_the_next_folder_in_f16_and_is_remembered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let movies = tmp.path().join("movies");
+    write_demo_movienet(&movies, &demo(), &|_, _| {}).unwrap();
+    let choice = Arc::new(Mutex::new(Some(movies.clone())));
+    let settings_path = tmp.path().join("config").join("gui.json");
+    let mut h = harness(App::new(AppOptions {
+        picker: picker_answering(choice),
+        settings_path: Some(settings_path.clone()),
+        default_dir: tmp.path().join("data_dir"),
+        demo: demo(),
+    }));
+    h.step();
+    h.get_by_label("f16").click();
+    settle(&mut h);
+    assert_eq!(h.state().state.settings.features, FeaturePrecision::F16);
+    h.get_all_by_label("Open folder…").next().unwrap().click();
+    settle(&mut h);
+    assert_no_errors(&h);
+    assert_eq!(h.state().movies().len(), demo().movies);
+    for m in h.state().movies() {
+        for f in m.features.iter().flatten() {
+            assert_eq!(f.precision(), FeaturePrecision::F16, "{}", m.imdb_id);
+        }
+    }
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&settings_path).unwrap()).unwrap();
+    assert_eq!(saved["features"], "f16");
 }

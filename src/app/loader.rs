@@ -51,6 +51,14 @@ impl LoadedFolder {
         }
     }
 
+    /// Whether the features are held in f16 ([`FeaturePrecision::F16`]).
+    pub fn half_features(&self) -> bool {
+        self.movies
+            .iter()
+            .flat_map(|m| m.features.iter().flatten())
+            .any(|f| f.precision() == FeaturePrecision::F16)
+    }
+
     /// Bytes held by the decoded tensors of every movie.
     pub fn tensor_bytes(&self) -> usize {
         self.movies.iter().map(Movie::tensor_bytes).sum()

@@ -223,14 +223,20 @@ fn status_line(ui: &mut egui::Ui, state: &AppState, jobs: &Jobs<super::App>) {
         if running.is_empty() && !metrics_pending {
             let text = match &state.folder {
                 Some(f) => format!(
-                    "Ready: {} movies{} in {}",
+                    "Ready: {} movies{} in {} ({:.2} GB in memory{})",
                     f.movies.len(),
                     if f.bad.is_empty() {
                         String::new()
                     } else {
                         format!(", {} unreadable files", f.bad.len())
                     },
-                    f.dir.display()
+                    f.dir.display(),
+                    f.tensor_bytes() as f64 / 1e9,
+                    if f.half_features() {
+                        ", features as f16"
+                    } else {
+                        ""
+                    }
                 ),
                 None => "No folder open".to_string(),
             };

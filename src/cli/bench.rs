@@ -410,7 +410,11 @@ fn peak_rss_bytes() -> Option<u64> {
         if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0 {
             // SAFETY: initialised by the successful call above.
             let max = unsafe { usage.assume_init() }.ru_maxrss as u64;
-            return Some(if cfg!(target_os = "macos") { max } else { max * 1024 });
+            return Some(if cfg!(target_os = "macos") {
+                max
+            } else {
+                max * 1024
+            });
         }
     }
     None

@@ -251,9 +251,7 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
     let shot_end_frame = shot_end_frames(&mut rng, n);
     let prediction = provided_prediction(&mut rng, &noise, &shots.ground_truth);
 
-    let matrix = |data: Vec<f32>, cols: usize| {
-        Some(FeatureMatrix::new(n, cols, data))
-    };
+    let matrix = |data: Vec<f32>, cols: usize| Some(FeatureMatrix::new(n, cols, data));
     let mut features: [Option<FeatureMatrix>; 4] = Default::default();
     features[Modality::Place.index()] = matrix(shots.place, 2048);
     features[Modality::Cast.index()] = matrix(shots.cast, 512);

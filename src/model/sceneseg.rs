@@ -512,10 +512,14 @@ impl SceneSegLgss {
                 movie
                     .feature(m)
                     .map(|f| match &f.data {
-                        FeatureData::F32(v) => Tensor::from_slice(v, (f.rows, f.cols), &self.device),
+                        FeatureData::F32(v) => {
+                            Tensor::from_slice(v, (f.rows, f.cols), &self.device)
+                        }
                         // Held in f16 to save memory; the model computes in f32.
-                        FeatureData::F16(v) => Tensor::from_slice(v, (f.rows, f.cols), &self.device)?
-                            .to_dtype(DType::F32),
+                        FeatureData::F16(v) => {
+                            Tensor::from_slice(v, (f.rows, f.cols), &self.device)?
+                                .to_dtype(DType::F32)
+                        }
                     })
                     .transpose()
             })

@@ -43,7 +43,10 @@ fn put(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// A per-shot folder (`place_feat/<imdb>/shot_SSSS.npy`): one float32 vector per shot.
 fn write_shot_folder(dir: &Path, f: &FeatureMatrix) -> anyhow::Result<()> {
     for i in 0..f.rows {
-        put(&dir.join(format!("shot_{i:04}.npy")), &npy_bytes(&f.row(i))?)?;
+        put(
+            &dir.join(format!("shot_{i:04}.npy")),
+            &npy_bytes(&f.row(i))?,
+        )?;
     }
     Ok(())
 }
