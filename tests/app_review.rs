@@ -205,7 +205,10 @@ fn clicks_and_drags_edit_the_labels_undo_redo_walk_them_and_metrics_follow() {
     let edited = selected(&h);
     assert_eq!(h.state().edit_log().done().len(), 4);
     // The labels were copied to be edited, the features were not.
-    let features = |m: &Movie| m.features[0].as_ref().unwrap().data.clone();
+    let features = |m: &Movie| match &m.features[0].as_ref().unwrap().data {
+        scenelab::data::FeatureData::F32(v) => v.clone(),
+        other => panic!("demo features load as f32, not {:?}", other.precision()),
+    };
     assert!(Arc::ptr_eq(&features(&original), &features(&edited)));
 
     // Ctrl+Z four times: back to the file's labels, and the metrics with them.

@@ -549,11 +549,11 @@ fn numpy_pickled_cast_dicts_and_float64_npy_files_read() {
     let m = movie(&d, "tt5");
     let cast = m.feature(Modality::Cast).unwrap();
     assert_eq!((cast.rows, cast.cols), (5, 4));
-    assert_eq!(cast.row(0), &[2.0, 2.0, 2.0, 2.0]);
-    assert_eq!(cast.row(1), &[0.5, -0.5, 0.25, 1.0]);
+    assert_eq!(&*cast.row(0), &[2.0, 2.0, 2.0, 2.0]);
+    assert_eq!(&*cast.row(1), &[0.5, -0.5, 0.25, 1.0]);
     assert!((2..5).all(|s| cast.row(s).iter().all(|&x| x == 0.0)));
     let place = m.feature(Modality::Place).unwrap();
-    assert_eq!(place.row(1), &[0.0, 0.25, 0.5, 0.75, 1.0, 1.25]);
+    assert_eq!(&*place.row(1), &[0.0, 0.25, 0.5, 0.75, 1.0, 1.25]);
     assert!(has_note(m, &["place_feat/tt5", "4 of 5 shots"]));
 }
 

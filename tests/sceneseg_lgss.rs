@@ -298,11 +298,11 @@ fn first_shots(n: usize) -> scenelab::data::Movie {
     let matrix = |t: &Option<Tensor>| {
         t.as_ref().map(|t| {
             let t = t.narrow(0, 0, n).unwrap();
-            scenelab::data::FeatureMatrix {
-                rows: n,
-                cols: t.dim(1).unwrap(),
-                data: t.flatten_all().unwrap().to_vec1::<f32>().unwrap().into(),
-            }
+            scenelab::data::FeatureMatrix::new(
+                n,
+                t.dim(1).unwrap(),
+                t.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            )
         })
     };
     scenelab::data::Movie {

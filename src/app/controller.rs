@@ -38,6 +38,8 @@ pub enum Action {
     SetAxis(XAxis),
     /// Set the selected movie's frame rate (it places time and subtitles on its shots).
     SetFps(f64),
+    /// Hold the features of folders opened from now on at this precision (remembered).
+    SetFeaturePrecision(crate::data::FeaturePrecision),
     /// Read the open movies' subtitles from a folder (`<imdb>.srt` or
     /// `subtitle/<imdb>.srt`), on a background thread.
     LoadSubtitles(PathBuf),
@@ -292,6 +294,12 @@ impl App {
                     self.settings_dirty = true;
                 }
             }
+            Action::SetFeaturePrecision(p) => {
+                if self.state.settings.features != p {
+                    self.state.settings.features = p;
+                    self.save_settings();
+                }
+            }
             Action::LoadSubtitles(dir) => self.start_subtitles(dir),
             Action::DismissError(i) => {
                 if i < self.state.errors.len() {
@@ -402,13 +410,14 @@ impl App {
         }
         let label = format!("{LOAD_JOB} {}", dir.display());
         let answer_dir = dir.clone();
+        let precision = self.state.settings.features;
         self.jobs.spawn_answering(
             label,
             move |r| {
                 let progress = |done: usize, total: usize, file: &str| {
                     r.progress(done, total, file.to_string());
                 };
-                loader::load_folder(&dir, &progress).map_err(|e| e.to_string())
+                loader::load_folder(&dir, precision, &progress).map_err(|e| e.to_string())
             },
             |result| FolderLoaded {
                 dir: answer_dir,

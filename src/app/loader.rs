@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::data::demo::{self, DemoConfig};
 use crate::data::subtitles::SubtitleSet;
-use crate::data::{DataError, Dataset, LoadProgress, Movie, Split};
+use crate::data::{DataError, Dataset, FeaturePrecision, LoadProgress, Movie, Split};
 
 /// A file of the folder that is not a usable movie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,14 @@ impl LoadedFolder {
         }
     }
 
+    /// Whether the features are held in f16 ([`FeaturePrecision::F16`]).
+    pub fn half_features(&self) -> bool {
+        self.movies
+            .iter()
+            .flat_map(|m| m.features.iter().flatten())
+            .any(|f| f.precision() == FeaturePrecision::F16)
+    }
+
     /// Bytes held by the decoded tensors of every movie.
     pub fn tensor_bytes(&self) -> usize {
         self.movies.iter().map(Movie::tensor_bytes).sum()
@@ -74,10 +82,11 @@ impl From<Dataset> for LoadedFolder {
     }
 }
 
-/// Read every movie of `dir` (in parallel; `*.pkl` files or MovieNet's layout), calling
-/// `progress(done, total, file)`.
+/// Read every movie of `dir` (in parallel; `*.pkl` files or MovieNet's layout), holding the
+/// features at `precision`, calling `progress(done, total, file)`.
 pub fn load_folder(
     dir: &Path,
+    precision: FeaturePrecision,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<LoadedFolder, DataError> {
     let report = |p: &LoadProgress| {
@@ -88,7 +97,7 @@ pub fn load_folder(
             .unwrap_or_default();
         progress(p.done, p.total, &name);
     };
-    let mut folder = LoadedFolder::from(Dataset::load_dir(dir, &report)?);
+    let mut folder = LoadedFolder::from(Dataset::load_dir_at(dir, precision, &report)?);
     folder.dir = dir.to_path_buf();
     folder.subtitles = Arc::new(load_subtitles(dir, &folder.movies));
     Ok(folder)

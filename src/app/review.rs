@@ -168,7 +168,11 @@ impl App {
         let answer_dir = dir.clone();
         self.jobs.spawn_answering(
             label,
-            move |_| super::loader::load_folder(&dir, &|_, _, _| {}).map_err(|e| e.to_string()),
+            // Only the labels are read from it: its features are held at half size.
+            move |_| {
+                super::loader::load_folder(&dir, crate::data::FeaturePrecision::F16, &|_, _, _| {})
+                    .map_err(|e| e.to_string())
+            },
             move |result| LabelsLoaded {
                 dir: answer_dir,
                 result,

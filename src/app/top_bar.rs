@@ -31,6 +31,20 @@ impl TopBar {
             {
                 actions.push(Action::PickFolder);
             }
+            let mut half = state.settings.features == crate::data::FeaturePrecision::F16;
+            if ui
+                .checkbox(&mut half, "f16")
+                .on_hover_text(
+                    "Hold the features of the folders opened next in half precision: half the memory (MovieNet-318 entire: 3.5 GB instead of 7 GB), values within 0.05 % (models still compute in f32)",
+                )
+                .changed()
+            {
+                actions.push(Action::SetFeaturePrecision(if half {
+                    crate::data::FeaturePrecision::F16
+                } else {
+                    crate::data::FeaturePrecision::F32
+                }));
+            }
             if ui
                 .button("Path…")
                 .on_hover_text("Type a folder's path")
@@ -218,14 +232,20 @@ fn status_line(ui: &mut egui::Ui, state: &AppState, jobs: &Jobs<super::App>) {
         if running.is_empty() && !metrics_pending {
             let text = match &state.folder {
                 Some(f) => format!(
-                    "Ready: {} movies{} in {}",
+                    "Ready: {} movies{} in {} ({:.2} GB in memory{})",
                     f.movies.len(),
                     if f.bad.is_empty() {
                         String::new()
                     } else {
                         format!(", {} unreadable files", f.bad.len())
                     },
-                    f.dir.display()
+                    f.dir.display(),
+                    f.tensor_bytes() as f64 / 1e9,
+                    if f.half_features() {
+                        ", features as f16"
+                    } else {
+                        ""
+                    }
                 ),
                 None => "No folder open".to_string(),
             };

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::train::DeviceArg;
-use crate::data::Dataset;
+use crate::data::{Dataset, FeaturePrecision};
 
 /// Arguments of `scenelab bench`.
 #[derive(Debug, clap::Args)]
@@ -21,11 +21,18 @@ pub struct Args {
 pub enum Bench {
     /// Load every movie of a folder (parallel decode), print the load rate.
     Load {
-        /// Folder of `*.pkl` movies (make one with `scenelab demo --out DIR`).
+        /// Folder of `*.pkl` movies or in MovieNet's layout (make one with `scenelab demo
+        /// --out DIR [--layout movienet]`).
         dir: PathBuf,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// How the features are held in memory: f16 halves them.
+        #[arg(long, value_enum, default_value_t = FeaturePrecision::F32)]
+        features: FeaturePrecision,
+        /// Write the figures as JSON to this file too.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Train each model on full-size demo movies (57 train, 7 test), or on a folder, and print
     /// seconds per epoch, epochs run and test metrics from SceneLab's evaluator.
@@ -115,7 +122,12 @@ pub enum Bench {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
-        Bench::Load { dir, threads } => bench_load(dir, threads),
+        Bench::Load {
+            dir,
+            threads,
+            features,
+            json,
+        } => bench_load(dir, threads, features, json),
         Bench::Train {
             dir,
             test_ids,
@@ -365,7 +377,7 @@ fn cross_validate(
 }
 
 /// Bytes of every file under `dir`, at any depth.
-fn folder_bytes(dir: &std::path::Path) -> u64 {
+pub(super) fn folder_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir).map_or(0, |entries| {
         entries
             .flatten()
@@ -378,7 +390,60 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
     })
 }
 
-fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
+/// The process's peak resident memory so far, in bytes: `VmHWM` of `/proc/self/status` on
+/// Linux, else `getrusage`'s `ru_maxrss` (bytes on macOS, KiB elsewhere). `None` where
+/// neither answers.
+fn peak_rss_bytes() -> Option<u64> {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        if let Some(kib) = kib {
+            return Some(kib * 1024);
+        }
+    }
+    #[cfg(unix)]
+    {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0 {
+            // SAFETY: initialised by the successful call above.
+            let max = unsafe { usage.assume_init() }.ru_maxrss as u64;
+            return Some(if cfg!(target_os = "macos") {
+                max
+            } else {
+                max * 1024
+            });
+        }
+    }
+    None
+}
+
+/// What `scenelab bench load` measured (the `--json` file).
+#[derive(Debug, serde::Serialize)]
+struct LoadFigures {
+    dir: PathBuf,
+    layout: &'static str,
+    features: FeaturePrecision,
+    threads: usize,
+    movies: usize,
+    failed: usize,
+    shots: usize,
+    file_bytes: u64,
+    seconds: f64,
+    /// Bytes of the decoded features, labels and scores held after loading.
+    tensor_bytes: usize,
+    /// Peak resident memory of the process, loading included.
+    peak_rss_bytes: Option<u64>,
+}
+
+fn bench_load(
+    dir: PathBuf,
+    threads: Option<usize>,
+    features: FeaturePrecision,
+    json: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()?;
@@ -386,7 +451,7 @@ fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
     let bar = super::progress_bar(files.len() as u64, "loading");
     let start = Instant::now();
     let dataset = pool.install(|| {
-        Dataset::load_dir(&dir, &|p| {
+        Dataset::load_dir_at(&dir, features, &|p| {
             bar.set_length(p.total as u64);
             bar.set_position(p.done as u64);
         })
@@ -419,8 +484,34 @@ fn bench_load(dir: PathBuf, threads: Option<usize>) -> anyhow::Result<()> {
         dataset.movies.len() as f64 / secs,
         dataset.tensor_bytes() as f64 / 1e6
     );
+    let peak = peak_rss_bytes();
+    println!(
+        "features held as {features}; peak memory (resident) {}",
+        peak.map_or("unknown".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
+    );
     for f in &dataset.failures {
         println!("failed: {}: {}", f.path.display(), f.error);
+    }
+    if let Some(path) = json {
+        let figures = LoadFigures {
+            dir: dir.clone(),
+            layout: if dataset.movienet.is_some() {
+                "movienet"
+            } else {
+                "pkl"
+            },
+            features,
+            threads: pool.current_num_threads(),
+            movies: dataset.movies.len(),
+            failed: dataset.failures.len(),
+            shots,
+            file_bytes,
+            seconds: secs,
+            tensor_bytes: dataset.tensor_bytes(),
+            peak_rss_bytes: peak,
+        };
+        crate::files::write_atomic(&path, serde_json::to_string_pretty(&figures)?.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

@@ -3,12 +3,22 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::data::demo::{DemoConfig, write_demo};
+use crate::data::demo::{DemoConfig, write_demo, write_demo_movienet};
+
+/// The file layout `scenelab demo` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoLayout {
+    /// One `tt*.pkl` file per movie, as the challenge's files.
+    Pkl,
+    /// MovieNet's layout: `label318/`, `shot_movie318/`, `place_feat/` and `aud_feat/` (a
+    /// `.npy` per shot), `cast_feat/` and `act_feat/` (a pickle per movie).
+    Movienet,
+}
 
 /// Arguments of `scenelab demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder to write `tt*.pkl` files into (created if missing).
+    /// Folder to write the movies into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
     /// Number of movies.
@@ -23,6 +33,10 @@ pub struct Args {
     /// Most shots in a movie.
     #[arg(long, default_value_t = 3100)]
     pub max_shots: usize,
+    /// File layout: `pkl` files, or MovieNet's folders (`--movies 318 --min-shots 600
+    /// --max-shots 2520` writes MovieNet-318's size: about 500,000 shots, 7 GB of features).
+    #[arg(long, value_enum, default_value_t = DemoLayout::Pkl)]
+    pub layout: DemoLayout,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -50,16 +64,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     let bar = super::progress_bar(config.movies as u64, "writing demo movies");
     let start = Instant::now();
-    let files = write_demo(&args.out, &config, &|done, _| bar.set_position(done as u64))?;
+    let progress = |done: usize, _| bar.set_position(done as u64);
+    let (movies, bytes) = match args.layout {
+        DemoLayout::Pkl => {
+            let files = write_demo(&args.out, &config, &progress)?;
+            let bytes: u64 = files
+                .iter()
+                .filter_map(|f| f.metadata().ok())
+                .map(|m| m.len())
+                .sum();
+            (files.len(), bytes)
+        }
+        DemoLayout::Movienet => {
+            let ids = write_demo_movienet(&args.out, &config, &progress)?;
+            (ids.len(), super::bench::folder_bytes(&args.out))
+        }
+    };
     bar.finish_and_clear();
-    let bytes: u64 = files
-        .iter()
-        .filter_map(|f| f.metadata().ok())
-        .map(|m| m.len())
-        .sum();
     eprintln!(
         "wrote {} movies ({:.1} MB) to {} in {:.1} s",
-        files.len(),
+        movies,
         bytes as f64 / 1e6,
         args.out.display(),
         start.elapsed().as_secs_f64()

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::movienet::{self, Layout};
-use super::{Movie, Split};
+use super::{FeaturePrecision, Movie, Split};
 use crate::pickle;
 
 /// A file that could not be loaded, and why.
@@ -64,6 +64,12 @@ pub fn load_movie_file(path: &Path) -> Result<Movie, String> {
     Movie::from_record(record).map_err(|e| e.to_string())
 }
 
+/// `movie` with its features held at `precision`.
+fn at_precision(mut movie: Movie, precision: FeaturePrecision) -> Movie {
+    movie.set_feature_precision(precision);
+    movie
+}
+
 impl Dataset {
     /// Every `*.pkl` directly in `dir`, sorted by name.
     pub fn movie_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
@@ -106,9 +112,20 @@ impl Dataset {
         dir: &Path,
         progress: &(dyn Fn(&LoadProgress) + Sync),
     ) -> Result<Dataset, DataError> {
+        Self::load_dir_at(dir, FeaturePrecision::F32, progress)
+    }
+
+    /// [`Dataset::load_dir`] holding the features at `precision`: each movie is converted by
+    /// the worker that read it, so an f32 copy of at most one movie per thread exists at a
+    /// time and the set's features take `precision.size()` bytes per value.
+    pub fn load_dir_at(
+        dir: &Path,
+        precision: FeaturePrecision,
+        progress: &(dyn Fn(&LoadProgress) + Sync),
+    ) -> Result<Dataset, DataError> {
         let mut data = match Layout::detect(dir) {
-            Some(layout) => Self::load_movienet(layout, progress)?,
-            None => Self::load_pkl_dir(dir, progress)?,
+            Some(layout) => Self::load_movienet(layout, precision, progress)?,
+            None => Self::load_pkl_dir(dir, precision, progress)?,
         };
         if let Some(path) = movienet::find_split_file(dir) {
             match Split::read_file(&path) {
@@ -125,6 +142,7 @@ impl Dataset {
     /// Every movie of a MovieNet layout, in parallel.
     fn load_movienet(
         layout: Layout,
+        precision: FeaturePrecision,
         progress: &(dyn Fn(&LoadProgress) + Sync),
     ) -> Result<Dataset, DataError> {
         let ids = layout.ids();
@@ -157,10 +175,12 @@ impl Dataset {
             .par_iter()
             .zip(names.par_iter().zip(sizes.par_iter()))
             .map(|(id, (name, &size))| {
-                let result = movienet::load_movie(&layout, id).map_err(|error| LoadFailure {
-                    path: name.clone(),
-                    error,
-                });
+                let result = movienet::load_movie(&layout, id)
+                    .map(|m| at_precision(m, precision))
+                    .map_err(|error| LoadFailure {
+                        path: name.clone(),
+                        error,
+                    });
                 let _guard = report.lock().unwrap_or_else(|e| e.into_inner());
                 progress(&LoadProgress {
                     done: done.fetch_add(1, Ordering::SeqCst) + 1,
@@ -180,6 +200,7 @@ impl Dataset {
     /// Every `*.pkl` of `dir`, in parallel.
     fn load_pkl_dir(
         dir: &Path,
+        precision: FeaturePrecision,
         progress: &(dyn Fn(&LoadProgress) + Sync),
     ) -> Result<Dataset, DataError> {
         let files = Self::movie_files(dir)?;
@@ -201,10 +222,12 @@ impl Dataset {
             .par_iter()
             .zip(sizes.par_iter())
             .map(|(path, &size)| {
-                let result = load_movie_file(path).map_err(|error| LoadFailure {
-                    path: path.clone(),
-                    error,
-                });
+                let result = load_movie_file(path)
+                    .map(|m| at_precision(m, precision))
+                    .map_err(|error| LoadFailure {
+                        path: path.clone(),
+                        error,
+                    });
                 let _guard = report.lock().unwrap_or_else(|e| e.into_inner());
                 let p = LoadProgress {
                     done: done.fetch_add(1, Ordering::SeqCst) + 1,

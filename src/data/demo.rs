@@ -251,13 +251,7 @@ pub fn generate_movie(config: &DemoConfig, index: usize) -> Movie {
     let shot_end_frame = shot_end_frames(&mut rng, n);
     let prediction = provided_prediction(&mut rng, &noise, &shots.ground_truth);
 
-    let matrix = |data: Vec<f32>, cols: usize| {
-        Some(FeatureMatrix {
-            rows: n,
-            cols,
-            data: data.into(),
-        })
-    };
+    let matrix = |data: Vec<f32>, cols: usize| Some(FeatureMatrix::new(n, cols, data));
     let mut features: [Option<FeatureMatrix>; 4] = Default::default();
     features[Modality::Place.index()] = matrix(shots.place, 2048);
     features[Modality::Cast.index()] = matrix(shots.cast, 512);
@@ -420,6 +414,32 @@ pub fn write_demo(
         .collect()
 }
 
+/// Write every demo movie to `root` in MovieNet's layout ([`super::movienet::write_movie`]:
+/// label and shot files, a `.npy` per shot for place and audio, a dict pickle per movie for
+/// cast and action), in parallel, calling `progress(done, total)` after each; returns the
+/// imdb ids written. The movies are those [`write_demo`] writes for the same `config`; the
+/// layout has no field for the provided prediction, so that is not written.
+pub fn write_demo_movienet(
+    root: &Path,
+    config: &DemoConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<Vec<String>> {
+    config.validate()?;
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("cannot create folder {}", root.display()))?;
+    let done = AtomicUsize::new(0);
+    (0..config.movies)
+        .into_par_iter()
+        .map(|i| {
+            let movie = generate_movie(config, i);
+            super::movienet::write_movie(root, &movie)
+                .with_context(|| format!("cannot write movie {}", movie.imdb_id))?;
+            progress(done.fetch_add(1, Ordering::SeqCst) + 1, config.movies);
+            Ok(movie.imdb_id)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,7 +487,7 @@ mod tests {
                 "some cast rows are all zero, as in the real data"
             );
             let place = m.feature(Modality::Place).unwrap();
-            assert!(place.data.iter().all(|&x| x >= 0.0));
+            assert!(place.values().iter().all(|&x| x >= 0.0));
         }
         let rate = boundaries as f64 / transitions as f64;
         assert!((0.05..0.12).contains(&rate), "boundary rate {rate}");

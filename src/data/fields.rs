@@ -128,11 +128,7 @@ fn features_from_array(array: NdArray) -> Result<FeatureMatrix, String> {
             i / cols.max(1)
         ));
     }
-    Ok(FeatureMatrix {
-        rows,
-        cols,
-        data: data.into(),
-    })
+    Ok(FeatureMatrix::new(rows, cols, data))
 }
 
 /// The array of field `name`, or why it is not one. `Ok(None)`: the file has no such field.

@@ -15,7 +15,7 @@ pub mod subtitles;
 pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
 pub use movie::{
     FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FIELD_UNCERTAIN,
-    FeatureMatrix, FieldIssue, Modality, Movie, MovieError,
+    FeatureData, FeatureMatrix, FeaturePrecision, FieldIssue, Modality, Movie, MovieError,
 };
 pub use scores::{ScorePrecision, ScoreSlice, Scores};
 pub use split::{

@@ -63,7 +63,7 @@ use candle_nn::VarBuilder;
 use super::layers::reverse_index;
 use super::lgss::{Branch, Config, WINDOW};
 use super::{ShotBatch, modality_range};
-use crate::data::{Modality, Movie};
+use crate::data::{FeatureData, Modality, Movie};
 
 /// SceneSeg's fusion ratios (`cfg.model.ratio` in `lgss/config/all.py`), place / cast / act /
 /// aud. SceneSeg keeps them in its config, not in the checkpoint.
@@ -557,7 +557,16 @@ impl SceneSegLgss {
             .map(|&m| {
                 movie
                     .feature(m)
-                    .map(|f| Tensor::from_slice(&f.data, (f.rows, f.cols), &self.device))
+                    .map(|f| match &f.data {
+                        FeatureData::F32(v) => {
+                            Tensor::from_slice(v, (f.rows, f.cols), &self.device)
+                        }
+                        // Held in f16 to save memory; the model computes in f32.
+                        FeatureData::F16(v) => {
+                            Tensor::from_slice(v, (f.rows, f.cols), &self.device)?
+                                .to_dtype(DType::F32)
+                        }
+                    })
                     .transpose()
             })
             .collect::<candle_core::Result<_>>()?;

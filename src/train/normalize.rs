@@ -65,7 +65,7 @@ pub fn concat_features(movie: &Movie) -> Result<Vec<f32>, FeatureError> {
     let mut out = Vec::with_capacity(movie.n_shots * FEATURE_DIM);
     for i in 0..movie.n_shots {
         for f in &mats {
-            out.extend_from_slice(f.row(i));
+            out.extend_from_slice(&f.row(i));
         }
     }
     Ok(out)

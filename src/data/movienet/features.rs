@@ -117,11 +117,7 @@ impl Rows {
                 some_shots(&missing)
             ));
         }
-        Some(FeatureMatrix {
-            rows: self.n_shots,
-            cols,
-            data: self.data.into(),
-        })
+        Some(FeatureMatrix::new(self.n_shots, cols, self.data))
     }
 }
 

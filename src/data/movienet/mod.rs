@@ -349,7 +349,7 @@ pub fn movie_record(layout: &Layout, id: &str) -> Result<MovieRecord, String> {
                 if let Some(f) = matrix {
                     out.record.push((
                         m.field().into(),
-                        array(vec![f.rows, f.cols], ArrayData::F32(f.data.to_vec())),
+                        array(vec![f.rows, f.cols], ArrayData::F32(f.into_values())),
                     ));
                 }
             }

@@ -43,7 +43,10 @@ fn put(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// A per-shot folder (`place_feat/<imdb>/shot_SSSS.npy`): one float32 vector per shot.
 fn write_shot_folder(dir: &Path, f: &FeatureMatrix) -> anyhow::Result<()> {
     for i in 0..f.rows {
-        put(&dir.join(format!("shot_{i:04}.npy")), &npy_bytes(f.row(i))?)?;
+        put(
+            &dir.join(format!("shot_{i:04}.npy")),
+            &npy_bytes(&f.row(i))?,
+        )?;
     }
     Ok(())
 }
@@ -59,7 +62,7 @@ fn write_shot_dict(path: &Path, f: &FeatureMatrix, cast: bool) -> anyhow::Result
                 format!("{i:04}"),
                 Field::Array(NdArray {
                     shape,
-                    data: ArrayData::F32(f.row(i).to_vec()),
+                    data: ArrayData::F32(f.row(i).into_owned()),
                 }),
             )
         })
