@@ -90,16 +90,7 @@ fn close(a: f64, b: f64) -> bool {
 fn assert_same_folds(app: &CrossValidationRow, direct: &CrossValidationRow) {
     assert_eq!(app.name, direct.name);
     assert_eq!(app.folds.len(), direct.folds.len(), "{}", app.name);
-    let figures = |f: &FoldResult| {
-        [
-            f.raw.ap,
-            f.raw.map,
-            f.raw.miou,
-            f.raw.f1,
-            f.decided.miou,
-            f.decided.f1,
-        ]
-    };
+    let figures = FoldResult::figures;
     for (a, d) in app.folds.iter().zip(&direct.folds) {
         assert_eq!((a.fold, &a.split), (d.fold, &d.split));
         assert_eq!(a.decision, d.decision, "{} fold {}", app.name, a.fold);

@@ -349,17 +349,18 @@ fn cross_validate(
             device,
             &crate::observer::Quiet,
             &mut |f| {
+                let [ap, map, miou, f1, decided_miou, decided_f1] = f.figures();
                 eprintln!(
                     "{kind} fold {}/{folds}: {} epochs (best {}), test AP {:.4} mAP {:.4} Miou {:.4} F1 {:.4}, tuned Miou {:.4} F1 {:.4}, {:.0} s",
                     f.fold + 1,
                     f.epochs_run.unwrap_or(0),
                     f.best_epoch.map_or("-".into(), |b| b.to_string()),
-                    f.raw.ap,
-                    f.raw.map,
-                    f.raw.miou,
-                    f.raw.f1,
-                    f.decided.miou,
-                    f.decided.f1,
+                    ap,
+                    map,
+                    miou,
+                    f1,
+                    decided_miou,
+                    decided_f1,
                     f.seconds
                 )
             },

@@ -213,19 +213,7 @@ pub fn from_weights(
         }
     }
     let normalization = normalization_of(&tensors, &mut notes).map_err(|m| torch_error(file, m))?;
-    let meta = CheckpointMeta {
-        format: FORMAT.into(),
-        scenelab_version: env!("CARGO_PKG_VERSION").into(),
-        model: cfg,
-        normalization,
-        split: Default::default(),
-        training: TrainSettings::for_kind(kind),
-        curve: Vec::new(),
-        best_epoch: None,
-        stop: StopReason::Completed,
-        final_metrics: None,
-        decision: None,
-    };
+    let meta = imported_meta(cfg, normalization);
     Ok(Opened {
         model: TrainedModel {
             meta,
@@ -235,6 +223,23 @@ pub fn from_weights(
         },
         notes,
     })
+}
+
+/// The config of a model read from a weight file: no split, training curve or decision.
+fn imported_meta(model: crate::model::ModelConfig, normalization: Normalization) -> CheckpointMeta {
+    CheckpointMeta {
+        format: FORMAT.into(),
+        scenelab_version: env!("CARGO_PKG_VERSION").into(),
+        training: TrainSettings::for_kind(model.kind()),
+        model,
+        normalization,
+        split: Default::default(),
+        curve: Vec::new(),
+        best_epoch: None,
+        stop: StopReason::Completed,
+        final_metrics: None,
+        decision: None,
+    }
 }
 
 /// A SceneSeg LGSS checkpoint (the MovieScenes paper's code) as a model that scores with
@@ -252,23 +257,14 @@ fn sceneseg_model(
         "a SceneSeg (MovieScenes) LGSS checkpoint: scored on raw features with SceneSeg's own windows of 4 shots and sequences of 10 windows".into(),
     );
     notes.extend(model.notes().iter().cloned());
-    let meta = CheckpointMeta {
-        format: FORMAT.into(),
-        scenelab_version: env!("CARGO_PKG_VERSION").into(),
-        model: crate::model::ModelConfig::Lgss(Default::default()),
-        normalization: Normalization {
+    let meta = imported_meta(
+        crate::model::ModelConfig::Lgss(Default::default()),
+        Normalization {
             mean: vec![0.0; FEATURE_DIM],
             std: vec![1.0; FEATURE_DIM],
             keep_empty_rows: false,
         },
-        split: Default::default(),
-        training: TrainSettings::for_kind(ModelKind::Lgss),
-        curve: Vec::new(),
-        best_epoch: None,
-        stop: StopReason::Completed,
-        final_metrics: None,
-        decision: None,
-    };
+    );
     Ok(Opened {
         model: TrainedModel {
             meta,

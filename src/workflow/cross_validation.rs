@@ -54,6 +54,21 @@ pub struct FoldResult {
     pub seconds: f64,
 }
 
+impl FoldResult {
+    /// The fold's test figures in the tables' order: AP, mAP, Miou and F1 at `>= 0.5`, then
+    /// Miou and F1 through the tuned decision.
+    pub fn figures(&self) -> [f64; 6] {
+        [
+            self.raw.ap,
+            self.raw.map,
+            self.raw.miou,
+            self.raw.f1,
+            self.decided.miou,
+            self.decided.f1,
+        ]
+    }
+}
+
 /// Mean and sample standard deviation over folds.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Spread {
@@ -293,17 +308,18 @@ pub fn format_table(rows: &[CrossValidationRow]) -> String {
     );
     for r in rows {
         for f in &r.folds {
+            let [ap, map, miou, f1, decided_miou, decided_f1] = f.figures();
             s.push_str(&format!(
                 "{:<10} {:>4} {:>5} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7} {:>8.1}  {}\n",
                 r.name,
                 f.fold + 1,
                 f.split.test.len(),
-                f.raw.ap,
-                f.raw.map,
-                f.raw.miou,
-                f.raw.f1,
-                f.decided.miou,
-                f.decided.f1,
+                ap,
+                map,
+                miou,
+                f1,
+                decided_miou,
+                decided_f1,
                 match (f.epochs_run, f.best_epoch) {
                     (Some(e), Some(b)) => format!("{e}({b})"),
                     (Some(e), None) => e.to_string(),

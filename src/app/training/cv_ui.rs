@@ -197,14 +197,7 @@ fn fold_table(ui: &mut egui::Ui, rows: &[CrossValidationRow]) {
                     ui.label(&r.name);
                     ui.label((f.fold + 1).to_string());
                     ui.label(f.split.test.len().to_string());
-                    for v in [
-                        f.raw.ap,
-                        f.raw.map,
-                        f.raw.miou,
-                        f.raw.f1,
-                        f.decided.miou,
-                        f.decided.f1,
-                    ] {
+                    for v in f.figures() {
                         ui.label(format!("{v:.4}"));
                     }
                     ui.label(match (f.epochs_run, f.best_epoch) {
