@@ -133,7 +133,7 @@ impl Timeline {
             self.pending_x = Some((lo, hi));
         }
         self.header(ui, state, movie, actions);
-        ui.horizontal(|ui| super::edit::controls(ui, state, actions));
+        ui.horizontal_wrapped(|ui| super::edit::controls(ui, state, actions));
 
         let band_height = 14.0;
         let hover_line = 22.0;
@@ -324,7 +324,7 @@ impl Timeline {
         actions: &mut Vec<Action>,
     ) {
         let view = &state.view;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.heading(&movie.imdb_id);
             let predicted = if view.has_scores {
                 format!("{} predicted scenes", view.predicted.len() + 1)

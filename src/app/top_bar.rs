@@ -21,7 +21,9 @@ impl TopBar {
         actions: &mut Vec<Action>,
     ) {
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
+        // Wrapped: on a narrow window the buttons take a second row instead of pushing the
+        // source and threshold controls off the screen.
+        ui.horizontal_wrapped(|ui| {
             ui.heading("SceneLab");
             ui.separator();
             if ui
