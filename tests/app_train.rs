@@ -295,14 +295,13 @@ fn test_movies_follow_the_folder_size_unless_the_user_set_them() {
     assert_eq!(test_movies(&h), (5, 2), "a number the user set is kept");
 }
 
-#[test]
-fn pytorch_weights_load_as_a_source() {
+/// The app on tiny demo movies with `weights` loaded through Load PyTorch weights… (the
+/// picker answers with the file); the temporary folder lives as long as the first value.
+fn load_weights_in_app(weights: &Path) -> (tempfile::TempDir, Harness<'static, App>) {
     let tmp = tempfile::tempdir().unwrap();
     let movies = tmp.path().join("movies");
     write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
-    // A BiLSTM twin's state dict saved with torch.save (tests/fixtures/torch).
-    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch/bilstm.pth");
-    let choice = Arc::new(Mutex::new(Some(weights.clone())));
+    let choice = Arc::new(Mutex::new(Some(weights.to_path_buf())));
     let mut app = App::new(options(tmp.path(), choice));
     app.queue(Action::OpenFolder(movies));
     let mut h = harness(app);
@@ -310,15 +309,26 @@ fn pytorch_weights_load_as_a_source() {
     h.get_by_label("Load PyTorch weights…").click();
     settle_within(&mut h, Duration::from_secs(60));
     assert_no_errors(&h);
+    (tmp, h)
+}
+
+/// Where the source called `name` is in the app's list; it must be there.
+fn source_at(state: &scenelab::app::AppState, name: &str) -> usize {
+    state
+        .sources
+        .position(name)
+        .unwrap_or_else(|| panic!("a source named {name}"))
+}
+
+#[test]
+fn pytorch_weights_load_as_a_source() {
+    // A BiLSTM twin's state dict saved with torch.save (tests/fixtures/torch).
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch/bilstm.pth");
+    let (_tmp, h) = load_weights_in_app(&weights);
     let state = &h.state().state;
     let source = state
         .sources
-        .get(
-            state
-                .sources
-                .position("bilstm (bilstm.pth)")
-                .expect("a source for the weights"),
-        )
+        .get(source_at(state, "bilstm (bilstm.pth)"))
         .unwrap();
     let opened =
         scenelab::train::torch_checkpoint::open_model(&weights, None, &candle_core::Device::Cpu)
@@ -338,30 +348,15 @@ fn pytorch_weights_load_as_a_source() {
 
 #[test]
 fn a_sceneseg_checkpoint_loads_as_a_source_with_sceneseg_scores() {
-    let tmp = tempfile::tempdir().unwrap();
-    let movies = tmp.path().join("movies");
-    write_demo(&movies, &tiny_demo(), &|_, _| {}).unwrap();
     // LGSS saved as the MovieScenes code saves it, at SceneSeg's input widths
     // (tests/fixtures/sceneseg/make_fixture.py --wide).
     let weights = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/sceneseg/wide/model_best.pth.tar");
-    let choice = Arc::new(Mutex::new(Some(weights.clone())));
-    let mut app = App::new(options(tmp.path(), choice));
-    app.queue(Action::OpenFolder(movies));
-    let mut h = harness(app);
-    settle_within(&mut h, Duration::from_secs(60));
-    h.get_by_label("Load PyTorch weights…").click();
-    settle_within(&mut h, Duration::from_secs(60));
-    assert_no_errors(&h);
+    let (_tmp, h) = load_weights_in_app(&weights);
     let state = &h.state().state;
     let source = state
         .sources
-        .get(
-            state
-                .sources
-                .position("lgss (model_best.pth.tar)")
-                .expect("a source for the SceneSeg checkpoint"),
-        )
+        .get(source_at(state, "lgss (model_best.pth.tar)"))
         .unwrap();
     // The scores SceneSeg's windowing gives (checked against PyTorch in tests/sceneseg_lgss.rs).
     let tensors = scenelab::model::torch_io::read_weights(&weights)
