@@ -49,6 +49,9 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Gui(_))) {
+        cli::quiet_on_broken_pipe();
+    }
     let result = match cli.command.unwrap_or(Command::Gui(cli::gui::Args {
         dir: None,
         models: Vec::new(),

@@ -553,7 +553,7 @@ fn train_differences(folder: &str, trainable: &[&str]) -> Vec<String> {
             diffs.push(format!("warns about {id}: {}", short(w)));
         }
     }
-    // "training MODEL: A movies train, B validate early stopping, C are held out for the test
+    // "training MODEL: A movies train, B validate early stopping, C held out for the test
     // (on DEVICE)"
     match stdout.lines().find(|l| l.starts_with("training ")) {
         Some(line) => {

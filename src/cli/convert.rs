@@ -47,12 +47,12 @@ impl Observer<ConvertEvent> for ConvertBar {
     fn event(&self, event: ConvertEvent) {
         match event {
             ConvertEvent::Failed { movie, message } => {
-                self.bar.println(format!("error: {movie}: {message}"))
+                super::print_above(&self.bar, format!("error: {movie}: {message}"))
             }
             ConvertEvent::Note { movie, note } => {
                 self.notes.fetch_add(1, Ordering::Relaxed);
                 if self.verbose {
-                    self.bar.println(format!("note: {movie}: {note}"));
+                    super::print_above(&self.bar, format!("note: {movie}: {note}"));
                 }
             }
         }

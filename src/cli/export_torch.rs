@@ -29,7 +29,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for note in &notes {
         eprintln!("{}: {note}", args.model_dir.display());
     }
-    model.export_torch(&args.out).context("OUT")?;
+    model.export_torch(&args.out).with_context(|| {
+        format!(
+            "writing {} from MODEL_DIR {}",
+            args.out.display(),
+            args.model_dir.display()
+        )
+    })?;
     println!(
         "wrote a '{}' model for scenelab_torch.{} to {}",
         model.kind(),

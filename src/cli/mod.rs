@@ -55,6 +55,17 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
 /// blocks up to 32 MB served from the heap and the heap not trimmed, an LGSS epoch on 12
 /// full-size movies took 24.2 s instead of 32.7 s, for 1.5% more peak memory. Other
 /// platforms' allocators are left as they are.
+/// End quietly when a reader of stdout goes away (`scenelab evaluate DIR | head`), as Unix
+/// tools do, instead of panicking in `println!`. For the command-line tools only: the app keeps
+/// Rust's default (SIGPIPE ignored), so a closed socket cannot end it.
+pub fn quiet_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before any other thread
@@ -63,6 +74,16 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
         libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+    }
+}
+
+/// Print a line above `bar`. indicatif drops `println` on a hidden bar (stderr not a
+/// terminal, as in a log file or a pipe), which would lose errors and notes there.
+pub fn print_above(bar: &indicatif::ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line);
     }
 }
 

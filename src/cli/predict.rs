@@ -65,8 +65,7 @@ impl Observer<ExportEvent> for FilesBar {
 
     fn event(&self, event: ExportEvent) {
         let ExportEvent::Failed { path, message } = event;
-        self.0
-            .println(format!("error: {}: {message}", path.display()));
+        super::print_above(&self.0, format!("error: {}: {message}", path.display()));
     }
 }
 

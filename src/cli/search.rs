@@ -70,7 +70,7 @@ fn say(bar: &ProgressBar, line: impl AsRef<str>) {
     if bar.is_hidden() {
         eprintln!("{}", line.as_ref());
     } else {
-        bar.println(line);
+        super::print_above(bar, line);
     }
 }
 

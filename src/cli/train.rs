@@ -198,13 +198,13 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                 bar.suspend(|| {
                     println!(
                         "training {}: {train_movies} movies train, {validation_movies} \
-                         validate early stopping, {test_movies} are held out for the test (on {})",
+                         validate early stopping, {test_movies} held out for the test (on {})",
                         self.model,
                         crate::train::devices::device_label(self.device)
                     );
                 });
                 bar.set_length((epochs * steps_per_epoch) as u64);
-                bar.println(format!("boundary weight in the loss: {pos_weight:.2}"));
+                super::print_above(bar, format!("boundary weight in the loss: {pos_weight:.2}"));
             }
             TrainEvent::Step {
                 epoch, step, loss, ..
@@ -222,13 +222,16 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                     .map_or(String::new(), |v| format!(" val mAP {:.4}", v.map));
                 *epoch_line =
                     format!(" | last{val}, best epoch {best_epoch:?}, ETA {eta_seconds:.0} s");
-                bar.println(format!(
-                    "epoch {:>3}: loss {:.4}{val} ({:.1} s)",
-                    record.epoch, record.train_loss, record.seconds
-                ));
+                super::print_above(
+                    bar,
+                    format!(
+                        "epoch {:>3}: loss {:.4}{val} ({:.1} s)",
+                        record.epoch, record.train_loss, record.seconds
+                    ),
+                );
             }
             TrainEvent::Finished { stop, best_epoch } => {
-                bar.println(format!("stopped: {stop:?}, best epoch {best_epoch:?}"));
+                super::print_above(bar, format!("stopped: {stop:?}, best epoch {best_epoch:?}"));
             }
         }
     }

@@ -101,10 +101,10 @@ pub fn open_model(
         return from_weights(&path.join(WEIGHTS_FILE), kind, spec, device);
     }
     if !path.is_file() {
-        return Err(CheckpointError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
-        });
+        return Err(torch_error(
+            path,
+            "there is no such file or folder: give a model folder or a weight file",
+        ));
     }
     let parent = crate::files::parent_dir(path);
     let config = parent.join(CONFIG_FILE);
