@@ -37,6 +37,7 @@ pub(crate) mod timeline;
 pub(crate) mod top_bar;
 pub mod training;
 pub(crate) mod view;
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

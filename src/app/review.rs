@@ -207,29 +207,24 @@ pub struct ReviewPanel {
 
 impl ReviewPanel {
     pub fn window(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-        let mut open = state.review.open;
         // Over the movie list's lower part, clear of the timeline it moves.
         let bottom_left = ctx.content_rect().left_bottom();
-        egui::Window::new("Review errors")
-            .open(&mut open)
+        let window = egui::Window::new("Review errors")
             .pivot(egui::Align2::LEFT_BOTTOM)
             .default_pos(bottom_left + egui::vec2(8.0, -8.0))
-            .default_size([560.0, 360.0])
-            .show(ctx, |ui| self.ui(ui, state, actions));
-        if !open {
+            .default_size([560.0, 360.0]);
+        if !crate::app::window::show(ctx, window, |ui| self.ui(ui, state, actions)) {
             actions.push(Action::Review(ReviewAction::Show(false)));
         }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         let review = &state.review;
-        let source = state.sources.selected_source();
         ui.horizontal(|ui| {
-            let how = match (source, state.sources.selected_decision()) {
-                (Some(s), Some(d)) => format!("{} with its decision ({d})", s.name),
-                (Some(s), None) => format!("{} at threshold {:.3}", s.name, state.threshold),
-                (None, _) => "no source".into(),
-            };
+            let how = state
+                .sources
+                .selected_description(state.threshold)
+                .unwrap_or_else(|| "no source".into());
             ui.label(format!("{} errors of {how}", review.entries.len()));
             let mut test_only = review.test_only;
             if ui

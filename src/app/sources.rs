@@ -231,6 +231,16 @@ impl SourceRegistry {
         self.selected_source()?.applied_decision()
     }
 
+    /// How the selected source's boundaries are drawn, for a caption: "NAME with its
+    /// decision (…)" or "NAME at threshold T"; `None` without a selected source.
+    pub fn selected_description(&self, threshold: f32) -> Option<String> {
+        let source = self.selected_source()?;
+        Some(match self.selected_decision() {
+            Some(d) => format!("{} with its decision ({d})", source.name),
+            None => format!("{} at threshold {threshold:.3}", source.name),
+        })
+    }
+
     /// Set (or remove) source `i`'s decision. Metric keys hold the selected source's
     /// decision; another source's change bumps the generation so comparisons recompute.
     pub fn set_decision(&mut self, i: usize, decision: Option<SourceDecision>) {

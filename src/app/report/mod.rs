@@ -75,12 +75,8 @@ pub struct ReportPanel {
 
 impl ReportPanel {
     pub fn window(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-        let mut open = state.report.open;
-        egui::Window::new("Export scenes")
-            .open(&mut open)
-            .resizable(false)
-            .show(ctx, |ui| self.ui(ui, state, actions));
-        if !open {
+        let window = egui::Window::new("Export scenes").resizable(false);
+        if !crate::app::window::show(ctx, window, |ui| self.ui(ui, state, actions)) {
             actions.push(Action::Report(ReportAction::Show(false)));
         }
     }
@@ -94,13 +90,10 @@ impl ReportPanel {
                 ui.label("Scenes of");
                 ui.vertical(|ui| {
                     let source = state.sources.selected_source();
-                    let how = match (source, state.sources.selected_decision()) {
-                        (Some(s), Some(d)) => format!("{} with its decision ({d})", s.name),
-                        (Some(s), None) => {
-                            format!("{} at threshold {:.3}", s.name, state.threshold)
-                        }
-                        (None, _) => "the selected source (none)".into(),
-                    };
+                    let how = state
+                        .sources
+                        .selected_description(state.threshold)
+                        .unwrap_or_else(|| "the selected source (none)".into());
                     ui.add_enabled_ui(source.is_some(), |ui| {
                         ui.radio_value(&mut form.of, ScenesOf::SelectedSource, how);
                     });

@@ -22,16 +22,13 @@ pub struct SearchPanel {
 impl SearchPanel {
     /// The window, open while `state.search.open`.
     pub fn window(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-        let mut open = state.search.open;
-        egui::Window::new("Hyperparameter search")
-            .open(&mut open)
+        let window = egui::Window::new("Hyperparameter search")
             .default_pos([330.0, 110.0])
             .default_width(1040.0)
             .default_height(760.0)
-            .resizable(true)
-            .show(ctx, |ui| self.ui(ui, state, actions));
-        if open != state.search.open {
-            actions.push(Action::Search(SearchAction::Show(open)));
+            .resizable(true);
+        if !crate::app::window::show(ctx, window, |ui| self.ui(ui, state, actions)) {
+            actions.push(Action::Search(SearchAction::Show(false)));
         }
     }
 

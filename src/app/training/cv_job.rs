@@ -176,32 +176,19 @@ impl Deliver<App> for CvSaved {
 
 impl App {
     pub(in crate::app) fn start_cross_validation(&mut self) {
-        let training = &mut self.state.training;
-        if training.is_running() || self.jobs.is_running::<CrossValidated>() {
-            return;
-        }
-        let Some(folder) = &self.state.folder else {
-            self.state
-                .push_error("Open a folder of movies before cross-validating.".into());
+        let running = self.jobs.is_running::<CrossValidated>();
+        let Some((movies, form, cancel)) = self.begin_training_run(running, "cross-validating")
+        else {
             return;
         };
-        let movies = folder.movies.clone();
-        let form = self.training_panel.form.clone();
         let usable = movies.iter().filter(|m| usable_for_training(m)).count();
         let folds = form.folds_for(usable);
         let kind = form.model.kind();
-        let cancel = Arc::new(AtomicBool::new(false));
-        training.cancel = Some(cancel.clone());
-        training.run = TrainingRun {
-            kind: Some(kind),
-            ..TrainingRun::default()
-        };
-        training.cross_validation = Some(CrossValidationRun::starting(
+        self.state.training.cross_validation = Some(CrossValidationRun::starting(
             kind.name(),
             folds,
             form.settings.seed,
         ));
-        training.note = None;
         let label = format!("{CV_JOB} {kind} ({folds} folds)");
         self.jobs.spawn_answering(
             label,

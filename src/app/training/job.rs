@@ -226,25 +226,41 @@ impl Deliver<App> for Exported {
 }
 
 impl App {
-    pub(in crate::app) fn start_training(&mut self) {
-        let training = &mut self.state.training;
-        if training.is_running() || self.jobs.is_running::<Trained>() {
-            return;
+    /// What a run of the Train window starts from (a single split or a cross-validation):
+    /// `None` while one runs (or `job_running`) or without an open folder (said as an error
+    /// naming `what`); else the folder's movies, the form as it is, and a fresh cancel flag,
+    /// with the window's run state reset for the form's model.
+    pub(in crate::app) fn begin_training_run(
+        &mut self,
+        job_running: bool,
+        what: &str,
+    ) -> Option<(Arc<Vec<Movie>>, TrainingForm, Arc<AtomicBool>)> {
+        if self.state.training.is_running() || job_running {
+            return None;
         }
         let Some(folder) = &self.state.folder else {
             self.state
-                .push_error("Open a folder of movies before training.".into());
-            return;
+                .push_error(format!("Open a folder of movies before {what}."));
+            return None;
         };
         let movies = folder.movies.clone();
         let form = self.training_panel.form.clone();
-        let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let training = &mut self.state.training;
         training.cancel = Some(cancel.clone());
         training.run = TrainingRun {
             kind: Some(form.model.kind()),
             ..TrainingRun::default()
         };
         training.note = None;
+        Some((movies, form, cancel))
+    }
+
+    pub(in crate::app) fn start_training(&mut self) {
+        let running = self.jobs.is_running::<Trained>();
+        let Some((movies, form, cancel)) = self.begin_training_run(running, "training") else {
+            return;
+        };
         let label = format!("{TRAIN_JOB} {}", form.model.kind());
         self.jobs.spawn_answering(
             label,

@@ -22,16 +22,13 @@ pub struct TrainingPanel {
 impl TrainingPanel {
     /// The window, while it is open.
     pub fn window(&mut self, ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-        let mut open = state.training.open;
-        egui::Window::new("Train a model")
-            .open(&mut open)
+        let window = egui::Window::new("Train a model")
             .default_width(460.0)
             // Tall enough for the form, progress and both curves without scrolling.
             .default_height(720.0)
-            .resizable(true)
-            .show(ctx, |ui| self.ui(ui, state, actions));
-        if open != state.training.open {
-            actions.push(Action::ShowTraining(open));
+            .resizable(true);
+        if !crate::app::window::show(ctx, window, |ui| self.ui(ui, state, actions)) {
+            actions.push(Action::ShowTraining(false));
         }
     }
 
