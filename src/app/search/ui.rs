@@ -8,7 +8,6 @@ use super::form::{SearchForm, default_out_dir};
 use super::run::SearchRun;
 use crate::app::training::usable_for_training;
 use crate::app::{Action, AppState};
-use crate::model::ModelKind;
 use crate::train::decision::Objective;
 use crate::train::search::{self, FinalResult, TestScores};
 
@@ -72,17 +71,7 @@ impl SearchPanel {
                 .num_columns(4)
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
-                    let l = ui.label("Model");
-                    let mut kind = form.kind;
-                    egui::ComboBox::from_id_salt("search_kind")
-                        .selected_text(kind.name())
-                        .show_ui(ui, |ui| {
-                            for k in ModelKind::ALL {
-                                ui.selectable_value(&mut kind, k, k.name());
-                            }
-                        })
-                        .response
-                        .labelled_by(l.id);
+                    let kind = crate::app::training::model_kind_row(ui, "search_kind", form.kind);
                     form.set_kind(kind);
                     number(ui, "Trials", &mut form.trials, 1..=10_000);
                     ui.end_row();

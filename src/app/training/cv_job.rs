@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::cv_run::CrossValidationRun;
@@ -133,10 +133,7 @@ impl Deliver<App> for CvFold {
 impl Deliver<App> for CrossValidated {
     fn deliver(self, app: &mut App) {
         let training = &mut app.state.training;
-        let cancelled = training
-            .cancel
-            .take()
-            .is_some_and(|c| c.load(Ordering::Relaxed));
+        let cancelled = training.finish_run();
         let Some(cv) = &mut training.cross_validation else {
             return;
         };

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use super::form::{TrainingForm, split_message};
 use super::run::TrainingRun;
@@ -133,10 +133,7 @@ pub(super) struct Trained(pub Result<ModelScores, String>);
 impl Deliver<App> for Trained {
     fn deliver(self, app: &mut App) {
         let training = &mut app.state.training;
-        let cancelled = training
-            .cancel
-            .take()
-            .is_some_and(|c| c.load(Ordering::Relaxed));
+        let cancelled = training.finish_run();
         match self.0 {
             Ok(scores) => {
                 training.trained_count += 1;

@@ -21,6 +21,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 mod ui;
+pub(crate) use ui::model_kind_row;
 
 pub use cv_job::CV_RESULTS_FILE;
 pub use cv_run::CrossValidationRun;
@@ -74,6 +75,13 @@ impl TrainingState {
 
     pub fn is_running(&self) -> bool {
         self.cancel.is_some()
+    }
+
+    /// End the run in flight: whether the user had cancelled it.
+    pub fn finish_run(&mut self) -> bool {
+        self.cancel
+            .take()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn request_cancel(&self) {

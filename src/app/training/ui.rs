@@ -60,17 +60,7 @@ impl TrainingPanel {
                 .num_columns(2)
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
-                    let l = ui.label("Model");
-                    let mut kind = form.model.kind();
-                    egui::ComboBox::from_id_salt("train_kind")
-                        .selected_text(kind.name())
-                        .show_ui(ui, |ui| {
-                            for k in ModelKind::ALL {
-                                ui.selectable_value(&mut kind, k, k.name());
-                            }
-                        })
-                        .response
-                        .labelled_by(l.id);
+                    let kind = model_kind_row(ui, "train_kind", form.model.kind());
                     ui.end_row();
                     form.set_kind(kind);
                     hyperparameters(ui, &mut form.model);
@@ -304,4 +294,19 @@ pub(super) fn hyperparameters(ui: &mut egui::Ui, model: &mut ModelConfig) {
             number(ui, "Dense", &mut c.dense, 1..=4096);
         }
     }
+}
+
+/// A "Model" label and a menu of the model kinds (a form grid's two cells); the kind chosen.
+pub(crate) fn model_kind_row(ui: &mut egui::Ui, id_salt: &str, mut kind: ModelKind) -> ModelKind {
+    let l = ui.label("Model");
+    egui::ComboBox::from_id_salt(id_salt)
+        .selected_text(kind.name())
+        .show_ui(ui, |ui| {
+            for k in ModelKind::ALL {
+                ui.selectable_value(&mut kind, k, k.name());
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    kind
 }
