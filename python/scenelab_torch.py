@@ -7,9 +7,11 @@ SceneLab (``scenelab predict DIR --model x.pth``, or the app's Load model).
 
 Conventions (as in SceneLab, ``src/model/``):
 
-* Input: ``x`` ``[batch, shots, 3584]``, the four modalities concatenated per shot (place
-  2048, cast 512, action 512, audio 512), already normalised (see ``Normalization``), zero on
-  padded shots; ``lengths``: the real number of shots of each movie.
+* Input: ``x`` ``[batch, shots, sum of input_dims]``, the four modalities concatenated per
+  shot in the order place, cast, action, audio, already normalised (see ``Normalization``),
+  zero on padded shots; ``lengths``: the real number of shots of each movie. Every twin takes
+  ``input_dims``, the columns of each modality (SceneLab records the widths of the data it
+  trained on; the challenge's files hold ``CHALLENGE_DIMS``: place 2048, the others 512).
 * Output: logits ``[batch, shots - 1]``; ``sigmoid(logits[b, i])`` is the probability that a
   scene ends after shot ``i``. Entries past a movie's ``lengths[b] - 1`` transitions are
   padding.
@@ -36,9 +38,35 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FEATURE_DIM = 2048 + 512 + 512 + 512
-#: Column ranges of the modalities, in SceneLab's order (its ``Modality::ALL``).
-MODALITIES = [("place", 0, 2048), ("cast", 2048, 2560), ("action", 2560, 3072), ("audio", 3072, 3584)]
+#: The modalities in SceneLab's order (its ``Modality::ALL``).
+MODALITY_NAMES = ("place", "cast", "action", "audio")
+#: The widths of the challenge's files (SceneLab's ``FeatureDims::CHALLENGE``).
+CHALLENGE_DIMS = {"place": 2048, "cast": 512, "action": 512, "audio": 512}
+FEATURE_DIM = sum(CHALLENGE_DIMS.values())
+
+
+def resolve_dims(input_dims=None, input_dim=None):
+    """The per-modality widths a twin reads: ``input_dims`` (a dict), else the challenge's.
+    ``input_dim``, the total SceneLab configs held before they recorded each modality, is
+    accepted when it is the challenge's total."""
+    if input_dims is None:
+        if input_dim not in (None, FEATURE_DIM):
+            raise ValueError(f"input_dim {input_dim} is not the challenge's {FEATURE_DIM}: give input_dims per modality")
+        return dict(CHALLENGE_DIMS)
+    missing = [m for m in MODALITY_NAMES if m not in input_dims]
+    if missing:
+        raise ValueError(f"input_dims lacks {missing}")
+    return {m: int(input_dims[m]) for m in MODALITY_NAMES}
+
+
+def modality_ranges(input_dims):
+    """``[(name, lo, hi)]``: each modality's columns of the concatenated features."""
+    out, lo = [], 0
+    for m in MODALITY_NAMES:
+        out.append((m, lo, lo + input_dims[m]))
+        lo += input_dims[m]
+    return out
+
 #: What ``config.json``'s ``torch.format`` says.
 TWIN_FORMAT = "scenelab-torch-twin"
 
@@ -67,8 +95,10 @@ class Normalization(nn.Module):
     """Per-feature ``(x - mean) / std`` with SceneLab's training statistics; with
     ``keep_empty_rows``, a modality's all-zero row stays zero (``src/train/normalize.rs``)."""
 
-    def __init__(self, dim=FEATURE_DIM):
+    def __init__(self, input_dims=None):
         super().__init__()
+        self.ranges = modality_ranges(resolve_dims(input_dims))
+        dim = self.ranges[-1][2]
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
         self.register_buffer("keep_empty_rows", torch.tensor(False))
@@ -78,7 +108,7 @@ class Normalization(nn.Module):
         if not bool(self.keep_empty_rows):
             return z
         keep = torch.ones_like(raw)
-        for _, lo, hi in MODALITIES:
+        for _, lo, hi in self.ranges:
             empty = (raw[..., lo:hi] == 0).all(-1, keepdim=True)
             keep[..., lo:hi] = (~empty).float().expand_as(keep[..., lo:hi])
         return torch.where(keep > 0, z, torch.zeros_like(z))
@@ -181,9 +211,11 @@ def reverse_index(lengths, t, device=None):
 class Twin(nn.Module):
     """What every twin shares: the normalisation buffers and scoring raw features."""
 
-    def __init__(self):
+    def __init__(self, input_dims=None, input_dim=None):
         super().__init__()
-        self.normalization = Normalization()
+        self.input_dims = resolve_dims(input_dims, input_dim)
+        self.ranges = modality_ranges(self.input_dims)
+        self.normalization = Normalization(self.input_dims)
 
     def score(self, raw, lengths):
         """Probabilities ``[batch, shots - 1]`` for raw (unnormalised) features, zero-padded."""
@@ -197,10 +229,10 @@ class WaveNet(Twin):
     shot mask after each; a dense ``last`` layer and one logit per shot. The output at shot
     ``i + 1`` is the boundary after shot ``i``."""
 
-    def __init__(self, input_dim=FEATURE_DIM, num_layers=9, num_blocks=3, filters=13, last_filters=10):
-        super().__init__()
+    def __init__(self, input_dims=None, num_layers=9, num_blocks=3, filters=13, last_filters=10, input_dim=None):
+        super().__init__(input_dims, input_dim)
         rates = [2**k for _ in range(num_blocks) for k in range(num_layers)]
-        c = input_dim
+        c = sum(self.input_dims.values())
         self.n_convs = len(rates)
         for i, r in enumerate(rates):
             setattr(self, f"conv{i}", TemporalConv(c, filters, 2, r, r // 2))
@@ -221,10 +253,10 @@ class BiLstm(Twin):
     """Stacked bidirectional LSTM layers and one logit per shot (``src/model/bilstm.rs``); the
     output at shot ``i + 1`` is the boundary after shot ``i``."""
 
-    def __init__(self, input_dim=FEATURE_DIM, hidden=32, layers=2):
-        super().__init__()
+    def __init__(self, input_dims=None, hidden=32, layers=2, input_dim=None):
+        super().__init__(input_dims, input_dim)
         self.n_layers = layers
-        inp = input_dim
+        inp = sum(self.input_dims.values())
         for i in range(layers):
             setattr(self, f"lstm{i}", BiLstmLayer(inp, hidden))
             inp = 2 * hidden
@@ -249,21 +281,21 @@ class MultiScale(Twin):
 
     def __init__(
         self,
-        input_dim=FEATURE_DIM,
+        input_dims=None,
         similarity_widths=(1, 2, 4, 8, 16),
         projection_dim=0,
         difference_widths=(2, 8),
         hidden=64,
         kernel=3,
         dilations=(1, 2, 4),
+        input_dim=None,
     ):
-        super().__init__()
-        assert input_dim == FEATURE_DIM, "the default model reads the four modalities"
+        super().__init__(input_dims, input_dim)
         self.similarity_widths = list(similarity_widths)
         self.difference_widths = list(difference_widths) if projection_dim > 0 else []
-        n_features = len(MODALITIES) * len(self.similarity_widths)
+        n_features = len(MODALITY_NAMES) * len(self.similarity_widths)
         if projection_dim > 0:
-            self.projection = Dense(input_dim, projection_dim)
+            self.projection = Dense(sum(self.input_dims.values()), projection_dim)
             n_features += projection_dim * len(self.difference_widths)
         else:
             self.projection = None
@@ -281,7 +313,7 @@ class MultiScale(Twin):
 
     def similarities(self, x, mask):
         cols = {}
-        for mi, (_, lo, hi) in enumerate(MODALITIES):
+        for mi, (_, lo, hi) in enumerate(self.ranges):
             xm = x[..., lo:hi] * mask
             norm = xm.norm(dim=2, keepdim=True)
             unit = torch.where(norm > 0, xm / norm.clamp_min(1e-30), torch.zeros_like(xm))
@@ -291,7 +323,7 @@ class MultiScale(Twin):
                 dot = (left * right).sum(2)
                 denom = (left.square().sum(2) * right.square().sum(2)).sqrt()
                 cos = torch.where(denom > 0, dot / denom.clamp_min(1e-30), torch.zeros_like(dot))
-                cols[wi * len(MODALITIES) + mi] = cos
+                cols[wi * len(MODALITY_NAMES) + mi] = cos
         return torch.stack([cols[k] for k in sorted(cols)], 2)
 
     def differences(self, x, mask):
@@ -389,11 +421,10 @@ class Lgss(Twin):
     modality, their boundary logits summed with ``weights``; transition ``j`` takes window
     ``j - 1``'s score (the first and last transitions their nearest window's)."""
 
-    def __init__(self, input_dim=FEATURE_DIM, channels=512, seq_len=10, hidden=512, dense=100, weights=(0.5, 0.2, 0.2, 0.1)):
-        super().__init__()
-        assert input_dim == FEATURE_DIM, "LGSS reads the four modalities"
+    def __init__(self, input_dims=None, channels=512, seq_len=10, hidden=512, dense=100, weights=(0.5, 0.2, 0.2, 0.1), input_dim=None):
+        super().__init__(input_dims, input_dim)
         self.seq_len, self.weights = seq_len, list(weights)
-        for name, lo, hi in MODALITIES:
+        for name, lo, hi in self.ranges:
             setattr(self, name, LgssBranch(hi - lo, channels, hidden, dense))
 
     def forward(self, x, lengths):
@@ -402,7 +433,7 @@ class Lgss(Twin):
         nw = x.shape[1] + 1 - WINDOW
         valid = [max(int(n) + 1 - WINDOW, 1) for n in lengths]
         total = 0
-        for (name, lo, hi), w in zip(MODALITIES, self.weights):
+        for (name, lo, hi), w in zip(self.ranges, self.weights):
             total = total + w * getattr(self, name)(x[..., lo:hi], valid, self.seq_len)
         idx = torch.tensor([[min(max(j - 1, 0), v - 1) for j in range(t - 1)] for v in valid], device=x.device)
         return torch.gather(total, 1, idx.reshape(len(valid), max(t - 1, 0)))
@@ -455,7 +486,9 @@ def _remember_kwargs(cls):
         bound = sig.bind(self, *args, **kwargs)
         bound.apply_defaults()
         init(self, *args, **kwargs)
-        self.kwargs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in bound.arguments.items() if k != "self"}
+        self.kwargs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in bound.arguments.items() if k not in ("self", "input_dim")}
+        # The widths as resolved, so that SceneLab reads what the twin was built for.
+        self.kwargs["input_dims"] = dict(self.input_dims)
 
     cls.__init__ = wrapped
     return cls

@@ -5,15 +5,21 @@ mod model_support;
 
 use candle_core::Device;
 use candle_nn::VarMap;
+use scenelab::data::FeatureDims;
 use scenelab::model::{
     BoundaryModel, Model, ModelConfig, ModelKind, SeededVarMap, ShotBatch, multiscale,
 };
 use scenelab::train::{Normalization, normalize::concat_features};
 
+const DIMS: FeatureDims = FeatureDims::CHALLENGE;
+
 fn rows(n: usize) -> Vec<Vec<f32>> {
     let movies = model_support::small_movies(n, 11);
-    let mut rows: Vec<Vec<f32>> = movies.iter().map(|m| concat_features(m).unwrap()).collect();
-    let norm = Normalization::fit(&rows.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let mut rows: Vec<Vec<f32>> = movies
+        .iter()
+        .map(|m| concat_features(m, DIMS).unwrap())
+        .collect();
+    let norm = Normalization::fit(&rows.iter().map(Vec::as_slice).collect::<Vec<_>>(), DIMS);
     rows.iter_mut().for_each(|r| norm.apply(r));
     rows
 }
@@ -42,7 +48,7 @@ fn configs() -> Vec<(String, ModelConfig)> {
 fn forward_gives_one_logit_per_transition_for_every_model() {
     let rows = rows(3);
     let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-    let batch = ShotBatch::from_rows(&refs, &Device::Cpu).unwrap();
+    let batch = ShotBatch::from_rows(&refs, DIMS.total(), &Device::Cpu).unwrap();
     let t = batch.shots();
     for (kind, config) in configs() {
         let logits = build_config(&config).forward(&batch, false).unwrap();
@@ -60,9 +66,9 @@ fn a_movie_scores_the_same_alone_and_batched_with_longer_movies() {
     let mut rows = rows(4);
     rows.sort_by_key(Vec::len);
     let shortest = &rows[0];
-    let alone = ShotBatch::from_rows(&[shortest.as_slice()], &Device::Cpu).unwrap();
+    let alone = ShotBatch::from_rows(&[shortest.as_slice()], DIMS.total(), &Device::Cpu).unwrap();
     let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-    let batched = ShotBatch::from_rows(&refs, &Device::Cpu).unwrap();
+    let batched = ShotBatch::from_rows(&refs, DIMS.total(), &Device::Cpu).unwrap();
     let n = alone.shots() - 1;
     assert!(
         batched.shots() > alone.shots(),
@@ -89,7 +95,7 @@ fn a_movie_scores_the_same_alone_and_batched_with_longer_movies() {
 #[test]
 fn same_seed_same_weights_other_seed_other_weights() {
     let rows = rows(1);
-    let batch = ShotBatch::from_rows(&[rows[0].as_slice()], &Device::Cpu).unwrap();
+    let batch = ShotBatch::from_rows(&[rows[0].as_slice()], DIMS.total(), &Device::Cpu).unwrap();
     let run = |seed| {
         let map = VarMap::new();
         let m = Model::new(

@@ -7,8 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
+use scenelab::data::FeatureDims;
 use scenelab::model::torch_io::{self, TwinSpec};
-use scenelab::model::{BoundaryModel, ModelConfig, ModelKind, ShotBatch, bilstm, multiscale};
+use scenelab::model::{
+    BoundaryModel, ModelConfig, ModelKind, ShotBatch, bilstm, multiscale, wavenet,
+};
 use scenelab::train::masked_bce;
 use scenelab::train::torch_checkpoint::{self, Opened};
 
@@ -60,7 +63,12 @@ fn open(model: &str) -> Opened {
 /// The fixture's movies as the models read them: raw rows normalised with the model's
 /// statistics, batched; and the movies' lengths.
 fn batch(opened: &Opened) -> (ShotBatch, Vec<usize>) {
-    let inputs = tensors("inputs.safetensors");
+    batch_of("inputs.safetensors", opened)
+}
+
+/// [`batch`] of the inputs in `file`.
+fn batch_of(file: &str, opened: &Opened) -> (ShotBatch, Vec<usize>) {
+    let inputs = tensors(file);
     let raw = &inputs["raw"];
     let (_, t, f) = raw.dims3().unwrap();
     let lengths: Vec<usize> = inputs["lengths"]
@@ -87,7 +95,10 @@ fn batch(opened: &Opened) -> (ShotBatch, Vec<usize>) {
         .collect();
     assert_eq!(t, lengths.iter().copied().max().unwrap());
     let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-    (ShotBatch::from_rows(&refs, &Device::Cpu).unwrap(), lengths)
+    (
+        ShotBatch::from_rows(&refs, f, &Device::Cpu).unwrap(),
+        lengths,
+    )
 }
 
 /// `[batch, shots - 1]` f32: 1 on each movie's transitions.
@@ -112,10 +123,15 @@ fn max_abs(t: &Tensor) -> f32 {
 
 /// Largest |SceneLab − PyTorch| over the real transitions of model `name`'s logits.
 fn logit_difference(name: &str, opened: &Opened) -> f32 {
-    let (batch, lengths) = batch(opened);
+    logit_difference_on("", name, opened)
+}
+
+/// [`logit_difference`] on the fixtures whose files end in `suffix` (`_widths`).
+fn logit_difference_on(suffix: &str, name: &str, opened: &Opened) -> f32 {
+    let (batch, lengths) = batch_of(&format!("inputs{suffix}.safetensors"), opened);
     let logits = opened.model.model.forward(&batch, false).unwrap();
     let mask = transition_mask(&lengths, batch.shots());
-    let want = &tensors("expected.safetensors")[&format!("{name}.logits")];
+    let want = &tensors(&format!("expected{suffix}.safetensors"))[&format!("{name}.logits")];
     assert_eq!(logits.dims(), want.dims(), "{name}");
     max_abs(&((logits * &mask).unwrap() - want).unwrap())
 }
@@ -359,6 +375,70 @@ fn sizes_follow_from_the_weights_where_the_shapes_tell_them() {
     .unwrap()
     .to_string();
     assert!(e.contains("lstm0.w_hh") && e.contains("shape"), "{e}");
+}
+
+#[test]
+fn models_at_other_feature_widths_load_with_those_widths_and_give_their_twins_logits() {
+    let widths = FeatureDims {
+        place: 40,
+        cast: 8,
+        action: 24,
+        audio: 12,
+    };
+    // A bare LGSS state dict: each branch's LSTM tells its modality's width.
+    let lgss =
+        torch_checkpoint::open_model(&fixtures().join("lgss_widths.pth"), None, &Device::Cpu)
+            .unwrap();
+    assert_eq!(lgss.model.meta.model.input_dims(), widths);
+    assert_eq!(lgss.model.meta.normalization.dims, widths);
+    let diff = logit_difference_on("_widths", "lgss_widths", &lgss);
+    println!("lgss at {widths}: max |logit difference| {diff:.3e}");
+    assert!(diff <= 1e-5, "LGSS logits differ by {diff}");
+
+    // The twin's own save() records the widths in config.json.
+    let default =
+        torch_checkpoint::open_model(&fixtures().join("default_widths_saved"), None, &Device::Cpu)
+            .unwrap();
+    assert_eq!(default.model.meta.model.input_dims(), widths);
+    let diff = logit_difference_on("_widths", "default_widths", &default);
+    println!("default at {widths}: max |logit difference| {diff:.3e}");
+    assert!(diff <= 1e-5, "default logits differ by {diff}");
+
+    // WaveNet's weights alone tell only the total (84 columns), which no known split makes:
+    // the error says how to give the widths.
+    let map = candle_nn::VarMap::new();
+    let wavenet = ModelConfig::Wavenet(wavenet::Config {
+        input_dims: widths,
+        num_blocks: 1,
+        num_layers: 2,
+        ..Default::default()
+    });
+    scenelab::model::Model::new(
+        &wavenet,
+        candle_nn::VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wavenet.safetensors");
+    map.save(&file).unwrap();
+    let e = torch_checkpoint::from_weights(&file, None, None, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("84 features") && e.contains("config.json"),
+        "{e}"
+    );
+
+    // Twin configs written before the widths were recorded (`input_dim`: the total) read
+    // back as the challenge's widths.
+    let old: TwinSpec = serde_json::from_value(serde_json::json!({
+        "format": torch_io::TWIN_FORMAT,
+        "class": "BiLstm",
+        "kwargs": {"input_dim": 3584, "hidden": 3, "layers": 2},
+    }))
+    .unwrap();
+    assert_eq!(old.config().unwrap().input_dims(), FeatureDims::CHALLENGE);
 }
 
 fn names_and_shapes(t: &HashMap<String, Tensor>) -> BTreeMap<String, Vec<usize>> {

@@ -194,6 +194,7 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                 epochs,
                 steps_per_epoch,
                 pos_weight,
+                feature_dims,
             } => {
                 bar.suspend(|| {
                     println!(
@@ -204,6 +205,7 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                     );
                 });
                 bar.set_length((epochs * steps_per_epoch) as u64);
+                super::print_above(bar, format!("feature widths: {feature_dims}"));
                 super::print_above(bar, format!("boundary weight in the loss: {pos_weight:.2}"));
             }
             TrainEvent::Step {

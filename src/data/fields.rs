@@ -292,15 +292,16 @@ pub(super) fn movie_from_record(mut record: Record) -> Result<Movie, MovieError>
 }
 
 /// A note when modality `m` of movie `imdb_id` is `cols` wide where the challenge's files hold
-/// [`Modality::dim`] (MovieNet's own extraction writes 2048-d action features): the movie
-/// opens for viewing and evaluation, but a model built for the challenge's widths refuses it.
+/// another width (MovieNet's own extraction writes 2048-d action features): models trained on
+/// such a data set read it (they take their widths from the data), but a model trained on the
+/// challenge's files refuses it.
 pub fn width_note(imdb_id: &str, m: Modality, cols: usize) -> Option<String> {
-    (cols != m.dim()).then(|| {
+    let challenge = super::FeatureDims::CHALLENGE.get(m);
+    (cols != challenge).then(|| {
         format!(
-            "of movie '{imdb_id}' has {cols} columns where the challenge's files hold {}: it \
-             opens for viewing and evaluation, but a model expecting {} columns refuses it",
-            m.dim(),
-            m.dim()
+            "of movie '{imdb_id}' has {cols} columns where the challenge's files hold \
+             {challenge}: a model trained on this data reads it, but one trained on the \
+             challenge's files refuses it"
         )
     })
 }

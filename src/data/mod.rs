@@ -2,6 +2,7 @@
 //! and writing predictions out.
 
 mod dataset;
+mod dims;
 pub mod edit;
 pub mod fields;
 pub use dataset::load_movie_file;
@@ -13,6 +14,7 @@ pub mod split;
 pub mod subtitles;
 
 pub use dataset::{DataError, Dataset, LoadFailure, LoadProgress};
+pub use dims::FeatureDims;
 pub use movie::{
     FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, FIELD_UNCERTAIN,
     FeatureData, FeatureMatrix, FeaturePrecision, FieldIssue, Modality, Movie, MovieError,

@@ -39,15 +39,6 @@ impl Modality {
         }
     }
 
-    /// Feature width in the challenge's files (MovieNet's own extraction can differ: its
-    /// action features are 2048-d).
-    pub fn dim(self) -> usize {
-        match self {
-            Modality::Place => 2048,
-            _ => 512,
-        }
-    }
-
     pub fn index(self) -> usize {
         self as usize
     }

@@ -7,12 +7,15 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::layers::{BiLstmLayer, Dense, reverse_index};
-use super::{BoundaryModel, FEATURE_DIM, ShotBatch};
+use super::{BoundaryModel, ShotBatch};
+use crate::data::FeatureDims;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Config {
-    pub input_dim: usize,
+    /// Feature widths per modality (from the data set it trains on); the model reads their
+    /// concatenation, `input_dims.total()` columns a shot.
+    pub input_dims: FeatureDims,
     /// Units per direction.
     pub hidden: usize,
     pub layers: usize,
@@ -22,7 +25,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            input_dim: FEATURE_DIM,
+            input_dims: FeatureDims::CHALLENGE,
             hidden: 32,
             layers: 2,
             learning_rate: 2e-3,
@@ -38,7 +41,7 @@ pub struct BiLstmModel {
 impl BiLstmModel {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<BiLstmModel> {
         let mut layers = Vec::new();
-        let mut input = cfg.input_dim;
+        let mut input = cfg.input_dims.total();
         for i in 0..cfg.layers {
             layers.push(BiLstmLayer::new(
                 input,

@@ -29,8 +29,8 @@ use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
 use super::layers::{BiLstmLayer, Dense, reverse_index};
-use super::{BoundaryModel, FEATURE_DIM, ShotBatch, modality_range, torch_uniform};
-use crate::data::Modality;
+use super::{BoundaryModel, ShotBatch, torch_uniform};
+use crate::data::{FeatureDims, Modality};
 
 /// Shots per window (the convolution's height).
 pub(super) const WINDOW: usize = 4;
@@ -38,7 +38,9 @@ pub(super) const WINDOW: usize = 4;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Config {
-    pub input_dim: usize,
+    /// Feature widths per modality (from the data set it trains on): each branch reads its
+    /// modality's columns of the concatenated features.
+    pub input_dims: FeatureDims,
     /// Channels of both window convolutions.
     pub channels: usize,
     /// Windows per BiLSTM sequence.
@@ -55,7 +57,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            input_dim: FEATURE_DIM,
+            input_dims: FeatureDims::CHALLENGE,
             channels: 512,
             seq_len: 10,
             hidden: 512,
@@ -561,18 +563,12 @@ pub struct Lgss {
 
 impl Lgss {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Lgss> {
-        if cfg.input_dim != FEATURE_DIM {
-            candle_core::bail!(
-                "LGSS reads the four modalities ({FEATURE_DIM} features), not {}",
-                cfg.input_dim
-            );
-        }
         if cfg.seq_len == 0 {
             candle_core::bail!("LGSS needs sequences of at least one window");
         }
         let branches = Modality::ALL
             .iter()
-            .map(|&m| Branch::new(m.dim(), cfg, vb.pp(m.field())))
+            .map(|&m| Branch::new(cfg.input_dims.get(m), cfg, vb.pp(m.field())))
             .collect::<Result<_>>()?;
         Ok(Lgss {
             cfg: cfg.clone(),
@@ -600,7 +596,7 @@ impl BoundaryModel for Lgss {
             .zip(&self.branches)
             .zip(self.cfg.weights)
         {
-            let r = modality_range(*m);
+            let r = self.cfg.input_dims.range(*m);
             let xm = x.narrow(2, r.start, r.len())?.contiguous()?;
             let logit = (branch.forward(&xm, &valid, self.cfg.seq_len)? * weight)?;
             total = Some(match total {

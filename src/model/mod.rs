@@ -1,8 +1,9 @@
 //! Boundary models: from shot features to one logit per shot transition.
 //!
-//! Every model reads the four modalities concatenated per shot (place 2048, cast 512,
-//! action 512, audio 512 → [`FEATURE_DIM`]), already normalised with training-set statistics,
-//! as a padded batch of whole movies ([`ShotBatch`]), and returns logits `[batch, shots - 1]`
+//! Every model reads the four modalities concatenated per shot (widths from the data its
+//! config's `input_dims` records: the challenge's files hold place 2048, cast 512, action 512,
+//! audio 512), already normalised with training-set statistics, as a padded batch of whole
+//! movies ([`ShotBatch`]), and returns logits `[batch, shots - 1]`
 //! (`sigmoid(logit)` is the probability that a scene ends after that shot). Padded shots never
 //! influence a real shot's output: every model zeroes them between layers, so a movie scores the
 //! same alone or batched with longer ones.
@@ -27,21 +28,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::data::Modality;
-
-/// Width of a shot's feature vector: the four modalities concatenated in [`Modality::ALL`] order.
-pub const FEATURE_DIM: usize = 2048 + 512 + 512 + 512;
-
-/// Column range of a modality inside the concatenated feature vector.
-pub fn modality_range(m: Modality) -> std::ops::Range<usize> {
-    let start: usize = Modality::ALL[..m.index()].iter().map(|m| m.dim()).sum();
-    start..start + m.dim()
-}
+use crate::data::FeatureDims;
 
 /// A padded batch of whole movies.
 #[derive(Debug, Clone)]
 pub struct ShotBatch {
-    /// `[batch, shots, FEATURE_DIM]` normalised features, zero on padded shots.
+    /// `[batch, shots, width]` normalised features (`width`: the model's
+    /// `input_dims.total()`), zero on padded shots.
     pub x: Tensor,
     /// `[batch, shots, 1]` f32: 1 on real shots, 0 on padding.
     pub mask: Tensor,
@@ -50,19 +43,20 @@ pub struct ShotBatch {
 }
 
 impl ShotBatch {
-    /// Build a batch from row-major `[n_i, FEATURE_DIM]` feature slices, padding to the longest.
-    pub fn from_rows(movies: &[&[f32]], device: &Device) -> Result<ShotBatch> {
-        let lengths: Vec<usize> = movies.iter().map(|m| m.len() / FEATURE_DIM).collect();
+    /// Build a batch from row-major `[n_i, width]` feature slices, padding to the longest.
+    pub fn from_rows(movies: &[&[f32]], width: usize, device: &Device) -> Result<ShotBatch> {
+        let width = width.max(1);
+        let lengths: Vec<usize> = movies.iter().map(|m| m.len() / width).collect();
         let t = lengths.iter().copied().max().unwrap_or(0);
         let b = movies.len();
-        let mut x = vec![0f32; b * t * FEATURE_DIM];
+        let mut x = vec![0f32; b * t * width];
         let mut mask = vec![0f32; b * t];
         for (i, m) in movies.iter().enumerate() {
-            x[i * t * FEATURE_DIM..i * t * FEATURE_DIM + m.len()].copy_from_slice(m);
+            x[i * t * width..i * t * width + m.len()].copy_from_slice(m);
             mask[i * t..i * t + lengths[i]].fill(1.0);
         }
         Ok(ShotBatch {
-            x: Tensor::from_vec(x, (b, t, FEATURE_DIM), device)?,
+            x: Tensor::from_vec(x, (b, t, width), device)?,
             mask: Tensor::from_vec(mask, (b, t, 1), device)?,
             lengths,
         })
@@ -183,6 +177,29 @@ impl ModelConfig {
             ModelConfig::Bilstm(_) => ModelKind::Bilstm,
             ModelConfig::Lgss(_) => ModelKind::Lgss,
         }
+    }
+
+    /// The feature widths the model reads.
+    pub fn input_dims(&self) -> FeatureDims {
+        match self {
+            ModelConfig::Default(c) => c.input_dims,
+            ModelConfig::Wavenet(c) => c.input_dims,
+            ModelConfig::Bilstm(c) => c.input_dims,
+            ModelConfig::Lgss(c) => c.input_dims,
+        }
+    }
+
+    /// This config for features of widths `dims` (a data set's, see
+    /// [`crate::train::normalize::dims_of`]).
+    pub fn with_input_dims(&self, dims: FeatureDims) -> ModelConfig {
+        let mut cfg = self.clone();
+        match &mut cfg {
+            ModelConfig::Default(c) => c.input_dims = dims,
+            ModelConfig::Wavenet(c) => c.input_dims = dims,
+            ModelConfig::Bilstm(c) => c.input_dims = dims,
+            ModelConfig::Lgss(c) => c.input_dims = dims,
+        }
+        cfg
     }
 
     /// Learning rate the model trains well with under AdamW.

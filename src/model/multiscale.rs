@@ -7,7 +7,7 @@
 //! modality, the model measures the cosine similarity of the mean of the `w` shots ending at `t`
 //! with the mean of the `w` shots starting at `t + 1`, for `w` = 1, 2, 4, 8, 16: 20 parameter-free
 //! features that already carry most of the signal and cannot overfit the 57 training movies.
-//! An optional learned low-rank projection of all 3,584 features (`projection_dim`, off by
+//! An optional learned low-rank projection of all the features (`projection_dim`, off by
 //! default) adds the left-minus-right difference of the projected window means at a few widths.
 //! It is off because it was measured to hurt: on full-size demo data (51 training movies) the
 //! model with a 64-wide projection drove its training loss to 0.007 and reached test mAP 0.44,
@@ -24,13 +24,15 @@ use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
 use super::layers::{Dense, TemporalConv, left_box_sums, shift_time};
-use super::{BoundaryModel, FEATURE_DIM, ShotBatch, modality_range};
-use crate::data::Modality;
+use super::{BoundaryModel, ShotBatch};
+use crate::data::{FeatureDims, Modality};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Config {
-    pub input_dim: usize,
+    /// Feature widths per modality (from the data set it trains on); the model reads their
+    /// concatenation, `input_dims.total()` columns a shot.
+    pub input_dims: FeatureDims,
     /// Window widths (powers of two) of the per-modality cosine similarities.
     pub similarity_widths: Vec<usize>,
     /// Width of the learned projection.
@@ -49,7 +51,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            input_dim: FEATURE_DIM,
+            input_dims: FeatureDims::CHALLENGE,
             similarity_widths: vec![1, 2, 4, 8, 16],
             projection_dim: 0,
             difference_widths: vec![2, 8],
@@ -153,12 +155,6 @@ impl MultiScale {
         if cfg.projection_dim > 0 {
             check_widths("difference_widths", &cfg.difference_widths)?;
         }
-        if cfg.input_dim != FEATURE_DIM {
-            candle_core::bail!(
-                "the default model reads the four modalities ({FEATURE_DIM} features), not {}",
-                cfg.input_dim
-            );
-        }
         let n_features =
             Modality::ALL.len() * cfg.similarity_widths.len() + cfg.difference_features();
         let mut convs = Vec::new();
@@ -178,7 +174,13 @@ impl MultiScale {
         Ok(MultiScale {
             cfg: cfg.clone(),
             projection: (cfg.difference_features() > 0)
-                .then(|| Dense::new(cfg.input_dim, cfg.projection_dim, vb.pp("projection")))
+                .then(|| {
+                    Dense::new(
+                        cfg.input_dims.total(),
+                        cfg.projection_dim,
+                        vb.pp("projection"),
+                    )
+                })
                 .transpose()?,
             convs,
             out: Dense::new(channels, 1, vb.pp("out"))?,
@@ -189,7 +191,7 @@ impl MultiScale {
     /// `[batch, shots, widths * modalities]`, row `t` for the transition after shot `t`.
     /// These have no parameters, so on a CPU they are computed outside the autograd graph in
     /// plain Rust (window sums by doubling, one pass per movie and modality): the tensor
-    /// version streamed the whole `[batch, shots, 3584]` input some forty times per batch.
+    /// version streamed the whole `[batch, shots, 3584]` input (challenge widths) some forty times per batch.
     /// Other devices run the tensor version ([`MultiScale::similarities_by_tensors`]), which
     /// keeps the batch where it is instead of copying it to the CPU and back every step.
     fn similarities(&self, batch: &ShotBatch) -> Result<Tensor> {
@@ -207,7 +209,13 @@ impl MultiScale {
             .par_iter()
             .map(|&(bi, m)| {
                 let rows = &x[bi * t * f..(bi + 1) * t * f];
-                window_cosines(rows, f, modality_range(m), batch.lengths[bi].min(t), widths)
+                window_cosines(
+                    rows,
+                    f,
+                    self.cfg.input_dims.range(m),
+                    batch.lengths[bi].min(t),
+                    widths,
+                )
             })
             .collect();
         let mut out = vec![0f32; b * t * n_cols];
@@ -233,7 +241,7 @@ impl MultiScale {
         let x = batch.x.detach();
         let mut cols: Vec<Option<Tensor>> = vec![None; widths.len() * n_mod];
         for m in Modality::ALL {
-            let r = modality_range(m);
+            let r = self.cfg.input_dims.range(m);
             let xm = x.narrow(2, r.start, r.len())?.broadcast_mul(&batch.mask)?;
             // A zero row has norm 0 and stays zero, as in the CPU version.
             let norm = xm.sqr()?.sum_keepdim(2)?.sqrt()?;
@@ -358,16 +366,23 @@ mod tests {
     fn tensor_similarities_match_the_cpu_loop() {
         let map = candle_nn::VarMap::new();
         let vb = crate::model::SeededVarMap::var_builder(&map, 3, &Device::Cpu);
-        let model = MultiScale::new(&Config::default(), vb).unwrap();
+        // Widths other than the challenge's, as MovieNet's own action features.
+        let dims = FeatureDims::CHALLENGE.with(Modality::Action, 1024);
+        let cfg = Config {
+            input_dims: dims,
+            ..Config::default()
+        };
+        let model = MultiScale::new(&cfg, vb).unwrap();
+        let width = dims.total();
         let mut x = 5u64;
         let mut movie = |shots: usize| -> Vec<f32> {
-            (0..shots * FEATURE_DIM)
+            (0..shots * width)
                 .map(|k| {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
                     // All-zero rows, as in real cast/action features.
-                    if (k / FEATURE_DIM) % 7 == 3 {
+                    if (k / width) % 7 == 3 {
                         0.0
                     } else {
                         (x % 1000) as f32 / 500.0 - 1.0
@@ -376,7 +391,7 @@ mod tests {
                 .collect()
         };
         let (a, b) = (movie(37), movie(21));
-        let batch = ShotBatch::from_rows(&[&a, &b], &Device::Cpu).unwrap();
+        let batch = ShotBatch::from_rows(&[&a, &b], width, &Device::Cpu).unwrap();
         // As forward pads it: room for the widest window after the last shot.
         let batch = ShotBatch {
             x: batch.x.pad_with_zeros(1, 0, 16).unwrap(),

@@ -60,10 +60,10 @@ use std::ops::Range;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
+use super::ShotBatch;
 use super::layers::reverse_index;
 use super::lgss::{Branch, Config, WINDOW};
-use super::{ShotBatch, modality_range};
-use crate::data::{FeatureData, Modality, Movie};
+use crate::data::{FeatureData, FeatureDims, Modality, Movie};
 
 /// SceneSeg's fusion ratios (`cfg.model.ratio` in `lgss/config/all.py`), place / cast / act /
 /// aud. SceneSeg keeps them in its config, not in the checkpoint.
@@ -434,6 +434,16 @@ impl SceneSegLgss {
         self.branches.iter().map(|b| (b.modality, b.dim)).collect()
     }
 
+    /// The feature widths of the batches [`SceneSegLgss::forward_batch`] reads: each branch's
+    /// own, the challenge's for a modality without one (its columns are not read).
+    pub fn input_dims(&self) -> FeatureDims {
+        self.branches
+            .iter()
+            .fold(FeatureDims::CHALLENGE, |dims, b| {
+                dims.with(b.modality, b.dim)
+            })
+    }
+
     /// Score a movie: `features[m]` is modality `m`'s raw `[shots, dim]` features (in
     /// [`Modality::ALL`] order; only the checkpoint's modalities are read, the others may be
     /// `None`). Every scored transition SceneSeg's test code scores gets exactly its score
@@ -522,13 +532,14 @@ impl SceneSegLgss {
     /// Errors: as [`SceneSegLgss::score`], for the first movie that fails.
     pub fn forward_batch(&self, batch: &ShotBatch) -> candle_core::Result<Tensor> {
         let width = batch.shots().saturating_sub(1);
+        let dims = self.input_dims();
         let mut logits = vec![0f32; batch.batch_size() * width];
         for (i, &n) in batch.lengths.iter().enumerate() {
             let movie = batch.x.get(i)?.narrow(0, 0, n)?;
             let features = Modality::ALL
                 .iter()
                 .map(|&m| {
-                    let r = modality_range(m);
+                    let r = dims.range(m);
                     movie.narrow(1, r.start, r.len())
                 })
                 .collect::<candle_core::Result<Vec<_>>>()?;
@@ -687,7 +698,7 @@ mod tests {
             let params = full_size_branch(mode, dim);
             let mut vars = HashMap::new();
             let (found, cfg) = convert_branch(&params, mode, modality.field(), &mut vars).unwrap();
-            assert_eq!(found, modality.dim());
+            assert_eq!(found, FeatureDims::CHALLENGE.get(modality));
             let default = Config::default();
             assert_eq!(
                 (cfg.channels, cfg.hidden, cfg.dense),

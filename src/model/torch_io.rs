@@ -18,11 +18,12 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use super::{ModelConfig, ModelKind, bilstm, lgss, multiscale, wavenet};
+use crate::data::{FeatureDims, Modality};
 use crate::pickle::{ArrayData, NdArray};
 
-/// Buffer holding the per-feature means SceneLab normalises with (`[3584]` f32).
+/// Buffer holding the per-feature means SceneLab normalises with (`[input_dims.total()]` f32: 3584 for the challenge's widths).
 pub const NORMALIZATION_MEAN: &str = "normalization.mean";
-/// Buffer holding the per-feature standard deviations (`[3584]` f32).
+/// Buffer holding the per-feature standard deviations (`[input_dims.total()]` f32).
 pub const NORMALIZATION_STD: &str = "normalization.std";
 /// Buffer saying whether all-zero modality rows stay zero (`[]` bool).
 pub const NORMALIZATION_KEEP_EMPTY_ROWS: &str = "normalization.keep_empty_rows";
@@ -351,7 +352,7 @@ pub fn infer_config(
     notes: &mut Vec<String>,
 ) -> Result<ModelConfig, TorchImportError> {
     let mismatch = |message: String| TorchImportError::Mismatch { kind, message };
-    Ok(match kind {
+    let cfg = match kind {
         ModelKind::Wavenet => {
             let d = wavenet::Config::default();
             let n = count_numbered(tensors, "conv", "weight");
@@ -366,7 +367,6 @@ pub fn infer_config(
                 1usize << (num_layers - 1)
             ));
             ModelConfig::Wavenet(wavenet::Config {
-                input_dim: dim(tensors, "conv0.weight", 0, kind)?,
                 num_layers,
                 num_blocks,
                 filters,
@@ -375,7 +375,6 @@ pub fn infer_config(
             })
         }
         ModelKind::Bilstm => ModelConfig::Bilstm(bilstm::Config {
-            input_dim: dim(tensors, "lstm0.w_ih", 0, kind)?,
             hidden: dim(tensors, "lstm0.w_hh", 1, kind)?,
             layers: count_numbered(tensors, "lstm", "w_ih"),
             ..bilstm::Config::default()
@@ -395,7 +394,7 @@ pub fn infer_config(
             } else {
                 0
             };
-            let n_modalities = crate::data::Modality::ALL.len();
+            let n_modalities = Modality::ALL.len();
             let (similarity_widths, difference_widths) = if let Some(n) = w[0]
                 .checked_sub(n_modalities * d.similarity_widths.len())
                 .and_then(|rest| {
@@ -458,7 +457,84 @@ pub fn infer_config(
                 ..d
             })
         }
-    })
+    };
+    let dims = infer_dims(&cfg, tensors, notes)?;
+    Ok(cfg.with_input_dims(dims))
+}
+
+/// The feature widths a model's weights read. LGSS's branches tell each modality's width
+/// (`<modality>.lstm.w_ih` reads the features and the channels). The others tell only the
+/// total (WaveNet's first convolution, the BiLSTM's first layer, the default model's
+/// projection, or the `normalization.*` buffers), and the split is assumed: the challenge's
+/// widths, or MovieNet's own (action 2048) for that total, said in `notes`.
+/// Errors: the weights disagree about the total, or it is neither of those.
+fn infer_dims(
+    cfg: &ModelConfig,
+    tensors: &HashMap<String, Tensor>,
+    notes: &mut Vec<String>,
+) -> Result<FeatureDims, TorchImportError> {
+    let kind = cfg.kind();
+    let mismatch = |message: String| TorchImportError::Mismatch { kind, message };
+    if let ModelConfig::Lgss(c) = cfg {
+        return Modality::ALL
+            .iter()
+            .try_fold(FeatureDims::CHALLENGE, |dims, &m| {
+                let name = format!("{}.lstm.w_ih", m.field());
+                let read = dim(tensors, &name, 0, kind)?;
+                let width = read
+                    .checked_sub(c.channels)
+                    .filter(|&w| w > 0)
+                    .ok_or_else(|| {
+                        mismatch(format!(
+                            "'{name}' reads {read} inputs, not the features plus {} channels",
+                            c.channels
+                        ))
+                    })?;
+                Ok(dims.with(m, width))
+            });
+    }
+    let from_weights = match kind {
+        ModelKind::Wavenet => Some(("conv0.weight", dim(tensors, "conv0.weight", 0, kind)?)),
+        ModelKind::Bilstm => Some(("lstm0.w_ih", dim(tensors, "lstm0.w_ih", 0, kind)?)),
+        _ if tensors.contains_key("projection.weight") => Some((
+            "projection.weight",
+            dim(tensors, "projection.weight", 0, kind)?,
+        )),
+        _ => None,
+    };
+    let from_buffers = tensors
+        .get(NORMALIZATION_MEAN)
+        .map(|t| (NORMALIZATION_MEAN, t.elem_count()));
+    let total = match (from_weights, from_buffers) {
+        (Some((a, x)), Some((b, y))) if x != y => {
+            return Err(mismatch(format!(
+                "'{a}' reads {x} features a shot but '{b}' holds {y} values"
+            )));
+        }
+        (Some((_, x)), _) | (None, Some((_, x))) => Some(x),
+        (None, None) => None,
+    };
+    let movienet = FeatureDims::CHALLENGE.with(Modality::Action, 2048);
+    match total {
+        Some(t) if t == FeatureDims::CHALLENGE.total() => Ok(FeatureDims::CHALLENGE),
+        Some(t) if t == movienet.total() => {
+            notes.push(format!(
+                "assumed feature widths {movienet} (MovieNet's own extraction) for the {t} features a shot; save the twin's config.json beside the weights to give others"
+            ));
+            Ok(movienet)
+        }
+        Some(t) => Err(mismatch(format!(
+            "the weights read {t} features a shot, which are not the challenge's widths ({}): save the twin's config.json (its input_dims) beside the weights",
+            FeatureDims::CHALLENGE
+        ))),
+        None => {
+            notes.push(format!(
+                "assumed the challenge's feature widths ({}): nothing in the file says them",
+                FeatureDims::CHALLENGE
+            ));
+            Ok(FeatureDims::CHALLENGE)
+        }
+    }
 }
 
 /// Check a weight file's parameters against the model's own (`expected`: name → shape):

@@ -9,13 +9,15 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::layers::{Dense, TemporalConv};
-use super::{BoundaryModel, FEATURE_DIM, ShotBatch};
+use super::{BoundaryModel, ShotBatch};
+use crate::data::FeatureDims;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// Input width (the four modalities concatenated).
-    pub input_dim: usize,
+    /// Feature widths per modality (from the data set it trains on); the model reads their
+    /// concatenation, `input_dims.total()` columns a shot.
+    pub input_dims: FeatureDims,
     /// Layers per block; layer `k` of a block has dilation `2^k`.
     pub num_layers: usize,
     pub num_blocks: usize,
@@ -36,7 +38,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            input_dim: FEATURE_DIM,
+            input_dims: FeatureDims::CHALLENGE,
             num_layers: 9,
             num_blocks: 3,
             filters: 13,
@@ -65,7 +67,7 @@ pub struct WaveNet {
 impl WaveNet {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<WaveNet> {
         let mut convs = Vec::new();
-        let mut channels = cfg.input_dim;
+        let mut channels = cfg.input_dims.total();
         for (i, r) in cfg.rates().into_iter().enumerate() {
             let (w_init, b_init) = if cfg.he_init {
                 // fan_in = channels × kernel; ReLU gain √2.

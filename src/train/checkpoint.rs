@@ -99,15 +99,16 @@ impl TrainedModel {
         let rows = movies
             .iter()
             .map(|m| {
-                let mut r =
-                    concat_features(m).map_err(|e| CheckpointError::Model(e.to_string()))?;
+                let mut r = concat_features(m, self.meta.normalization.dims)
+                    .map_err(|e| CheckpointError::Model(e.to_string()))?;
                 self.meta.normalization.apply(&mut r);
                 Ok(r)
             })
             .collect::<Result<Vec<_>, CheckpointError>>()?;
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
         let batch = self.meta.training.batch_movies.max(1);
-        predict_rows(&self.model, &refs, batch, &self.device)
+        let width = self.meta.normalization.dims.total();
+        predict_rows(&self.model, &refs, width, batch, &self.device)
             .map_err(|e| CheckpointError::Model(e.to_string()))
     }
 
@@ -234,6 +235,13 @@ impl TrainedModel {
             });
         }
         meta.normalization.check().map_err(bad)?;
+        if meta.normalization.dims != meta.model.input_dims() {
+            return Err(bad(format!(
+                "its model reads features of widths {} but its normalisation is for {}",
+                meta.model.input_dims(),
+                meta.normalization.dims
+            )));
+        }
         let mut varmap = VarMap::new();
         let vb = SeededVarMap::var_builder(&varmap, 0, device);
         let model = Model::new(&meta.model, vb).map_err(|e| bad(e.to_string()))?;
@@ -274,11 +282,13 @@ impl TrainedModel {
     }
 }
 
-/// Probabilities per transition for normalised rows, in input order, `batch_movies` per
-/// forward pass (pass what the model trained with: memory stays what training needed).
+/// Probabilities per transition for normalised rows (`width` columns a shot), in input order,
+/// `batch_movies` per forward pass (pass what the model trained with: memory stays what
+/// training needed).
 pub(crate) fn predict_rows(
     model: &Model,
     rows: &[&[f32]],
+    width: usize,
     batch_movies: usize,
     device: &Device,
 ) -> candle_core::Result<Vec<Vec<f32>>> {
@@ -287,7 +297,7 @@ pub(crate) fn predict_rows(
     let mut out = vec![Vec::new(); rows.len()];
     for chunk in order.chunks(batch_movies) {
         let batch_rows: Vec<&[f32]> = chunk.iter().map(|&i| rows[i]).collect();
-        let batch = ShotBatch::from_rows(&batch_rows, device)?;
+        let batch = ShotBatch::from_rows(&batch_rows, width, device)?;
         let probs: Tensor = candle_nn::ops::sigmoid(&model.forward(&batch, false)?.detach())?;
         let probs = probs.to_vec2::<f32>()?;
         for ((&i, p), &n) in chunk.iter().zip(probs).zip(&batch.lengths) {

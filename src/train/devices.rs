@@ -343,7 +343,7 @@ fn first_batch_gradients(
     let rows: Vec<Vec<f32>> = chosen
         .iter()
         .map(|m| {
-            let mut r = super::normalize::concat_features(m)?;
+            let mut r = super::normalize::concat_features(m, model.meta.normalization.dims)?;
             model.meta.normalization.apply(&mut r);
             Ok(r)
         })
@@ -353,6 +353,7 @@ fn first_batch_gradients(
         .zip(&chosen)
         .map(|(r, m)| Piece {
             rows: r,
+            width: model.meta.normalization.dims.total(),
             truth: m.ground_truth.as_deref().unwrap_or(&[]),
         })
         .collect();

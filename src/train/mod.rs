@@ -29,7 +29,7 @@ pub use checkpoint::{CheckpointError, CheckpointMeta, TrainedModel};
 pub use metrics::ValidationScores;
 pub use normalize::{FeatureError, Normalization};
 
-use crate::data::{Movie, Split};
+use crate::data::{FeatureDims, Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, SeededVarMap, ShotBatch};
 use crate::observer::Observer;
 
@@ -169,6 +169,8 @@ pub enum TrainEvent {
         epochs: usize,
         steps_per_epoch: usize,
         pos_weight: f64,
+        /// The feature widths of the data set, which the model reads and records.
+        feature_dims: FeatureDims,
     },
     /// One optimisation step finished.
     Step {
@@ -205,8 +207,9 @@ pub enum TrainError {
     NoGroundTruth(String),
     #[error("the training movies have no scene boundary at all: nothing to learn")]
     NoBoundaries,
+    /// Boxed: the error names two movies and the widths, and search errors carry it.
     #[error(transparent)]
-    Features(#[from] FeatureError),
+    Features(Box<FeatureError>),
     #[error("training was cancelled before the first epoch ended")]
     Cancelled,
     #[error("model error: {0}")]
@@ -272,23 +275,32 @@ pub fn masked_bce(
     per.sum_all()? * count.recip()?
 }
 
-/// A movie ready for batching: normalised rows and labels.
+impl From<FeatureError> for TrainError {
+    fn from(e: FeatureError) -> Self {
+        TrainError::Features(Box::new(e))
+    }
+}
+
+/// A movie ready for batching: normalised rows (`width` columns each) and labels.
 struct Prepared<'a> {
     id: &'a str,
     rows: Vec<f32>,
+    width: usize,
     truth: &'a [bool],
 }
 
 impl Prepared<'_> {
     fn shots(&self) -> usize {
-        self.rows.len() / crate::model::FEATURE_DIM
+        self.rows.len() / self.width.max(1)
     }
 }
 
-/// A run of consecutive shots of one movie and the transitions between them.
+/// A run of consecutive shots of one movie (`width` columns a shot) and the transitions
+/// between them.
 #[derive(Clone, Copy)]
 struct Piece<'a> {
     rows: &'a [f32],
+    width: usize,
     truth: &'a [bool],
 }
 
@@ -296,6 +308,7 @@ impl<'a> Prepared<'a> {
     fn whole(&'a self) -> Piece<'a> {
         Piece {
             rows: &self.rows,
+            width: self.width,
             truth: self.truth,
         }
     }
@@ -311,13 +324,14 @@ impl<'a> Prepared<'a> {
             cuts.push(next);
             next += len;
         }
-        let d = crate::model::FEATURE_DIM;
+        let d = self.width;
         (0..cuts.len())
             .map(|k| {
                 let start = cuts[k];
                 let end = cuts.get(k + 1).map_or(n, |&c| c + 1);
                 Piece {
                     rows: &self.rows[start * d..end * d],
+                    width: d,
                     truth: &self.truth
                         [start.min(self.truth.len())..(end - 1).min(self.truth.len())],
                 }
@@ -332,7 +346,8 @@ fn make_batch(
     device: &Device,
 ) -> candle_core::Result<(ShotBatch, Tensor, Tensor)> {
     let rows: Vec<&[f32]> = movies.iter().map(|m| m.rows).collect();
-    let batch = ShotBatch::from_rows(&rows, device)?;
+    let width = movies.first().map_or(1, |m| m.width);
+    let batch = ShotBatch::from_rows(&rows, width, device)?;
     let tr = batch.shots().saturating_sub(1);
     let mut y = vec![0f32; movies.len() * tr];
     let mut mask = vec![0f32; movies.len() * tr];
@@ -463,18 +478,32 @@ struct PreparedSets<'a> {
     norm: Normalization,
 }
 
+impl SplitMovies<'_> {
+    /// The feature widths of every movie of the split, which must agree.
+    fn dims(&self) -> Result<FeatureDims, normalize::FeatureError> {
+        let all: Vec<&Movie> = [&self.train, &self.validation, &self.test]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        normalize::dims_of(&all)
+    }
+}
+
+/// The split's movies normalised for a model reading features of widths `dims`.
 fn prepare_sets<'a>(
     found: &SplitMovies<'a>,
+    dims: FeatureDims,
     settings: &TrainSettings,
 ) -> Result<PreparedSets<'a>, TrainError> {
     let raw_train: Vec<Vec<f32>> = found
         .train
         .iter()
-        .map(|m| normalize::concat_features(m))
+        .map(|m| normalize::concat_features(m, dims))
         .collect::<Result<_, _>>()?;
     let norm = {
         let refs: Vec<&[f32]> = raw_train.iter().map(Vec::as_slice).collect();
-        let mut norm = Normalization::fit_with(&refs, settings.keep_empty_rows);
+        let mut norm = Normalization::fit_with(&refs, dims, settings.keep_empty_rows);
         for &m in &settings.unscaled_modalities {
             norm.leave_unscaled(m);
         }
@@ -487,12 +516,13 @@ fn prepare_sets<'a>(
     ) -> Result<Prepared<'a>, TrainError> {
         let mut rows = match rows {
             Some(r) => r,
-            None => normalize::concat_features(m)?,
+            None => normalize::concat_features(m, norm.dims)?,
         };
         norm.apply(&mut rows);
         Ok(Prepared {
             id: m.imdb_id.as_str(),
             rows,
+            width: norm.dims.total(),
             truth: m.ground_truth.as_deref().unwrap_or(&[]),
         })
     }
@@ -735,7 +765,13 @@ fn train_inner(
     observer: &dyn Observer<TrainEvent>,
 ) -> Result<TrainOutcome, TrainError> {
     let found = SplitMovies::find(movies, split)?;
-    let sets = prepare_sets(&found, &config.settings)?;
+    // The model reads the widths of the data it trains on, and records them.
+    let dims = found.dims()?;
+    let config = &TrainConfig {
+        model: config.model.with_input_dims(dims),
+        settings: config.settings.clone(),
+    };
+    let sets = prepare_sets(&found, dims, &config.settings)?;
     let mut run = Run::new(config, &sets.train, device)?;
     let settings = &config.settings;
     observer.event(TrainEvent::Started {
@@ -745,6 +781,7 @@ fn train_inner(
         epochs: settings.epochs,
         steps_per_epoch: run.steps_per_epoch,
         pos_weight: run.pos_weight,
+        feature_dims: dims,
     });
 
     let Fitted { curve, best, stop } = fit(&mut run, &sets, settings, observer)?;
@@ -939,12 +976,13 @@ mod tests {
 
     #[test]
     fn pieces_cover_every_transition_exactly_once() {
-        let d = crate::model::FEATURE_DIM;
+        let d = FeatureDims::CHALLENGE.total();
         for n in [1usize, 2, 3, 7, 128, 129, 300] {
             let truth: Vec<bool> = (0..n.saturating_sub(1)).map(|j| j % 3 == 0).collect();
             let movie = Prepared {
                 id: "tt1",
                 rows: (0..n * d).map(|v| (v / d) as f32).collect(),
+                width: d,
                 truth: &truth,
             };
             for (len, offset) in [(2, 0), (2, 1), (5, 3), (128, 0), (128, 127)] {

@@ -8,22 +8,26 @@
 //! [`Normalization::keep_empty_rows`] a modality's all-zero row stays zero (no evidence) and
 //! the statistics are fitted on the rows that hold a detection.
 
-use crate::data::{Modality, Movie};
-use crate::model::{FEATURE_DIM, modality_range};
+use crate::data::{FeatureDims, Modality, Movie};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Normalization {
+    /// Per column of the concatenated features: `dims.total()` values.
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
     /// A modality's all-zero row stays zero, and the statistics leave such rows out
     /// (checkpoints written before this existed read back `false`).
     #[serde(default)]
     pub keep_empty_rows: bool,
+    /// The feature widths the statistics are for (checkpoints written before this existed
+    /// read back the challenge's).
+    #[serde(default)]
+    pub dims: FeatureDims,
 }
 
-/// Whether the shot `row` (all four modalities) has an all-zero row in `m`.
-fn empty(row: &[f32], m: Modality) -> bool {
-    row[modality_range(m)].iter().all(|&v| v == 0.0)
+/// Whether the shot `row` (all four modalities, `dims` wide) has an all-zero row in `m`.
+fn empty(row: &[f32], dims: FeatureDims, m: Modality) -> bool {
+    row[dims.range(m)].iter().all(|&v| v == 0.0)
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,34 +39,85 @@ pub enum FeatureError {
         imdb_id: String,
         field: &'static str,
     },
-    #[error("movie '{imdb_id}': '{field}' has {got} columns, expected {expected}")]
+    #[error(
+        "movie '{imdb_id}' has {got} '{field}' columns where movie '{first}' has {expected}: \
+         every movie a model trains on needs the same feature widths (leave the odd movies out \
+         of the split, or extract their features again)"
+    )]
+    Disagree {
+        imdb_id: String,
+        field: &'static str,
+        got: usize,
+        first: String,
+        expected: usize,
+    },
+    #[error(
+        "movie '{imdb_id}' has {got} '{field}' columns, but the model reads {expected} (it was \
+         trained on features of widths {dims}): score this movie with a model trained on \
+         features like its own"
+    )]
     Width {
         imdb_id: String,
         field: &'static str,
         got: usize,
         expected: usize,
+        dims: FeatureDims,
     },
 }
 
-/// A movie's four modalities concatenated, row-major `[n_shots, FEATURE_DIM]`.
-pub fn concat_features(movie: &Movie) -> Result<Vec<f32>, FeatureError> {
+fn missing(movie: &Movie, m: Modality) -> FeatureError {
+    FeatureError::Missing {
+        imdb_id: movie.imdb_id.clone(),
+        field: m.field(),
+    }
+}
+
+/// The feature widths of a set of movies, which must all agree (the first movie sets them;
+/// none gives the challenge's). Errors: a movie lacks a modality, or differs from the first.
+pub fn dims_of(movies: &[&Movie]) -> Result<FeatureDims, FeatureError> {
+    let Some(first) = movies.first() else {
+        return Ok(FeatureDims::CHALLENGE);
+    };
+    let mut dims = FeatureDims::CHALLENGE;
+    for m in Modality::ALL {
+        let f = first.feature(m).ok_or_else(|| missing(first, m))?;
+        dims = dims.with(m, f.cols);
+    }
+    for movie in &movies[1..] {
+        for m in Modality::ALL {
+            let f = movie.feature(m).ok_or_else(|| missing(movie, m))?;
+            if f.cols != dims.get(m) {
+                return Err(FeatureError::Disagree {
+                    imdb_id: movie.imdb_id.clone(),
+                    field: m.field(),
+                    got: f.cols,
+                    first: first.imdb_id.clone(),
+                    expected: dims.get(m),
+                });
+            }
+        }
+    }
+    Ok(dims)
+}
+
+/// A movie's four modalities concatenated, row-major `[n_shots, dims.total()]`. Errors: a
+/// modality is missing or is not as wide as `dims` says (the model's widths).
+pub fn concat_features(movie: &Movie, dims: FeatureDims) -> Result<Vec<f32>, FeatureError> {
     let mut mats = Vec::with_capacity(4);
     for m in Modality::ALL {
-        let f = movie.feature(m).ok_or_else(|| FeatureError::Missing {
-            imdb_id: movie.imdb_id.clone(),
-            field: m.field(),
-        })?;
-        if f.cols != m.dim() {
+        let f = movie.feature(m).ok_or_else(|| missing(movie, m))?;
+        if f.cols != dims.get(m) {
             return Err(FeatureError::Width {
                 imdb_id: movie.imdb_id.clone(),
                 field: m.field(),
                 got: f.cols,
-                expected: m.dim(),
+                expected: dims.get(m),
+                dims,
             });
         }
         mats.push(f);
     }
-    let mut out = Vec::with_capacity(movie.n_shots * FEATURE_DIM);
+    let mut out = Vec::with_capacity(movie.n_shots * dims.total());
     for i in 0..movie.n_shots {
         for f in &mats {
             out.extend_from_slice(&f.row(i));
@@ -72,24 +127,35 @@ pub fn concat_features(movie: &Movie) -> Result<Vec<f32>, FeatureError> {
 }
 
 impl Normalization {
-    /// Statistics over every shot of `movies` (rows of concatenated features).
-    pub fn fit(movies: &[&[f32]]) -> Normalization {
-        Normalization::fit_with(movies, false)
+    /// No scaling: mean 0 and deviation 1 for every column of `dims`.
+    pub fn identity(dims: FeatureDims) -> Normalization {
+        Normalization {
+            mean: vec![0.0; dims.total()],
+            std: vec![1.0; dims.total()],
+            keep_empty_rows: false,
+            dims,
+        }
+    }
+
+    /// Statistics over every shot of `movies` (rows of concatenated features, `dims` wide).
+    pub fn fit(movies: &[&[f32]], dims: FeatureDims) -> Normalization {
+        Normalization::fit_with(movies, dims, false)
     }
 
     /// Statistics over the shots of `movies`; with `keep_empty_rows`, over each modality's
     /// rows that are not all zero, which then stay zero.
-    pub fn fit_with(movies: &[&[f32]], keep_empty_rows: bool) -> Normalization {
-        let mut sum = vec![0f64; FEATURE_DIM];
-        let mut sq = vec![0f64; FEATURE_DIM];
+    pub fn fit_with(movies: &[&[f32]], dims: FeatureDims, keep_empty_rows: bool) -> Normalization {
+        let width = dims.total();
+        let mut sum = vec![0f64; width];
+        let mut sq = vec![0f64; width];
         let mut n = [0usize; 4];
         for m in movies {
-            for row in m.chunks_exact(FEATURE_DIM) {
+            for row in m.chunks_exact(width) {
                 for modality in Modality::ALL {
-                    if keep_empty_rows && empty(row, modality) {
+                    if keep_empty_rows && empty(row, dims, modality) {
                         continue;
                     }
-                    let r = modality_range(modality);
+                    let r = dims.range(modality);
                     for ((s, q), &v) in sum[r.clone()]
                         .iter_mut()
                         .zip(&mut sq[r.clone()])
@@ -102,41 +168,38 @@ impl Normalization {
                 }
             }
         }
-        let mut mean = vec![0f32; FEATURE_DIM];
-        let mut std = vec![1f32; FEATURE_DIM];
+        let mut norm = Normalization::identity(dims);
+        norm.keep_empty_rows = keep_empty_rows;
         for modality in Modality::ALL {
             let count = n[modality.index()].max(1) as f64;
-            for j in modality_range(modality) {
+            for j in dims.range(modality) {
                 let mu = sum[j] / count;
                 let var = (sq[j] / count - mu * mu).max(0.0);
-                mean[j] = mu as f32;
+                norm.mean[j] = mu as f32;
                 // A constant feature carries nothing; dividing by 1 keeps it finite.
-                std[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
+                norm.std[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
             }
         }
-        Normalization {
-            mean,
-            std,
-            keep_empty_rows,
-        }
+        norm
     }
 
     /// Leave modality `m` as it is: mean 0 and deviation 1 over its columns.
     pub fn leave_unscaled(&mut self, m: Modality) {
-        let r = modality_range(m);
+        let r = self.dims.range(m);
         self.mean[r.clone()].fill(0.0);
         self.std[r].fill(1.0);
     }
 
-    /// Normalise rows in place.
+    /// Normalise rows (`dims.total()` wide) in place.
     pub fn apply(&self, rows: &mut [f32]) {
-        for row in rows.chunks_exact_mut(FEATURE_DIM) {
+        let dims = self.dims;
+        for row in rows.chunks_exact_mut(dims.total()) {
             if self.keep_empty_rows {
                 for modality in Modality::ALL {
-                    if empty(row, modality) {
+                    if empty(row, dims, modality) {
                         continue;
                     }
-                    let r = modality_range(modality);
+                    let r = dims.range(modality);
                     for ((v, m), s) in row[r.clone()]
                         .iter_mut()
                         .zip(&self.mean[r.clone()])
@@ -153,12 +216,16 @@ impl Normalization {
         }
     }
 
+    /// Errors: the vectors are not `dims.total()` long, or hold a non-finite mean or a
+    /// non-positive deviation.
     pub fn check(&self) -> Result<(), String> {
-        if self.mean.len() != FEATURE_DIM || self.std.len() != FEATURE_DIM {
+        let width = self.dims.total();
+        if self.mean.len() != width || self.std.len() != width {
             return Err(format!(
-                "normalisation has {} means and {} deviations, expected {FEATURE_DIM}",
+                "normalisation has {} means and {} deviations, expected {width} ({})",
                 self.mean.len(),
-                self.std.len()
+                self.std.len(),
+                self.dims
             ));
         }
         if self.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
@@ -174,33 +241,35 @@ impl Normalization {
 mod tests {
     use super::*;
 
+    const DIMS: FeatureDims = FeatureDims::CHALLENGE;
+
     /// A shot row with `place` everywhere in place, `cast` in cast, zero elsewhere.
     fn row(place: f32, cast: f32) -> Vec<f32> {
-        let mut r = vec![0f32; FEATURE_DIM];
-        r[modality_range(Modality::Place)].fill(place);
-        r[modality_range(Modality::Cast)].fill(cast);
+        let mut r = vec![0f32; DIMS.total()];
+        r[DIMS.range(Modality::Place)].fill(place);
+        r[DIMS.range(Modality::Cast)].fill(cast);
         r
     }
 
     #[test]
     fn empty_rows_stay_zero_and_stay_out_of_the_statistics() {
         let rows: Vec<f32> = [row(1.0, 0.0), row(3.0, 2.0), row(5.0, 4.0)].concat();
-        let keep = Normalization::fit_with(&[&rows], true);
-        let cast = modality_range(Modality::Cast).start;
+        let keep = Normalization::fit_with(&[&rows], DIMS, true);
+        let cast = DIMS.range(Modality::Cast).start;
         // Cast statistics over the two detected rows only.
         assert_eq!((keep.mean[cast], keep.std[cast]), (3.0, 1.0));
         assert_eq!(keep.mean[0], 3.0);
         let mut applied = rows.clone();
         keep.apply(&mut applied);
         assert_eq!(applied[cast], 0.0, "an empty cast row stays empty");
-        assert_eq!(applied[FEATURE_DIM + cast], -1.0);
+        assert_eq!(applied[DIMS.total() + cast], -1.0);
         // Action and audio are empty everywhere: zero, with finite statistics.
         assert!(applied.iter().all(|v| v.is_finite()));
         assert!(keep.check().is_ok());
 
-        let plain = Normalization::fit(&[&rows]);
+        let plain = Normalization::fit(&[&rows], DIMS);
         assert!(!plain.keep_empty_rows);
-        assert_eq!(plain, Normalization::fit_with(&[&rows], false));
+        assert_eq!(plain, Normalization::fit_with(&[&rows], DIMS, false));
         let mut z = rows.clone();
         plain.apply(&mut z);
         assert!(
@@ -211,9 +280,10 @@ mod tests {
         unscaled.leave_unscaled(Modality::Place);
         let mut same = rows.clone();
         unscaled.apply(&mut same);
-        assert_eq!(same[..FEATURE_DIM], rows[..FEATURE_DIM]);
+        assert_eq!(same[..DIMS.total()], rows[..DIMS.total()]);
         // Checkpoints written before the flag read back without it.
         let old: Normalization = serde_json::from_str(r#"{"mean":[0.0],"std":[1.0]}"#).unwrap();
         assert!(!old.keep_empty_rows);
+        assert_eq!(old.dims, FeatureDims::CHALLENGE);
     }
 }

@@ -129,13 +129,13 @@ pub fn trial_config(kind: ModelKind, seed: u64, index: usize, base: &TrainSettin
 }
 
 /// The searched hyperparameters of a configuration as `(name, value)` pairs, for tables:
-/// the model's fields (without its kind, input width and learning rate), then the learning
+/// the model's fields (without its kind, input widths and learning rate), then the learning
 /// rate and weight decay.
 pub fn describe(config: &TrainConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&config.model) {
         for (name, value) in fields {
-            if matches!(name.as_str(), "kind" | "input_dim" | "learning_rate") {
+            if matches!(name.as_str(), "kind" | "input_dims" | "learning_rate") {
                 continue;
             }
             out.push((name, compact(&value)));

@@ -12,11 +12,12 @@ use candle_nn::VarMap;
 use super::checkpoint::{CONFIG_FILE, FORMAT, WEIGHTS_FILE};
 use super::normalize::Normalization;
 use super::{CheckpointError, CheckpointMeta, StopReason, TrainSettings, TrainedModel};
+use crate::data::FeatureDims;
 use crate::model::torch_io::{
     self, NORMALIZATION_KEEP_EMPTY_ROWS, NORMALIZATION_MEAN, NORMALIZATION_STD, TorchImportError,
     TwinSpec,
 };
-use crate::model::{FEATURE_DIM, Model, ModelKind, SeededVarMap};
+use crate::model::{Model, ModelKind, SeededVarMap};
 
 /// A model opened for scoring, and what opening it assumed or left out (for the user).
 pub struct Opened {
@@ -212,7 +213,8 @@ pub fn from_weights(
                 .map_err(|e| torch_error(file, format!("'{name}': {e}")))?;
         }
     }
-    let normalization = normalization_of(&tensors, &mut notes).map_err(|m| torch_error(file, m))?;
+    let normalization = normalization_of(&tensors, cfg.input_dims(), &mut notes)
+        .map_err(|m| torch_error(file, m))?;
     let meta = imported_meta(cfg, normalization);
     Ok(Opened {
         model: TrainedModel {
@@ -257,13 +259,13 @@ fn sceneseg_model(
         "a SceneSeg (MovieScenes) LGSS checkpoint: scored on raw features with SceneSeg's own windows of 4 shots and sequences of 10 windows".into(),
     );
     notes.extend(model.notes().iter().cloned());
+    let dims = model.input_dims();
     let meta = imported_meta(
-        crate::model::ModelConfig::Lgss(Default::default()),
-        Normalization {
-            mean: vec![0.0; FEATURE_DIM],
-            std: vec![1.0; FEATURE_DIM],
-            keep_empty_rows: false,
-        },
+        crate::model::ModelConfig::Lgss(crate::model::lgss::Config {
+            input_dims: dims,
+            ..Default::default()
+        }),
+        Normalization::identity(dims),
     );
     Ok(Opened {
         model: TrainedModel {
@@ -276,18 +278,21 @@ fn sceneseg_model(
     })
 }
 
-/// The normalisation the `normalization.*` buffers hold, or none (mean 0, deviation 1).
+/// The normalisation the `normalization.*` buffers hold for features of widths `dims`, or
+/// none (mean 0, deviation 1).
 fn normalization_of(
     tensors: &std::collections::HashMap<String, Tensor>,
+    dims: FeatureDims,
     notes: &mut Vec<String>,
 ) -> Result<Normalization, String> {
+    let width = dims.total();
     let vector = |name: &str| -> Result<Option<Vec<f32>>, String> {
         let Some(t) = tensors.get(name) else {
             return Ok(None);
         };
-        if t.dims() != [FEATURE_DIM] || t.dtype() != DType::F32 {
+        if t.dims() != [width] || t.dtype() != DType::F32 {
             return Err(format!(
-                "'{name}' has shape {:?} ({:?}), expected [{FEATURE_DIM}] floats",
+                "'{name}' has shape {:?} ({:?}), expected [{width}] floats (feature widths {dims})",
                 t.dims(),
                 t.dtype()
             ));
@@ -300,7 +305,7 @@ fn normalization_of(
             notes.push(
                 "the file holds no normalisation statistics (normalization.mean / .std): features are used as they are".into(),
             );
-            (vec![0.0; FEATURE_DIM], vec![1.0; FEATURE_DIM])
+            (vec![0.0; width], vec![1.0; width])
         }
         _ => {
             return Err(format!(
@@ -321,6 +326,7 @@ fn normalization_of(
         mean,
         std,
         keep_empty_rows,
+        dims,
     };
     n.check()?;
     Ok(n)
@@ -431,8 +437,9 @@ pub fn torch_names(
         .iter()
         .map(|(n, v)| (n.clone(), v.dims().to_vec()))
         .collect();
-    names.insert(NORMALIZATION_MEAN.into(), vec![FEATURE_DIM]);
-    names.insert(NORMALIZATION_STD.into(), vec![FEATURE_DIM]);
+    let width = cfg.input_dims().total();
+    names.insert(NORMALIZATION_MEAN.into(), vec![width]);
+    names.insert(NORMALIZATION_STD.into(), vec![width]);
     names.insert(NORMALIZATION_KEEP_EMPTY_ROWS.into(), Vec::new());
     Ok(names)
 }

@@ -254,6 +254,7 @@ fn events_build_the_progress_table_and_chart() {
             epochs: 2,
             steps_per_epoch: 2,
             pos_weight: 3.0,
+            feature_dims: Default::default(),
         },
     });
     run.apply(&SearchEvent::Train {

@@ -62,6 +62,7 @@ fn events_build_the_progress_and_curves() {
         epochs: 2,
         steps_per_epoch: 2,
         pos_weight: 3.0,
+        feature_dims: Default::default(),
     });
     assert_eq!(run.fraction(), Some(0.0));
     for (epoch, step, loss) in [(1, 1, 0.9), (1, 2, 0.7), (2, 1, 0.5)] {
@@ -161,6 +162,7 @@ fn progress_and_eta_count_the_folds() {
         epochs: 2,
         steps_per_epoch: 1,
         pos_weight: 3.0,
+        feature_dims: Default::default(),
     });
     run.apply(&TrainEvent::Step {
         epoch: 1,
