@@ -98,6 +98,62 @@ fn field_option_scores_another_field() {
 }
 
 #[test]
+fn field_option_takes_the_names_export_takes() {
+    // `ground_truth` (and its dashed spelling) is the ground truth's field, `prediction` the
+    // prediction's, as for `scenelab export --field`.
+    let dir = fixture("pkl");
+    let dir = dir.to_str().unwrap();
+    for name in ["ground_truth", "ground-truth"] {
+        let (got, _) = run(&[dir, "--json", "--field", name]);
+        for key in ["AP", "mAP", "Miou", "Precision", "Recall", "F1"] {
+            assert_eq!(got[key].as_f64(), Some(1.0), "{name} {key}");
+        }
+    }
+    let (default, _) = run(&[dir, "--json"]);
+    let (short, _) = run(&[dir, "--json", "--field", "prediction"]);
+    let (full, _) = run(&[
+        dir,
+        "--json",
+        "--field",
+        "scene_transition_boundary_prediction",
+    ]);
+    assert_eq!(short, default);
+    assert_eq!(full, default);
+}
+
+/// `scenelab evaluate` with `args`, failing: its stderr.
+fn run_failing(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .arg("evaluate")
+        .args(args)
+        .output()
+        .expect("run scenelab");
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_field_no_file_has_is_answered_with_the_names_field_takes() {
+    let dir = fixture("pkl");
+    let dir = dir.to_str().unwrap();
+    let choices = "prediction (the files' scene_transition_boundary_prediction), ground_truth \
+                   (the files' scene_transition_boundary_ground_truth)";
+    // A misspelt name, a name no field can have, and a model (which export takes, not evaluate).
+    let err = run_failing(&[dir, "--field", "Prediction"]);
+    assert!(
+        err.contains("no field 'Prediction'") && err.contains(choices),
+        "{err}"
+    );
+    let err = run_failing(&[dir, "--field", "ground truth"]);
+    assert!(err.contains(choices), "{err}");
+    let err = run_failing(&[dir, "--field", "model"]);
+    assert!(
+        err.contains(choices) && err.contains("scenelab predict"),
+        "{err}"
+    );
+}
+
+#[test]
 fn table_lists_every_movie_and_the_means() {
     let out = Command::new(env!("CARGO_BIN_EXE_scenelab"))
         .args(["evaluate", fixture("pkl").to_str().unwrap()])

@@ -387,7 +387,130 @@ fn a_missing_field_is_named_and_the_run_is_partial() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--model MODEL_DIR"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--model MODEL"));
+}
+
+#[test]
+fn export_takes_the_field_names_evaluate_takes_and_refuses_others_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    demo(&data);
+    let data = data.to_str().unwrap();
+    // The full field names write what the short ones write.
+    for (short, full) in [
+        ("ground_truth", "scene_transition_boundary_ground_truth"),
+        ("prediction", "scene_transition_boundary_prediction"),
+    ] {
+        let (a, b) = (tmp.path().join(short), tmp.path().join(full));
+        for (name, out) in [(short, &a), (full, &b)] {
+            let o = scenelab(&[
+                "export",
+                data,
+                "--field",
+                name,
+                "--format",
+                "csv",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let (fa, fb) = (files_in(&a), files_in(&b));
+        assert_eq!(fa.len(), 3);
+        for (x, y) in fa.iter().zip(&fb) {
+            assert_eq!(x.file_name(), y.file_name());
+            assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap());
+        }
+    }
+    // A name neither command takes gets the same list of choices from both.
+    let never = tmp.path().join("never");
+    let refusal = |command: &str| -> String {
+        let mut args = vec![command, data, "--field", "ground truth"];
+        if command == "export" {
+            args.extend(["--format", "csv", "--out", never.to_str().unwrap()]);
+        }
+        let o = scenelab(&args);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let start = err
+            .find("'ground truth' is none of")
+            .unwrap_or_else(|| panic!("{err}"));
+        err[start..].lines().next().unwrap().to_owned()
+    };
+    let (export, evaluate) = (refusal("export"), refusal("evaluate"));
+    let shared = "'ground truth' is none of prediction (the files' \
+                  scene_transition_boundary_prediction), ground_truth (the files' \
+                  scene_transition_boundary_ground_truth)";
+    assert!(export.starts_with(shared), "{export}");
+    assert!(evaluate.starts_with(shared), "{evaluate}");
+    assert!(
+        export.contains("model (the scores of the model in --model)"),
+        "{export}"
+    );
+}
+
+#[test]
+fn a_weight_files_scenes_are_those_of_its_predict_output() {
+    use scenelab::cli::predict;
+    use scenelab::model::ModelKind;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    demo(&data);
+    // A BiLSTM state dict PyTorch saved (tests/fixtures/torch/make_fixtures.py).
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch/bilstm.pth");
+    let predicted = tmp.path().join("predicted");
+    predict::run(predict::Args {
+        dir: data.clone(),
+        model: weights.clone(),
+        kind: Some(ModelKind::Bilstm),
+        out: Some(predicted.clone()),
+        in_place: false,
+        device: scenelab::workflow::DeviceArg::Cpu,
+        raw_scores: true,
+    })
+    .unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let o = scenelab(&[
+        "export",
+        data.to_str().unwrap(),
+        "--field",
+        "model",
+        "--model",
+        weights.to_str().unwrap(),
+        "--kind",
+        "bilstm",
+        "--device",
+        "cpu",
+        "--format",
+        "json",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("scenes of the 'bilstm' model"), "{err}");
+    let o = scenelab(&[
+        "export",
+        predicted.to_str().unwrap(),
+        "--field",
+        "prediction",
+        "--format",
+        "json",
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (fa, fb) = (files_in(&a), files_in(&b));
+    assert_eq!(fa.len(), 3);
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(x.file_name(), y.file_name());
+        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap());
+    }
 }
 
 #[test]

@@ -623,3 +623,62 @@ fn the_command_line_predicts_with_weight_files_and_exports_for_the_twin() {
     .unwrap_err();
     assert!(format!("{e:#}").starts_with("--model"), "{e:#}");
 }
+
+#[test]
+fn a_movie_file_given_as_a_model_is_named_a_movie_file() {
+    // The fixture movies as pickle.dump (protocol 5, torch tensors), numpy arrays and
+    // torch.save write them.
+    let movies = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/metrics/pkl");
+    for file in [
+        "tt0000004_p5.pkl",
+        "tt0000006_numpy.pkl",
+        "tt0000007_torchsave.pkl",
+    ] {
+        let e = torch_io::read_weights(&movies.join(file))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("it is a movie file") && e.contains("imdb_id") && !e.contains("--kind"),
+            "{file}: {e}"
+        );
+    }
+    // On the command line, before any device is chosen or movie scored.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .arg("predict")
+        .arg(&movies)
+        .arg("--model")
+        .arg(movies.join("tt0000004_p5.pkl"))
+        .arg("--out")
+        .arg(tmp.path().join("scored"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--model") && err.contains("is a movie file") && !err.contains("--kind"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pickle_of_any_protocol_naming_an_unknown_global_is_refused_by_name() {
+    // `pickle.dumps({'w': E()}, protocol=p)` for an E reduced to `os.system('echo hi')`, and
+    // protocol 0 of E itself: protocols 0 and 1 start with an opcode, not 0x80.
+    let pickles: [&[u8]; 4] = [
+        b"(dp0\nVw\np1\ncposix\nsystem\np2\n(Vecho hi\np3\ntp4\nRp5\ns.",
+        b"}q\x00X\x01\x00\x00\x00wq\x01cposix\nsystem\nq\x02(X\x07\x00\x00\x00echo hiq\x03tq\x04Rq\x05s.",
+        b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01cposix\nsystem\nq\x02X\x07\x00\x00\x00echo hiq\x03\x85q\x04Rq\x05s.",
+        b"cposix\nsystem\np0\n(Vecho hi\np1\ntp2\nRp3\n.",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, bytes) in pickles.iter().enumerate() {
+        let path = dir.path().join(format!("model{i}.pth"));
+        std::fs::write(&path, bytes).unwrap();
+        let e = torch_io::read_weights(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("refusing to load global 'posix.system'") && e.contains("state_dict()"),
+            "pickle {i}: {e}"
+        );
+    }
+}

@@ -146,6 +146,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 folds.is_some() || (model_config.is_none() && settings.is_none() && seed == 0),
                 "--model-config, --settings and --seed go with --folds"
             );
+            if let Some(dir) = &dir {
+                super::train::check_folder(dir)?;
+            }
+            let test_ids = test_ids
+                .as_deref()
+                .map(super::train::read_test_ids)
+                .transpose()?;
             let device = device.open()?;
             let kinds = if models.is_empty() {
                 crate::model::ModelKind::ALL.to_vec()
@@ -170,10 +177,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     json.as_deref(),
                 );
             }
-            let test_ids = test_ids
-                .as_deref()
-                .map(super::train::read_test_ids)
-                .transpose()?;
             let split = bench::benchmark_split(&movies, test_ids.as_deref())?;
             let rows = bench::run_benchmark(&movies, &split, &kinds, epochs, &device, say)?;
             println!("{}", bench::format_table(&rows));
@@ -200,23 +203,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 tolerance >= 0.0,
                 "--tolerance must be 0 or more, not {tolerance}"
             );
+            let demo = crate::data::demo::DemoConfig {
+                movies,
+                seed,
+                min_shots,
+                max_shots,
+            };
+            match &dir {
+                Some(dir) => super::train::check_folder(dir)?,
+                None => demo.validate()?,
+            }
             let (dev_a, line_a) = a.resolve()?;
             let (dev_b, line_b) = b.resolve()?;
             eprintln!("device a: {line_a}\ndevice b: {line_b}");
             let movies = match &dir {
                 Some(dir) => super::train::load_trainable(dir, "training")?,
-                None => {
-                    let config = crate::data::demo::DemoConfig {
-                        movies,
-                        seed,
-                        min_shots,
-                        max_shots,
-                    };
-                    config.validate()?;
-                    (0..config.movies)
-                        .map(|i| crate::data::demo::generate_movie(&config, i))
-                        .collect()
-                }
+                None => (0..demo.movies)
+                    .map(|i| crate::data::demo::generate_movie(&demo, i))
+                    .collect(),
             };
             anyhow::ensure!(
                 movies.len() >= 3,

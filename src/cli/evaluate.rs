@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::field::ScoreField;
 use crate::data::fields::{
     Converted, end_frames_from_array, ground_truth_from_array, scores_from_array,
 };
 use crate::data::movienet::{self, Layout};
-use crate::data::{
-    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_PREDICTION, FIELD_SHOT_END_FRAME, Scores,
-};
+use crate::data::{FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_SHOT_END_FRAME, Scores};
 use crate::eval::{self, Evaluator, Metrics, MovieInput};
 use crate::pickle::{self, Field, NdArray, Record};
 
@@ -21,9 +20,11 @@ pub struct Args {
     /// Folder of `*.pkl` movie files, or a MovieNet folder (label*/, shot_movie*/; features
     /// are not needed).
     pub dir: PathBuf,
-    /// Field holding the scores to evaluate, one per shot transition.
-    #[arg(long, default_value = FIELD_PREDICTION)]
-    pub field: String,
+    /// Field holding the scores to evaluate, one per shot transition: prediction (the files'
+    /// scene_transition_boundary_prediction), ground_truth (scene_transition_boundary_ground_truth)
+    /// or the name of another field of the files. The same names as `scenelab export --field`.
+    #[arg(long, default_value = "prediction", value_parser = super::field::parse_evaluate)]
+    pub field: ScoreField,
     /// A transition is a predicted boundary when its score is at least this (compared at the
     /// scores' precision, as numpy compares).
     #[arg(long, default_value_t = 0.5)]
@@ -304,9 +305,13 @@ pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f64, files:
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let field = args
+        .field
+        .file_field()
+        .ok_or_else(|| anyhow::anyhow!("--field: {}", super::field::EVALUATE.refusal("model")))?;
     let (loaded, files) = match Layout::detect(&args.dir) {
         Some(layout) => {
-            let loaded = load_movienet(&layout, &args.field);
+            let loaded = load_movienet(&layout, field);
             let n = loaded.movies.len() + loaded.skipped.len();
             if n == 0 {
                 anyhow::bail!(
@@ -314,7 +319,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     args.dir.display()
                 );
             }
-            let missing = format!("missing field '{}'", args.field);
+            let missing = format!("missing field '{field}'");
             if loaded.movies.is_empty() && loaded.skipped.iter().all(|s| s.reason == missing) {
                 // One line, not one per movie: the layout has no place for scores.
                 anyhow::bail!(
@@ -323,7 +328,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                      model's with `scenelab predict {} --model MODEL --out OUT` and evaluate OUT, \
                      or score another field with --field",
                     args.dir.display(),
-                    args.field,
+                    field,
                     args.dir.display()
                 );
             }
@@ -338,7 +343,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     args.dir.display()
                 );
             }
-            (load_movies(&files, &args.field), files.len())
+            (load_movies(&files, field), files.len())
         }
     };
     for s in &loaded.skipped {
@@ -348,6 +353,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     if loaded.movies.is_empty() {
+        let missing = format!("missing field '{field}'");
+        let without = loaded
+            .skipped
+            .iter()
+            .filter(|s| s.reason == missing)
+            .count();
+        if matches!(args.field, ScoreField::Other(_)) && without > 0 {
+            // Most likely a misspelt name: say which names --field takes.
+            anyhow::bail!(
+                "none of the {files} files in {} could be scored (see the reasons above), {without} \
+                 of them having no field '{field}': --field {}",
+                args.dir.display(),
+                super::field::EVALUATE.refusal(field)
+            );
+        }
         anyhow::bail!(
             "none of the {} files in {} could be scored (see the reasons above)",
             files,

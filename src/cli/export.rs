@@ -6,35 +6,28 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::field::ScoreField;
 use crate::data::{Dataset, Movie};
 use crate::export::{Format, FrameRate};
+use crate::model::ModelKind;
 use crate::observer::Observer;
 use crate::train::TrainedModel;
 use crate::train::decision::Decision;
+use crate::train::torch_checkpoint::check_model_path;
 use crate::workflow::DeviceArg;
 use crate::workflow::predict;
 use crate::workflow::scenes::{self, SceneExport, SkippedMovie};
-
-/// Where the scenes come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SceneField {
-    /// The files' `scene_transition_boundary_prediction`, cut at --threshold.
-    Prediction,
-    /// The files' `scene_transition_boundary_ground_truth`.
-    #[value(name = "ground_truth", alias = "ground-truth")]
-    GroundTruth,
-    /// The scores of the model in --model, through its tuned decision.
-    Model,
-}
 
 /// Arguments of `scenelab export`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Folder of movie files.
     pub dir: PathBuf,
-    /// Whose scenes: the files' prediction, their ground truth, or a model's (with --model).
-    #[arg(long, value_enum)]
-    pub field: SceneField,
+    /// Whose scenes: prediction (the files' scene_transition_boundary_prediction),
+    /// ground_truth (scene_transition_boundary_ground_truth), or model (the scores of
+    /// --model). The same names as `scenelab evaluate --field`.
+    #[arg(long, value_parser = super::field::parse_export)]
+    pub field: ScoreField,
     /// File format: csv (PySceneDetect's scene list), json (LGSS's pred_scene.json) or edl
     /// (CMX 3600).
     #[arg(long, value_enum)]
@@ -57,9 +50,14 @@ pub struct Args {
     /// Peak picking: scenes of at least this many shots. Default as for --nms-window.
     #[arg(long)]
     pub min_scene_len: Option<usize>,
-    /// Model folder written by `scenelab train` (with --field model).
+    /// The model whose scenes to write (with --field model): anything `scenelab predict
+    /// --model` takes, a model folder written by `scenelab train` or `scenelab export-torch`
+    /// or a PyTorch weight file (.pth, .pt, .pth.tar, .bin, .safetensors).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// The model kind of a weight file in --model, when its names do not tell it.
+    #[arg(long, value_enum, requires = "model")]
+    pub kind: Option<ModelKind>,
     /// Where a model computes (with --model).
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
@@ -100,23 +98,32 @@ fn model_decision(model: &TrainedModel, args: &Args) -> Decision {
     }
 }
 
+/// `--field` naming a field other than the prediction and the ground truth: export reads
+/// only those (the parser refuses the others; this is its error for a caller that did not).
+fn not_exported(name: &str) -> anyhow::Error {
+    anyhow::anyhow!("--field: {}", super::field::EXPORT.refusal(name))
+}
+
+/// Check the flags together and that the paths exist, before anything is loaded.
 fn check_args(args: &Args) -> anyhow::Result<()> {
-    match (args.field, &args.model) {
-        (SceneField::Model, None) => anyhow::bail!("--field model needs --model MODEL_DIR"),
-        (SceneField::Prediction | SceneField::GroundTruth, Some(_)) => anyhow::bail!(
+    match (&args.field, &args.model) {
+        (ScoreField::Model, None) => anyhow::bail!("--field model needs --model MODEL"),
+        (ScoreField::Model, Some(model)) => check_model_path(model).context("--model")?,
+        (ScoreField::Prediction | ScoreField::GroundTruth, Some(_)) => anyhow::bail!(
             "--model is only used with --field model (the model's scores); drop --model for \
              the files' own {}",
-            if args.field == SceneField::Prediction {
+            if args.field == ScoreField::Prediction {
                 "prediction"
             } else {
                 "ground truth"
             }
         ),
-        _ => {}
+        (ScoreField::Other(name), _) => return Err(not_exported(name)),
+        (ScoreField::Prediction | ScoreField::GroundTruth, None) => {}
     }
     let peak_flags =
         args.threshold.is_some() || args.nms_window.is_some() || args.min_scene_len.is_some();
-    if args.field == SceneField::GroundTruth && peak_flags {
+    if args.field == ScoreField::GroundTruth && peak_flags {
         anyhow::bail!(
             "--threshold, --nms-window and --min-scene-len apply to scores, not to --field ground_truth"
         );
@@ -146,8 +153,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format: args.format,
         rate: args.fps,
     };
-    let summary = match args.field {
-        SceneField::GroundTruth => {
+    let summary = match &args.field {
+        ScoreField::GroundTruth => {
             eprintln!("scenes of the ground truth");
             scenes::write_scene_lists(
                 movies,
@@ -157,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &Lines,
             )?
         }
-        SceneField::Prediction => {
+        ScoreField::Prediction => {
             let threshold = args.threshold.unwrap_or(0.5);
             let peaks = Decision {
                 threshold: threshold as f32,
@@ -178,18 +185,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("scenes of the files' prediction, {peaks}");
             scenes::write_scene_lists(movies, &boundaries, request, &args.out, &Lines)?
         }
-        SceneField::Model => {
-            let dir = args
+        ScoreField::Other(name) => return Err(not_exported(name)),
+        ScoreField::Model => {
+            let path = args
                 .model
                 .as_ref()
-                .context("--field model needs --model MODEL_DIR")?;
+                .context("--field model needs --model MODEL")?;
             let device = args.device.open()?;
-            let model = TrainedModel::load(dir, None, &device)?;
+            let model = super::open_model(path, args.kind, &device)?;
             let decision = model_decision(&model, &args);
             eprintln!(
                 "scenes of the '{}' model in {}, {decision}",
                 model.kind(),
-                dir.display()
+                path.display()
             );
             let scored = predict::score_movies(&model, movies)?;
             let by_id: std::collections::HashMap<&str, &Vec<f32>> = scored
@@ -220,8 +228,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "no movie of {} had scenes to write (reasons above){}",
             args.dir.display(),
             match args.field {
-                SceneField::Prediction =>
-                    ": pass --field ground_truth, or --field model with --model MODEL_DIR",
+                ScoreField::Prediction =>
+                    ": pass --field ground_truth, or --field model with --model MODEL",
                 _ => "",
             }
         );

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod export;
 pub mod export_torch;
+pub mod field;
 pub mod gui;
 pub mod inspect;
 pub mod predict;
@@ -35,6 +36,23 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
             )),
             _ => None,
         })
+}
+
+/// Open `--model` as `scenelab predict` does, for every command that takes one: a model folder
+/// or a weight file ([`crate::train::torch_checkpoint::open_model`]), the flag named in its
+/// error, and what opening assumed printed on stderr.
+pub fn open_model(
+    path: &std::path::Path,
+    kind: Option<crate::model::ModelKind>,
+    device: &candle_core::Device,
+) -> anyhow::Result<crate::train::TrainedModel> {
+    use anyhow::Context as _;
+    let crate::train::torch_checkpoint::Opened { model, notes } =
+        crate::train::torch_checkpoint::open_model(path, kind, device).context("--model")?;
+    for note in &notes {
+        eprintln!("{}: {note}", path.display());
+    }
+    Ok(model)
 }
 
 /// The exit status for an error: 2 for [`Partial`] and [`export::PartialExport`], else 1.

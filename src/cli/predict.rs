@@ -7,7 +7,7 @@
 //! so the reference evaluator's `>= 0.5` cut gives the decision's boundaries; `--raw-scores`
 //! writes the model's probabilities unchanged.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +16,7 @@ use crate::data::Movie;
 use crate::model::ModelKind;
 use crate::observer::Observer;
 use crate::pickle::ArrayData;
-use crate::train::torch_checkpoint::{Opened, open_model};
+use crate::train::torch_checkpoint::check_model_path;
 use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError, ExportEvent};
 use crate::workflow::predict;
@@ -69,32 +69,46 @@ impl Observer<ExportEvent> for FilesBar {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let device = args.device.open()?;
-    let Opened { model, notes } = open_model(&args.model, args.kind, &device).context("--model")?;
-    for note in &notes {
-        eprintln!("{}: {note}", args.model.display());
-    }
+/// The error for `--out` naming the folder the movies come from.
+fn out_is_source(dir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--out is the source folder {}: pass another folder, or --in-place to overwrite (with a backup)",
+        dir.display()
+    )
+}
+
+/// Check the arguments before anything is opened: DIR holds movies, --in-place can overwrite
+/// them, --out is another folder, --model exists. Returns whether DIR is a MovieNet folder.
+fn check_args(args: &Args) -> anyhow::Result<bool> {
+    super::train::check_folder(&args.dir)?;
     // A MovieNet folder has no pkl file to copy: its movies are loaded and written as the
     // challenge's pkl files with the prediction.
-    let movienet = match crate::data::movienet::Layout::detect(&args.dir) {
-        Some(_) => {
-            anyhow::ensure!(
-                !args.in_place,
-                "{} is a MovieNet folder, which has no pkl files to overwrite: pass --out \
-                 OUT_DIR to write the scored movies as pkl files",
-                args.dir.display()
-            );
-            Some(super::train::load_folder(&args.dir)?.movies)
-        }
-        None => None,
-    };
-    let files = crate::data::Dataset::movie_files(&args.dir)?;
+    let movienet = crate::data::movienet::Layout::detect(&args.dir).is_some();
     anyhow::ensure!(
-        !files.is_empty() || movienet.is_some(),
-        "{} holds no *.pkl movie files",
+        !(movienet && args.in_place),
+        "{} is a MovieNet folder, which has no pkl files to overwrite: pass --out \
+         OUT_DIR to write the scored movies as pkl files",
         args.dir.display()
     );
+    if let (false, Some(out)) = (args.in_place, &args.out)
+        && export::same_folder(&args.dir, out)
+    {
+        return Err(out_is_source(&args.dir));
+    }
+    check_model_path(&args.model).context("--model")?;
+    Ok(movienet)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let movienet = check_args(&args)?;
+    let device = args.device.open()?;
+    let model = super::open_model(&args.model, args.kind, &device)?;
+    let movienet = if movienet {
+        Some(super::train::load_folder(&args.dir)?.movies)
+    } else {
+        None
+    };
+    let files = crate::data::Dataset::movie_files(&args.dir)?;
     let count = movienet.as_ref().map_or(files.len(), Vec::len);
     let out_dir = if args.in_place {
         let stamp = std::time::SystemTime::now()
@@ -116,10 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .clone()
             .context("pass --out OUT_DIR or --in-place")?;
         export::prepare_output(&args.dir, &out).map_err(|e| match e {
-            ExportError::SameFolder { .. } => anyhow::anyhow!(
-                "--out is the source folder {}: pass another folder, or --in-place to overwrite (with a backup)",
-                args.dir.display()
-            ),
+            ExportError::SameFolder { .. } => out_is_source(&args.dir),
             other => other.into(),
         })?;
         out

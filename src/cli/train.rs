@@ -61,6 +61,16 @@ pub struct Args {
     pub peak_picking: bool,
 }
 
+/// What a folder's load error says first.
+fn cannot_load(dir: &Path) -> String {
+    format!("cannot load movies from {}", dir.display())
+}
+
+/// Check, before other work, that [`load_folder`] finds movies in `dir` (its error if not).
+pub(crate) fn check_folder(dir: &Path) -> anyhow::Result<()> {
+    Dataset::check_dir(dir).with_context(|| cannot_load(dir))
+}
+
 /// Load a folder with a progress bar, warning about files that failed.
 pub fn load_folder(dir: &Path) -> anyhow::Result<Dataset> {
     let bar = ProgressBar::new(0).with_style(
@@ -71,7 +81,7 @@ pub fn load_folder(dir: &Path) -> anyhow::Result<Dataset> {
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
     })
-    .with_context(|| format!("cannot load movies from {}", dir.display()))?;
+    .with_context(|| cannot_load(dir))?;
     bar.finish_and_clear();
     for f in &data.failures {
         eprintln!("warning: skipped {}: {}", f.path.display(), f.error);
@@ -262,14 +272,22 @@ fn explain(e: TrainWorkflowError, dir: &Path) -> anyhow::Error {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // The files the arguments name are read before the device is chosen, so that a wrong
+    // path is the first thing said.
+    check_folder(&args.dir)?;
+    let split_file = match &args.split_file {
+        Some(file) => Some((file.clone(), Split::read_file(file)?)),
+        None => None,
+    };
+    let test_ids = args.test_ids.as_deref().map(read_test_ids).transpose()?;
     let device = args.device.open()?;
     let (movies, folder_split) = load_trainable_with_split(&args.dir, "training")?;
-    let given = match (&args.split_file, &args.test_ids, args.test_movies) {
-        (Some(file), _, _) => Some((file.clone(), Split::read_file(file)?)),
+    let given = match (split_file, &test_ids, args.test_movies) {
+        (Some(given), _, _) => Some(given),
         (None, None, None) => folder_split,
         _ => None,
     };
-    let held_out = match (given, &args.test_ids) {
+    let held_out = match (given, test_ids) {
         (Some((file, split)), _) => {
             let ids: Vec<String> = movies.iter().map(|m| m.imdb_id.clone()).collect();
             let unlisted = split.unlisted(&ids);
@@ -284,7 +302,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             HeldOut::Given(split)
         }
-        (None, Some(file)) => HeldOut::Ids(read_test_ids(file)?),
+        (None, Some(ids)) => HeldOut::Ids(ids),
         (None, None) => HeldOut::Count(
             args.test_movies
                 .unwrap_or_else(|| default_test_count(movies.len())),

@@ -45,10 +45,12 @@ pub struct Dataset {
 /// Why a folder could not be loaded at all.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot read folder {path}: {source}")]
+    // The reason is in the message and not a `source`, so that a chain printed whole
+    // (`{:#}`) says it once.
+    #[error("cannot read folder {path}: {error}")]
     Folder {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The folder has no movie file; demo movies can be made there.
     #[error(
@@ -64,6 +66,28 @@ pub fn load_movie_file(path: &Path) -> Result<Movie, String> {
     Movie::from_record(record).map_err(|e| e.to_string())
 }
 
+/// The `*.pkl` files [`Dataset::load_dir`] loads from `dir`: [`DataError::NoMovies`] when none.
+fn pkl_files_to_load(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let files = Dataset::movie_files(dir)?;
+    if files.is_empty() {
+        return Err(DataError::NoMovies {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(files)
+}
+
+/// The movies of a MovieNet layout: [`DataError::NoMovies`] when none.
+fn movienet_ids(layout: &Layout) -> Result<Vec<String>, DataError> {
+    let ids = layout.ids();
+    if ids.is_empty() {
+        return Err(DataError::NoMovies {
+            path: layout.root.clone(),
+        });
+    }
+    Ok(ids)
+}
+
 /// `movie` with its features held at `precision`.
 fn at_precision(mut movie: Movie, precision: FeaturePrecision) -> Movie {
     movie.set_feature_precision(precision);
@@ -73,9 +97,9 @@ fn at_precision(mut movie: Movie, precision: FeaturePrecision) -> Movie {
 impl Dataset {
     /// Every `*.pkl` directly in `dir`, sorted by name.
     pub fn movie_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-        let folder_err = |source| DataError::Folder {
+        let folder_err = |error| DataError::Folder {
             path: dir.to_path_buf(),
-            source,
+            error,
         };
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(folder_err)? {
@@ -90,6 +114,16 @@ impl Dataset {
         }
         files.sort();
         Ok(files)
+    }
+
+    /// Check, without reading a movie, that [`Dataset::load_dir`] finds movies in `dir`, so that
+    /// a command can refuse a wrong folder before it starts other work. Errors: those of
+    /// `load_dir` for the folder itself ([`DataError::Folder`], [`DataError::NoMovies`]).
+    pub fn check_dir(dir: &Path) -> Result<(), DataError> {
+        match Layout::detect(dir) {
+            Some(layout) => movienet_ids(&layout).map(drop),
+            None => pkl_files_to_load(dir).map(drop),
+        }
     }
 
     /// Whether `dir` holds movies: a `*.pkl` file or a MovieNet layout.
@@ -145,12 +179,7 @@ impl Dataset {
         precision: FeaturePrecision,
         progress: &(dyn Fn(&LoadProgress) + Sync),
     ) -> Result<Dataset, DataError> {
-        let ids = layout.ids();
-        if ids.is_empty() {
-            return Err(DataError::NoMovies {
-                path: layout.root.clone(),
-            });
-        }
+        let ids = movienet_ids(&layout)?;
         let files: Vec<Vec<PathBuf>> = ids.iter().map(|id| layout.movie_files(id)).collect();
         let sizes: Vec<u64> = files
             .iter()
@@ -203,12 +232,7 @@ impl Dataset {
         precision: FeaturePrecision,
         progress: &(dyn Fn(&LoadProgress) + Sync),
     ) -> Result<Dataset, DataError> {
-        let files = Self::movie_files(dir)?;
-        if files.is_empty() {
-            return Err(DataError::NoMovies {
-                path: dir.to_path_buf(),
-            });
-        }
+        let files = pkl_files_to_load(dir)?;
         let sizes: Vec<u64> = files
             .iter()
             .map(|p| p.metadata().map(|m| m.len()).unwrap_or(0))

@@ -49,6 +49,10 @@ pub enum TorchImportError {
     #[error("it is neither a torch.save file nor a safetensors file (it starts with {0})")]
     UnknownFormat(String),
     #[error(
+        "it is a movie file (a pickled dict of a movie's fields: {fields}), not a model: give a model folder written by `scenelab train` or a weight file (.pth, .pt, .pth.tar, .bin, .safetensors); movie files belong in the folder of movies to score"
+    )]
+    MovieFile { fields: String },
+    #[error(
         "tensor '{name}' has element type {dtype}, which SceneLab does not load (weights are floating point)"
     )]
     DType { name: String, dtype: String },
@@ -88,8 +92,10 @@ fn looks_like_safetensors(bytes: &[u8]) -> bool {
 /// Read a weight file: a `torch.save` file (zip archive or legacy; `.pth`, `.pt`, `.pth.tar`,
 /// `.bin`) holding a state dict bare or under `state_dict`, `model`, `model_state_dict` or
 /// `net` (other entries, such as `epoch` and `optimizer`, are ignored), or a safetensors
-/// file. The format is recognised from the bytes, not the extension. Nothing in the file is
-/// executed; a pickled object of a global off the reader's allow-list is refused, naming it.
+/// file. The format is recognised from the bytes, not the extension; a pickle of any protocol
+/// goes to the reader. Nothing in the file is executed; a pickled object of a global off the
+/// reader's allow-list is refused, naming it ([`TorchImportError::Refused`]), and a movie file
+/// is refused as one ([`TorchImportError::MovieFile`]).
 /// A prefix every name shares (`module.` from `nn.DataParallel`, `_orig_mod.` from
 /// `torch.compile`) is removed.
 pub fn read_weights(path: &Path) -> Result<WeightFile, TorchImportError> {
@@ -97,11 +103,23 @@ pub fn read_weights(path: &Path) -> Result<WeightFile, TorchImportError> {
     let mut notes = Vec::new();
     let arrays: Vec<(String, NdArray)> = if looks_like_safetensors(&bytes) {
         read_safetensors(&bytes)?
-    } else if bytes.starts_with(b"PK\x03\x04") || bytes.first() == Some(&0x80) {
+    } else {
+        // Every pickle protocol goes to the reader (0 and 1 start with an opcode, not 0x80),
+        // so that a refused global is named; it decides what is no pickle at all.
+        use crate::pickle::PickleError as P;
         let sd = crate::pickle::read_state_dict(&bytes).map_err(|e| match e {
-            crate::pickle::PickleError::RefusedGlobal { name } => TorchImportError::Refused(name),
+            P::RefusedGlobal { name } => TorchImportError::Refused(name),
+            P::Empty | P::NotAPickle { .. } => unknown_format(&bytes),
+            P::NoStateDict { .. } => movie_file(&bytes).unwrap_or(TorchImportError::Pickle(e)),
             other => TorchImportError::Pickle(other),
         })?;
+        if sd.found_under.is_empty() && movie_keys(sd.tensors.iter().map(|(n, _)| n), &sd.ignored) {
+            return Err(
+                movie_file(&bytes).unwrap_or_else(|| TorchImportError::MovieFile {
+                    fields: MOVIE_KEYS.join(", "),
+                }),
+            );
+        }
         if !sd.found_under.is_empty() {
             notes.push(format!(
                 "read the state dict under '{}'",
@@ -112,14 +130,6 @@ pub fn read_weights(path: &Path) -> Result<WeightFile, TorchImportError> {
             notes.push(format!("ignored: {}", sd.ignored.join(", ")));
         }
         sd.tensors
-    } else {
-        let head: String = bytes
-            .iter()
-            .take(8)
-            .flat_map(|&b| std::ascii::escape_default(b))
-            .map(char::from)
-            .collect();
-        return Err(TorchImportError::UnknownFormat(format!("b'{head}'")));
     };
     let mut names: Vec<String> = arrays.iter().map(|(n, _)| n.clone()).collect();
     for prefix in WRAPPER_PREFIXES {
@@ -137,6 +147,52 @@ pub fn read_weights(path: &Path) -> Result<WeightFile, TorchImportError> {
         tensors.insert(name, t);
     }
     Ok(WeightFile { tensors, notes })
+}
+
+/// The error for bytes that are neither format, showing how they start as Python would.
+fn unknown_format(bytes: &[u8]) -> TorchImportError {
+    let head: String = bytes
+        .iter()
+        .take(8)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    TorchImportError::UnknownFormat(format!("b'{head}'"))
+}
+
+/// Fields a challenge movie file has and no state dict does: its id, and the per-shot
+/// fields evaluation reads.
+const MOVIE_KEYS: [&str; 3] = [
+    crate::data::FIELD_IMDB_ID,
+    crate::data::FIELD_SHOT_END_FRAME,
+    crate::data::FIELD_GROUND_TRUTH,
+];
+
+/// Whether a dict with these keys is a movie's: its `imdb_id` and one of the other
+/// [`MOVIE_KEYS`].
+fn movie_keys<'a>(tensors: impl IntoIterator<Item = &'a String>, others: &'a [String]) -> bool {
+    let keys: Vec<&String> = tensors.into_iter().chain(others).collect();
+    let has = |k: &str| keys.iter().any(|n| *n == k);
+    has(MOVIE_KEYS[0]) && MOVIE_KEYS[1..].iter().any(|k| has(k))
+}
+
+/// [`TorchImportError::MovieFile`] when `bytes` read as a movie file (a dict with a movie's
+/// fields), naming its first fields; `None` otherwise. Read as safely as a movie is.
+fn movie_file(bytes: &[u8]) -> Option<TorchImportError> {
+    let record = crate::pickle::read_record(bytes).ok()?;
+    let keys: Vec<String> = record.iter().map(|(k, _)| k.clone()).collect();
+    if !movie_keys(&keys, &[]) {
+        return None;
+    }
+    let shown: Vec<&str> = keys.iter().take(4).map(String::as_str).collect();
+    let more = if keys.len() > shown.len() {
+        ", …"
+    } else {
+        ""
+    };
+    Some(TorchImportError::MovieFile {
+        fields: format!("{}{more}", shown.join(", ")),
+    })
 }
 
 fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, NdArray)>, TorchImportError> {

@@ -67,6 +67,20 @@ fn is_scenelab_config(config: &Path) -> bool {
         .is_some_and(|v| v.get("format").and_then(|f| f.as_str()) == Some(FORMAT))
 }
 
+/// Check, without reading it, that `path` is something [`open_model`] can open: an existing
+/// folder or file. For refusing a wrong path before other work starts; `open_model` checks
+/// the same. Errors: [`CheckpointError::Torch`] saying there is no such file or folder.
+pub fn check_model_path(path: &Path) -> Result<(), CheckpointError> {
+    if path.is_dir() || path.is_file() {
+        Ok(())
+    } else {
+        Err(torch_error(
+            path,
+            "there is no such file or folder: give a model folder or a weight file",
+        ))
+    }
+}
+
 /// Open a model to score with, from any of:
 /// * a SceneLab model folder (`scenelab train` or `scenelab export-torch` wrote it);
 /// * a folder a twin's `scenelab_torch.save` wrote (`model.safetensors` and a `config.json`
@@ -101,12 +115,7 @@ pub fn open_model(
         }
         return from_weights(&path.join(WEIGHTS_FILE), kind, spec, device);
     }
-    if !path.is_file() {
-        return Err(torch_error(
-            path,
-            "there is no such file or folder: give a model folder or a weight file",
-        ));
-    }
+    check_model_path(path)?;
     let parent = crate::files::parent_dir(path);
     let config = parent.join(CONFIG_FILE);
     if path.file_name() == Some(WEIGHTS_FILE.as_ref()) && is_scenelab_config(&config) {

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | the split policy (test movies by count or by ids, a tenth of the rest validating) | [`crate::data::split`] | `train`, `search`, `bench` | Train (its form's split preview), Search |
 //! | train → score the held-out movies → tune the decision | [`train::train_and_tune`] | `scenelab train` | Train |
-//! | load a model (folder or PyTorch weight file) and score movies | [`predict::load_and_score`], [`predict::score_movies`], [`predict::scores_to_write`] | `scenelab predict` | Load model, Load PyTorch weights, Load best model |
+//! | load a model (folder or PyTorch weight file) and score movies | [`predict::load_and_score`], [`predict::score_movies`], [`predict::scores_to_write`] | `scenelab predict`, `scenelab export --field model` | Load model, Load PyTorch weights, Load best model |
 //! | write a folder's movie files with their predictions | [`export::write_predictions`] | `scenelab predict` | Export predictions |
 //! | write each movie's scenes as a scene-list file (CSV, JSON, EDL) | [`scenes::write_scene_lists`] | `scenelab export` | Export scenes |
 //! | movie-level k-fold cross-validation of a model and of the files' provided prediction | [`cross_validation::cross_validate`], [`cross_validation::provided_row`] | `bench train --folds K` | Train (Cross-validate) |

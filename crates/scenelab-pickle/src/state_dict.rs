@@ -36,8 +36,9 @@ pub struct StateDict {
 ///
 /// Errors: the file is no pickle or is corrupt; its top level is not a dict; no tensors are
 /// found at its top level or under one of [`STATE_DICT_KEYS`]
-/// ([`PickleError::NoStateDict`], naming its keys); a value of the state dict is an object of
-/// a global off the allow-list ([`PickleError::RefusedGlobal`], naming it: nothing is run).
+/// ([`PickleError::NoStateDict`], naming its keys); a value of the state dict, or of the dict
+/// searched for one when none is found, is an object of a global off the allow-list
+/// ([`PickleError::RefusedGlobal`], naming it: nothing is run).
 pub fn read_state_dict(bytes: &[u8]) -> Result<StateDict, PickleError> {
     super::decode(bytes, to_state_dict)
 }
@@ -101,6 +102,17 @@ fn to_state_dict(loader: &mut Loader<'_>, top: Value) -> Result<StateDict, Pickl
         current = inner;
     }
     if !current.iter().any(|&(_, v)| is_tensor(loader, v)) {
+        // An object off the allow-list where tensors were looked for (a whole model saved,
+        // say) is the likelier cause than a missing key: name it.
+        if let Some(name) = current.iter().find_map(|&(_, v)| match v {
+            Value::Obj(id) => match loader.arena.get(id) {
+                Obj::Refused(name) => Some(name.clone()),
+                _ => None,
+            },
+            _ => None,
+        }) {
+            return Err(PickleError::RefusedGlobal { name });
+        }
         let keys: Vec<String> = current
             .iter()
             .map(|(k, _)| format!("'{}'", k.as_deref().unwrap_or("<non-str key>")))
