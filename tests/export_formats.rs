@@ -659,6 +659,7 @@ fn a_models_scenes_are_those_of_its_predict_output() {
         device: train::DeviceArg::Cpu,
         objective: Objective::Miou,
         peak_picking: false,
+        features: scenelab::data::FeaturePrecision::F32,
     })
     .unwrap();
     // A decision with peak picking, stored as a tuned one would be.

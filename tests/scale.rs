@@ -124,6 +124,54 @@ fn f16_features_give_the_f32_predictions_and_metrics_in_half_the_memory() {
 }
 
 #[test]
+fn training_on_f16_movies_follows_training_on_f32() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_demo(tmp.path(), &demo(), &|_, _| {}).unwrap();
+    let full = load(tmp.path(), FeaturePrecision::F32);
+    let half = load(tmp.path(), FeaturePrecision::F16);
+    let ids = full.ids();
+    let split = Split {
+        train: ids[..4].to_vec(),
+        validation: ids[4..5].to_vec(),
+        test: ids[5..].to_vec(),
+    };
+    let config = TrainConfig {
+        model: ModelKind::Default.default_config(),
+        settings: TrainSettings {
+            epochs: 3,
+            seed: 5,
+            ..TrainSettings::for_kind(ModelKind::Default)
+        },
+    };
+    let run = |d: &Dataset| {
+        train::train(
+            &d.movies,
+            &split,
+            &config,
+            &Device::Cpu,
+            None,
+            &AtomicBool::new(false),
+        )
+        .unwrap()
+    };
+    // The f16 run trains from f16 rows (half the memory of its copy) and differs from the
+    // f32 run only by their rounding.
+    let (a, b) = (run(&full), run(&half));
+    for (x, y) in a.model.meta.curve.iter().zip(&b.model.meta.curve) {
+        let rel = (x.train_loss - y.train_loss).abs() / x.train_loss;
+        assert!(rel < 1e-3, "epoch {}: loss {} vs {}", x.epoch, x.train_loss, y.train_loss);
+    }
+    let (sa, sb) = (&a.test_scores[0].1, &b.test_scores[0].1);
+    let largest = sa
+        .iter()
+        .zip(sb)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0f32, f32::max);
+    assert!(largest < 5e-3, "f16 training moves a test probability by {largest}");
+    assert_eq!(a.model.meta.curve.len(), 3);
+}
+
+#[test]
 fn movienet_demo_loads_to_the_pkl_demos_movies() {
     let tmp = tempfile::tempdir().unwrap();
     let (pkl, movienet) = (tmp.path().join("pkl"), tmp.path().join("movienet"));

@@ -73,6 +73,7 @@ mod end_to_end {
             device: train::DeviceArg::Cpu,
             objective,
             peak_picking: false,
+            features: scenelab::data::FeaturePrecision::F32,
         }
     }
 

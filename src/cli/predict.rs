@@ -104,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
     let model = super::open_model(&args.model, args.kind, &device)?;
     let movienet = if movienet {
-        Some(super::train::load_folder(&args.dir)?.movies)
+        Some(super::train::load_folder(&args.dir, crate::data::FeaturePrecision::F32)?.movies)
     } else {
         None
     };

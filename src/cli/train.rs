@@ -9,7 +9,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::{
-    Dataset, HeldOut, Movie, Split, SplitError, SplitPolicyError, default_test_count,
+    Dataset, FeaturePrecision, HeldOut, Movie, Split, SplitError, SplitPolicyError,
+    default_test_count,
 };
 use crate::model::ModelKind;
 use crate::observer::Observer;
@@ -59,6 +60,10 @@ pub struct Args {
     /// only the threshold.
     #[arg(long)]
     pub peak_picking: bool,
+    /// How the features are held in memory, and training's normalised copy of them: f16
+    /// halves both (MovieNet-318 entire: about 8.3 GB each as f32).
+    #[arg(long, value_enum, default_value_t = FeaturePrecision::F32)]
+    pub features: FeaturePrecision,
 }
 
 /// What a folder's load error says first.
@@ -71,13 +76,14 @@ pub(crate) fn check_folder(dir: &Path) -> anyhow::Result<()> {
     Dataset::check_dir(dir).with_context(|| cannot_load(dir))
 }
 
-/// Load a folder with a progress bar, warning about files that failed.
-pub fn load_folder(dir: &Path) -> anyhow::Result<Dataset> {
+/// Load a folder with a progress bar, holding the features at `precision`, warning about
+/// files that failed.
+pub fn load_folder(dir: &Path, precision: FeaturePrecision) -> anyhow::Result<Dataset> {
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("loading {bar:30} {pos}/{len} files {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let data = Dataset::load_dir(dir, &|p| {
+    let data = Dataset::load_dir_at(dir, precision, &|p| {
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
     })
@@ -132,7 +138,7 @@ pub fn describe_tuned(t: &TunedDecision, validation_movies: usize) -> String {
 /// The movies of `dir` a model can train on, saying which others it skips and why (`work`:
 /// "training" or "searching").
 pub(crate) fn load_trainable(dir: &Path, work: &str) -> anyhow::Result<Vec<Movie>> {
-    Ok(load_trainable_with_split(dir, work)?.0)
+    Ok(load_trainable_with_split(dir, FeaturePrecision::F32, work)?.0)
 }
 
 /// What a movie lacks for training ("ground truth", "the cast, audio features"), if anything.
@@ -161,9 +167,10 @@ pub(crate) type SplitFile = (PathBuf, Split);
 /// [`load_trainable`], with the folder's split file (`meta/split*.json`) if it has one.
 pub(crate) fn load_trainable_with_split(
     dir: &Path,
+    precision: FeaturePrecision,
     work: &str,
 ) -> anyhow::Result<(Vec<Movie>, Option<SplitFile>)> {
-    let data = load_folder(dir)?;
+    let data = load_folder(dir, precision)?;
     let movies = data
         .movies
         .into_iter()
@@ -281,7 +288,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let test_ids = args.test_ids.as_deref().map(read_test_ids).transpose()?;
     let device = args.device.open()?;
-    let (movies, folder_split) = load_trainable_with_split(&args.dir, "training")?;
+    let (movies, folder_split) = load_trainable_with_split(&args.dir, args.features, "training")?;
     let given = match (split_file, &test_ids, args.test_movies) {
         (Some(given), _, _) => Some(given),
         (None, None, None) => folder_split,

@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 
 use super::decision::Decision;
-use super::normalize::{Normalization, concat_features};
+use super::normalize::{Normalization, check_features, concat_features};
 use super::{EpochRecord, StopReason, TestMetrics, TrainSettings};
 use crate::data::{Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, ModelKind, SeededVarMap, ShotBatch};
@@ -94,22 +94,36 @@ impl TrainedModel {
     }
 
     /// Boundary probabilities per transition for each movie, batching movies of similar
-    /// length together.
+    /// length together. Each batch's movies are normalised as it is built, so memory holds
+    /// one batch's f32 rows beside the movies, never a copy of all of them. Errors: a movie
+    /// lacks a modality or has other feature widths than the model's (checked for every
+    /// movie before any is scored), or the model fails.
     pub fn predict(&self, movies: &[&Movie]) -> Result<Vec<Vec<f32>>, CheckpointError> {
-        let rows = movies
-            .iter()
-            .map(|m| {
-                let mut r = concat_features(m, self.meta.normalization.dims)
-                    .map_err(|e| CheckpointError::Model(e.to_string()))?;
-                self.meta.normalization.apply(&mut r);
-                Ok(r)
-            })
-            .collect::<Result<Vec<_>, CheckpointError>>()?;
-        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-        let batch = self.meta.training.batch_movies.max(1);
-        let width = self.meta.normalization.dims.total();
-        predict_rows(&self.model, &refs, width, batch, &self.device)
-            .map_err(|e| CheckpointError::Model(e.to_string()))
+        let model_error = |e: &dyn std::fmt::Display| CheckpointError::Model(e.to_string());
+        let dims = self.meta.normalization.dims;
+        for m in movies {
+            check_features(m, dims).map_err(|e| model_error(&e))?;
+        }
+        let mut order: Vec<usize> = (0..movies.len()).collect();
+        order.sort_by_key(|&i| movies[i].n_shots);
+        let mut out = vec![Vec::new(); movies.len()];
+        for chunk in order.chunks(self.meta.training.batch_movies.max(1)) {
+            let rows = chunk
+                .iter()
+                .map(|&i| {
+                    let mut r = concat_features(movies[i], dims).map_err(|e| model_error(&e))?;
+                    self.meta.normalization.apply(&mut r);
+                    Ok(r)
+                })
+                .collect::<Result<Vec<_>, CheckpointError>>()?;
+            let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+            let probs = predict_batch(&self.model, &refs, dims.total(), &self.device)
+                .map_err(|e| model_error(&e))?;
+            for (&i, p) in chunk.iter().zip(probs) {
+                out[i] = p;
+            }
+        }
+        Ok(out)
     }
 
     /// Mean pos-weighted binary cross-entropy on `movies` (which need ground truth), with the
@@ -282,27 +296,20 @@ impl TrainedModel {
     }
 }
 
-/// Probabilities per transition for normalised rows (`width` columns a shot), in input order,
-/// `batch_movies` per forward pass (pass what the model trained with: memory stays what
-/// training needed).
-pub(crate) fn predict_rows(
+/// Probabilities per transition for normalised rows (`width` columns a shot) in one forward
+/// pass, in input order.
+fn predict_batch(
     model: &Model,
     rows: &[&[f32]],
     width: usize,
-    batch_movies: usize,
     device: &Device,
 ) -> candle_core::Result<Vec<Vec<f32>>> {
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| rows[i].len());
-    let mut out = vec![Vec::new(); rows.len()];
-    for chunk in order.chunks(batch_movies) {
-        let batch_rows: Vec<&[f32]> = chunk.iter().map(|&i| rows[i]).collect();
-        let batch = ShotBatch::from_rows(&batch_rows, width, device)?;
-        let probs: Tensor = candle_nn::ops::sigmoid(&model.forward(&batch, false)?.detach())?;
-        let probs = probs.to_vec2::<f32>()?;
-        for ((&i, p), &n) in chunk.iter().zip(probs).zip(&batch.lengths) {
-            out[i] = p[..n - 1].to_vec();
-        }
-    }
-    Ok(out)
+    let batch = ShotBatch::from_rows(rows, width, device)?;
+    let probs: Tensor = candle_nn::ops::sigmoid(&model.forward(&batch, false)?.detach())?;
+    Ok(probs
+        .to_vec2::<f32>()?
+        .into_iter()
+        .zip(&batch.lengths)
+        .map(|(p, &n)| p[..n - 1].to_vec())
+        .collect())
 }

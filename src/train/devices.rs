@@ -352,7 +352,7 @@ fn first_batch_gradients(
         .iter()
         .zip(&chosen)
         .map(|(r, m)| Piece {
-            rows: r,
+            rows: super::rows::RowSlice::F32(r),
             width: model.meta.normalization.dims.total(),
             truth: m.ground_truth.as_deref().unwrap_or(&[]),
         })

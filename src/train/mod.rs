@@ -10,6 +10,7 @@ pub mod decision;
 pub mod devices;
 pub mod metrics;
 pub mod normalize;
+mod rows;
 pub mod search;
 pub mod space;
 pub mod torch_checkpoint;
@@ -27,9 +28,10 @@ use rand_chacha::ChaCha8Rng;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta, TrainedModel};
 pub use metrics::ValidationScores;
-pub use normalize::{FeatureError, Normalization};
+pub use normalize::{FeatureError, Normalization, NormalizationFit};
+use rows::{RowSlice, Rows};
 
-use crate::data::{FeatureDims, Movie, Split};
+use crate::data::{FeatureDims, FeaturePrecision, Movie, Split};
 use crate::model::{BoundaryModel, Model, ModelConfig, SeededVarMap, ShotBatch};
 use crate::observer::Observer;
 
@@ -281,10 +283,11 @@ impl From<FeatureError> for TrainError {
     }
 }
 
-/// A movie ready for batching: normalised rows (`width` columns each) and labels.
+/// A movie ready for batching: normalised rows (`width` columns each, at the data set's
+/// precision) and labels.
 struct Prepared<'a> {
     id: &'a str,
-    rows: Vec<f32>,
+    rows: Rows,
     width: usize,
     truth: &'a [bool],
 }
@@ -299,7 +302,7 @@ impl Prepared<'_> {
 /// between them.
 #[derive(Clone, Copy)]
 struct Piece<'a> {
-    rows: &'a [f32],
+    rows: RowSlice<'a>,
     width: usize,
     truth: &'a [bool],
 }
@@ -307,7 +310,7 @@ struct Piece<'a> {
 impl<'a> Prepared<'a> {
     fn whole(&'a self) -> Piece<'a> {
         Piece {
-            rows: &self.rows,
+            rows: self.rows.all(),
             width: self.width,
             truth: self.truth,
         }
@@ -330,7 +333,7 @@ impl<'a> Prepared<'a> {
                 let start = cuts[k];
                 let end = cuts.get(k + 1).map_or(n, |&c| c + 1);
                 Piece {
-                    rows: &self.rows[start * d..end * d],
+                    rows: self.rows.slice(start * d..end * d),
                     width: d,
                     truth: &self.truth
                         [start.min(self.truth.len())..(end - 1).min(self.truth.len())],
@@ -345,7 +348,9 @@ fn make_batch(
     movies: &[Piece<'_>],
     device: &Device,
 ) -> candle_core::Result<(ShotBatch, Tensor, Tensor)> {
-    let rows: Vec<&[f32]> = movies.iter().map(|m| m.rows).collect();
+    let widened: Vec<std::borrow::Cow<'_, [f32]>> =
+        movies.iter().map(|m| m.rows.to_f32()).collect();
+    let rows: Vec<&[f32]> = widened.iter().map(|r| r.as_ref()).collect();
     let width = movies.first().map_or(1, |m| m.width);
     let batch = ShotBatch::from_rows(&rows, width, device)?;
     let tr = batch.shots().saturating_sub(1);
@@ -490,52 +495,46 @@ impl SplitMovies<'_> {
     }
 }
 
-/// The split's movies normalised for a model reading features of widths `dims`.
+/// The split's movies normalised for a model reading features of widths `dims`, held at the
+/// training movies' precision (f16 when the data set was opened as f16). The statistics are
+/// fitted a movie at a time, so no f32 copy of the whole set exists at any point.
 fn prepare_sets<'a>(
     found: &SplitMovies<'a>,
     dims: FeatureDims,
     settings: &TrainSettings,
 ) -> Result<PreparedSets<'a>, TrainError> {
-    let raw_train: Vec<Vec<f32>> = found
+    let mut fit = NormalizationFit::new(dims, settings.keep_empty_rows);
+    for m in &found.train {
+        fit.add(&normalize::concat_features(m, dims)?);
+    }
+    let mut norm = fit.finish();
+    for &m in &settings.unscaled_modalities {
+        norm.leave_unscaled(m);
+    }
+    let precision = found
         .train
-        .iter()
-        .map(|m| normalize::concat_features(m, dims))
-        .collect::<Result<_, _>>()?;
-    let norm = {
-        let refs: Vec<&[f32]> = raw_train.iter().map(Vec::as_slice).collect();
-        let mut norm = Normalization::fit_with(&refs, dims, settings.keep_empty_rows);
-        for &m in &settings.unscaled_modalities {
-            norm.leave_unscaled(m);
-        }
-        norm
-    };
-    fn prepare<'a>(
-        m: &'a Movie,
-        rows: Option<Vec<f32>>,
-        norm: &Normalization,
-    ) -> Result<Prepared<'a>, TrainError> {
-        let mut rows = match rows {
-            Some(r) => r,
-            None => normalize::concat_features(m, norm.dims)?,
-        };
+        .first()
+        .and_then(|m| m.feature(crate::data::Modality::Place))
+        .map_or(FeaturePrecision::F32, |f| f.precision());
+    let prepare = |m: &'a Movie| -> Result<Prepared<'a>, TrainError> {
+        let mut rows = normalize::concat_features(m, dims)?;
         norm.apply(&mut rows);
         Ok(Prepared {
             id: m.imdb_id.as_str(),
-            rows,
-            width: norm.dims.total(),
+            rows: Rows::at(rows, precision),
+            width: dims.total(),
             truth: m.ground_truth.as_deref().unwrap_or(&[]),
         })
-    }
+    };
     let train = found
         .train
         .iter()
-        .zip(raw_train)
-        .map(|(m, r)| prepare(m, Some(r), &norm))
+        .map(|m| prepare(m))
         .collect::<Result<_, _>>()?;
     let validation = found
         .validation
         .iter()
-        .map(|m| prepare(m, None, &norm))
+        .map(|m| prepare(m))
         .collect::<Result<_, _>>()?;
     Ok(PreparedSets {
         train,
@@ -975,13 +974,49 @@ mod tests {
     }
 
     #[test]
+    fn training_holds_its_normalised_rows_at_the_movies_precision() {
+        use crate::data::demo::{DemoConfig, generate_movie};
+        let config = DemoConfig {
+            movies: 3,
+            seed: 2,
+            min_shots: 20,
+            max_shots: 30,
+        };
+        let movies: Vec<Movie> = (0..3).map(|i| generate_movie(&config, i)).collect();
+        let half: Vec<Movie> = movies
+            .iter()
+            .cloned()
+            .map(|mut m| {
+                for f in m.features.iter_mut() {
+                    *f = f.take().map(|f| f.into_precision(FeaturePrecision::F16));
+                }
+                m
+            })
+            .collect();
+        let settings = TrainSettings::default();
+        for (set, f16) in [(&movies, false), (&half, true)] {
+            let found = SplitMovies {
+                train: vec![&set[0], &set[1]],
+                validation: vec![&set[2]],
+                test: Vec::new(),
+            };
+            let dims = found.dims().unwrap();
+            let sets = prepare_sets(&found, dims, &settings).unwrap();
+            for p in sets.train.iter().chain(&sets.validation) {
+                assert_eq!(matches!(p.rows, Rows::F16(_)), f16, "{}", p.id);
+                assert_eq!(p.rows.len(), p.shots() * dims.total());
+            }
+        }
+    }
+
+    #[test]
     fn pieces_cover_every_transition_exactly_once() {
         let d = FeatureDims::CHALLENGE.total();
         for n in [1usize, 2, 3, 7, 128, 129, 300] {
             let truth: Vec<bool> = (0..n.saturating_sub(1)).map(|j| j % 3 == 0).collect();
             let movie = Prepared {
                 id: "tt1",
-                rows: (0..n * d).map(|v| (v / d) as f32).collect(),
+                rows: Rows::F32((0..n * d).map(|v| (v / d) as f32).collect()),
                 width: d,
                 truth: &truth,
             };
@@ -991,7 +1026,7 @@ mod tests {
                 for p in &pieces {
                     let shots = p.rows.len() / d;
                     assert_eq!(p.truth.len(), shots.saturating_sub(1), "n {n} len {len}");
-                    let first = p.rows[0] as usize;
+                    let first = p.rows.to_f32()[0] as usize;
                     seen.extend(first..first + p.truth.len());
                     assert_eq!(&truth[first..first + p.truth.len()], p.truth);
                 }

@@ -8,7 +8,7 @@
 //! [`Normalization::keep_empty_rows`] a modality's all-zero row stays zero (no evidence) and
 //! the statistics are fitted on the rows that hold a detection.
 
-use crate::data::{FeatureDims, Modality, Movie};
+use crate::data::{FeatureDims, FeatureMatrix, Modality, Movie};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Normalization {
@@ -100,23 +100,37 @@ pub fn dims_of(movies: &[&Movie]) -> Result<FeatureDims, FeatureError> {
     Ok(dims)
 }
 
+/// A movie's four modalities, each checked against `dims`. Errors: a modality is missing or
+/// is not as wide as `dims` says (the model's widths).
+fn modalities(movie: &Movie, dims: FeatureDims) -> Result<Vec<&FeatureMatrix>, FeatureError> {
+    Modality::ALL
+        .iter()
+        .map(|&m| {
+            let f = movie.feature(m).ok_or_else(|| missing(movie, m))?;
+            if f.cols != dims.get(m) {
+                return Err(FeatureError::Width {
+                    imdb_id: movie.imdb_id.clone(),
+                    field: m.field(),
+                    got: f.cols,
+                    expected: dims.get(m),
+                    dims,
+                });
+            }
+            Ok(f)
+        })
+        .collect()
+}
+
+/// Whether a model reading features of widths `dims` can read `movie`. Errors: as
+/// [`concat_features`].
+pub fn check_features(movie: &Movie, dims: FeatureDims) -> Result<(), FeatureError> {
+    modalities(movie, dims).map(|_| ())
+}
+
 /// A movie's four modalities concatenated, row-major `[n_shots, dims.total()]`. Errors: a
 /// modality is missing or is not as wide as `dims` says (the model's widths).
 pub fn concat_features(movie: &Movie, dims: FeatureDims) -> Result<Vec<f32>, FeatureError> {
-    let mut mats = Vec::with_capacity(4);
-    for m in Modality::ALL {
-        let f = movie.feature(m).ok_or_else(|| missing(movie, m))?;
-        if f.cols != dims.get(m) {
-            return Err(FeatureError::Width {
-                imdb_id: movie.imdb_id.clone(),
-                field: m.field(),
-                got: f.cols,
-                expected: dims.get(m),
-                dims,
-            });
-        }
-        mats.push(f);
-    }
+    let mats = modalities(movie, dims)?;
     let mut out = Vec::with_capacity(movie.n_shots * dims.total());
     for i in 0..movie.n_shots {
         for f in &mats {
@@ -124,6 +138,68 @@ pub fn concat_features(movie: &Movie, dims: FeatureDims) -> Result<Vec<f32>, Fea
         }
     }
     Ok(out)
+}
+
+/// [`Normalization::fit_with`] a movie at a time, so that only one movie's concatenated rows
+/// need exist at once.
+pub struct NormalizationFit {
+    dims: FeatureDims,
+    keep_empty_rows: bool,
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+    /// Rows counted per modality.
+    n: [usize; 4],
+}
+
+impl NormalizationFit {
+    pub fn new(dims: FeatureDims, keep_empty_rows: bool) -> NormalizationFit {
+        NormalizationFit {
+            dims,
+            keep_empty_rows,
+            sum: vec![0.0; dims.total()],
+            sq: vec![0.0; dims.total()],
+            n: [0; 4],
+        }
+    }
+
+    /// Count the shots of one movie's rows (`dims.total()` wide).
+    pub fn add(&mut self, rows: &[f32]) {
+        let dims = self.dims;
+        for row in rows.chunks_exact(dims.total()) {
+            for modality in Modality::ALL {
+                if self.keep_empty_rows && empty(row, dims, modality) {
+                    continue;
+                }
+                let r = dims.range(modality);
+                for ((s, q), &v) in self.sum[r.clone()]
+                    .iter_mut()
+                    .zip(&mut self.sq[r.clone()])
+                    .zip(&row[r])
+                {
+                    *s += v as f64;
+                    *q += (v as f64) * (v as f64);
+                }
+                self.n[modality.index()] += 1;
+            }
+        }
+    }
+
+    /// Mean and deviation per column over the rows counted.
+    pub fn finish(self) -> Normalization {
+        let mut norm = Normalization::identity(self.dims);
+        norm.keep_empty_rows = self.keep_empty_rows;
+        for modality in Modality::ALL {
+            let count = self.n[modality.index()].max(1) as f64;
+            for j in self.dims.range(modality) {
+                let mu = self.sum[j] / count;
+                let var = (self.sq[j] / count - mu * mu).max(0.0);
+                norm.mean[j] = mu as f32;
+                // A constant feature carries nothing; dividing by 1 keeps it finite.
+                norm.std[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
+            }
+        }
+        norm
+    }
 }
 
 impl Normalization {
@@ -145,42 +221,11 @@ impl Normalization {
     /// Statistics over the shots of `movies`; with `keep_empty_rows`, over each modality's
     /// rows that are not all zero, which then stay zero.
     pub fn fit_with(movies: &[&[f32]], dims: FeatureDims, keep_empty_rows: bool) -> Normalization {
-        let width = dims.total();
-        let mut sum = vec![0f64; width];
-        let mut sq = vec![0f64; width];
-        let mut n = [0usize; 4];
+        let mut fit = NormalizationFit::new(dims, keep_empty_rows);
         for m in movies {
-            for row in m.chunks_exact(width) {
-                for modality in Modality::ALL {
-                    if keep_empty_rows && empty(row, dims, modality) {
-                        continue;
-                    }
-                    let r = dims.range(modality);
-                    for ((s, q), &v) in sum[r.clone()]
-                        .iter_mut()
-                        .zip(&mut sq[r.clone()])
-                        .zip(&row[r])
-                    {
-                        *s += v as f64;
-                        *q += (v as f64) * (v as f64);
-                    }
-                    n[modality.index()] += 1;
-                }
-            }
+            fit.add(m);
         }
-        let mut norm = Normalization::identity(dims);
-        norm.keep_empty_rows = keep_empty_rows;
-        for modality in Modality::ALL {
-            let count = n[modality.index()].max(1) as f64;
-            for j in dims.range(modality) {
-                let mu = sum[j] / count;
-                let var = (sq[j] / count - mu * mu).max(0.0);
-                norm.mean[j] = mu as f32;
-                // A constant feature carries nothing; dividing by 1 keeps it finite.
-                norm.std[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
-            }
-        }
-        norm
+        fit.finish()
     }
 
     /// Leave modality `m` as it is: mean 0 and deviation 1 over its columns.
