@@ -455,7 +455,6 @@ fn export_takes_the_field_names_evaluate_takes_and_refuses_others_alike() {
 
 #[test]
 fn a_weight_files_scenes_are_those_of_its_predict_output() {
-    use scenelab::cli::predict;
     use scenelab::model::ModelKind;
 
     let tmp = tempfile::tempdir().unwrap();
@@ -463,37 +462,59 @@ fn a_weight_files_scenes_are_those_of_its_predict_output() {
     demo(&data);
     // A BiLSTM state dict PyTorch saved (tests/fixtures/torch/make_fixtures.py).
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch/bilstm.pth");
-    let predicted = tmp.path().join("predicted");
-    predict::run(predict::Args {
-        dir: data.clone(),
-        model: weights.clone(),
-        kind: Some(ModelKind::Bilstm),
+    let (fa, fb, err) =
+        model_and_prediction_scenes(tmp.path(), &data, &weights, Some(ModelKind::Bilstm), true);
+    assert!(err.contains("scenes of the 'bilstm' model"), "{err}");
+    assert_eq!(fa.len(), 3);
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(x.file_name(), y.file_name());
+        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap());
+    }
+}
+
+/// `scenelab predict` of `data` with `model` (`raw_scores` as given), then `scenelab export
+/// --format json` of the model's scenes (`--field model`) and of the written prediction's:
+/// the two sets of files, sorted, and the first export's stderr.
+fn model_and_prediction_scenes(
+    tmp: &Path,
+    data: &Path,
+    model: &Path,
+    kind: Option<scenelab::model::ModelKind>,
+    raw_scores: bool,
+) -> (Vec<PathBuf>, Vec<PathBuf>, String) {
+    let predicted = tmp.join("predicted");
+    scenelab::cli::predict::run(scenelab::cli::predict::Args {
+        dir: data.to_path_buf(),
+        model: model.to_path_buf(),
+        kind,
         out: Some(predicted.clone()),
         in_place: false,
         device: scenelab::workflow::DeviceArg::Cpu,
-        raw_scores: true,
+        raw_scores,
     })
     .unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let o = scenelab(&[
-        "export",
-        data.to_str().unwrap(),
-        "--field",
-        "model",
-        "--model",
-        weights.to_str().unwrap(),
-        "--kind",
-        "bilstm",
-        "--device",
-        "cpu",
-        "--format",
-        "json",
-        "--out",
-        a.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    let mut args = vec![
+        "export".to_string(),
+        data.display().to_string(),
+        "--field".into(),
+        "model".into(),
+        "--model".into(),
+        model.display().to_string(),
+    ];
+    if let Some(k) = kind {
+        args.extend(["--kind".into(), k.to_string()]);
+    }
+    args.extend(
+        ["--device", "cpu", "--format", "json", "--out"]
+            .into_iter()
+            .map(String::from),
+    );
+    args.push(a.display().to_string());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = scenelab(&refs);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("scenes of the 'bilstm' model"), "{err}");
     let o = scenelab(&[
         "export",
         predicted.to_str().unwrap(),
@@ -505,12 +526,7 @@ fn a_weight_files_scenes_are_those_of_its_predict_output() {
         b.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (fa, fb) = (files_in(&a), files_in(&b));
-    assert_eq!(fa.len(), 3);
-    for (x, y) in fa.iter().zip(&fb) {
-        assert_eq!(x.file_name(), y.file_name());
-        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap());
-    }
+    (files_in(&a), files_in(&b), err)
 }
 
 #[test]
@@ -628,7 +644,7 @@ fn save_report_writes_what_evaluate_prints_and_export_scenes_writes_the_edls() {
 
 #[test]
 fn a_models_scenes_are_those_of_its_predict_output() {
-    use scenelab::cli::{predict, train};
+    use scenelab::cli::train;
     use scenelab::model::ModelKind;
     use scenelab::train::checkpoint::CONFIG_FILE;
     use scenelab::train::decision::{Decision, Objective};
@@ -675,45 +691,7 @@ fn a_models_scenes_are_those_of_its_predict_output() {
     .unwrap();
     std::fs::write(&config, serde_json::to_string_pretty(&json).unwrap()).unwrap();
 
-    let predicted = tmp.path().join("predicted");
-    predict::run(predict::Args {
-        dir: data.clone(),
-        model: model.clone(),
-        kind: None,
-        out: Some(predicted.clone()),
-        in_place: false,
-        device: train::DeviceArg::Cpu,
-        raw_scores: false,
-    })
-    .unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let o = scenelab(&[
-        "export",
-        data.to_str().unwrap(),
-        "--field",
-        "model",
-        "--model",
-        model.to_str().unwrap(),
-        "--device",
-        "cpu",
-        "--format",
-        "json",
-        "--out",
-        a.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = scenelab(&[
-        "export",
-        predicted.to_str().unwrap(),
-        "--field",
-        "prediction",
-        "--format",
-        "json",
-        "--out",
-        b.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (fa, fb) = (files_in(&a), files_in(&b));
+    let (fa, fb, _) = model_and_prediction_scenes(tmp.path(), &data, &model, None, false);
     assert_eq!(fa.len(), 6);
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!(x.file_name(), y.file_name());

@@ -32,6 +32,33 @@ fn load(dir: &std::path::Path, precision: FeaturePrecision) -> Dataset {
     data
 }
 
+/// Train `kind` for `epochs` on `d`'s first 4 movies (the 5th validating, the 6th for the test).
+fn train_on(d: &Dataset, kind: ModelKind, epochs: usize, seed: u64) -> train::TrainOutcome {
+    let ids = d.ids();
+    let split = Split {
+        train: ids[..4].to_vec(),
+        validation: ids[4..5].to_vec(),
+        test: ids[5..].to_vec(),
+    };
+    let config = TrainConfig {
+        model: kind.default_config(),
+        settings: TrainSettings {
+            epochs,
+            seed,
+            ..TrainSettings::for_kind(kind)
+        },
+    };
+    train::train(
+        &d.movies,
+        &split,
+        &config,
+        &Device::Cpu,
+        None,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+}
+
 #[test]
 fn f16_features_give_the_f32_predictions_and_metrics_in_half_the_memory() {
     let tmp = tempfile::tempdir().unwrap();
@@ -68,29 +95,7 @@ fn f16_features_give_the_f32_predictions_and_metrics_in_half_the_memory() {
     }
 
     // A model trained on the f32 movies scores the f16 ones as it scores the f32 ones.
-    let ids = full.ids();
-    let split = Split {
-        train: ids[..4].to_vec(),
-        validation: ids[4..5].to_vec(),
-        test: ids[5..].to_vec(),
-    };
-    let config = TrainConfig {
-        model: ModelKind::Wavenet.default_config(),
-        settings: TrainSettings {
-            epochs: 1,
-            seed: 3,
-            ..TrainSettings::for_kind(ModelKind::Wavenet)
-        },
-    };
-    let outcome = train::train(
-        &full.movies,
-        &split,
-        &config,
-        &Device::Cpu,
-        None,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let outcome = train_on(&full, ModelKind::Wavenet, 1, 3);
     fn refs(d: &Dataset) -> Vec<&scenelab::data::Movie> {
         d.movies.iter().collect()
     }
@@ -129,37 +134,21 @@ fn training_on_f16_movies_follows_training_on_f32() {
     write_demo(tmp.path(), &demo(), &|_, _| {}).unwrap();
     let full = load(tmp.path(), FeaturePrecision::F32);
     let half = load(tmp.path(), FeaturePrecision::F16);
-    let ids = full.ids();
-    let split = Split {
-        train: ids[..4].to_vec(),
-        validation: ids[4..5].to_vec(),
-        test: ids[5..].to_vec(),
-    };
-    let config = TrainConfig {
-        model: ModelKind::Default.default_config(),
-        settings: TrainSettings {
-            epochs: 3,
-            seed: 5,
-            ..TrainSettings::for_kind(ModelKind::Default)
-        },
-    };
-    let run = |d: &Dataset| {
-        train::train(
-            &d.movies,
-            &split,
-            &config,
-            &Device::Cpu,
-            None,
-            &AtomicBool::new(false),
-        )
-        .unwrap()
-    };
     // The f16 run trains from f16 rows (half the memory of its copy) and differs from the
     // f32 run only by their rounding.
-    let (a, b) = (run(&full), run(&half));
+    let (a, b) = (
+        train_on(&full, ModelKind::Default, 3, 5),
+        train_on(&half, ModelKind::Default, 3, 5),
+    );
     for (x, y) in a.model.meta.curve.iter().zip(&b.model.meta.curve) {
         let rel = (x.train_loss - y.train_loss).abs() / x.train_loss;
-        assert!(rel < 1e-3, "epoch {}: loss {} vs {}", x.epoch, x.train_loss, y.train_loss);
+        assert!(
+            rel < 1e-3,
+            "epoch {}: loss {} vs {}",
+            x.epoch,
+            x.train_loss,
+            y.train_loss
+        );
     }
     let (sa, sb) = (&a.test_scores[0].1, &b.test_scores[0].1);
     let largest = sa
@@ -167,7 +156,10 @@ fn training_on_f16_movies_follows_training_on_f32() {
         .zip(sb)
         .map(|(p, q)| (p - q).abs())
         .fold(0f32, f32::max);
-    assert!(largest < 5e-3, "f16 training moves a test probability by {largest}");
+    assert!(
+        largest < 5e-3,
+        "f16 training moves a test probability by {largest}"
+    );
     assert_eq!(a.model.meta.curve.len(), 3);
 }
 
