@@ -227,6 +227,50 @@ fn clicks_and_drags_edit_the_labels_undo_redo_walk_them_and_metrics_follow() {
     assert_no_errors(&h);
 }
 
+#[test]
+fn a_double_click_is_one_edit_and_keeps_the_zoom() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("movies");
+    demo_folder(&data);
+    // Frames a sixtieth of a second apart, as on screen: egui's double click is two clicks
+    // within 0.3 s, and kittest's default frames are a quarter second apart.
+    let mut app = App::new(options(tmp.path(), Arc::default()));
+    app.queue(scenelab::app::Action::OpenFolder(data.clone()));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(|ui, app: &mut App| app.ui_inner(ui), app);
+    settle(&mut h);
+    let original = selected(&h);
+    h.get_by_label("Edit labels").click();
+    settle(&mut h);
+    let t = transition_where(&original, 5, false);
+    let before = h.state().timeline_transform().unwrap().bounds().range_x();
+    let pos = at_transition(&h, t, false);
+    h.event(egui::Event::PointerMoved(pos));
+    h.step();
+    for _ in 0..2 {
+        h.event(button(pos, egui::PointerButton::Primary, true));
+        h.step();
+        h.event(button(pos, egui::PointerButton::Primary, false));
+        h.step();
+    }
+    settle(&mut h);
+    let mut want = gt(&original);
+    want[t] = true;
+    assert_eq!(
+        gt(&selected(&h)),
+        want,
+        "the second click must not undo the first"
+    );
+    assert_eq!(h.state().edit_log().done().len(), 1);
+    let after = h.state().timeline_transform().unwrap().bounds().range_x();
+    assert_eq!(
+        before, after,
+        "a double click in edit mode does not reset the zoom"
+    );
+}
+
 /// Every field of `a` except the labels equals `b`'s.
 fn assert_same_but_labels(a: &Path, b: &Path) {
     let strip = |p: &Path| {

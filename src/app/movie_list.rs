@@ -177,7 +177,9 @@ impl MovieList {
             .filter(|&c| has_split || c != Column::Role)
             .collect();
         let bad_height = if folder.bad.is_empty() { 0.0 } else { 160.0 };
-        egui::ScrollArea::vertical()
+        // Both ways: a row that grows (a movie marked edited) scrolls instead of widening the
+        // panel, which would move the timeline under the pointer between two clicks.
+        egui::ScrollArea::both()
             .id_salt("movie_rows")
             .max_height((ui.available_height() - bad_height).max(80.0))
             .show(ui, |ui| {

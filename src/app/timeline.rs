@@ -272,6 +272,8 @@ impl Timeline {
             .allow_drag([!(near_threshold || self.dragging_threshold), false])
             .allow_zoom([true, false])
             .allow_scroll([true, false])
+            // In edit mode a double click is two edits' worth of clicks, not a zoom reset.
+            .allow_double_click_reset(!state.edit.mode)
             .default_x_bounds(view.edges[0], x_end)
             .default_y_bounds(-0.02, 1.08)
             .y_axis_label("score")
@@ -503,8 +505,8 @@ impl Timeline {
     }
 }
 
-/// Edit mode: a click on the plot sets or clears the boundary at the nearest transition, a
-/// right-click marks it uncertain (or certain again).
+/// Edit mode: a click on the plot sets or clears the boundary at the nearest transition (a
+/// double click counts once), a right-click marks it uncertain (or certain again).
 fn edit_clicks(
     response: &egui::Response,
     view: &MovieView,
@@ -517,7 +519,10 @@ fn edit_clicks(
     let Some(t) = view.nearest_transition(transform.value_from_position(p).x) else {
         return;
     };
-    if response.clicked() {
+    // The second click of a double (or third of a triple) click would undo the first: a
+    // double click is one edit.
+    let repeated = response.double_clicked() || response.triple_clicked();
+    if response.clicked() && !repeated {
         actions.push(Action::Edit(super::edit::EditAction::Toggle(t)));
     } else if response.secondary_clicked() {
         actions.push(Action::Edit(super::edit::EditAction::ToggleUncertain(t)));
