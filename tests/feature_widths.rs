@@ -2,6 +2,7 @@
 //! (MovieNet's own 2048-d action features as well as the challenge's 512), records them in
 //! its checkpoint, and refuses to score movies of other widths with a message naming both.
 
+mod app_support;
 mod model_support;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use candle_nn::VarMap;
 use scenelab::data::{FeatureDims, FeatureMatrix, Modality, Movie, Split};
 use scenelab::model::{BoundaryModel, Model, ModelKind, SeededVarMap, ShotBatch};
 use scenelab::train::{TrainConfig, TrainError, TrainSettings, TrainedModel, train};
+use scenelab::workflow::predict::score_movies;
 
 /// The widths MovieNet's own extraction writes: action 2048 instead of 512.
 const MOVIENET: FeatureDims = FeatureDims {
@@ -103,6 +105,22 @@ fn a_model_trains_on_the_widths_of_its_data_and_records_them() {
     let e = loaded.predict(&[&challenge[0]]).unwrap_err().to_string();
     assert!(
         e.contains(&challenge[0].imdb_id) && e.contains("512 'action'") && e.contains("2048"),
+        "{e}"
+    );
+
+    // Scoring a folder (the app's Load model, `export --field model`) scores the movies of
+    // the model's widths and lists the others; with none of its widths, it is refused.
+    let mixed: Vec<Movie> = movies[..2]
+        .iter()
+        .cloned()
+        .chain(challenge.clone())
+        .collect();
+    let scored = score_movies(&loaded, &mixed).unwrap();
+    assert_eq!(scored.scores.len(), 2);
+    assert_eq!(scored.other_widths, vec![challenge[0].imdb_id.clone()]);
+    let e = score_movies(&loaded, &challenge).unwrap_err().to_string();
+    assert!(
+        e.contains("512 'action'") && e.contains("reads 2048"),
         "{e}"
     );
 }
@@ -238,5 +256,69 @@ fn the_command_line_trains_on_a_movienet_folder_with_2048_d_action_features() {
     assert!(
         text.contains("512 'action'") && text.contains("reads 2048"),
         "{text}"
+    );
+}
+
+#[test]
+fn the_app_scores_the_movies_of_a_models_widths_and_names_the_others() {
+    use egui_kittest::kittest::Queryable;
+    use scenelab::app::{Action, App, AppOptions};
+    use std::sync::{Arc, Mutex};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let wide = wide_movies(5, 12);
+    let split = split_of(&wide);
+    let out = train(
+        &wide,
+        &split,
+        &config(ModelKind::Wavenet),
+        &Device::Cpu,
+        None,
+        &Default::default(),
+    )
+    .unwrap();
+    let model = tmp.path().join("model");
+    out.model.save(&model).unwrap();
+    // A folder of three wide movies and one of the challenge's widths.
+    let folder = tmp.path().join("movies");
+    for movie in wide[..3]
+        .iter()
+        .cloned()
+        .chain(model_support::small_movies(1, 13))
+    {
+        scenelab::data::movienet::write_movie(&folder, &movie).unwrap();
+    }
+    let narrow = model_support::small_movies(1, 13)[0].imdb_id.clone();
+
+    let mut app = App::new(AppOptions {
+        picker: app_support::picker_answering(Arc::new(Mutex::new(Some(model)))),
+        settings_path: None,
+        default_dir: tmp.path().join("data_dir"),
+        demo: Default::default(),
+    });
+    app.queue(Action::OpenFolder(folder));
+    let mut h = app_support::harness(app);
+    app_support::settle(&mut h);
+    h.get_by_label("Load model…").click();
+    app_support::settle(&mut h);
+    app_support::assert_no_errors(&h);
+    let state = &h.state().state;
+    let source = state
+        .sources
+        .get(
+            state
+                .sources
+                .position("wavenet (model)")
+                .expect("a model source"),
+        )
+        .unwrap();
+    assert_eq!(source.scores.len(), 3);
+    assert!(!source.scores.contains_key(&narrow));
+    let note = state.training.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("other feature widths")
+            && note.contains(&narrow)
+            && note.contains("action 2048"),
+        "{note}"
     );
 }

@@ -207,7 +207,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .collect();
             let boundaries = |m: &Movie| -> Result<Vec<bool>, String> {
                 let s = by_id.get(m.imdb_id.as_str()).ok_or_else(|| {
-                    "lacks one of the four feature modalities the model needs".to_string()
+                    if scored.other_widths.contains(&m.imdb_id) {
+                        format!(
+                            "has other feature widths than the model reads ({})",
+                            model.meta.normalization.dims
+                        )
+                    } else {
+                        "lacks one of the four feature modalities the model needs".to_string()
+                    }
                 })?;
                 Ok(scenes::decided_boundaries((*s).into(), &decision))
             };

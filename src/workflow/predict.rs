@@ -17,29 +17,47 @@ pub use crate::train::MovieScores;
 /// A model's scores for a set of movies.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScoredMovies {
-    /// The movies with all four feature modalities, in the order given.
+    /// The movies the model can read, in the order given.
     pub scores: MovieScores,
     /// The imdb ids of the movies that lack a modality, so were not scored.
     pub skipped: Vec<String>,
+    /// The imdb ids of the movies whose feature widths differ from the model's (it was
+    /// trained on other features), so were not scored.
+    pub other_widths: Vec<String>,
 }
 
-/// Score every movie of `movies` that has all four modalities (on a thread with a deep stack:
-/// the recurrent models need one for long movies). Errors: the model failed on a movie.
+/// Score every movie of `movies` that has all four modalities at the model's widths (on a
+/// thread with a deep stack: the recurrent models need one for long movies); the others are
+/// listed. Errors: no movie has the model's widths (the error names the first and both
+/// widths), or the model failed on a movie.
 pub fn score_movies(
     model: &TrainedModel,
     movies: &[Movie],
 ) -> Result<ScoredMovies, CheckpointError> {
-    let (ready, skipped): (Vec<&Movie>, Vec<&Movie>) =
-        movies.iter().partition(|m| m.has_all_features());
+    let dims = model.meta.normalization.dims;
+    let mut out = ScoredMovies::default();
+    let mut ready = Vec::new();
+    let mut first_refusal = None;
+    for m in movies {
+        if !m.has_all_features() {
+            out.skipped.push(m.imdb_id.clone());
+        } else if let Err(e) = crate::train::normalize::check_features(m, dims) {
+            out.other_widths.push(m.imdb_id.clone());
+            first_refusal.get_or_insert(e);
+        } else {
+            ready.push(m);
+        }
+    }
+    if let (true, Some(e)) = (ready.is_empty(), first_refusal) {
+        return Err(CheckpointError::Model(e.to_string()));
+    }
     let scores = crate::train::with_deep_stack(|| model.predict(&ready))?;
-    Ok(ScoredMovies {
-        scores: ready
-            .iter()
-            .map(|m| m.imdb_id.clone())
-            .zip(scores)
-            .collect(),
-        skipped: skipped.iter().map(|m| m.imdb_id.clone()).collect(),
-    })
+    out.scores = ready
+        .iter()
+        .map(|m| m.imdb_id.clone())
+        .zip(scores)
+        .collect();
+    Ok(out)
 }
 
 /// One movie's scores as `scenelab predict` writes them: the model's probabilities (f32, one

@@ -24,6 +24,8 @@ pub struct ModelScores {
     pub scores: MovieScores,
     /// Movies not scored (missing modalities).
     pub skipped: Vec<String>,
+    /// Movies not scored (feature widths other than the model's), and the model's widths.
+    pub other_widths: Vec<String>,
     /// What opening a weight file assumed or ignored (empty for SceneLab's own folders).
     pub notes: Vec<String>,
 }
@@ -34,6 +36,7 @@ impl ModelScores {
             model: Arc::new(model),
             scores: scored.scores,
             skipped: scored.skipped,
+            other_widths: scored.other_widths,
             notes: Vec::new(),
         }
     }
@@ -355,6 +358,14 @@ impl App {
                 "{} movie(s) lack one of the four feature modalities and were not scored: {}",
                 scores.skipped.len(),
                 scores.skipped.join(", ")
+            ));
+        }
+        if !scores.other_widths.is_empty() {
+            notes.push(format!(
+                "{} movie(s) have other feature widths than the model reads ({}) and were not scored: {}",
+                scores.other_widths.len(),
+                scores.model.meta.normalization.dims,
+                scores.other_widths.join(", ")
             ));
         }
         if !notes.is_empty() {
