@@ -729,3 +729,27 @@ fn a_model_scores_a_movienet_folder_as_it_scores_the_same_movies_in_pkl_files() 
     assert_eq!(json["movies"], 4);
     assert_eq!(a, run(&["evaluate", "--json", &p(&from_pkl)]));
 }
+
+#[test]
+fn convert_on_the_command_line_shows_its_first_caveat_and_lists_all_with_verbose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("movienet");
+    write_layout(&src);
+    let (ok, _, err) = scenelab(&["convert", src.to_str().unwrap()], &tmp.path().join("pkl"));
+    assert!(ok, "{err}");
+    // A count, one example (whichever movie came first) and how to see them all.
+    assert!(
+        err.contains("caveat(s)") && err.contains("the first: tt") && err.contains("--verbose"),
+        "{err}"
+    );
+    let (ok, _, err) = scenelab(
+        &["convert", "--verbose", src.to_str().unwrap()],
+        &tmp.path().join("pkl_verbose"),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.lines().filter(|l| l.starts_with("note: ")).count() >= 2,
+        "{err}"
+    );
+    assert!(!err.contains("the first:"), "{err}");
+}

@@ -30,11 +30,12 @@ pub struct Args {
 }
 
 /// Conversion's progress on the terminal: a bar of movies, a line per failure, and the
-/// caveats counted (printed with `--verbose`).
+/// caveats counted, the first kept as an example (all printed with `--verbose`).
 struct ConvertBar {
     bar: ProgressBar,
     verbose: bool,
     notes: AtomicUsize,
+    first_note: std::sync::Mutex<Option<String>>,
 }
 
 impl Observer<ConvertEvent> for ConvertBar {
@@ -51,9 +52,14 @@ impl Observer<ConvertEvent> for ConvertBar {
             }
             ConvertEvent::Note { movie, note } => {
                 self.notes.fetch_add(1, Ordering::Relaxed);
+                let line = format!("{movie}: {note}");
                 if self.verbose {
-                    super::print_above(&self.bar, format!("note: {movie}: {note}"));
+                    super::print_above(&self.bar, format!("note: {line}"));
                 }
+                self.first_note
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(line);
             }
         }
     }
@@ -64,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bar: super::progress_bar(0, "converting"),
         verbose: args.verbose,
         notes: AtomicUsize::new(0),
+        first_note: Default::default(),
     };
     let summary = convert::convert(&args.src, &args.out, args.split_file.as_deref(), &observer)
         .map_err(|e| match e {
@@ -83,11 +90,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("split file written to {}", split.display());
     }
     let notes = observer.notes.into_inner();
-    if notes > 0 && !args.verbose {
+    let first = observer
+        .first_note
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    if let (false, Some(first)) = (args.verbose, first) {
         eprintln!(
-            "{notes} caveat(s) (short label files, missing feature files, fields left behind): \
-             pass --verbose to list them, or see `scenelab inspect {}`",
-            args.src.display()
+            "{notes} caveat(s) (short label files, missing feature files, fields left behind), \
+             the first: {first}\npass --verbose to list them all"
         );
     }
     anyhow::ensure!(
