@@ -353,3 +353,27 @@ fn the_test_api_selects_by_id_and_reads_what_the_panels_show() {
     assert_eq!(h.state().threshold(), scenelab::app::DEFAULT_THRESHOLD);
     assert_label(&h, &format_metric(shown.miou));
 }
+
+#[test]
+fn a_long_error_wraps_inside_the_window() {
+    let app = App::new(options(|_| PickOutcome::Cancelled));
+    let mut h = harness(app);
+    h.step();
+    let advice = "score this movie with a model trained on features like its own";
+    let long = format!(
+        "{}{advice}",
+        "movie 'tt0000001' has 512 'action' columns, ".repeat(8)
+    );
+    h.state_mut().state.push_error(long);
+    h.step();
+    h.step();
+    let label = h.get_by_label_contains(advice);
+    let width = 1600.0;
+    let rect = label.rect();
+    assert!(
+        rect.right() <= width && rect.height() > 20.0,
+        "the error runs to x {} ({} high) in a {width}-wide window",
+        rect.right(),
+        rect.height()
+    );
+}

@@ -257,6 +257,41 @@ fn the_command_line_trains_on_a_movienet_folder_with_2048_d_action_features() {
         text.contains("512 'action'") && text.contains("reads 2048"),
         "{text}"
     );
+
+    // A folder of both widths: the model's scenes of the movies it reads are exported, the
+    // other movie is named, and the run counts as partial (exit 2) unless allowed.
+    scenelab::data::movienet::write_movie(&challenge, &wide_movies(1, 6)[0]).unwrap();
+    let scenes = tmp.path().join("scenes");
+    let export = |extra: &[&str]| {
+        let mut args = vec![
+            "export",
+            path(&challenge),
+            "--field",
+            "model",
+            "--model",
+            path(&model),
+            "--format",
+            "csv",
+            "--out",
+            path(&scenes),
+            "--device",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_scenelab"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let out = export(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&movie.imdb_id) && err.contains("other feature widths"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&scenes).unwrap().count(), 1);
+    assert!(export(&["--allow-partial"]).status.success());
 }
 
 #[test]

@@ -703,9 +703,12 @@ fn scene_bands(
         ui.allocate_exact_size(egui::vec2(ui.available_width(), 2.0 * height + 4.0), sense);
     let truth = Rect::from_min_size(rect.min, egui::vec2(rect.width(), height));
     let painter = ui.painter_at(rect);
+    // Without the selected source's scores there are no predicted scenes to draw (one band
+    // over the whole movie would read as "one scene predicted").
     let rows = [
         (
             "truth",
+            true,
             &view.gt_boundaries,
             [
                 Color32::from_rgb(70, 90, 140),
@@ -714,6 +717,7 @@ fn scene_bands(
         ),
         (
             "pred",
+            view.has_scores,
             &view.predicted,
             [
                 Color32::from_rgb(110, 80, 120),
@@ -725,7 +729,7 @@ fn scene_bands(
         transform.value_from_position(frame.left_top()).x,
         transform.value_from_position(frame.right_top()).x,
     );
-    for (row, (name, boundaries, colours)) in rows.iter().enumerate() {
+    for (row, (name, shown, boundaries, colours)) in rows.iter().enumerate() {
         let top = rect.top() + row as f32 * (height + 4.0);
         painter.text(
             Pos2::new(rect.left() + 2.0, top + height / 2.0),
@@ -734,6 +738,16 @@ fn scene_bands(
             egui::FontId::proportional(11.0),
             ui.visuals().weak_text_color(),
         );
+        if !shown {
+            painter.text(
+                Pos2::new(frame.left() + 4.0, top + height / 2.0),
+                egui::Align2::LEFT_CENTER,
+                "no scores from the selected source for this movie",
+                egui::FontId::proportional(11.0),
+                ui.visuals().weak_text_color(),
+            );
+            continue;
+        }
         // First scene that ends inside the view: skip every scene left of it.
         let first = boundaries.partition_point(|&b| view.transition_x(b) < x0);
         let mut start_shot = if first == 0 {

@@ -99,30 +99,36 @@ impl TopBar {
             .sources
             .selected_source()
             .map_or("", |s| s.name.as_str());
-        egui::ComboBox::from_label("Source")
-            .selected_text(current)
-            .show_ui(ui, |ui| {
-                for (i, s) in state.sources.iter().enumerate() {
-                    if ui
-                        .selectable_label(i == state.sources.selected, &s.name)
-                        .clicked()
-                    {
-                        actions.push(Action::SelectSource(i));
+        // One group, label first: the source and its threshold wrap to a new row together.
+        ui.horizontal(|ui| {
+            let label = ui.label("Source");
+            egui::ComboBox::from_id_salt("source")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (i, s) in state.sources.iter().enumerate() {
+                        if ui
+                            .selectable_label(i == state.sources.selected, &s.name)
+                            .clicked()
+                        {
+                            actions.push(Action::SelectSource(i));
+                        }
                     }
-                }
-            });
-        let mut t = state.threshold;
-        let label = ui.label("Threshold");
-        let r = ui
-            .add(
-                egui::Slider::new(&mut t, 0.0..=1.0)
-                    .fixed_decimals(3)
-                    .step_by(0.001),
-            )
-            .labelled_by(label.id);
-        if r.changed() {
-            actions.push(Action::SetThreshold(t));
-        }
+                })
+                .response
+                .labelled_by(label.id);
+            let mut t = state.threshold;
+            let label = ui.label("Threshold");
+            let r = ui
+                .add(
+                    egui::Slider::new(&mut t, 0.0..=1.0)
+                        .fixed_decimals(3)
+                        .step_by(0.001),
+                )
+                .labelled_by(label.id);
+            if r.changed() {
+                actions.push(Action::SetThreshold(t));
+            }
+        });
     }
 
     fn model_buttons(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -288,11 +294,13 @@ fn error_area(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         .corner_radius(4.0)
         .show(ui, |ui| {
             for (i, e) in state.errors.iter().enumerate().rev().take(5) {
-                ui.horizontal(|ui| {
+                ui.horizontal_top(|ui| {
                     if ui.small_button("Dismiss").clicked() {
                         actions.push(Action::DismissError(i));
                     }
-                    ui.colored_label(ui.visuals().error_fg_color, e);
+                    // Wrapped: the advice at the end of a long error must stay readable.
+                    let text = egui::RichText::new(e).color(ui.visuals().error_fg_color);
+                    ui.add(egui::Label::new(text).wrap());
                 });
             }
             if state.errors.len() > 1 && ui.small_button("Dismiss all").clicked() {

@@ -41,8 +41,9 @@ pub enum FeatureError {
     },
     #[error(
         "movie '{imdb_id}' has {got} '{field}' columns where movie '{first}' has {expected}: \
-         every movie a model trains on needs the same feature widths (leave the odd movies out \
-         of the split, or extract their features again)"
+         the movies of a split (train, validation and test alike, as the model scores them \
+         all) need the same feature widths (leave the odd movies out of the split, or extract \
+         their features again)"
     )]
     Disagree {
         imdb_id: String,
