@@ -139,6 +139,9 @@ mem_stop devices
 save
 
 say "2/4 demo data: $speed_movies movies of $speed_min-$speed_max shots"
+# The script's own demo folder, written afresh: `demo` refuses a folder that holds movies (a
+# rerun in the same GPU_CHECK_DIR).
+rm -rf "$work/demo"
 "$bin" demo --out "$work/demo" --movies "$speed_movies" --min-shots "$speed_min" \
   --max-shots "$speed_max" >/dev/null
 

@@ -176,10 +176,13 @@ fn a_folder_with_bad_files_lists_them_apart() {
 fn first_run_writes_demo_data_and_later_runs_reopen_the_last_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let choice = Arc::new(Mutex::new(None));
+    // data_dir/ as shipped: a README and no movies yet.
+    let data_dir = tmp.path().join("data_dir");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    std::fs::write(data_dir.join("README.md"), "Put movie folders here.\n").unwrap();
     let mut h = harness(App::new(options(tmp.path(), choice.clone())));
     h.state_mut().queue(startup_action(None));
     settle(&mut h);
-    let data_dir = tmp.path().join("data_dir");
     assert_eq!(h.state().movies().len(), 4);
     assert!(
         h.state().state.selected().is_some(),

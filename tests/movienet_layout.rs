@@ -440,6 +440,26 @@ fn convert_round_trips_ground_truth_end_frames_and_features() {
     let keys: Vec<&str> = cast.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys.len(), 10);
     assert!(!keys.contains(&"0002") && !keys.contains(&"0009"));
+    // The dict pickles hold float32 numpy arrays, as MovieNet's own (Python needs no torch):
+    // cast rows as one face `[1, d]`, action rows `[d]`.
+    for (folder, rows) in [
+        ("cast_feat", cast),
+        ("act_feat", {
+            let path = back.join(format!("act_feat/{ID1}.pkl"));
+            scenelab::pickle::read_record_file(&path).unwrap()
+        }),
+    ] {
+        let bytes = std::fs::read(back.join(format!("{folder}/{ID1}.pkl"))).unwrap();
+        let has = |s: &[u8]| bytes.windows(s.len()).any(|w| w == s);
+        assert!(has(b"numpy.core.multiarray") && !has(b"torch"), "{folder}");
+        for (key, value) in &rows {
+            let scenelab::pickle::Field::Array(a) = value else {
+                panic!("{folder}[{key}] is not an array");
+            };
+            assert_eq!(a.dtype(), scenelab::pickle::DType::F32, "{folder}[{key}]");
+            assert_eq!(a.shape.len(), if folder == "cast_feat" { 2 } else { 1 });
+        }
+    }
     assert!(
         !back.join(format!("aud_feat/{ID2}")).exists(),
         "audio was left out"

@@ -168,7 +168,9 @@ fn movienet_demo_loads_to_the_pkl_demos_movies() {
     let tmp = tempfile::tempdir().unwrap();
     let (pkl, movienet) = (tmp.path().join("pkl"), tmp.path().join("movienet"));
     write_demo(&pkl, &demo(), &|_, _| {}).unwrap();
-    let ids = write_demo_movienet(&movienet, &demo(), &|_, _| {}).unwrap();
+    let ids = write_demo_movienet(&movienet, &demo(), &|_, _| {})
+        .unwrap()
+        .ids;
     assert!(movienet.join("place_feat").join(&ids[0]).is_dir());
     let a = load(&pkl, FeaturePrecision::F32);
     let b = load(&movienet, FeaturePrecision::F32);

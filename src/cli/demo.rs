@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::data::demo::{DemoConfig, write_demo, write_demo_movienet};
+use crate::data::demo::{DemoConfig, existing_movies, write_demo, write_demo_movienet};
 
 /// The file layout `scenelab demo` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,7 +18,8 @@ pub enum DemoLayout {
 /// Arguments of `scenelab demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder to write the movies into (created if missing).
+    /// Folder to write the movies into (created if missing): empty, new, or without movies
+    /// (a folder that holds `.pkl` files or MovieNet's layout is refused, not mixed).
     #[arg(long)]
     pub out: PathBuf,
     /// Number of movies.
@@ -62,6 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             E::TooManyShots { .. } => anyhow::anyhow!("--max-shots above 100000 is not a movie"),
         }
     })?;
+    if let Some(found) = existing_movies(&args.out) {
+        anyhow::bail!(
+            "{} already holds {found}: demo movies written there would be mixed with them into \
+             one data set. Pick an empty or new folder with --out, or delete those movies first.",
+            args.out.display()
+        );
+    }
     let bar = super::progress_bar(config.movies as u64, "writing demo movies");
     let start = Instant::now();
     let progress = |done: usize, _| bar.set_position(done as u64);
@@ -76,8 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (files.len(), bytes)
         }
         DemoLayout::Movienet => {
-            let ids = write_demo_movienet(&args.out, &config, &progress)?;
-            (ids.len(), super::bench::folder_bytes(&args.out))
+            let written = write_demo_movienet(&args.out, &config, &progress)?;
+            (written.ids.len(), written.bytes)
         }
     };
     bar.finish_and_clear();

@@ -390,8 +390,71 @@ fn provided_prediction(rng: &mut ChaCha8Rng, noise: &Normal<f32>, truth: &[bool]
         .collect()
 }
 
+/// Movies a folder already holds, which demo movies written there would be mixed with (the
+/// folder would load as one data set, and files a demo movie does not replace would stay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExistingMovies {
+    /// `*.pkl` files (every one loads as a movie): how many, and the first by name.
+    Pkl { count: usize, first: String },
+    /// MovieNet's layout ([`super::movienet::Layout::detect`]) or its feature folders: the
+    /// folders found, by name.
+    MovieNet { folders: Vec<String> },
+}
+
+impl std::fmt::Display for ExistingMovies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExistingMovies::Pkl { count: 1, first } => write!(f, "a movie file, {first}"),
+            ExistingMovies::Pkl { count, first } => {
+                write!(f, "{count} movie files (.pkl), {first} the first")
+            }
+            ExistingMovies::MovieNet { folders } => {
+                write!(f, "movies in MovieNet's layout ({}/)", folders.join("/, "))
+            }
+        }
+    }
+}
+
+/// What movies `dir` holds already, `None` for a folder that does not exist, is empty, or
+/// holds only other files (a README, subtitles): demo movies can go there unmixed.
+pub fn existing_movies(dir: &Path) -> Option<ExistingMovies> {
+    let mut pkl: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("pkl"))
+        })
+        .collect();
+    if !pkl.is_empty() {
+        pkl.sort();
+        return Some(ExistingMovies::Pkl {
+            count: pkl.len(),
+            first: pkl.swap_remove(0),
+        });
+    }
+    let layout = super::movienet::Layout::detect(dir);
+    let folders: Vec<String> = layout
+        .iter()
+        .flat_map(|l| [&l.labels, &l.shots])
+        .flatten()
+        .chain(
+            Modality::ALL
+                .map(|m| dir.join(super::movienet::feature_folder(m)))
+                .iter()
+                .filter(|p| std::fs::read_dir(p).is_ok_and(|mut rd| rd.next().is_some())),
+        )
+        .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+        .collect();
+    (!folders.is_empty()).then_some(ExistingMovies::MovieNet { folders })
+}
+
 /// Write every demo movie to `dir` as `<imdb id>.pkl`, in parallel, calling `progress(done,
-/// total)` after each; returns the files written.
+/// total)` after each; returns the files written. Files already in `dir` are left (a movie
+/// of the same id is replaced): check [`existing_movies`] first not to mix data sets.
 pub fn write_demo(
     dir: &Path,
     config: &DemoConfig,
@@ -417,27 +480,42 @@ pub fn write_demo(
 /// Write every demo movie to `root` in MovieNet's layout ([`super::movienet::write_movie`]:
 /// label and shot files, a `.npy` per shot for place and audio, a dict pickle per movie for
 /// cast and action), in parallel, calling `progress(done, total)` after each; returns the
-/// imdb ids written. The movies are those [`write_demo`] writes for the same `config`; the
-/// layout has no field for the provided prediction, so that is not written.
+/// imdb ids and bytes written. The movies are those [`write_demo`] writes for the same
+/// `config`; the layout has no field for the provided prediction, so that is not written.
+/// Files already under `root` are left (an earlier movie's per-shot files past the new
+/// movie's last shot stay): check [`existing_movies`] first not to mix data sets.
 pub fn write_demo_movienet(
     root: &Path,
     config: &DemoConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<MovieNetDemo> {
     config.validate()?;
     std::fs::create_dir_all(root)
         .with_context(|| format!("cannot create folder {}", root.display()))?;
     let done = AtomicUsize::new(0);
-    (0..config.movies)
+    let written: Vec<(String, u64)> = (0..config.movies)
         .into_par_iter()
         .map(|i| {
             let movie = generate_movie(config, i);
-            super::movienet::write_movie(root, &movie)
+            let bytes = super::movienet::write_movie(root, &movie)
                 .with_context(|| format!("cannot write movie {}", movie.imdb_id))?;
             progress(done.fetch_add(1, Ordering::SeqCst) + 1, config.movies);
-            Ok(movie.imdb_id)
+            Ok((movie.imdb_id, bytes))
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    Ok(MovieNetDemo {
+        bytes: written.iter().map(|(_, b)| b).sum(),
+        ids: written.into_iter().map(|(id, _)| id).collect(),
+    })
+}
+
+/// What [`write_demo_movienet`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovieNetDemo {
+    /// The movies' imdb ids, in index order.
+    pub ids: Vec<String>,
+    /// Bytes of every file written (labels, shots, features), not of the folder.
+    pub bytes: u64,
 }
 
 #[cfg(test)]

@@ -26,6 +26,10 @@
 //! value becomes [`Field::Unreadable`] with the reason, so one bad field does not lose the
 //! others; a refused global at the top of the file refuses the file.
 //!
+//! Writing: [`write_record`] pickles a record's arrays as torch tensors (the challenge's
+//! files), [`write_record_as`] with [`ArrayForm::Numpy`] as numpy arrays (MovieNet's dict
+//! pickles, which Python then reads without torch); both as CPython's pickler writes them.
+//!
 //! Checkpoints: [`read_state_dict`] reads the tensors of a PyTorch state dict from a
 //! `torch.save` file, bare or under one of [`STATE_DICT_KEYS`] (a training checkpoint's other
 //! entries, such as the epoch and the optimiser state, are listed but never decoded). The
@@ -47,6 +51,7 @@ mod writer;
 
 pub use array::{ArrayData, DType, NdArray};
 pub use state_dict::{STATE_DICT_KEYS, StateDict, read_state_dict, read_state_dict_file};
+pub use writer::ArrayForm;
 
 use std::path::Path;
 
@@ -189,5 +194,13 @@ pub fn read_record_file(path: &Path) -> Result<Record, PickleError> {
 /// write these bytes under a temporary name and rename it into place (SceneLab's
 /// `pickle::write_record_file` does).
 pub fn write_record(record: &Record) -> Vec<u8> {
-    writer::write(record)
+    writer::write(record, ArrayForm::Torch)
+}
+
+/// Encode a record as `pickle.dump(d, f, protocol=4)` would with its arrays in `form`:
+/// [`ArrayForm::Torch`] is [`write_record`]; [`ArrayForm::Numpy`] writes numpy arrays (as
+/// MovieNet's dict pickles hold them), which Python reads without torch. The reader reads
+/// both forms.
+pub fn write_record_as(record: &Record, form: ArrayForm) -> Vec<u8> {
+    writer::write(record, form)
 }

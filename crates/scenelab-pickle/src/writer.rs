@@ -1,12 +1,32 @@
-//! The writer: a record as CPython's C pickler writes `pickle.dump(d, f, protocol=4)` when the
-//! arrays are torch tensors — `_rebuild_tensor_v2(_load_from_bytes(<legacy torch.save stream>),
-//! 0, size, stride, False, OrderedDict())` — with the same memo numbering and the same FRAMEs
-//! (a frame is closed at the first `save` once it holds 64 KiB, and byte strings of 64 KiB or
-//! more are written outside any frame).
+//! The writer: a record as CPython's C pickler writes `pickle.dump(d, f, protocol=4)`, with the
+//! same memo numbering and the same FRAMEs (a frame is closed at the first `save` once it holds
+//! 64 KiB, and byte strings of 64 KiB or more are written outside any frame). Arrays are
+//! written in one of two forms ([`ArrayForm`]):
+//!
+//! - torch tensors: `_rebuild_tensor_v2(_load_from_bytes(<legacy torch.save stream>), 0, size,
+//!   stride, False, OrderedDict())`, as the challenge's files hold them;
+//! - numpy arrays: `numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), b'b')` then BUILD
+//!   with `(1, shape, dtype, False, <raw bytes>)`, the dtype being `numpy.dtype(code, False,
+//!   True)` BUILT with `(3, byteorder, None, None, None, -1, -1, 0)`: what `ndarray.__reduce__`
+//!   gives, as MovieNet's own dict pickles hold them. The module is named `numpy.core` (numpy
+//!   1.x's name, which numpy 2 still loads) so that both numpy generations read the file.
 
 use std::collections::HashMap;
 
-use super::{DType, Field, NdArray, Record};
+use super::{ArrayData, DType, Field, NdArray, Record};
+
+/// How [`write`] pickles arrays (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArrayForm {
+    /// Contiguous CPU torch tensors whose storage type matches the dtype: reading the file
+    /// in Python needs torch. The challenge's `tt*.pkl` files hold these.
+    #[default]
+    Torch,
+    /// numpy arrays (C order, little-endian): reading the file in Python needs only numpy.
+    /// numpy has no bfloat16, so bf16 arrays are written as float32 (exactly: every bf16 is a
+    /// float32).
+    Numpy,
+}
 
 const FRAME_SIZE_TARGET: usize = 64 * 1024;
 const FRAME_SIZE_MIN: usize = 4;
@@ -20,6 +40,9 @@ enum Global {
     RebuildTensorV2,
     LoadFromBytes,
     OrderedDict,
+    NumpyReconstruct,
+    NumpyNdarray,
+    NumpyDtype,
 }
 
 impl Global {
@@ -28,6 +51,9 @@ impl Global {
             Global::RebuildTensorV2 => ("torch._utils", "_rebuild_tensor_v2"),
             Global::LoadFromBytes => ("torch.storage", "_load_from_bytes"),
             Global::OrderedDict => ("collections", "OrderedDict"),
+            Global::NumpyReconstruct => ("numpy.core.multiarray", "_reconstruct"),
+            Global::NumpyNdarray => ("numpy", "ndarray"),
+            Global::NumpyDtype => ("numpy", "dtype"),
         }
     }
 }
@@ -39,6 +65,14 @@ struct Pickler {
     framing: bool,
     memo_len: u32,
     globals: HashMap<Global, u32>,
+    /// Strings Python holds once (module and attribute names are interned, one-character
+    /// strings are cached), so the pickler memoizes them once and refers back: `numpy` of
+    /// `numpy.ndarray` and `numpy.dtype`, a dtype's byte order.
+    interned: HashMap<&'static str, u32>,
+    /// numpy dtype objects already written (one object per dtype in numpy), by dtype.
+    dtypes: HashMap<DType, u32>,
+    /// `b'b'`, the one-byte bytes object every `_reconstruct` call gets (a cached object).
+    numpy_tag: Option<u32>,
 }
 
 impl Pickler {
@@ -107,6 +141,18 @@ impl Pickler {
         self.memoize();
     }
 
+    /// A str Python holds as one object: written and memoized the first time, then a memo get.
+    fn save_interned(&mut self, s: &'static str) {
+        self.boundary();
+        match self.interned.get(s) {
+            Some(&idx) => self.memo_get(idx),
+            None => {
+                self.save_str(s);
+                self.interned.insert(s, self.memo_len - 1);
+            }
+        }
+    }
+
     fn save_int(&mut self, v: i64) {
         self.boundary();
         let mut op = Vec::with_capacity(10);
@@ -131,8 +177,8 @@ impl Pickler {
             return;
         }
         let (module, name) = g.path();
-        self.save_str(module);
-        self.save_str(name);
+        self.save_interned(module);
+        self.save_interned(name);
         self.write(&[0x93]);
         let idx = self.memoize();
         self.globals.insert(g, idx);
@@ -217,6 +263,130 @@ impl Pickler {
         self.memoize();
         self.write(b"R");
         self.memoize();
+    }
+}
+
+impl Pickler {
+    /// A byte string: SHORT_BINBYTES, BINBYTES or BINBYTES8 by length, memoized.
+    fn save_bytes(&mut self, len: usize, payload: impl FnOnce(&mut Vec<u8>)) {
+        self.boundary();
+        let mut header = Vec::with_capacity(9);
+        if len <= 0xff {
+            header.extend_from_slice(&[b'C', len as u8]);
+        } else if let Ok(n) = u32::try_from(len) {
+            header.push(b'B');
+            header.extend_from_slice(&n.to_le_bytes());
+        } else {
+            header.push(0x8e);
+            header.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        self.write_payload(&header, len, payload);
+        self.memoize();
+    }
+
+    /// `numpy.dtype(code, False, True)` BUILT with its state, or a memo get once written.
+    fn save_numpy_dtype(&mut self, dtype: DType) {
+        self.boundary();
+        if let Some(&idx) = self.dtypes.get(&dtype) {
+            self.memo_get(idx);
+            return;
+        }
+        let (code, order) = numpy_code(dtype);
+        self.save_global(Global::NumpyDtype);
+        self.boundary(); // save(args)
+        self.save_str(code);
+        self.boundary();
+        self.write(&[0x89]); // False: align
+        self.boundary();
+        self.write(&[0x88]); // True: copy
+        self.write(&[0x87]);
+        self.memoize();
+        self.write(b"R");
+        let idx = self.memoize();
+        self.dtypes.insert(dtype, idx);
+        // save(state): (3, order, None, None, None, -1, -1, 0), then BUILD.
+        self.boundary();
+        self.write(b"(");
+        self.save_int(3);
+        self.save_interned(order);
+        for _ in 0..3 {
+            self.boundary();
+            self.write(b"N");
+        }
+        self.save_int(-1);
+        self.save_int(-1);
+        self.save_int(0);
+        self.write(b"t");
+        self.memoize();
+        self.write(b"b");
+    }
+
+    /// An array as `ndarray.__reduce__` pickles it (see the module docs).
+    fn save_numpy(&mut self, a: &NdArray) {
+        debug_assert_eq!(
+            a.numel(),
+            a.shape.iter().product::<usize>(),
+            "an NdArray holds shape.product() elements"
+        );
+        // numpy has no bfloat16: widen to float32, which holds every bf16 exactly.
+        let widened;
+        let data = match &a.data {
+            ArrayData::BF16(v) => {
+                widened = ArrayData::F32(v.iter().map(|x| x.to_f32()).collect());
+                &widened
+            }
+            d => d,
+        };
+        self.boundary();
+        // save_reduce(_reconstruct, (ndarray, (0,), b'b'), state)
+        self.save_global(Global::NumpyReconstruct);
+        self.boundary(); // save(args): a 3-tuple
+        self.save_global(Global::NumpyNdarray);
+        self.save_int_tuple(&[0]);
+        match self.numpy_tag {
+            Some(idx) => {
+                self.boundary();
+                self.memo_get(idx);
+            }
+            None => {
+                self.save_bytes(1, |out| out.push(b'b'));
+                self.numpy_tag = Some(self.memo_len - 1);
+            }
+        }
+        self.write(&[0x87]);
+        self.memoize();
+        self.write(b"R");
+        self.memoize();
+        // save(state): (1, shape, dtype, False, data), then BUILD.
+        self.boundary();
+        self.write(b"(");
+        self.save_int(1);
+        self.save_int_tuple(&a.shape);
+        self.save_numpy_dtype(data.dtype());
+        self.boundary();
+        self.write(&[0x89]); // False: C order
+        self.save_bytes(a.numel() * data.dtype().size(), |out| {
+            data.extend_le_bytes(out)
+        });
+        self.write(b"t");
+        self.memoize();
+        self.write(b"b");
+    }
+}
+
+/// numpy's type code of `dtype` and the byte order its pickled state names (`|` where order
+/// does not apply). bf16 has none: [`Pickler::save_numpy`] widens it first.
+fn numpy_code(dtype: DType) -> (&'static str, &'static str) {
+    match dtype {
+        DType::F32 | DType::BF16 => ("f4", "<"),
+        DType::F64 => ("f8", "<"),
+        DType::F16 => ("f2", "<"),
+        DType::I64 => ("i8", "<"),
+        DType::I32 => ("i4", "<"),
+        DType::I16 => ("i2", "<"),
+        DType::I8 => ("i1", "|"),
+        DType::U8 => ("u1", "|"),
+        DType::Bool => ("b1", "|"),
     }
 }
 
@@ -310,10 +480,10 @@ fn storage_key(i: usize) -> String {
     format!("{}", 94_000_000_000_000u64 + 4096 * i as u64)
 }
 
-/// Encode a record (see the module docs). Duplicate names keep the last value, in the
-/// position of the first, as a Python dict built from the pairs would. Unreadable fields are
-/// left out: there is nothing to write (callers that copy files say so).
-pub(crate) fn write(record: &Record) -> Vec<u8> {
+/// Encode a record with its arrays in `form` (see the module docs). Duplicate names keep the
+/// last value, in the position of the first, as a Python dict built from the pairs would.
+/// Unreadable fields are left out: there is nothing to write (callers that copy files say so).
+pub(crate) fn write(record: &Record, form: ArrayForm) -> Vec<u8> {
     let mut fields: Vec<(&str, &Field)> = Vec::with_capacity(record.len());
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (k, v) in record
@@ -345,6 +515,9 @@ pub(crate) fn write(record: &Record) -> Vec<u8> {
         framing: false,
         memo_len: 0,
         globals: HashMap::new(),
+        interned: HashMap::new(),
+        dtypes: HashMap::new(),
+        numpy_tag: None,
     };
     p.write(&[0x80, 4]);
     p.framing = true;
@@ -357,10 +530,13 @@ pub(crate) fn write(record: &Record) -> Vec<u8> {
         p.save_str(k);
         match v {
             Field::Str(s) => p.save_str(s),
-            Field::Array(a) => {
-                p.save_tensor(a, &storage_key(tensors));
-                tensors += 1;
-            }
+            Field::Array(a) => match form {
+                ArrayForm::Torch => {
+                    p.save_tensor(a, &storage_key(tensors));
+                    tensors += 1;
+                }
+                ArrayForm::Numpy => p.save_numpy(a),
+            },
             Field::Unreadable(_) => unreachable!("unreadable fields are left out above"),
         }
     };
@@ -420,6 +596,82 @@ mod tests {
 
     #[test]
     fn empty_record_is_an_empty_dict() {
-        assert_eq!(write(&Vec::new()), b"\x80\x04}\x94.");
+        for form in [ArrayForm::Torch, ArrayForm::Numpy] {
+            assert_eq!(write(&Vec::new(), form), b"\x80\x04}\x94.");
+        }
+    }
+
+    fn array(shape: &[usize], data: ArrayData) -> Field {
+        Field::Array(NdArray {
+            shape: shape.to_vec(),
+            data,
+        })
+    }
+
+    #[test]
+    fn numpy_arrays_of_every_dtype_read_back() {
+        use half::{bf16, f16};
+        let record: Record = vec![
+            (
+                "f32".into(),
+                array(
+                    &[2, 3],
+                    ArrayData::F32(vec![0.5, -1.0, 2.0, 3.0, 0.0, 1e-3]),
+                ),
+            ),
+            ("f32_0d".into(), array(&[], ArrayData::F32(vec![7.25]))),
+            ("f64".into(), array(&[2], ArrayData::F64(vec![0.1, -2.5]))),
+            (
+                "f16".into(),
+                array(&[2], ArrayData::F16(vec![f16::from_f32(1.5); 2])),
+            ),
+            ("i64".into(), array(&[2], ArrayData::I64(vec![-3, 1 << 40]))),
+            ("i32".into(), array(&[1], ArrayData::I32(vec![-7]))),
+            ("i16".into(), array(&[1], ArrayData::I16(vec![300]))),
+            ("i8".into(), array(&[1], ArrayData::I8(vec![-8]))),
+            ("u8".into(), array(&[3], ArrayData::U8(vec![0, 128, 255]))),
+            (
+                "bool".into(),
+                array(&[3], ArrayData::Bool(vec![true, false, true])),
+            ),
+            ("empty".into(), array(&[0, 4], ArrayData::F32(Vec::new()))),
+            ("name".into(), Field::Str("tt0000001".into())),
+            // Written after an f32 array: the dtype and b'b' are memo gets.
+            (
+                "f32_again".into(),
+                array(&[1, 2], ArrayData::F32(vec![4.0, 5.0])),
+            ),
+        ];
+        let bytes = write(&record, ArrayForm::Numpy);
+        assert!(!bytes.windows(5).any(|w| w == b"torch"), "no torch global");
+        assert_eq!(crate::read_record(&bytes).unwrap(), record);
+
+        // bf16 has no numpy dtype: it reads back as the same values in float32.
+        let values = [1.0f32, -0.5, 3.0];
+        let bf = vec![(
+            "x".into(),
+            array(&[3], ArrayData::BF16(values.map(bf16::from_f32).to_vec())),
+        )];
+        let back = crate::read_record(&write(&bf, ArrayForm::Numpy)).unwrap();
+        assert_eq!(
+            back,
+            vec![("x".into(), array(&[3], ArrayData::F32(values.to_vec())))]
+        );
+    }
+
+    #[test]
+    fn large_numpy_arrays_go_outside_frames() {
+        // 40,000 f32 = 160 KB: BINBYTES outside any frame, and the frames around it valid.
+        let values: Vec<f32> = (0..40_000).map(|i| i as f32 * 0.25).collect();
+        let record: Record = (0..3)
+            .map(|k| {
+                (
+                    format!("{k:04}"),
+                    array(&[values.len()], ArrayData::F32(values.clone())),
+                )
+            })
+            .collect();
+        let bytes = write(&record, ArrayForm::Numpy);
+        assert_eq!(crate::read_record(&bytes).unwrap(), record);
     }
 }

@@ -6,7 +6,7 @@ use npyz::WriterBuilder;
 
 use super::feature_folder;
 use crate::data::{FeatureMatrix, Modality, Movie};
-use crate::pickle::{ArrayData, Field, NdArray, Record};
+use crate::pickle::{ArrayData, ArrayForm, Field, NdArray, Record};
 
 /// The names `write_movie` gives the layout's folders, as MovieNet-318 names them.
 pub struct MovieNetFiles;
@@ -31,29 +31,34 @@ fn npy_bytes(row: &[f32]) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Write `bytes` to `path` (creating its folder) whole or not at all.
-fn put(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Write `bytes` to `path` (creating its folder) whole or not at all; returns their count.
+fn put(path: &Path, bytes: &[u8]) -> anyhow::Result<u64> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     crate::files::write_replacing(path, bytes)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(bytes.len() as u64)
 }
 
 /// A per-shot folder (`place_feat/<imdb>/shot_SSSS.npy`): one float32 vector per shot.
-fn write_shot_folder(dir: &Path, f: &FeatureMatrix) -> anyhow::Result<()> {
+/// Returns the bytes written.
+fn write_shot_folder(dir: &Path, f: &FeatureMatrix) -> anyhow::Result<u64> {
+    let mut bytes = 0;
     for i in 0..f.rows {
-        put(
+        bytes += put(
             &dir.join(format!("shot_{i:04}.npy")),
             &npy_bytes(&f.row(i))?,
         )?;
     }
-    Ok(())
+    Ok(bytes)
 }
 
-/// A dict pickle (`cast_feat/<imdb>.pkl`): `SSSS` → the shot's row, shaped `[1, d]` (one
-/// face) for cast and `[d]` for action. Cast rows of zeros (no face) get no key.
-fn write_shot_dict(path: &Path, f: &FeatureMatrix, cast: bool) -> anyhow::Result<()> {
+/// A dict pickle (`cast_feat/<imdb>.pkl`): `SSSS` → the shot's row as a float32 numpy array,
+/// shaped `[1, d]` (one face) for cast and `[d]` for action, as MovieNet's own files hold
+/// them (so Python reads them with numpy alone). Cast rows of zeros (no face) get no key.
+/// Returns the bytes written.
+fn write_shot_dict(path: &Path, f: &FeatureMatrix, cast: bool) -> anyhow::Result<u64> {
     let record: Record = (0..f.rows)
         .filter(|&i| !cast || f.row(i).iter().any(|&x| x != 0.0))
         .map(|i| {
@@ -67,7 +72,10 @@ fn write_shot_dict(path: &Path, f: &FeatureMatrix, cast: bool) -> anyhow::Result
             )
         })
         .collect();
-    put(path, &crate::pickle::write_record(&record))
+    put(
+        path,
+        &crate::pickle::write_record_as(&record, ArrayForm::Numpy),
+    )
 }
 
 /// Write `movie` under `root` in MovieNet's layout: `label318/<imdb>.txt` (a line per
@@ -76,11 +84,14 @@ fn write_shot_dict(path: &Path, f: &FeatureMatrix, cast: bool) -> anyhow::Result
 /// keyframe columns the start, middle and end frames, since the pkl files hold no keyframes),
 /// `place_feat/<imdb>/shot_SSSS.npy`, `cast_feat/<imdb>.pkl` (one face row per shot with a
 /// nonzero cast row), `act_feat/<imdb>.pkl`, `aud_feat/<imdb>/shot_SSSS.npy`. What the movie
-/// lacks is not written. Each file is written under a temporary name and renamed into place.
-/// The dict pickles hold torch tensors (SceneLab's writer's array form; MovieNet's own hold
-/// numpy arrays, and SceneLab reads both).
-pub fn write_movie(root: &Path, movie: &Movie) -> anyhow::Result<()> {
+/// lacks is not written. Each file is written under a temporary name and renamed into place;
+/// files of an earlier movie of the same id that this one does not replace (per-shot files
+/// past its last shot) are left as they are, so write into a folder without that movie.
+/// The dict pickles hold float32 numpy arrays, as MovieNet's own do (SceneLab reads numpy
+/// arrays and torch tensors alike). Returns the bytes written, all files together.
+pub fn write_movie(root: &Path, movie: &Movie) -> anyhow::Result<u64> {
     let id = &movie.imdb_id;
+    let mut bytes = 0;
     if let Some(gt) = &movie.ground_truth {
         let mut text = String::new();
         for (t, &b) in gt.iter().enumerate() {
@@ -91,7 +102,7 @@ pub fn write_movie(root: &Path, movie: &Movie) -> anyhow::Result<()> {
             };
             text.push_str(&format!("{t:04} {label}\n"));
         }
-        put(
+        bytes += put(
             &root.join(MovieNetFiles::LABELS).join(format!("{id}.txt")),
             text.as_bytes(),
         )?;
@@ -104,7 +115,7 @@ pub fn write_movie(root: &Path, movie: &Movie) -> anyhow::Result<()> {
             text.push_str(&format!("{start} {end} {start} {mid} {end}\n"));
             start = end + 1;
         }
-        put(
+        bytes += put(
             &root.join(MovieNetFiles::SHOTS).join(format!("{id}.txt")),
             text.as_bytes(),
         )?;
@@ -114,12 +125,12 @@ pub fn write_movie(root: &Path, movie: &Movie) -> anyhow::Result<()> {
             continue;
         };
         let dir = root.join(feature_folder(m));
-        match m {
+        bytes += match m {
             Modality::Place | Modality::Audio => write_shot_folder(&dir.join(id), f)?,
             Modality::Cast | Modality::Action => {
                 write_shot_dict(&dir.join(format!("{id}.pkl")), f, m == Modality::Cast)?
             }
-        }
+        };
     }
-    Ok(())
+    Ok(bytes)
 }
