@@ -772,4 +772,7 @@ fn convert_on_the_command_line_shows_its_first_caveat_and_lists_all_with_verbose
         "{err}"
     );
     assert!(!err.contains("the first:"), "{err}");
+    // Into a folder that holds movies already, nothing is mixed in.
+    let (ok, _, err) = scenelab(&["convert", src.to_str().unwrap()], &tmp.path().join("pkl"));
+    assert!(!ok && err.contains("already holds"), "{err}");
 }

@@ -67,6 +67,16 @@ pub enum ConvertError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} already holds {found}: converted movies written there would be mixed with them \
+         (and a shorter movie's per-shot files left behind). Pick an empty or new folder for \
+         OUT, or delete those movies first.",
+        path.display()
+    )]
+    OutputHoldsMovies {
+        path: PathBuf,
+        found: crate::data::demo::ExistingMovies,
+    },
 }
 
 /// Convert the movies of `src` into `out` (created; not `src` itself), the way `src`'s layout
@@ -100,6 +110,12 @@ pub fn convert(
         });
     }
     prepare_output(src, out)?;
+    if let Some(found) = crate::data::demo::existing_movies(out) {
+        return Err(ConvertError::OutputHoldsMovies {
+            path: out.to_path_buf(),
+            found,
+        });
+    }
     let done = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     // Serialises the observer's calls so progress is seen increasing.
