@@ -269,6 +269,9 @@ fn export_exits_1_when_nothing_is_written_and_2_for_a_part() {
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert!(!r.out.contains("wrote 0"), "{}", r.out);
     assert!(r.err.contains("none of the 3 movies"), "{}", r.err);
+    // Without features a model cannot score them either: only the labels are suggested.
+    assert!(r.err.contains("--field ground_truth"), "{}", r.err);
+    assert!(!r.err.contains("--model"), "{}", r.err);
     assert!(!out.exists());
 
     // Pkl files with a prediction beside converted ones without: a partial result.

@@ -241,8 +241,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "none of the {total} movies of {} had scenes to write (reasons above){}",
             args.dir.display(),
             match args.field {
-                ScoreField::Prediction =>
+                // A model needs features: suggest one only where some movie has them.
+                ScoreField::Prediction if movies.iter().any(Movie::has_all_features) =>
                     ": pass --field ground_truth, or --field model with --model MODEL",
+                ScoreField::Prediction =>
+                    ": pass --field ground_truth (no movie has the features a model reads)",
                 _ => "",
             }
         );
