@@ -57,7 +57,7 @@ fn lines_starting(text: &str, lead: &str) -> usize {
 }
 
 #[test]
-fn evaluate_advises_for_the_folder_it_is_given() {
+fn evaluate_without_features_suggests_checking_the_labels() {
     let tmp = tempfile::tempdir().unwrap();
     let bare = tmp.path().join("bare");
     movienet_without_features(&bare, 4);
@@ -66,9 +66,11 @@ fn evaluate_advises_for_the_folder_it_is_given() {
     assert!(r.err.contains("none has features"), "{}", r.err);
     assert!(r.err.contains("--field ground_truth"), "{}", r.err);
     assert!(!r.err.contains("--model"), "{}", r.err);
-    assert!(!r.err.contains("holds labels, shot frames and features"));
+}
 
-    // Movies with features: a model's prediction can be written for them.
+#[test]
+fn evaluate_with_features_suggests_predict() {
+    let tmp = tempfile::tempdir().unwrap();
     let full = tmp.path().join("full");
     write_demo_movienet(&full, &small(3, 5), &|_, _| {}).unwrap();
     let r = scenelab(&["evaluate", &p(&full)]);
@@ -95,9 +97,15 @@ fn evaluate_names_a_field_no_file_holds_and_lists_those_they_do() {
     assert!(!r.err.contains("scenelab predict"), "{}", r.err);
     // One message, not a line per movie.
     assert_eq!(lines_starting(&r.err, "skipped"), 0, "{}", r.err);
+}
 
+#[test]
+fn evaluate_scores_a_movie_without_the_uncertain_field_as_having_none() {
     // SceneLab writes the uncertain field only for movies with an uncertain label: the demo
     // movies have none, so each is scored as having no uncertain transition.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pkl");
+    write_demo(&dir, &small(3, 2), &|_, _| {}).unwrap();
     let r = scenelab(&[
         "evaluate",
         &p(&dir),
@@ -108,6 +116,8 @@ fn evaluate_names_a_field_no_file_holds_and_lists_those_they_do() {
     assert_eq!(r.code, Some(0), "{}", r.err);
     let json: serde_json::Value = serde_json::from_str(&r.out).unwrap();
     assert_eq!(json["movies"], 3);
+    // No transition is predicted a boundary, so none is a true one.
+    assert_eq!(json["Recall"], 0.0, "{json}");
     assert!(
         r.err.contains("scored as no uncertain transition"),
         "{}",
@@ -115,11 +125,12 @@ fn evaluate_names_a_field_no_file_holds_and_lists_those_they_do() {
     );
 }
 
-/// Train a one-epoch model on small demo movies (with features) into `out`.
-fn train_small(tmp: &Path, out: &Path) -> Ran {
+/// Train a one-epoch model on small demo movies (with features) into `tmp/model`.
+fn train_small(tmp: &Path, features: &str) -> (PathBuf, Ran) {
     let pkl = tmp.join("train_pkl");
+    let model = tmp.join("model");
     write_demo(&pkl, &small(4, 3), &|_, _| {}).unwrap();
-    scenelab(&[
+    let r = scenelab(&[
         "train",
         &p(&pkl),
         "--model",
@@ -129,68 +140,84 @@ fn train_small(tmp: &Path, out: &Path) -> Ran {
         "--device",
         "cpu",
         "--features",
-        "f16",
+        features,
         "--out",
-        &p(out),
-    ])
+        &p(&model),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.err);
+    (model, r)
+}
+
+fn predict(dir: &Path, model: &Path, out: &Path, extra: &[&str]) -> Ran {
+    let (dir, model, out) = (p(dir), p(model), p(out));
+    let mut args = vec![
+        "predict", &dir, "--model", &model, "--device", "cpu", "--out", &out,
+    ];
+    args.extend_from_slice(extra);
+    scenelab(&args)
 }
 
 #[test]
-fn train_speaks_plainly_and_predict_and_train_collapse_repeated_reasons() {
+fn train_says_how_training_ended() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = tmp.path().join("model");
-    let r = train_small(tmp.path(), &model);
-    assert_eq!(r.code, Some(0), "{}", r.err);
+    let (_, r) = train_small(tmp.path(), "f32");
     let said = format!("{}{}", r.out, r.err);
     assert!(said.contains("training completed: 1 epoch"), "{said}");
     assert!(
         !said.contains("Completed") && !said.contains("Some("),
         "{said}"
     );
+    assert!(!said.contains("f16"), "{said}");
+}
+
+#[test]
+fn train_confirms_f16_features() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, r) = train_small(tmp.path(), "f16");
+    let said = format!("{}{}", r.out, r.err);
     assert!(
         said.contains("features held as f16 (half the memory)"),
         "{said}"
     );
+}
 
-    // A MovieNet folder without features: nothing fits the model, one message, no OUT.
+#[test]
+fn predict_refuses_a_movienet_folder_it_cannot_score_in_one_message_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, _) = train_small(tmp.path(), "f32");
     let bare = tmp.path().join("bare");
-    let ids = movienet_without_features(&bare, 6);
+    movienet_without_features(&bare, 6);
     let out = tmp.path().join("out_mn");
-    let r = scenelab(&[
-        "predict",
-        &p(&bare),
-        "--model",
-        &p(&model),
-        "--device",
-        "cpu",
-        "--out",
-        &p(&out),
-    ]);
+    let r = predict(&bare, &model, &out, &[]);
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert!(!out.exists(), "{}", r.err);
     assert_eq!(lines_starting(&r.err, "error:"), 1, "{}", r.err);
     assert!(r.err.contains("6 movies:"), "{}", r.err);
+}
 
-    // The same movies as pkl files (read one at a time): the first few in full, then a count.
+#[test]
+fn predict_collapses_repeated_errors_of_pkl_files() {
+    // The movies of a featureless MovieNet folder as pkl files (read one at a time): the
+    // first few in full, then a count; no empty OUT is left.
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, _) = train_small(tmp.path(), "f32");
+    let bare = tmp.path().join("bare");
+    movienet_without_features(&bare, 6);
     let bare_pkl = tmp.path().join("bare_pkl");
     convert(&bare, &bare_pkl, None, &Quiet).unwrap();
     let out = tmp.path().join("out_pkl");
-    let r = scenelab(&[
-        "predict",
-        &p(&bare_pkl),
-        "--model",
-        &p(&model),
-        "--device",
-        "cpu",
-        "--out",
-        &p(&out),
-    ]);
+    let r = predict(&bare_pkl, &model, &out, &[]);
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert!(!out.exists(), "{}", r.err);
     assert!(r.err.contains("… and 3 more movies:"), "{}", r.err);
     assert_eq!(lines_starting(&r.err, "error: tt"), 3, "{}", r.err);
+}
 
-    // Training on it: three warnings and a count, then too few usable movies.
+#[test]
+fn train_collapses_repeated_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("bare");
+    movienet_without_features(&bare, 6);
     let r = scenelab(&["train", &p(&bare), "--device", "cpu"]);
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert_eq!(
@@ -205,45 +232,27 @@ fn train_speaks_plainly_and_predict_and_train_collapse_repeated_reasons() {
         "{}",
         r.err
     );
+}
 
+#[test]
+fn predict_names_the_movies_it_cannot_score_and_exits_2_for_a_partial_result() {
     // Some movies fit: the others are named by their movie (not by OUT/<id>.pkl), and the
     // partial result exits with 2 unless --allow-partial.
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, _) = train_small(tmp.path(), "f32");
     let mixed = tmp.path().join("mixed");
-    let mixed_ids = write_demo_movienet(&mixed, &small(3, 5), &|_, _| {}).unwrap();
-    std::fs::remove_dir_all(mixed.join("place_feat").join(&mixed_ids[1])).unwrap();
+    let ids = write_demo_movienet(&mixed, &small(3, 5), &|_, _| {}).unwrap();
+    std::fs::remove_dir_all(mixed.join("place_feat").join(&ids[1])).unwrap();
     let out = tmp.path().join("out_mixed");
-    let args = |allow: bool| {
-        let mut a = vec![
-            "predict".to_string(),
-            p(&mixed),
-            "--model".into(),
-            p(&model),
-            "--device".into(),
-            "cpu".into(),
-            "--out".into(),
-            p(&out),
-        ];
-        if allow {
-            a.push("--allow-partial".into());
-        }
-        a
-    };
-    let run = |a: Vec<String>| scenelab(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let r = run(args(false));
+    let r = predict(&mixed, &model, &out, &[]);
     assert_eq!(r.code, Some(2), "{}", r.err);
-    assert!(
-        r.err.contains(&format!("error: {}:", mixed_ids[1])),
-        "{}",
-        r.err
-    );
-    assert!(
-        !r.err.contains(&format!("{}.pkl", mixed_ids[1])),
-        "{}",
-        r.err
-    );
+    assert!(r.err.contains(&format!("error: {}:", ids[1])), "{}", r.err);
+    assert!(!r.err.contains(&format!("{}.pkl", ids[1])), "{}", r.err);
     assert!(r.out.contains("wrote 2 scored movies (of 3)"), "{}", r.out);
-    assert_eq!(run(args(true)).code, Some(0));
-    let _ = ids;
+    assert_eq!(
+        predict(&mixed, &model, &out, &["--allow-partial"]).code,
+        Some(0)
+    );
 }
 
 #[test]
@@ -288,15 +297,17 @@ fn export_exits_1_when_nothing_is_written_and_2_for_a_part() {
 }
 
 #[test]
-fn messages_say_what_to_give() {
+fn inspect_of_an_empty_folder_says_what_to_give() {
     let tmp = tempfile::tempdir().unwrap();
-    let empty = tmp.path().join("empty");
-    std::fs::create_dir(&empty).unwrap();
-    let r = scenelab(&["inspect", &p(&empty)]);
-    assert_ne!(r.code, Some(0));
+    let r = scenelab(&["inspect", &p(tmp.path())]);
+    assert_eq!(r.code, Some(1));
     assert!(r.err.contains("MovieNet"), "{}", r.err);
     assert!(r.err.contains("scenelab demo"), "{}", r.err);
+}
 
+#[test]
+fn a_missing_split_file_gives_its_os_error_once() {
+    let tmp = tempfile::tempdir().unwrap();
     let pkl = tmp.path().join("pkl");
     write_demo(&pkl, &small(3, 1), &|_, _| {}).unwrap();
     let missing = tmp.path().join("missing.json");
@@ -304,24 +315,23 @@ fn messages_say_what_to_give() {
     assert_eq!(r.code, Some(1));
     assert!(r.err.contains("missing.json"), "{}", r.err);
     assert_eq!(r.err.matches("os error 2").count(), 1, "{}", r.err);
+}
 
+#[test]
+fn predict_says_what_model_to_give_and_where_to_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkl = tmp.path().join("pkl");
+    write_demo(&pkl, &small(3, 1), &|_, _| {}).unwrap();
     let notes = tmp.path().join("notes.txt");
     std::fs::write(&notes, "some notes, not a model\n").unwrap();
     let out = tmp.path().join("out");
-    let r = scenelab(&[
-        "predict",
-        &p(&pkl),
-        "--model",
-        &p(&notes),
-        "--device",
-        "cpu",
-        "--out",
-        &p(&out),
-    ]);
+    let r = predict(&pkl, &notes, &out, &[]);
     assert_eq!(r.code, Some(1));
     assert!(r.err.contains("scenelab train"), "{}", r.err);
     assert!(r.err.contains(".pth") && r.err.contains(".safetensors"));
+    assert!(!out.exists());
 
+    // Neither --out nor --in-place: clap names both.
     let r = scenelab(&["predict", &p(&pkl), "--model", &p(&notes)]);
     assert_eq!(r.code, Some(2), "{}", r.err);
     assert!(
@@ -335,12 +345,15 @@ fn messages_say_what_to_give() {
         "--model",
         &p(&notes),
         "--out",
-        "x",
+        &p(&out),
         "--in-place",
     ]);
-    assert_ne!(r.code, Some(0), "{}", r.err);
+    assert_eq!(r.code, Some(2), "{}", r.err);
+    assert!(r.err.contains("cannot be used with"), "{}", r.err);
+}
 
-    // The demo's one-line summary names both layouts.
+#[test]
+fn the_demo_summary_names_both_layouts() {
     let r = scenelab(&["--help"]);
     let line = r
         .out
