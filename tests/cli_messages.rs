@@ -363,3 +363,22 @@ fn the_demo_summary_names_both_layouts() {
     assert!(line.contains("--layout movienet"), "{line}");
     assert!(!line.contains("real pkl format"), "{line}");
 }
+
+#[test]
+fn evaluate_collapses_repeated_skips() {
+    // Two movies with a prediction beside five without: three named, then a count.
+    let tmp = tempfile::tempdir().unwrap();
+    let mn = tmp.path().join("mn");
+    movienet_without_features(&mn, 5);
+    let dir = tmp.path().join("mixed");
+    convert(&mn, &dir, None, &Quiet).unwrap();
+    write_demo(&dir, &small(2, 9), &|_, _| {}).unwrap();
+    let r = scenelab(&["evaluate", &p(&dir)]);
+    assert_eq!(r.code, Some(2), "{}", r.err);
+    assert_eq!(lines_starting(&r.err, "skipped tt"), 3, "{}", r.err);
+    assert!(
+        r.err.contains("skipped … and 2 more movies: missing field"),
+        "{}",
+        r.err
+    );
+}

@@ -439,9 +439,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // One line, not one per movie: every movie lacks the field.
         return Err(e);
     }
-    for s in &loaded.skipped {
-        eprintln!("skipped {}: {}", s.file, s.reason);
-    }
+    super::repeats::print_collapsed(
+        "skipped ",
+        loaded
+            .skipped
+            .iter()
+            .map(|s| (s.file.as_str(), s.reason.as_str())),
+    );
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
