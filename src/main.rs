@@ -18,7 +18,7 @@ struct Cli {
 enum Command {
     /// Open the desktop app (the default with no subcommand).
     Gui(cli::gui::Args),
-    /// Write synthetic demo movies in the real pkl format.
+    /// Write synthetic demo movies: pkl files, or MovieNet's layout with --layout movienet.
     Demo(cli::demo::Args),
     /// List each file's fields with dtype and shape, shot and scene counts, and errors.
     Inspect(cli::inspect::Args),
@@ -71,9 +71,10 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            let text = cli::error_text(&e);
             match cli::hint(&e) {
-                Some(hint) => eprintln!("error: {e:#} ({hint})"),
-                None => eprintln!("error: {e:#}"),
+                Some(hint) => eprintln!("error: {text} ({hint})"),
+                None => eprintln!("error: {text}"),
             }
             std::process::ExitCode::from(cli::exit_status(&e))
         }

@@ -491,6 +491,7 @@ fn model_and_prediction_scenes(
         in_place: false,
         device: scenelab::workflow::DeviceArg::Cpu,
         raw_scores,
+        allow_partial: false,
     })
     .unwrap();
     let (a, b) = (tmp.join("a"), tmp.join("b"));

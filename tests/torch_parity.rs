@@ -586,6 +586,7 @@ fn the_command_line_predicts_with_weight_files_and_exports_for_the_twin() {
         in_place: false,
         device: scenelab::workflow::DeviceArg::Cpu,
         raw_scores: true,
+        allow_partial: false,
     })
     .unwrap();
     let opened = torch_checkpoint::open_model(&weights, None, &Device::Cpu).unwrap();
@@ -619,6 +620,7 @@ fn the_command_line_predicts_with_weight_files_and_exports_for_the_twin() {
         in_place: false,
         device: scenelab::workflow::DeviceArg::Cpu,
         raw_scores: true,
+        allow_partial: false,
     })
     .unwrap_err();
     assert!(format!("{e:#}").starts_with("--model"), "{e:#}");

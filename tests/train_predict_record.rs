@@ -86,6 +86,7 @@ mod end_to_end {
             in_place: false,
             device: train::DeviceArg::Cpu,
             raw_scores,
+            allow_partial: false,
         }
     }
 

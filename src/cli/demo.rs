@@ -1,4 +1,5 @@
-//! `scenelab demo`: write synthetic movies in the real format.
+//! `scenelab demo`: write synthetic movies as the challenge's pkl files or in MovieNet's
+//! layout (`--layout movienet`).
 
 use std::path::PathBuf;
 use std::time::Instant;

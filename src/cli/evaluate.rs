@@ -10,7 +10,9 @@ use crate::data::fields::{
     Converted, end_frames_from_array, ground_truth_from_array, scores_from_array,
 };
 use crate::data::movienet::{self, Layout};
-use crate::data::{FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_SHOT_END_FRAME, Scores};
+use crate::data::{
+    FIELD_GROUND_TRUTH, FIELD_IMDB_ID, FIELD_SHOT_END_FRAME, FIELD_UNCERTAIN, Modality, Scores,
+};
 use crate::eval::{self, Evaluator, Metrics, MovieInput};
 use crate::pickle::{self, Field, NdArray, Record};
 
@@ -66,6 +68,27 @@ pub struct Loaded {
     pub movies: Vec<LoadedMovie>,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// The names of the fields, in any file read, that hold one value per shot transition
+    /// (the ground truth's length): those `--field` can score.
+    pub score_fields: std::collections::BTreeSet<String>,
+    /// How many of the files read hold a feature of any modality (place, cast, action,
+    /// audio): a model can score only those.
+    pub with_features: usize,
+}
+
+/// The fields of `record` with one value per transition, as the ground truth has: 1-D arrays
+/// of its length (none when the record has no ground truth to measure by).
+fn score_like_fields(record: &Record) -> Vec<String> {
+    let Some(Field::Array(gt)) = pickle::field(record, FIELD_GROUND_TRUTH) else {
+        return Vec::new();
+    };
+    record
+        .iter()
+        .filter_map(|(name, f)| match f {
+            Field::Array(a) if a.shape.len() == 1 && a.shape == gt.shape => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A copy of the array of field `name` (the evaluated fields are small), or why there is none.
@@ -110,7 +133,20 @@ pub fn movie_from_record(
         }
     };
     let ground_truth = read_field(record, FIELD_GROUND_TRUTH, ground_truth_from_array, notes)?;
-    let scores = read_field(record, field, scores_from_array, notes)?;
+    let scores = if field == FIELD_UNCERTAIN && pickle::field(record, field).is_none() {
+        // SceneLab writes this field only for a movie with an uncertain (-1) label, so its
+        // absence says that no transition is uncertain: scored as all false, not skipped.
+        notes.push(format!(
+            "no field '{field}' (written only when a label is uncertain): scored as no \
+             uncertain transition"
+        ));
+        Scores::from_array(&crate::pickle::ArrayData::Bool(vec![
+            false;
+            ground_truth.len()
+        ]))
+    } else {
+        read_field(record, field, scores_from_array, notes)?
+    };
     let shot_end_frame = read_field(record, FIELD_SHOT_END_FRAME, end_frames_from_array, notes)?;
     Ok(LoadedMovie {
         imdb_id,
@@ -196,6 +232,13 @@ fn load_records(
                 continue;
             }
         };
+        loaded.score_fields.extend(score_like_fields(&record));
+        if Modality::ALL
+            .into_iter()
+            .any(|m| pickle::field(&record, m.field()).is_some())
+        {
+            loaded.with_features += 1;
+        }
         let movie = match movie_from_record(&record, &stem, field, &mut notes) {
             Ok(m) => m,
             Err(problem) => {
@@ -304,31 +347,77 @@ pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f64, files:
     out
 }
 
+/// The error when every one of the `files` movies lacks `field` (none is scored and each was
+/// skipped for that alone), with advice that fits the folder; `None` otherwise.
+///
+/// * a name no file holds: there is no such field; the files' score-like fields are listed;
+/// * the prediction, in movies with features: a model's can be written with `scenelab
+///   predict`;
+/// * the prediction, in movies without features (a MovieNet folder of labels and shot
+///   frames): only the labels can be checked (`--field ground_truth`) until features are
+///   added.
+fn no_movie_holds(
+    args: &Args,
+    field: &str,
+    loaded: &Loaded,
+    files: usize,
+    movienet: bool,
+) -> Option<anyhow::Error> {
+    let missing = format!("missing field '{field}'");
+    if !loaded.movies.is_empty() || loaded.skipped.iter().any(|s| s.reason != missing) {
+        return None;
+    }
+    let dir = args.dir.display();
+    let held = if loaded.score_fields.is_empty() {
+        "they hold no field with one value per shot transition".to_owned()
+    } else {
+        format!(
+            "the fields they hold with one value per shot transition are {}",
+            loaded
+                .score_fields
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let what = if movienet {
+        format!("of the MovieNet folder {dir}")
+    } else {
+        format!("in {dir}")
+    };
+    Some(match &args.field {
+        ScoreField::Prediction if loaded.with_features == 0 => anyhow::anyhow!(
+            "none of the {files} movies {what} has a prediction ('{field}'), and none has \
+             features a model could predict one from: check the labels with --field \
+             ground_truth, or add the features (place, cast, action, audio) and write a \
+             model's prediction with `scenelab predict`"
+        ),
+        ScoreField::Prediction => anyhow::anyhow!(
+            "none of the {files} movies {what} has a prediction ('{field}'): write a model's \
+             with `scenelab predict {dir} --model MODEL --out OUT` and evaluate OUT, or score \
+             another field with --field ({held})"
+        ),
+        _ => anyhow::anyhow!(
+            "there is no field '{field}' in any of the {files} movies {what}: {held}; pass one \
+             of them (or prediction, ground_truth) to --field"
+        ),
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let field = args
         .field
         .file_field()
         .ok_or_else(|| anyhow::anyhow!("--field: {}", super::field::EVALUATE.refusal("model")))?;
-    let (loaded, files) = match Layout::detect(&args.dir) {
+    let movienet = Layout::detect(&args.dir);
+    let (loaded, files) = match &movienet {
         Some(layout) => {
-            let loaded = load_movienet(&layout, field);
+            let loaded = load_movienet(layout, field);
             let n = loaded.movies.len() + loaded.skipped.len();
             if n == 0 {
                 anyhow::bail!(
                     "{} has MovieNet's folders but no movie in them",
-                    args.dir.display()
-                );
-            }
-            let missing = format!("missing field '{field}'");
-            if loaded.movies.is_empty() && loaded.skipped.iter().all(|s| s.reason == missing) {
-                // One line, not one per movie: the layout has no place for scores.
-                anyhow::bail!(
-                    "none of the {n} movies of the MovieNet folder {} has scores in '{}' (the \
-                     layout holds labels, shot frames and features, no prediction): write a \
-                     model's with `scenelab predict {} --model MODEL --out OUT` and evaluate OUT, \
-                     or score another field with --field",
-                    args.dir.display(),
-                    field,
                     args.dir.display()
                 );
             }
@@ -346,9 +435,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (load_movies(&files, field), files.len())
         }
     };
-    for s in &loaded.skipped {
-        eprintln!("skipped {}: {}", s.file, s.reason);
+    if let Some(e) = no_movie_holds(&args, field, &loaded, files, movienet.is_some()) {
+        // One line, not one per movie: every movie lacks the field.
+        return Err(e);
     }
+    super::repeats::print_collapsed(
+        "skipped ",
+        loaded
+            .skipped
+            .iter()
+            .map(|s| (s.file.as_str(), s.reason.as_str())),
+    );
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

@@ -77,12 +77,16 @@ pub struct PartialExport {
     pub movies: usize,
 }
 
-/// Skipped movies printed as they come.
-struct Lines;
+/// Skipped movies printed as they come: the first few of each reason, then a count
+/// ([`super::repeats::Repeats`]).
+#[derive(Default)]
+struct Lines(super::repeats::Repeats);
 
 impl Observer<SkippedMovie> for Lines {
     fn event(&self, s: SkippedMovie) {
-        eprintln!("skipped {}: {}", s.imdb_id, s.reason);
+        if self.0.admit(&s.imdb_id, &s.reason) {
+            eprintln!("skipped {}: {}", s.imdb_id, s.reason);
+        }
     }
 }
 
@@ -149,6 +153,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("skipped {}: {}", f.path.display(), f.error);
     }
     let movies = &dataset.movies;
+    let out_existed = args.out.exists();
+    let lines = Lines::default();
     let request = SceneExport {
         format: args.format,
         rate: args.fps,
@@ -161,7 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &scenes::ground_truth_boundaries,
                 request,
                 &args.out,
-                &Lines,
+                &lines,
             )?
         }
         ScoreField::Prediction => {
@@ -183,7 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Ok(peaks.boundaries(&p.to_f32_vec()))
             };
             eprintln!("scenes of the files' prediction, {peaks}");
-            scenes::write_scene_lists(movies, &boundaries, request, &args.out, &Lines)?
+            scenes::write_scene_lists(movies, &boundaries, request, &args.out, &lines)?
         }
         ScoreField::Other(name) => return Err(not_exported(name)),
         ScoreField::Model => {
@@ -218,9 +224,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 })?;
                 Ok(scenes::decided_boundaries((*s).into(), &decision))
             };
-            scenes::write_scene_lists(movies, &boundaries, request, &args.out, &Lines)?
+            scenes::write_scene_lists(movies, &boundaries, request, &args.out, &lines)?
         }
     };
+    for line in lines.0.summary() {
+        eprintln!("skipped {line}");
+    }
+    let total = movies.len() + dataset.failures.len();
+    if summary.written.is_empty() {
+        // Nothing written is a failure (exit 1), not a partial result: no empty folder is
+        // left behind when the run made it.
+        if !out_existed {
+            let _ = std::fs::remove_dir(&args.out);
+        }
+        anyhow::bail!(
+            "none of the {total} movies of {} had scenes to write (reasons above){}",
+            args.dir.display(),
+            match args.field {
+                // A model needs features: suggest one only where some movie has them.
+                ScoreField::Prediction if movies.iter().any(Movie::has_all_features) =>
+                    ": pass --field ground_truth, or --field model with --model MODEL",
+                ScoreField::Prediction =>
+                    ": pass --field ground_truth (no movie has the features a model reads)",
+                _ => "",
+            }
+        );
+    }
     println!(
         "wrote {} scenes of {} movies to {} ({}, {})",
         summary.scenes,
@@ -229,18 +258,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.format.label(),
         args.fps
     );
-    let total = movies.len() + dataset.failures.len();
-    if summary.written.is_empty() {
-        anyhow::bail!(
-            "no movie of {} had scenes to write (reasons above){}",
-            args.dir.display(),
-            match args.field {
-                ScoreField::Prediction =>
-                    ": pass --field ground_truth, or --field model with --model MODEL",
-                _ => "",
-            }
-        );
-    }
     if summary.written.len() < total && !args.allow_partial {
         return Err(PartialExport {
             written: summary.written.len(),

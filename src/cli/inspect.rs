@@ -161,7 +161,8 @@ fn list_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
                 .collect();
             found.sort();
             if found.is_empty() {
-                anyhow::bail!("{} holds no .pkl files", p.display());
+                // The wording (and the `scenelab demo` hint) of train and export.
+                return Err(crate::data::DataError::NoMovies { path: p.clone() }.into());
             }
             files.extend(found);
         } else {

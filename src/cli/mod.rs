@@ -10,6 +10,7 @@ pub mod field;
 pub mod gui;
 pub mod inspect;
 pub mod predict;
+pub mod repeats;
 pub mod search;
 pub mod train;
 
@@ -36,6 +37,25 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
             )),
             _ => None,
         })
+}
+
+/// `e` as one line for the user: its messages from the outermost in, joined by ": ", less
+/// any cause whose text the message before it already ends with (an error that shows its
+/// source in its own text, as `cannot read FILE: No such file …` does, would otherwise say
+/// the OS error twice).
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Open `--model` as `scenelab predict` does, for every command that takes one: a model folder

@@ -21,8 +21,15 @@ use crate::workflow::DeviceArg;
 use crate::workflow::export::{self, ExportError, ExportEvent};
 use crate::workflow::predict;
 
+use super::repeats::Repeats;
+
 /// Arguments of `scenelab predict`.
 #[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("target")
+        .required(true)
+        .args(["out", "in_place"])
+))]
 pub struct Args {
     /// Folder of tt*.pkl movies, or a MovieNet folder (label*/, shot_movie*/, features), to
     /// score; a MovieNet folder's movies are written as pkl files.
@@ -37,10 +44,10 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub kind: Option<ModelKind>,
     /// Folder for the scored files (created if needed); must differ from DIR.
-    #[arg(long, required_unless_present = "in_place")]
+    #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite the files in DIR, after copying the originals to DIR/scenelab-backup-<time>.
-    #[arg(long, conflicts_with = "out")]
+    #[arg(long)]
     pub in_place: bool,
     /// Where to compute: auto takes CUDA when this binary was built with it and a GPU
     /// answers, else the CPU.
@@ -50,12 +57,17 @@ pub struct Args {
     /// decision (threshold and peak picking tuned on validation movies).
     #[arg(long)]
     pub raw_scores: bool,
+    /// Exit 0 even when some movies could not be scored (they are named either way). Without
+    /// it such a run exits with 2; a run that scores no movie exits with 1.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 use crate::workflow::predict::decision_to_apply;
 
-/// Writing's progress on the terminal: a bar of files, an error line per failed file.
-struct FilesBar(ProgressBar);
+/// Writing's progress on the terminal: a bar of files, an error line per failed movie (the
+/// first few of each reason, then a count: [`Repeats`]).
+struct FilesBar(ProgressBar, Repeats);
 
 impl Observer<ExportEvent> for FilesBar {
     fn progress(&self, done: usize, _total: usize, what: &str) {
@@ -64,9 +76,54 @@ impl Observer<ExportEvent> for FilesBar {
     }
 
     fn event(&self, event: ExportEvent) {
-        let ExportEvent::Failed { path, message } = event;
-        super::print_above(&self.0, format!("error: {}: {message}", path.display()));
+        let ExportEvent::Failed { movie, message } = event;
+        if self.1.admit(&movie, &message) {
+            super::print_above(&self.0, format!("error: {movie}: {message}"));
+        }
     }
+}
+
+/// The movies of a MovieNet folder `model` can score; those it cannot are named on stderr
+/// (collapsed by reason). Errors: it can score none (one message, with each reason's count).
+fn scorable(
+    model: &crate::train::TrainedModel,
+    movies: &[Movie],
+    args: &Args,
+) -> anyhow::Result<Vec<Movie>> {
+    let mut ready = Vec::new();
+    let mut refused = Vec::new();
+    for m in movies {
+        match predict::why_unscorable(model, m) {
+            Some(why) => refused.push((m.imdb_id.as_str(), why)),
+            None => ready.push(m.clone()),
+        }
+    }
+    if ready.is_empty() {
+        let repeats = Repeats::default();
+        for (id, why) in &refused {
+            repeats.admit(id, why);
+        }
+        let reasons: Vec<String> = repeats
+            .reasons()
+            .into_iter()
+            .map(|(reason, n)| {
+                let movies = if n == 1 { "movie" } else { "movies" };
+                format!("{n} {movies}: {reason}")
+            })
+            .collect();
+        anyhow::bail!(
+            "the model in {} can score none of the {} movies of {}, so nothing was written ({})",
+            args.model.display(),
+            movies.len(),
+            args.dir.display(),
+            reasons.join("; ")
+        );
+    }
+    super::repeats::print_collapsed(
+        "error: ",
+        refused.iter().map(|(id, why)| (*id, why.as_str())),
+    );
+    Ok(ready)
 }
 
 /// The error for `--out` naming the folder the movies come from.
@@ -103,13 +160,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let movienet = check_args(&args)?;
     let device = args.device.open()?;
     let model = super::open_model(&args.model, args.kind, &device)?;
-    let movienet = if movienet {
-        Some(super::train::load_folder(&args.dir, crate::data::FeaturePrecision::F32)?.movies)
+    // A MovieNet folder's movies are all loaded before anything is written: each is checked
+    // against the model, and nothing (not even OUT) is made when none fits it.
+    let (movienet, unscorable) = if movienet {
+        let movies =
+            super::train::load_folder(&args.dir, crate::data::FeaturePrecision::F32)?.movies;
+        let ready = scorable(&model, &movies, &args)?;
+        let unscorable = movies.len() - ready.len();
+        (Some(ready), unscorable)
     } else {
-        None
+        (None, 0)
     };
     let files = crate::data::Dataset::movie_files(&args.dir)?;
-    let count = movienet.as_ref().map_or(files.len(), Vec::len);
+    let count = movienet.as_ref().map_or(files.len(), Vec::len) + unscorable;
+    let out_existed = args.out.as_ref().is_some_and(|o| o.exists());
     let out_dir = if args.in_place {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -167,6 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         ),
+        Repeats::default(),
     );
     let score = |movie: &Movie| -> anyhow::Result<Option<ArrayData>> {
         Ok(Some(predict::scores_to_write(
@@ -180,15 +245,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => export::write_predictions(&files, &out_dir, &score, false, &bar)?,
     };
     bar.0.finish_and_clear();
-    let failed = summary.failed;
-    println!(
-        "wrote {} scored movies to {}",
-        count - failed,
-        out_dir.display()
-    );
-    anyhow::ensure!(
-        failed == 0,
-        "{failed} movie(s) could not be scored (see above)"
-    );
+    for line in bar.1.summary() {
+        eprintln!("error: {line}");
+    }
+    let written = summary.written;
+    if written == 0 {
+        if !out_existed && !args.in_place {
+            // Leave no empty folder behind for a run that wrote nothing (only an empty one is
+            // removed; one that existed before is left alone).
+            let _ = std::fs::remove_dir(&out_dir);
+        }
+        anyhow::bail!(
+            "none of the {count} movies of {} could be scored (reasons above), so nothing was \
+             written",
+            args.dir.display()
+        );
+    }
+    let of = if written < count {
+        format!(" (of {count})")
+    } else {
+        String::new()
+    };
+    println!("wrote {written} scored movies{of} to {}", out_dir.display());
+    if written < count && !args.allow_partial {
+        return Err(super::Partial {
+            scored: written,
+            files: count,
+        }
+        .into());
+    }
     Ok(())
 }

@@ -89,9 +89,15 @@ pub fn load_folder(dir: &Path, precision: FeaturePrecision) -> anyhow::Result<Da
     })
     .with_context(|| cannot_load(dir))?;
     bar.finish_and_clear();
-    for f in &data.failures {
-        eprintln!("warning: skipped {}: {}", f.path.display(), f.error);
-    }
+    let failures: Vec<(String, String)> = data
+        .failures
+        .iter()
+        .map(|f| (f.path.display().to_string(), f.error.to_string()))
+        .collect();
+    super::repeats::print_collapsed(
+        "warning: skipped ",
+        failures.iter().map(|(p, e)| (p.as_str(), e.as_str())),
+    );
     Ok(data)
 }
 
@@ -171,21 +177,30 @@ pub(crate) fn load_trainable_with_split(
     work: &str,
 ) -> anyhow::Result<(Vec<Movie>, Option<SplitFile>)> {
     let data = load_folder(dir, precision)?;
+    let mut skipped = Vec::new();
     let movies = data
         .movies
         .into_iter()
         .filter(|m| match lacks_for_training(m) {
             Some(lack) => {
-                eprintln!(
-                    "warning: skipped '{}': {work} needs ground truth and all four feature \
-                     modalities; it has no {lack}",
-                    m.imdb_id
-                );
+                skipped.push((
+                    format!("'{}'", m.imdb_id),
+                    format!(
+                        "{work} needs ground truth and all four feature modalities; it has no \
+                         {lack}"
+                    ),
+                ));
                 false
             }
             None => true,
         })
         .collect();
+    // One line per reason after the first few movies: a folder without features would
+    // otherwise print a line per movie.
+    super::repeats::print_collapsed(
+        "warning: skipped ",
+        skipped.iter().map(|(id, why)| (id.as_str(), why.as_str())),
+    );
     Ok((movies, data.split))
 }
 
@@ -197,6 +212,33 @@ struct TrainBar<'a> {
     device: &'a candle_core::Device,
     /// The last epoch's summary, shown after each step's loss.
     epoch_line: Mutex<String>,
+    /// Epochs run so far (the last epoch event's), for the closing line.
+    epochs_run: Mutex<usize>,
+    /// Epochs without a better validation mAP that stop training early.
+    patience: usize,
+    /// How the features are held: f16 is said with the feature widths.
+    precision: FeaturePrecision,
+}
+
+/// The closing line of a training run, for people: how it ended after how many epochs, and
+/// the best epoch (whose weights are kept).
+fn finished_line(
+    stop: &crate::train::StopReason,
+    epochs_run: usize,
+    patience: usize,
+    best_epoch: Option<usize>,
+) -> String {
+    use crate::train::StopReason;
+    let best = best_epoch.map_or(String::new(), |b| format!(", best epoch {b}"));
+    let epochs = if epochs_run == 1 { "epoch" } else { "epochs" };
+    match stop {
+        StopReason::Completed => format!("training completed: {epochs_run} {epochs}{best}"),
+        StopReason::EarlyStopped => format!(
+            "stopped early after {epochs_run} {epochs} (no better validation mAP for \
+             {patience} epochs){best}"
+        ),
+        StopReason::Cancelled => format!("cancelled after {epochs_run} {epochs}{best}"),
+    }
 }
 
 impl Observer<TrainEvent> for TrainBar<'_> {
@@ -222,7 +264,11 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                     );
                 });
                 bar.set_length((epochs * steps_per_epoch) as u64);
-                super::print_above(bar, format!("feature widths: {feature_dims}"));
+                let held = match self.precision {
+                    FeaturePrecision::F16 => "; features held as f16 (half the memory)",
+                    FeaturePrecision::F32 => "",
+                };
+                super::print_above(bar, format!("feature widths: {feature_dims}{held}"));
                 super::print_above(bar, format!("boundary weight in the loss: {pos_weight:.2}"));
             }
             TrainEvent::Step {
@@ -236,6 +282,7 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                 best_epoch,
                 eta_seconds,
             } => {
+                *self.epochs_run.lock().unwrap_or_else(|e| e.into_inner()) = record.epoch;
                 let val = record
                     .validation
                     .map_or(String::new(), |v| format!(" val mAP {:.4}", v.map));
@@ -250,7 +297,8 @@ impl Observer<TrainEvent> for TrainBar<'_> {
                 );
             }
             TrainEvent::Finished { stop, best_epoch } => {
-                super::print_above(bar, format!("stopped: {stop:?}, best epoch {best_epoch:?}"));
+                let run = *self.epochs_run.lock().unwrap_or_else(|e| e.into_inner());
+                super::print_above(bar, finished_line(&stop, run, self.patience, best_epoch));
             }
         }
     }
@@ -315,14 +363,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or_else(|| default_test_count(movies.len())),
         ),
     };
+    let settings = TrainSettings {
+        epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
+        seed: args.seed,
+        ..TrainSettings::for_kind(args.model)
+    };
+    let patience = settings.patience.max(1);
     let request = TrainRequest {
         config: TrainConfig {
             model: args.model.default_config(),
-            settings: TrainSettings {
-                epochs: args.epochs.unwrap_or_else(|| args.model.default_epochs()),
-                seed: args.seed,
-                ..TrainSettings::for_kind(args.model)
-            },
+            settings,
         },
         held_out,
         objective: args.objective,
@@ -337,6 +387,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         model: args.model,
         device: &device,
         epoch_line: Mutex::new(String::new()),
+        epochs_run: Mutex::new(0),
+        patience,
+        precision: args.features,
     };
     let run =
         train_and_tune(&movies, &request, &device, &bar).map_err(|e| explain(e, &args.dir))?;

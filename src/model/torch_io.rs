@@ -46,7 +46,9 @@ pub enum TorchImportError {
     Pickle(crate::pickle::PickleError),
     #[error("it is not a valid safetensors file: {0}")]
     Safetensors(String),
-    #[error("it is neither a torch.save file nor a safetensors file (it starts with {0})")]
+    #[error(
+        "it is neither a torch.save file nor a safetensors file (it starts with {0}): give a model folder written by `scenelab train` or a weight file (.pth, .pt, .pth.tar, .bin, .safetensors)"
+    )]
     UnknownFormat(String),
     #[error(
         "it is a movie file (a pickled dict of a movie's fields: {fields}), not a model: give a model folder written by `scenelab train` or a weight file (.pth, .pt, .pth.tar, .bin, .safetensors); movie files belong in the folder of movies to score"

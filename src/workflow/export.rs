@@ -53,8 +53,10 @@ pub enum ExportError {
 /// What happened to a file while writing, for the caller to show.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExportEvent {
-    /// The file could not be read, scored or written; the others go on.
-    Failed { path: PathBuf, message: String },
+    /// A movie could not be read, scored or written; the others go on. `movie` names it: the
+    /// source file's name, or the imdb id of a movie loaded from MovieNet's layout (the
+    /// output file is named in `message` when writing it failed).
+    Failed { movie: String, message: String },
 }
 
 /// What [`write_predictions`] wrote.
@@ -114,7 +116,7 @@ pub fn write_predictions(
             Err(WriteFailure::Failed(e)) => {
                 summary.failed += 1;
                 observer.event(ExportEvent::Failed {
-                    path: f.clone(),
+                    movie: name,
                     message: format!("{e:#}"),
                 });
             }
@@ -158,7 +160,7 @@ pub fn write_movie_predictions(
             Err(e) => {
                 summary.failed += 1;
                 observer.event(ExportEvent::Failed {
-                    path: target,
+                    movie: movie.imdb_id.clone(),
                     message: format!("{e:#}"),
                 });
             }

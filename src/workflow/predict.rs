@@ -60,6 +60,15 @@ pub fn score_movies(
     Ok(out)
 }
 
+/// Why `model` cannot score `movie` (a modality missing, or features of other widths than
+/// the model was trained on), or `None` when it can. The same check as [`score_movies`]'s,
+/// for a caller that wants to refuse before writing anything.
+pub fn why_unscorable(model: &TrainedModel, movie: &Movie) -> Option<String> {
+    crate::train::normalize::check_features(movie, model.meta.normalization.dims)
+        .err()
+        .map(|e| e.to_string())
+}
+
 /// One movie's scores as `scenelab predict` writes them: the model's probabilities (f32, one
 /// per transition), through `decision` when given ([`Decision::apply`], so that the
 /// reference's `>= 0.5` gives the decision's boundaries). Errors: the model failed on it.

@@ -1,0 +1,111 @@
+//! Per-movie messages without floods: a folder of 143 movies that all fail for one reason
+//! gets the first few lines in full and then one line counting the rest, instead of 143
+//! identical lines. Shared by `scenelab predict` (movies it cannot score) and `scenelab
+//! train` (movies it skips).
+
+use std::sync::Mutex;
+
+/// How many movies of one reason are named in full before the rest are counted.
+pub const SHOWN: usize = 3;
+
+/// Counts per-movie messages by their reason (the message with the movie's id taken out), so
+/// that the first [`SHOWN`] of each reason are printed and the rest summed up at the end.
+/// Shared between threads (a progress observer reports through `&self`).
+#[derive(Debug, Default)]
+pub struct Repeats {
+    /// Each reason, in the order first met, with how many movies had it.
+    reasons: Mutex<Vec<(String, usize)>>,
+}
+
+impl Repeats {
+    /// Count `message` about movie `id`; true when it should be printed in full (it is among
+    /// the first [`SHOWN`] of its reason).
+    pub fn admit(&self, id: &str, message: &str) -> bool {
+        let reason = reason_of(id, message);
+        let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        let count = match reasons.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => n,
+            None => {
+                reasons.push((reason, 0));
+                &mut reasons.last_mut().expect("just pushed").1
+            }
+        };
+        *count += 1;
+        *count <= SHOWN
+    }
+
+    /// One line per reason that had more movies than were printed: "… and N more movies:
+    /// REASON", the movie's id in it shown as `…`.
+    pub fn summary(&self) -> Vec<String> {
+        let reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        reasons
+            .iter()
+            .filter(|(_, n)| *n > SHOWN)
+            .map(|(reason, n)| {
+                let more = n - SHOWN;
+                let movies = if more == 1 { "movie" } else { "movies" };
+                format!("… and {more} more {movies}: {reason}")
+            })
+            .collect()
+    }
+
+    /// The reasons counted, in the order first met, with their movie counts.
+    pub fn reasons(&self) -> Vec<(String, usize)> {
+        self.reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// `message` with the movie taken out (shown as `…`), so that the messages of movies failing
+/// for one reason compare equal. `movie` is an imdb id or a file name, whose stem (the imdb
+/// id of `tt0047396.pkl`) is taken out too.
+pub fn reason_of(movie: &str, message: &str) -> String {
+    let stem = std::path::Path::new(movie)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut reason = message.to_owned();
+    for name in [movie, stem.as_str()] {
+        if !name.is_empty() {
+            reason = reason.replace(name, "…");
+        }
+    }
+    reason
+}
+
+/// Print `(movie, reason)` pairs as [`Repeats`] says, each on stderr: the first [`SHOWN`] of
+/// each reason as `{lead}{movie}: {reason}`, then `{lead}… and N more movies: {reason}`.
+pub fn print_collapsed<'a>(lead: &str, items: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    let repeats = Repeats::default();
+    for (movie, reason) in items {
+        if repeats.admit(movie, reason) {
+            eprintln!("{lead}{movie}: {reason}");
+        }
+    }
+    for line in repeats.summary() {
+        eprintln!("{lead}{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_of_a_reason_are_shown_and_the_rest_counted() {
+        let r = Repeats::default();
+        let shown: Vec<bool> = (0..5)
+            .map(|i| r.admit(&format!("tt{i}"), &format!("movie 'tt{i}' has no features")))
+            .collect();
+        assert_eq!(shown, [true, true, true, false, false]);
+        assert!(r.admit("tt9", "movie 'tt9' cannot be written"));
+        // A file name stands for the imdb id in its message.
+        assert!(!r.admit("tt5.pkl", "movie 'tt5' has no features"));
+        assert_eq!(
+            r.summary(),
+            ["… and 3 more movies: movie '…' has no features"]
+        );
+    }
+}
