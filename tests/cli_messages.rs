@@ -44,7 +44,9 @@ fn small(movies: usize, seed: u64) -> DemoConfig {
 
 /// A MovieNet folder as /work/shared/movienet318 is: label318/ and shot_movie318/ only.
 fn movienet_without_features(root: &Path, movies: usize) -> Vec<String> {
-    let ids = write_demo_movienet(root, &small(movies, 5), &|_, _| {}).unwrap();
+    let ids = write_demo_movienet(root, &small(movies, 5), &|_, _| {})
+        .unwrap()
+        .ids;
     for dir in ["place_feat", "cast_feat", "act_feat", "aud_feat"] {
         std::fs::remove_dir_all(root.join(dir)).unwrap();
     }
@@ -241,7 +243,9 @@ fn predict_names_the_movies_it_cannot_score_and_exits_2_for_a_partial_result() {
     let tmp = tempfile::tempdir().unwrap();
     let (model, _) = train_small(tmp.path(), "f32");
     let mixed = tmp.path().join("mixed");
-    let ids = write_demo_movienet(&mixed, &small(3, 5), &|_, _| {}).unwrap();
+    let ids = write_demo_movienet(&mixed, &small(3, 5), &|_, _| {})
+        .unwrap()
+        .ids;
     std::fs::remove_dir_all(mixed.join("place_feat").join(&ids[1])).unwrap();
     let out = tmp.path().join("out_mixed");
     let r = predict(&mixed, &model, &out, &[]);
