@@ -246,6 +246,7 @@ fn a_double_click_is_one_edit_and_keeps_the_zoom() {
     settle(&mut h);
     let t = transition_where(&original, 5, false);
     let before = h.state().timeline_transform().unwrap().bounds().range_x();
+    let frame = *h.state().timeline_transform().unwrap().frame();
     let pos = at_transition(&h, t, false);
     h.event(egui::Event::PointerMoved(pos));
     h.step();
@@ -269,6 +270,8 @@ fn a_double_click_is_one_edit_and_keeps_the_zoom() {
         before, after,
         "a double click in edit mode does not reset the zoom"
     );
+    // The edited mark does not widen the movie list: the plot stays under the pointer.
+    assert_eq!(*h.state().timeline_transform().unwrap().frame(), frame);
 }
 
 /// Every field of `a` except the labels equals `b`'s.

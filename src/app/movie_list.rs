@@ -177,9 +177,7 @@ impl MovieList {
             .filter(|&c| has_split || c != Column::Role)
             .collect();
         let bad_height = if folder.bad.is_empty() { 0.0 } else { 160.0 };
-        // Both ways: a row that grows (a movie marked edited) scrolls instead of widening the
-        // panel, which would move the timeline under the pointer between two clicks.
-        egui::ScrollArea::both()
+        egui::ScrollArea::vertical()
             .id_salt("movie_rows")
             .max_height((ui.available_height() - bad_height).max(80.0))
             .show(ui, |ui| {
@@ -243,6 +241,9 @@ impl MovieList {
 /// Follows the name of a movie whose labels were edited and not saved.
 pub const EDITED_MARK: &str = "(edited)";
 
+/// What the list draws after an edited movie's name.
+const EDITED_GLYPH: &str = "✏";
+
 /// One movie's row: its id (a click selects it), role, shots, scenes and scores.
 /// (`scrolled_to`: the row last scrolled to, so the selection is followed once.)
 fn movie_row(
@@ -262,16 +263,34 @@ fn movie_row(
         .done()
         .iter()
         .any(|e| e.movie == movie.imdb_id);
-    let mut name = egui::RichText::new(if edited {
-        format!("{} {EDITED_MARK}", movie.imdb_id)
-    } else {
-        movie.imdb_id.clone()
-    });
+    let mut name = egui::RichText::new(&movie.imdb_id);
     if !movie.issues.is_empty() {
         name = name.color(ui.visuals().warn_fg_color);
     }
-    let mut r = ui.selectable_label(selected, name);
+    let mut r = ui
+        .horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 2.0;
+            let r = ui.selectable_label(selected, name);
+            // A slot of fixed width for the mark: marking a movie edited must not widen the
+            // list, which would move the timeline under the pointer between two clicks.
+            let (slot, _) =
+                ui.allocate_exact_size(egui::vec2(14.0, r.rect.height()), egui::Sense::hover());
+            if edited {
+                ui.painter().text(
+                    slot.center(),
+                    egui::Align2::CENTER_CENTER,
+                    EDITED_GLYPH,
+                    egui::TextStyle::Body.resolve(ui.style()),
+                    ui.visuals().warn_fg_color,
+                );
+            }
+            r
+        })
+        .inner;
     if edited {
+        // Screen readers (and tests) read the mark as words.
+        let label = format!("{} {EDITED_MARK}", movie.imdb_id);
+        r.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, selected, &label));
         r = r.on_hover_text("Its labels were edited and not saved yet");
     }
     if !movie.issues.is_empty() || !movie.notes.is_empty() {

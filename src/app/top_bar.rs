@@ -99,7 +99,11 @@ impl TopBar {
             .sources
             .selected_source()
             .map_or("", |s| s.name.as_str());
-        // One group, label first: the source and its threshold wrap to a new row together.
+        // One group, label first, on a row of its own unless it fits after the buttons: a
+        // group does not wrap inside itself, so it would run off the window.
+        if ui.available_size_before_wrap().x < SOURCE_AND_THRESHOLD_WIDTH {
+            ui.end_row();
+        }
         ui.horizontal(|ui| {
             let label = ui.label("Source");
             egui::ComboBox::from_id_salt("source")
@@ -283,6 +287,9 @@ fn status_line(ui: &mut egui::Ui, state: &AppState, jobs: &Jobs<super::App>) {
         }
     });
 }
+
+/// Room the source picker and the threshold slider take in the top bar, in points.
+const SOURCE_AND_THRESHOLD_WIDTH: f32 = 560.0;
 
 fn error_area(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     if state.errors.is_empty() {
