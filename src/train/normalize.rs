@@ -85,18 +85,23 @@ pub fn dims_of(movies: &[&Movie]) -> Result<FeatureDims, FeatureError> {
         dims = dims.with(m, f.cols);
     }
     for movie in &movies[1..] {
-        for m in Modality::ALL {
-            let f = movie.feature(m).ok_or_else(|| missing(movie, m))?;
-            if f.cols != dims.get(m) {
-                return Err(FeatureError::Disagree {
-                    imdb_id: movie.imdb_id.clone(),
-                    field: m.field(),
-                    got: f.cols,
-                    first: first.imdb_id.clone(),
-                    expected: dims.get(m),
-                });
-            }
-        }
+        modalities(movie, dims).map_err(|e| match e {
+            // Here the widths are the first movie's, not a model's.
+            FeatureError::Width {
+                imdb_id,
+                field,
+                got,
+                expected,
+                ..
+            } => FeatureError::Disagree {
+                imdb_id,
+                field,
+                got,
+                first: first.imdb_id.clone(),
+                expected,
+            },
+            other => other,
+        })?;
     }
     Ok(dims)
 }

@@ -221,25 +221,12 @@ impl Pickler {
             self.boundary();
             self.save_global(Global::LoadFromBytes);
             self.boundary(); // save((bytes,))
-            self.boundary(); // save(bytes)
             let head = legacy_head(a.dtype(), key, a.numel());
             let data_len = a.numel() * a.dtype().size();
-            let total = head.len() + data_len;
-            let mut header = Vec::with_capacity(9);
-            if total <= 0xff {
-                header.extend_from_slice(&[b'C', total as u8]);
-            } else if let Ok(n) = u32::try_from(total) {
-                header.push(b'B');
-                header.extend_from_slice(&n.to_le_bytes());
-            } else {
-                header.push(0x8e);
-                header.extend_from_slice(&(total as u64).to_le_bytes());
-            }
-            self.write_payload(&header, total, |out| {
+            self.save_bytes(head.len() + data_len, |out| {
                 out.extend_from_slice(&head);
                 a.data.extend_le_bytes(out);
             });
-            self.memoize();
             self.write(&[0x85]);
             self.memoize();
             self.write(b"R");
