@@ -125,6 +125,14 @@ fn evaluate_scores_a_movie_without_the_uncertain_field_as_having_none() {
         "{}",
         r.err
     );
+    // Nothing found in any movie: F1 is the reference's NaN, and the note says why.
+    assert!(json["F1"].is_null(), "{json}");
+    assert!(
+        r.err
+            .contains("F1 is NaN because 3 movies have no correctly found boundary"),
+        "{}",
+        r.err
+    );
 }
 
 /// Train a one-epoch model on small demo movies (with features) into `tmp/model`.
@@ -194,7 +202,7 @@ fn predict_refuses_a_movienet_folder_it_cannot_score_in_one_message_and_writes_n
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert!(!out.exists(), "{}", r.err);
     assert_eq!(lines_starting(&r.err, "error:"), 1, "{}", r.err);
-    assert!(r.err.contains("6 movies:"), "{}", r.err);
+    assert!(r.err.contains("6 movies, as "), "{}", r.err);
 }
 
 #[test]
@@ -211,8 +219,12 @@ fn predict_collapses_repeated_errors_of_pkl_files() {
     let r = predict(&bare_pkl, &model, &out, &[]);
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert!(!out.exists(), "{}", r.err);
-    assert!(r.err.contains("… and 3 more movies:"), "{}", r.err);
-    assert_eq!(lines_starting(&r.err, "error: tt"), 3, "{}", r.err);
+    assert!(
+        r.err.contains("… and 3 more movies for the same reason as"),
+        "{}",
+        r.err
+    );
+    assert_eq!(lines_starting(&r.err, "error: movie 'tt"), 3, "{}", r.err);
 }
 
 #[test]
@@ -230,7 +242,7 @@ fn train_collapses_repeated_skips() {
     );
     assert!(
         r.err
-            .contains("warning: skipped … and 3 more movies: training needs"),
+            .contains("warning: skipped … and 3 more movies for the same reason as"),
         "{}",
         r.err
     );
@@ -250,7 +262,11 @@ fn predict_names_the_movies_it_cannot_score_and_exits_2_for_a_partial_result() {
     let out = tmp.path().join("out_mixed");
     let r = predict(&mixed, &model, &out, &[]);
     assert_eq!(r.code, Some(2), "{}", r.err);
-    assert!(r.err.contains(&format!("error: {}:", ids[1])), "{}", r.err);
+    assert!(
+        r.err.contains(&format!("error: movie '{}'", ids[1])),
+        "{}",
+        r.err
+    );
     assert!(!r.err.contains(&format!("{}.pkl", ids[1])), "{}", r.err);
     assert!(r.out.contains("wrote 2 scored movies (of 3)"), "{}", r.out);
     assert_eq!(
@@ -381,7 +397,8 @@ fn evaluate_collapses_repeated_skips() {
     assert_eq!(r.code, Some(2), "{}", r.err);
     assert_eq!(lines_starting(&r.err, "skipped tt"), 3, "{}", r.err);
     assert!(
-        r.err.contains("skipped … and 2 more movies: missing field"),
+        r.err
+            .contains("skipped … and 2 more movies for the same reason as"),
         "{}",
         r.err
     );

@@ -162,3 +162,21 @@ fn existing_movies_are_pkl_files_or_movienet_folders() {
         "2 movie files (.pkl), notes.PKL the first"
     );
 }
+
+#[test]
+fn a_file_given_as_the_folder_is_named_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "not a folder").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scenelab"))
+        .args(["demo", "--movies", "1", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is a file: give --out a folder"),
+        "{stderr}"
+    );
+}

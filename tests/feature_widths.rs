@@ -287,7 +287,8 @@ fn the_command_line_trains_on_a_movienet_folder_with_2048_d_action_features() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&movie.imdb_id) && err.contains("other feature widths"),
+        err.contains(&movie.imdb_id)
+            && err.contains("512 'action' columns, but the model reads 2048"),
         "{err}"
     );
     assert_eq!(std::fs::read_dir(&scenes).unwrap().count(), 1);

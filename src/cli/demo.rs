@@ -64,6 +64,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             E::TooManyShots { .. } => anyhow::anyhow!("--max-shots above 100000 is not a movie"),
         }
     })?;
+    if args.out.is_file() {
+        anyhow::bail!(
+            "{} is a file: give --out a folder (new or empty) to write the demo movies into",
+            args.out.display()
+        );
+    }
     if let Some(found) = existing_movies(&args.out) {
         anyhow::bail!(
             "{} already holds {found}: demo movies written there would be mixed with them into \
@@ -91,8 +97,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     eprintln!(
-        "wrote {} movies ({:.1} MB) to {} in {:.1} s",
-        movies,
+        "wrote {movies} {} ({:.1} MB) to {} in {:.1} s",
+        if movies == 1 { "movie" } else { "movies" },
         bytes as f64 / 1e6,
         args.out.display(),
         start.elapsed().as_secs_f64()

@@ -347,6 +347,41 @@ pub fn to_table(evaluator: &Evaluator, metrics: &Metrics, threshold: f64, files:
     out
 }
 
+/// Why the mean F1 is NaN, when it is: the movies whose F1 is 0/0 (no correctly found
+/// boundary, so precision and recall are both 0). The reference's mean keeps the NaN, and so
+/// does SceneLab, so the figures stay the reference's; this says where it comes from.
+fn nan_f1_note(evaluator: &Evaluator, metrics: &Metrics, threshold: f64) -> Option<String> {
+    if !metrics.f1.is_nan() {
+        return None;
+    }
+    let movies: Vec<String> = evaluator
+        .table(threshold, metrics)
+        .into_iter()
+        .filter(|r| r.metrics.f1.is_nan())
+        .map(|r| r.imdb_id)
+        .collect();
+    let (shown, more) = (
+        movies.iter().take(5).cloned().collect::<Vec<_>>(),
+        movies.len().saturating_sub(5),
+    );
+    Some(format!(
+        "F1 is NaN because {} {} no correctly found boundary (precision and recall 0, so \
+         2PR/(P+R) is 0/0): {}{}; the reference evaluator averages the NaN as it is",
+        movies.len(),
+        if movies.len() == 1 {
+            "movie has"
+        } else {
+            "movies have"
+        },
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
 /// The error when every one of the `files` movies lacks `field` (none is scored and each was
 /// skipped for that alone), with advice that fits the folder; `None` otherwise.
 ///
@@ -481,6 +516,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     } else {
         print!("{}", to_table(&evaluator, &metrics, args.threshold, files));
+    }
+    if let Some(note) = nan_f1_note(&evaluator, &metrics, args.threshold) {
+        eprintln!("note: {note}");
     }
     if !loaded.skipped.is_empty() && !args.allow_partial {
         return Err(super::Partial {

@@ -85,7 +85,10 @@ struct Lines(super::repeats::Repeats);
 impl Observer<SkippedMovie> for Lines {
     fn event(&self, s: SkippedMovie) {
         if self.0.admit(&s.imdb_id, &s.reason) {
-            eprintln!("skipped {}: {}", s.imdb_id, s.reason);
+            eprintln!(
+                "{}",
+                super::repeats::line("skipped ", &s.imdb_id, &s.reason)
+            );
         }
     }
 }
@@ -212,15 +215,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .map(|(id, s)| (id.as_str(), s))
                 .collect();
             let boundaries = |m: &Movie| -> Result<Vec<bool>, String> {
+                // Why a movie has no scores, worded as `predict` words it.
                 let s = by_id.get(m.imdb_id.as_str()).ok_or_else(|| {
-                    if scored.other_widths.contains(&m.imdb_id) {
-                        format!(
-                            "has other feature widths than the model reads ({})",
-                            model.meta.normalization.dims
-                        )
-                    } else {
-                        "lacks one of the four feature modalities the model needs".to_string()
-                    }
+                    predict::why_unscorable(&model, m)
+                        .unwrap_or_else(|| "the model gave no scores for it".into())
                 })?;
                 Ok(scenes::decided_boundaries((*s).into(), &decision))
             };

@@ -78,7 +78,7 @@ impl Observer<ExportEvent> for FilesBar {
     fn event(&self, event: ExportEvent) {
         let ExportEvent::Failed { movie, message } = event;
         if self.1.admit(&movie, &message) {
-            super::print_above(&self.0, format!("error: {movie}: {message}"));
+            super::print_above(&self.0, super::repeats::line("error: ", &movie, &message));
         }
     }
 }
@@ -106,17 +106,17 @@ fn scorable(
         let reasons: Vec<String> = repeats
             .reasons()
             .into_iter()
-            .map(|(reason, n)| {
-                let movies = if n == 1 { "movie" } else { "movies" };
-                format!("{n} {movies}: {reason}")
+            .map(|r| match r.count {
+                1 => format!("{}: {}", r.first, r.message),
+                n => format!("{n} movies, as {}: {}", r.first, r.message),
             })
             .collect();
         anyhow::bail!(
-            "the model in {} can score none of the {} movies of {}, so nothing was written ({})",
+            "the model in {} can score none of the {} movies of {}, so nothing was written.\n{}",
             args.model.display(),
             movies.len(),
             args.dir.display(),
-            reasons.join("; ")
+            reasons.join("\n")
         );
     }
     super::repeats::print_collapsed(

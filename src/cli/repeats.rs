@@ -13,48 +13,75 @@ pub const SHOWN: usize = 3;
 /// Shared between threads (a progress observer reports through `&self`).
 #[derive(Debug, Default)]
 pub struct Repeats {
-    /// Each reason, in the order first met, with how many movies had it.
-    reasons: Mutex<Vec<(String, usize)>>,
+    /// Each reason, in the order first met.
+    reasons: Mutex<Vec<Reason>>,
+}
+
+/// One reason: the first movie that had it, its message in full, and how many movies had it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    key: String,
+    pub first: String,
+    pub message: String,
+    pub count: usize,
 }
 
 impl Repeats {
     /// Count `message` about movie `id`; true when it should be printed in full (it is among
     /// the first [`SHOWN`] of its reason).
     pub fn admit(&self, id: &str, message: &str) -> bool {
-        let reason = reason_of(id, message);
+        let key = reason_of(id, message);
         let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
-        let count = match reasons.iter_mut().find(|(r, _)| *r == reason) {
-            Some((_, n)) => n,
+        let i = match reasons.iter().position(|r| r.key == key) {
+            Some(i) => i,
             None => {
-                reasons.push((reason, 0));
-                &mut reasons.last_mut().expect("just pushed").1
+                reasons.push(Reason {
+                    key,
+                    first: id.to_owned(),
+                    message: message.to_owned(),
+                    count: 0,
+                });
+                reasons.len() - 1
             }
         };
-        *count += 1;
-        *count <= SHOWN
+        reasons[i].count += 1;
+        reasons[i].count <= SHOWN
     }
 
-    /// One line per reason that had more movies than were printed: "… and N more movies:
-    /// REASON", the movie's id in it shown as `…`.
+    /// One line per reason that had more movies than were printed: "… and N more movies for
+    /// the same reason as FIRST" (its message is printed in full above).
     pub fn summary(&self) -> Vec<String> {
         let reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
         reasons
             .iter()
-            .filter(|(_, n)| *n > SHOWN)
-            .map(|(reason, n)| {
-                let more = n - SHOWN;
+            .filter(|r| r.count > SHOWN)
+            .map(|r| {
+                let more = r.count - SHOWN;
                 let movies = if more == 1 { "movie" } else { "movies" };
-                format!("… and {more} more {movies}: {reason}")
+                format!(
+                    "… and {more} more {movies} for the same reason as {}",
+                    r.first
+                )
             })
             .collect()
     }
 
-    /// The reasons counted, in the order first met, with their movie counts.
-    pub fn reasons(&self) -> Vec<(String, usize)> {
+    /// The reasons counted, in the order first met.
+    pub fn reasons(&self) -> Vec<Reason> {
         self.reasons
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+/// One movie's line: `{lead}{movie}: {reason}`, or `{lead}{reason}` when the reason names the
+/// movie itself (its id, or the stem of its file name), which would otherwise read twice.
+pub fn line(lead: &str, movie: &str, reason: &str) -> String {
+    if reason_of(movie, reason) != reason {
+        format!("{lead}{reason}")
+    } else {
+        format!("{lead}{movie}: {reason}")
     }
 }
 
@@ -76,12 +103,13 @@ pub fn reason_of(movie: &str, message: &str) -> String {
 }
 
 /// Print `(movie, reason)` pairs as [`Repeats`] says, each on stderr: the first [`SHOWN`] of
-/// each reason as `{lead}{movie}: {reason}`, then `{lead}… and N more movies: {reason}`.
+/// each reason as `{lead}{movie}: {reason}`, then `{lead}… and N more movies for the same
+/// reason as {first}`.
 pub fn print_collapsed<'a>(lead: &str, items: impl IntoIterator<Item = (&'a str, &'a str)>) {
     let repeats = Repeats::default();
     for (movie, reason) in items {
         if repeats.admit(movie, reason) {
-            eprintln!("{lead}{movie}: {reason}");
+            eprintln!("{}", line(lead, movie, reason));
         }
     }
     for line in repeats.summary() {
@@ -105,7 +133,7 @@ mod tests {
         assert!(!r.admit("tt5.pkl", "movie 'tt5' has no features"));
         assert_eq!(
             r.summary(),
-            ["… and 3 more movies: movie '…' has no features"]
+            ["… and 3 more movies for the same reason as tt0"]
         );
     }
 }

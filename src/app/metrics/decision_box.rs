@@ -173,10 +173,15 @@ fn decision_fields(ui: &mut egui::Ui, d: &mut Decision) {
     );
     ui.end_row();
     let label = ui.label("Minimum scene length");
+    let unit = if d.min_scene_len == 1 {
+        " shot"
+    } else {
+        " shots"
+    };
     ui.add(
         egui::DragValue::new(&mut d.min_scene_len)
             .range(1..=MAX_SCENE_LEN)
-            .suffix(" shots"),
+            .suffix(unit),
     )
     .labelled_by(label.id)
     .on_hover_text(

@@ -86,10 +86,13 @@ impl MetricsPanel {
             .selected_source()
             .map_or("-", |s| s.name.as_str());
         if state.selected_split().is_some() {
-            ui.label(format!(
-                "every source on the {} of {source}",
-                c.key.scope.label(c.movies).to_lowercase()
-            ));
+            ui.label(match c.key.scope {
+                super::scope::Scope::All => format!("every source on all {} movies", c.movies),
+                scope => format!(
+                    "every source on the {} of {source}",
+                    scope.label(c.movies).to_lowercase()
+                ),
+            });
         }
         if state.current_comparison().is_none() {
             ui.horizontal(|ui| {
@@ -97,6 +100,14 @@ impl MetricsPanel {
                 ui.label(format!("updating (shown: threshold {:.3})", c.threshold));
             });
         }
+        // Sideways scrolling rather than a clipped F1 column when the panel is narrow.
+        egui::ScrollArea::horizontal()
+            .id_salt("comparison_scroll")
+            .show(ui, |ui| self.comparison_grid(ui, c));
+    }
+
+    /// The comparison's rows: a source's name, operating point and metrics each.
+    fn comparison_grid(&self, ui: &mut egui::Ui, c: &evaluation::Comparison) {
         egui::Grid::new("comparison_grid")
             .striped(true)
             .num_columns(8)
