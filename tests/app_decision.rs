@@ -97,12 +97,7 @@ fn expected(
     let inputs: Vec<MovieInput> = movies
         .iter()
         .zip(&used)
-        .map(|(m, s)| MovieInput {
-            imdb_id: &m.imdb_id,
-            ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: s.into(),
-            shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
-        })
+        .map(|(m, s)| MovieInput::of(m, s.into()).unwrap())
         .collect();
     let at = if decision.is_some() { 0.5 } else { threshold };
     evaluate(&inputs, f64::from(at)).unwrap()

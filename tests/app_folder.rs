@@ -54,12 +54,7 @@ fn demo_folder_metrics_match_evaluate_at_the_chosen_threshold() {
     let inputs: Vec<MovieInput<'_>> = dataset
         .movies
         .iter()
-        .map(|m| MovieInput {
-            imdb_id: &m.imdb_id,
-            ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: m.prediction.as_ref().unwrap().as_slice(),
-            shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
-        })
+        .map(|m| MovieInput::of(m, m.prediction.as_ref().unwrap().as_slice()).unwrap())
         .collect();
 
     // Select the third movie by clicking it in the list.

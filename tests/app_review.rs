@@ -138,12 +138,7 @@ fn key(h: &mut Harness<'_, App>, modifiers: egui::Modifiers) {
 fn metrics_of(movies: &[Movie], threshold: f32) -> scenelab::eval::Metrics {
     let inputs: Vec<MovieInput> = movies
         .iter()
-        .map(|m| MovieInput {
-            imdb_id: &m.imdb_id,
-            ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: m.prediction.as_ref().unwrap().into(),
-            shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
-        })
+        .map(|m| MovieInput::of(m, m.prediction.as_ref().unwrap().into()).unwrap())
         .collect();
     evaluate(&inputs, f64::from(threshold)).unwrap()
 }
@@ -580,12 +575,7 @@ fn a_second_annotators_labels_are_scored_against_the_first_and_their_disagreemen
     let inputs: Vec<MovieInput> = first
         .iter()
         .zip(&as_scores)
-        .map(|(m, s)| MovieInput {
-            imdb_id: &m.imdb_id,
-            ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: s.into(),
-            shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
-        })
+        .map(|(m, s)| MovieInput::of(m, s.into()).unwrap())
         .collect();
     let want = evaluate(&inputs, 0.5).unwrap();
     let shown = h.state().shown_metrics().expect("metrics");

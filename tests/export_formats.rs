@@ -251,6 +251,22 @@ fn scenelab(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `scenelab export DIR --field FIELD --format FORMAT --out OUT`, then `extra`.
+fn export(
+    dir: &Path,
+    field: &str,
+    format: &str,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let (dir, out) = (dir.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec![
+        "export", dir, "--field", field, "--format", format, "--out", out,
+    ];
+    args.extend_from_slice(extra);
+    scenelab(&args)
+}
+
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -267,18 +283,7 @@ fn the_export_command_writes_each_movies_ground_truth_and_predicted_scenes() {
     demo(&data);
     let dataset = Dataset::load_dir(&data, &|_| {}).unwrap();
     let out = tmp.path().join("gt");
-    let o = scenelab(&[
-        "export",
-        data.to_str().unwrap(),
-        "--field",
-        "ground_truth",
-        "--format",
-        "json",
-        "--fps",
-        "25",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = export(&data, "ground_truth", "json", &out, &["--fps", "25"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let written = files_in(&out);
     assert_eq!(written.len(), dataset.movies.len(), "{written:?}");
@@ -295,20 +300,13 @@ fn the_export_command_writes_each_movies_ground_truth_and_predicted_scenes() {
 
     // The files' prediction at a threshold, as CSV: the boundaries evaluate counts.
     let out = tmp.path().join("pred");
-    let o = scenelab(&[
-        "export",
-        data.to_str().unwrap(),
-        "--field",
+    let o = export(
+        &data,
         "prediction",
-        "--format",
         "csv",
-        "--threshold",
-        "0.4",
-        "--fps",
-        "23.976",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &out,
+        &["--threshold", "0.4", "--fps", "23.976"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for m in &dataset.movies {
         let bytes = std::fs::read(out.join(format!("{}.csv", m.imdb_id))).unwrap();
@@ -322,18 +320,13 @@ fn the_export_command_writes_each_movies_ground_truth_and_predicted_scenes() {
     }
 
     // An EDL at a rate without a timecode base is refused before anything is written.
-    let o = scenelab(&[
-        "export",
-        data.to_str().unwrap(),
-        "--field",
+    let o = export(
+        &data,
         "ground_truth",
-        "--format",
         "edl",
-        "--fps",
-        "12.5",
-        "--out",
-        tmp.path().join("edl").to_str().unwrap(),
-    ]);
+        &tmp.path().join("edl"),
+        &["--fps", "12.5"],
+    );
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("--fps"),
@@ -354,17 +347,7 @@ fn a_missing_field_is_named_and_the_run_is_partial() {
     record.retain(|(k, _)| k != scenelab::data::FIELD_PREDICTION);
     scenelab::pickle::write_record_file(&first, &record).unwrap();
     let out = tmp.path().join("out");
-    let args = [
-        "export",
-        data.to_str().unwrap(),
-        "--field",
-        "prediction",
-        "--format",
-        "edl",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let o = scenelab(&args);
+    let o = export(&data, "prediction", "edl", &out, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -373,20 +356,13 @@ fn a_missing_field_is_named_and_the_run_is_partial() {
     );
     assert!(err.contains("--allow-partial"), "{err}");
     assert_eq!(files_in(&out).len(), 2);
-    let mut with_flag = args.to_vec();
-    with_flag.push("--allow-partial");
-    assert!(scenelab(&with_flag).status.success());
+    assert!(
+        export(&data, "prediction", "edl", &out, &["--allow-partial"])
+            .status
+            .success()
+    );
     // --field model without a model says which flag is missing.
-    let o = scenelab(&[
-        "export",
-        data.to_str().unwrap(),
-        "--field",
-        "model",
-        "--format",
-        "csv",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = export(&data, "model", "csv", &out, &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--model MODEL"));
 }
 
@@ -403,16 +379,7 @@ fn export_takes_the_field_names_evaluate_takes_and_refuses_others_alike() {
     ] {
         let (a, b) = (tmp.path().join(short), tmp.path().join(full));
         for (name, out) in [(short, &a), (full, &b)] {
-            let o = scenelab(&[
-                "export",
-                data,
-                "--field",
-                name,
-                "--format",
-                "csv",
-                "--out",
-                out.to_str().unwrap(),
-            ]);
+            let o = export(Path::new(data), name, "csv", out, &[]);
             assert!(
                 o.status.success(),
                 "{name}: {}",
@@ -495,37 +462,15 @@ fn model_and_prediction_scenes(
     })
     .unwrap();
     let (a, b) = (tmp.join("a"), tmp.join("b"));
-    let mut args = vec![
-        "export".to_string(),
-        data.display().to_string(),
-        "--field".into(),
-        "model".into(),
-        "--model".into(),
-        model.display().to_string(),
-    ];
-    if let Some(k) = kind {
-        args.extend(["--kind".into(), k.to_string()]);
+    let kind_name = kind.map(|k| k.to_string());
+    let mut extra = vec!["--model", model.to_str().unwrap(), "--device", "cpu"];
+    if let Some(k) = &kind_name {
+        extra.extend(["--kind", k]);
     }
-    args.extend(
-        ["--device", "cpu", "--format", "json", "--out"]
-            .into_iter()
-            .map(String::from),
-    );
-    args.push(a.display().to_string());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = scenelab(&refs);
+    let o = export(data, "model", "json", &a, &extra);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{err}");
-    let o = scenelab(&[
-        "export",
-        predicted.to_str().unwrap(),
-        "--field",
-        "prediction",
-        "--format",
-        "json",
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    let o = export(&predicted, "prediction", "json", &b, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     (files_in(&a), files_in(&b), err)
 }

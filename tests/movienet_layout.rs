@@ -342,12 +342,7 @@ fn metrics(d: &Dataset) -> scenelab::eval::Metrics {
         .movies
         .iter()
         .zip(&scores)
-        .map(|(m, s)| MovieInput {
-            imdb_id: &m.imdb_id,
-            ground_truth: m.ground_truth.as_deref().unwrap(),
-            scores: s.as_slice(),
-            shot_end_frame: m.shot_end_frame.as_deref().unwrap(),
-        })
+        .map(|(m, s)| MovieInput::of(m, s.as_slice()).unwrap())
         .collect();
     Evaluator::new(&inputs).unwrap().metrics(0.5)
 }

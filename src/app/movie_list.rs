@@ -338,73 +338,70 @@ fn movie_row(
 
 /// The movies with unusable fields and the files that could not be read, under the list.
 fn problems(ui: &mut egui::Ui, folder: &LoadedFolder) {
-    let with_issues: Vec<&Movie> = folder
+    let warn = ui.visuals().warn_fg_color;
+    let error = ui.visuals().error_fg_color;
+    let issue_rows: Vec<(String, String, Option<egui::Color32>)> = folder
         .movies
         .iter()
         .filter(|m| !m.issues.is_empty())
+        .map(|m| {
+            let issues: Vec<String> = m.issues.iter().map(ToString::to_string).collect();
+            (m.imdb_id.clone(), issues.join("\n"), Some(warn))
+        })
         .collect();
-    if !with_issues.is_empty() {
-        ui.separator();
-        egui::CollapsingHeader::new(format!(
-            "Movies with fields that cannot be used: {}",
-            with_issues.len()
-        ))
-        .id_salt("movie_issues")
-        .default_open(true)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical()
-                .id_salt("issue_rows")
-                .max_height(130.0)
-                .show(ui, |ui| {
-                    for m in with_issues {
-                        ui.label(egui::RichText::new(&m.imdb_id).strong());
-                        let issues: Vec<String> =
-                            m.issues.iter().map(ToString::to_string).collect();
-                        ui.colored_label(ui.visuals().warn_fg_color, issues.join("\n"));
-                    }
-                });
-        });
-    }
-    let with_notes: Vec<&Movie> = folder
+    let title = format!(
+        "Movies with fields that cannot be used: {}",
+        issue_rows.len()
+    );
+    listed(ui, &title, "movie_issues", true, &issue_rows);
+    // Caveats (a short label file, missing feature files): read, but worth knowing.
+    let note_rows: Vec<(String, String, Option<egui::Color32>)> = folder
         .movies
         .iter()
         .filter(|m| !m.notes.is_empty())
+        .map(|m| (m.imdb_id.clone(), m.notes.join("\n"), None))
         .collect();
-    if !with_notes.is_empty() {
-        // Caveats (a short label file, missing feature files): read, but worth knowing.
-        ui.separator();
-        egui::CollapsingHeader::new(format!("Movies read with notes: {}", with_notes.len()))
-            .id_salt("movie_notes")
-            .default_open(false)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("note_rows")
-                    .max_height(130.0)
-                    .show(ui, |ui| {
-                        for m in with_notes {
-                            ui.label(egui::RichText::new(&m.imdb_id).strong());
-                            ui.label(m.notes.join("\n"));
-                        }
-                    });
-            });
+    let title = format!("Movies read with notes: {}", note_rows.len());
+    listed(ui, &title, "movie_notes", false, &note_rows);
+    let bad_rows: Vec<(String, String, Option<egui::Color32>)> = folder
+        .bad
+        .iter()
+        .map(|b| (b.file_name(), b.error.clone(), Some(error)))
+        .collect();
+    let title = format!("{} files could not be read", bad_rows.len());
+    listed(ui, &title, "bad_files", true, &bad_rows);
+}
+
+/// Under a separator, a collapsible list titled `title` (nothing when `rows` is empty): each
+/// row's name in bold over its text, in its colour if it has one.
+fn listed(
+    ui: &mut egui::Ui,
+    title: &str,
+    id: &str,
+    open: bool,
+    rows: &[(String, String, Option<egui::Color32>)],
+) {
+    if rows.is_empty() {
+        return;
     }
-    if !folder.bad.is_empty() {
-        ui.separator();
-        egui::CollapsingHeader::new(format!("{} files could not be read", folder.bad.len()))
-            .id_salt("bad_files")
-            .default_open(true)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("bad_rows")
-                    .max_height(130.0)
-                    .show(ui, |ui| {
-                        for b in &folder.bad {
-                            ui.label(egui::RichText::new(b.file_name()).strong());
-                            ui.colored_label(ui.visuals().error_fg_color, &b.error);
-                        }
-                    });
-            });
-    }
+    ui.separator();
+    egui::CollapsingHeader::new(title)
+        .id_salt(id)
+        .default_open(open)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt((id, "rows"))
+                .max_height(130.0)
+                .show(ui, |ui| {
+                    for (name, text, colour) in rows {
+                        ui.label(egui::RichText::new(name).strong());
+                        match colour {
+                            Some(c) => ui.colored_label(*c, text),
+                            None => ui.label(text),
+                        };
+                    }
+                });
+        });
 }
 
 /// A movie's unusable fields, one per line, then its notes.

@@ -37,6 +37,19 @@ pub struct MovieInput<'a> {
     pub shot_end_frame: &'a [i64],
 }
 
+impl<'a> MovieInput<'a> {
+    /// `movie` scored with `scores`; `None` when it lacks the ground truth or the shot end
+    /// frames the metrics need.
+    pub fn of(movie: &'a crate::data::Movie, scores: ScoreSlice<'a>) -> Option<MovieInput<'a>> {
+        Some(MovieInput {
+            imdb_id: &movie.imdb_id,
+            ground_truth: movie.ground_truth.as_deref()?,
+            scores,
+            shot_end_frame: movie.shot_end_frame.as_deref()?,
+        })
+    }
+}
+
 /// The reference's scores for one movie.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MovieMetrics {

@@ -195,13 +195,7 @@ pub fn from_weights(
             message: e.to_string(),
         })
     })?;
-    let expected: BTreeMap<String, Vec<usize>> = varmap
-        .data()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(n, v)| (n.clone(), v.dims().to_vec()))
-        .collect();
+    let expected = var_shapes(&varmap);
     torch_io::check_names(kind, &expected, &tensors).map_err(err)?;
     {
         let data = varmap.data().lock().unwrap_or_else(|e| e.into_inner());
@@ -439,16 +433,21 @@ pub fn torch_names(
         cfg,
         candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
     )?;
-    let mut names: BTreeMap<String, Vec<usize>> = varmap
-        .data()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(n, v)| (n.clone(), v.dims().to_vec()))
-        .collect();
+    let mut names = var_shapes(&varmap);
     let width = cfg.input_dims().total();
     names.insert(NORMALIZATION_MEAN.into(), vec![width]);
     names.insert(NORMALIZATION_STD.into(), vec![width]);
     names.insert(NORMALIZATION_KEEP_EMPTY_ROWS.into(), Vec::new());
     Ok(names)
+}
+
+/// Each variable of `varmap` by name, with its shape.
+fn var_shapes(varmap: &VarMap) -> BTreeMap<String, Vec<usize>> {
+    varmap
+        .data()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(n, v)| (n.clone(), v.dims().to_vec()))
+        .collect()
 }

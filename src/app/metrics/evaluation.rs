@@ -93,13 +93,8 @@ impl ScoreSet {
             if !keep(i) {
                 continue;
             }
-            if let (Some(gt), Some(ends), Some(scores)) = (&m.ground_truth, &m.shot_end_frame, s) {
-                inputs.push(MovieInput {
-                    imdb_id: &m.imdb_id,
-                    ground_truth: gt,
-                    scores: scores.as_slice(),
-                    shot_end_frame: ends,
-                });
+            if let Some(input) = s.as_ref().and_then(|s| MovieInput::of(m, s.as_slice())) {
+                inputs.push(input);
                 idx.push(i);
             }
         }
