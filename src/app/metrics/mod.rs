@@ -61,6 +61,9 @@ pub struct MetricsPanel {
 
 impl MetricsPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+        // A solid scroll bar takes its own room: a floating one would cover the tables' last
+        // column (the comparison's F1) once the panel scrolls.
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
         egui::ScrollArea::vertical()
             .id_salt("metrics_scroll")
             .show(ui, |ui| {
@@ -100,10 +103,7 @@ impl MetricsPanel {
                 ui.label(format!("updating (shown: threshold {:.3})", c.threshold));
             });
         }
-        // Sideways scrolling rather than a clipped F1 column when the panel is narrow.
-        egui::ScrollArea::horizontal()
-            .id_salt("comparison_scroll")
-            .show(ui, |ui| self.comparison_grid(ui, c));
+        self.comparison_grid(ui, c);
     }
 
     /// The comparison's rows: a source's name, operating point and metrics each.
