@@ -61,20 +61,32 @@ pub struct MetricsPanel {
 
 impl MetricsPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-        // A solid scroll bar takes its own room: a floating one would cover the tables' last
-        // column (the comparison's F1) once the panel scrolls.
-        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+        // Room on the right for the floating scroll bar, which would otherwise cover the
+        // tables' last column (the comparison's F1) once the panel scrolls; a fixed margin,
+        // so nothing moves when the bar appears.
+        let bar = ui
+            .spacing()
+            .scroll
+            .allocated_width()
+            .max(ui.spacing().scroll.bar_width);
         egui::ScrollArea::vertical()
             .id_salt("metrics_scroll")
             .show(ui, |ui| {
-                ui.add_space(4.0);
-                self.decision_box.ui(ui, state, actions);
-                ui.separator();
-                self.table(ui, state, actions);
-                ui.separator();
-                self.comparison(ui, state);
-                ui.separator();
-                self.curves(ui, state, actions);
+                egui::Frame::new()
+                    .inner_margin(egui::Margin {
+                        right: bar.ceil() as i8 + 2,
+                        ..Default::default()
+                    })
+                    .show(ui, |ui| {
+                        ui.add_space(4.0);
+                        self.decision_box.ui(ui, state, actions);
+                        ui.separator();
+                        self.table(ui, state, actions);
+                        ui.separator();
+                        self.comparison(ui, state);
+                        ui.separator();
+                        self.curves(ui, state, actions);
+                    });
             });
     }
 
