@@ -93,13 +93,36 @@ pub fn reason_of(movie: &str, message: &str) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut reason = message.to_owned();
-    for name in [movie, stem.as_str()] {
-        if !name.is_empty() {
-            reason = reason.replace(name, "…");
-        }
+    let mut reason = replace_word(message, movie, "…");
+    // A bare stem only when it is an imdb id: `a.pkl`'s stem is also the word "a".
+    let imdb =
+        stem.len() > 2 && stem.starts_with("tt") && stem[2..].chars().all(|c| c.is_ascii_digit());
+    if imdb {
+        reason = replace_word(&reason, &stem, "…");
+    } else if !stem.is_empty() {
+        reason = reason.replace(&format!("'{stem}'"), "'…'");
     }
     reason
+}
+
+/// `text` with each whole-word `word` (not inside a longer run of letters, digits, `_` or
+/// `.`) replaced by `with`: a file `a.pkl`'s stem must not match the `a` of other words.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    if word.is_empty() {
+        return text.to_owned();
+    }
+    let part = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back().is_some_and(part);
+        let after = rest[i + word.len()..].chars().next().is_some_and(part);
+        out.push_str(&rest[..i]);
+        out.push_str(if before || after { word } else { with });
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Print `(movie, reason)` pairs as [`Repeats`] says, each on stderr: the first [`SHOWN`] of
@@ -134,6 +157,15 @@ mod tests {
         assert_eq!(
             r.summary(),
             ["… and 3 more movies for the same reason as tt0"]
+        );
+        // A short file stem is not found inside other words.
+        assert_eq!(
+            line("skipped ", "a.pkl", "not a pickle: it starts with b'hello'"),
+            "skipped a.pkl: not a pickle: it starts with b'hello'"
+        );
+        assert_eq!(
+            line("error: ", "tt5.pkl", "movie 'tt5' has no features"),
+            "error: movie 'tt5' has no features"
         );
     }
 }
